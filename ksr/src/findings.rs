@@ -1,0 +1,299 @@
+//! Findings: the results of checks, each with the code of
+//! `ksr-checks.md`.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::dnssec::keytag::KeyTag;
+
+//------------ CheckCode -----------------------------------------------------
+
+/// Defines [`CheckCode`] with its text and its stage in one table, so the
+/// three cannot drift apart.
+macro_rules! check_codes {
+    ($( $(#[$doc:meta])* $variant:ident => $text:literal, stage $stage:literal; )*) => {
+        /// The code of a check, as `ksr-checks.md` names it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum CheckCode {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl CheckCode {
+            /// Every code, in the order of the table.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),*];
+
+            /// Returns the code as the spec writes it, such as
+            /// `KSR-BUNDLE-POP.2`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text,)* }
+            }
+
+            /// Returns the pipeline stage of the check (1 parse, 2 KSR,
+            /// 3 previous SKR, 4 chain, 5 signing, 6 new SKR, 7 tool).
+            pub const fn stage(self) -> u8 {
+                match self { $(Self::$variant => $stage,)* }
+            }
+        }
+    };
+}
+
+check_codes! {
+    /// The document is larger than 1 MiB.
+    ParseSize => "KSR-PARSE-SIZE", stage 1;
+    /// Not well-formed XML 1.0 in UTF-8, or a DOCTYPE, entity or namespace.
+    ParseXml => "KSR-PARSE-XML", stage 1;
+    /// Depth, attribute, text or count limits exceeded.
+    ParseLimits => "KSR-PARSE-LIMITS", stage 1;
+    /// The root element or its attributes are wrong, or the document is of
+    /// the other kind (an SKR where a KSR is expected).
+    ParseRoot => "KSR-PARSE-ROOT", stage 1;
+    /// The element structure does not follow ksr.rnc.
+    ParseStructure => "KSR-PARSE-STRUCTURE", stage 1;
+    /// An integer, base64 or identifier value is malformed or out of range.
+    ParseValue => "KSR-PARSE-VALUE", stage 1;
+    /// A timestamp is not of the accepted form.
+    ParseTime => "KSR-PARSE-TIME", stage 1;
+    /// A duration is not of the accepted grammar.
+    ParseDuration => "KSR-PARSE-DURATION", stage 1;
+    /// An unknown algorithm number, or parameters of the wrong family.
+    ParseAlgorithm => "KSR-PARSE-ALG", stage 1;
+    /// Flags other than 256, 257 and 385.
+    ParseFlags => "KSR-PARSE-FLAGS", stage 1;
+    /// A public key that does not decode for its algorithm.
+    ParsePublicKey => "KSR-PARSE-PUBKEY", stage 1;
+    /// TypeCovered is not DNSKEY, or SignersName is not a domain name.
+    ParseRrsig => "KSR-PARSE-RRSIG", stage 1;
+    /// A key's keyTag attribute differs from the tag of its RDATA.
+    BundleKeysTag => "KSR-BUNDLE-KEYS.3", stage 2;
+    /// Bundle shape: keys and signatures present, identifiers unique and
+    /// resolvable, no duplicate RDATA.
+    BundlePopShape => "KSR-BUNDLE-POP.1", stage 2;
+    /// A proof-of-possession signature does not verify.
+    BundlePopSignature => "KSR-BUNDLE-POP.2", stage 2;
+    /// A key of a request bundle made none of its signatures.
+    BundlePopEveryKey => "KSR-BUNDLE-POP.3", stage 2;
+    /// RRSIG fields inconsistent with the signing key or the zone.
+    BundleSigFields => "KSR-BUNDLE-SIGFIELDS", stage 2;
+    /// A request bundle names Signers, which are ignored.
+    BundleSigner => "KSR-BUNDLE-SIGNER", stage 2;
+    /// An SKR bundle's signatures are missing, unresolvable or invalid.
+    SkrSignatures => "SKR-PREV-SIGS", stage 3;
+    /// An SKR signature's fields do not follow the response rules
+    /// (`ksr-skr-format.md` §1.7).
+    SkrSignatureFields => "SKR-CONSISTENCY.4", stage 6;
+    /// An SKR bundle carries no valid signature by a given trusted KSK.
+    SkrAnchor => "SKR-ANCHOR", stage 3;
+}
+
+impl fmt::Display for CheckCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for CheckCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+//------------ Severity ------------------------------------------------------
+
+/// How much a finding matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Blocks the SKR; `check` exits 3.
+    Error,
+    /// Reported, does not block.
+    Warning,
+    /// For the record, such as a stage that did not run.
+    Info,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+            Self::Info => "info",
+        })
+    }
+}
+
+//------------ DocumentRole --------------------------------------------------
+
+/// Which document a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocumentRole {
+    /// The KSR being checked or signed.
+    Ksr,
+    /// SKR(n-1), or an SKR given to `skr check`.
+    PreviousSkr,
+    /// The SKR being produced.
+    NewSkr,
+}
+
+impl fmt::Display for DocumentRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ksr => "ksr",
+            Self::PreviousSkr => "previous-skr",
+            Self::NewSkr => "new-skr",
+        })
+    }
+}
+
+//------------ Position, BundleRef, KeyRef -----------------------------------
+
+/// A place in a document: 1-based line and column, the column counted in
+/// characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Position {
+    /// The line, from 1.
+    pub line: u32,
+    /// The column in characters, from 1.
+    pub column: u32,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// The bundle a finding is about: its 1-based number in document order and
+/// its id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct BundleRef {
+    /// The position in document order, from 1.
+    pub number: usize,
+    /// The bundle's `id` attribute.
+    pub id: String,
+}
+
+/// The key a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct KeyRef {
+    /// The key's `keyIdentifier`.
+    pub identifier: String,
+    /// The key tag recomputed from the RDATA.
+    pub tag: KeyTag,
+}
+
+//------------ Finding -------------------------------------------------------
+
+/// One result of one check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The check's code.
+    pub code: CheckCode,
+    /// Error, warning or info.
+    pub severity: Severity,
+    /// The document the finding is about.
+    pub document: DocumentRole,
+    /// Where in the document, for parse findings.
+    pub position: Option<Position>,
+    /// The bundle, when the finding concerns one.
+    pub bundle: Option<BundleRef>,
+    /// The key, when the finding concerns one.
+    pub key: Option<KeyRef>,
+    /// One line of plain English: what was found and what was expected.
+    pub message: String,
+}
+
+impl Finding {
+    /// Makes an error finding about a whole document.
+    pub fn error(code: CheckCode, document: DocumentRole, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            severity: Severity::Error,
+            document,
+            position: None,
+            bundle: None,
+            key: None,
+            message: message.into(),
+        }
+    }
+
+    /// Makes a warning finding about a whole document.
+    pub fn warning(code: CheckCode, document: DocumentRole, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(code, document, message)
+        }
+    }
+
+    /// Returns the finding placed at a position.
+    pub fn at(self, position: Position) -> Self {
+        Self {
+            position: Some(position),
+            ..self
+        }
+    }
+
+    /// Returns the finding about a bundle.
+    pub fn in_bundle(self, number: usize, id: &str) -> Self {
+        Self {
+            bundle: Some(BundleRef {
+                number,
+                id: id.to_owned(),
+            }),
+            ..self
+        }
+    }
+
+    /// Returns the finding about a key.
+    pub fn about_key(self, identifier: &str, tag: KeyTag) -> Self {
+        Self {
+            key: Some(KeyRef {
+                identifier: identifier.to_owned(),
+                tag,
+            }),
+            ..self
+        }
+    }
+
+    /// Returns whether this finding blocks.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The sort key of `ksr-checks.md`: stage, document, bundle number,
+    /// code, key tag (then position and message, so the order is total).
+    fn sort_key(&self) -> impl Ord + '_ {
+        (
+            self.code.stage(),
+            self.document,
+            self.bundle.as_ref().map(|bundle| bundle.number),
+            self.position,
+            self.code,
+            self.key.as_ref().map(|key| key.tag),
+            &self.message,
+        )
+    }
+}
+
+/// Sorts findings into the deterministic report order.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_spelled_as_the_spec() {
+        let mut texts: Vec<&str> = CheckCode::ALL.iter().map(|code| code.as_str()).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        assert_eq!(texts.len(), CheckCode::ALL.len());
+        assert!(texts.iter().all(|text| text.chars().all(|c| c.is_ascii_uppercase()
+            || c.is_ascii_digit()
+            || c == '-'
+            || c == '.')));
+    }
+}

@@ -1,0 +1,68 @@
+//! DNSSEC records and the KSR/SKR documents of a KSK ceremony.
+//!
+//! This crate is the part of `ceremony` that reads, checks and writes Key
+//! Signing Requests (KSRs) and Signed Key Responses (SKRs). It is pure: it
+//! holds no keys, opens no files and reads no clock. Bytes come in, a
+//! document model and findings come out.
+//!
+//! # What it does
+//!
+//! * DNSSEC records: DNSKEY RDATA and key tags (RFC 4034), DS digests
+//!   (RFC 4509), the RRSIG signing input for any owner name, and signature
+//!   verification for RSASHA256 and RSASHA512 (RFC 5702), ECDSAP256SHA256
+//!   (RFC 6605) and pure Ed25519 (RFC 8080).
+//! * The IANA XML format: a bounded reader ([`parse_ksr`], [`parse_skr`])
+//!   that reports every structure error with its position and check code,
+//!   and a deterministic writer ([`write_skr`], [`write_ksr`]) in kskm's byte
+//!   layout.
+//! * The document checks that need no policy ([`check_ksr`],
+//!   [`check_skr`], [`check_skr_anchor`]), each result a [`Finding`].
+//!
+//! # What it does not do
+//!
+//! Policy checks, the chain to the previous SKR and building an SKR come
+//! with the next issues; the text format of Knot and BIND after that.
+//!
+//! # Example
+//!
+//! ```
+//! # fn main() -> Result<(), Vec<ksr::Finding>> {
+//! let xml = std::fs::read("../../shared/vectors/ksr-root-2017-q2-0.xml")
+//!     .or_else(|_| std::fs::read("../shared/vectors/ksr-root-2017-q2-0.xml"))
+//!     .expect("the shared vectors sit beside the repository");
+//! let ksr = ksr::parse_ksr(&xml, ksr::DocumentRole::Ksr)?;
+//! assert_eq!(ksr.bundles.len(), 9);
+//! assert!(ksr::check_ksr(&ksr, ksr::DocumentRole::Ksr).is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Main types: [`Ksr`], [`Skr`], [`Dnskey`], [`Finding`].
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+mod checks;
+mod dnssec;
+mod findings;
+mod model;
+mod octets;
+mod pgp_words;
+mod xml;
+mod zonefile;
+
+pub use checks::{check_ksr, check_skr, check_skr_anchor};
+pub use dnssec::algorithm::{Algorithm, AlgorithmFamily};
+pub use dnssec::dnskey::{Dnskey, Flags, PublicKey, PublicKeyError};
+pub use dnssec::ds::{DigestType, Ds};
+pub use dnssec::keytag::KeyTag;
+pub use dnssec::name::{DomainName, NameError};
+pub use dnssec::rrsig::Rrsig;
+pub use dnssec::time::{Duration, DurationError, TimeError, Timestamp};
+pub use dnssec::verify::{VerifyError, verify};
+pub use findings::{BundleRef, CheckCode, DocumentRole, Finding, KeyRef, Position, Severity, sort_findings};
+pub use model::{AlgorithmParameters, Bundle, Key, Ksr, Policy, Signature, SignatureAlgorithm, Skr};
+pub use octets::{from_document_base64, to_base64};
+pub use pgp_words::pgp_words;
+pub use xml::{MAX_DOCUMENT_SIZE, parse_ksr, parse_skr, write_ksr, write_skr};
+pub use zonefile::{DnskeyRecord, ZoneFileError, read_dnskeys};
