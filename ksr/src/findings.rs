@@ -291,9 +291,9 @@ mod tests {
         texts.sort_unstable();
         texts.dedup();
         assert_eq!(texts.len(), CheckCode::ALL.len());
-        assert!(texts.iter().all(|text| text.chars().all(|c| c.is_ascii_uppercase()
-            || c.is_ascii_digit()
-            || c == '-'
-            || c == '.')));
+        assert!(texts.iter().all(|text| {
+            text.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        }));
     }
 }

@@ -60,8 +60,12 @@ pub use dnssec::name::{DomainName, NameError};
 pub use dnssec::rrsig::Rrsig;
 pub use dnssec::time::{Duration, DurationError, TimeError, Timestamp};
 pub use dnssec::verify::{VerifyError, verify};
-pub use findings::{BundleRef, CheckCode, DocumentRole, Finding, KeyRef, Position, Severity, sort_findings};
-pub use model::{AlgorithmParameters, Bundle, Key, Ksr, Policy, Signature, SignatureAlgorithm, Skr};
+pub use findings::{
+    BundleRef, CheckCode, DocumentRole, Finding, KeyRef, Position, Severity, sort_findings,
+};
+pub use model::{
+    AlgorithmParameters, Bundle, Key, Ksr, Policy, Signature, SignatureAlgorithm, Skr,
+};
 pub use octets::{from_document_base64, to_base64};
 pub use pgp_words::pgp_words;
 pub use xml::{MAX_DOCUMENT_SIZE, parse_ksr, parse_skr, write_ksr, write_skr};

@@ -108,7 +108,8 @@ mod tests {
     fn reads_the_sha256_of_hello_world_as_published() {
         // The vector of issue 2: SHA-256 of the 13 bytes "hello, world\n".
         let digest =
-            hex::decode("853ff93762a06ddbf722c4ebe9ddd66d8f63ddaea97f521c3ecc20da7c976020").unwrap();
+            hex::decode("853ff93762a06ddbf722c4ebe9ddd66d8f63ddaea97f521c3ecc20da7c976020")
+                .unwrap();
         assert_eq!(
             pgp_words(&digest),
             "music customer waffle consensus flagpole Orlando goggles suspicious virus candidate \

@@ -60,8 +60,9 @@ pub fn read_dnskeys(text: &str) -> Result<Vec<DnskeyRecord>, ZoneFileError> {
                 let ZoneRecordData::Dnskey(rdata) = record.data() else {
                     continue;
                 };
-                let owner = DomainName::from_str(&format!("{}.", record.owner()).replace("..", "."))
-                    .map_err(|err| ZoneFileError(err.to_string()))?;
+                let owner =
+                    DomainName::from_str(&format!("{}.", record.owner()).replace("..", "."))
+                        .map_err(|err| ZoneFileError(err.to_string()))?;
                 records.push(DnskeyRecord {
                     owner,
                     ttl: record.ttl().as_secs(),

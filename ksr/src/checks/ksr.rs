@@ -12,7 +12,13 @@ pub fn check_ksr(ksr: &Ksr, role: DocumentRole) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (index, bundle) in ksr.bundles.iter().enumerate() {
         let number = index + 1;
-        bundle_shape(CheckCode::BundlePopShape, role, number, bundle, &mut findings);
+        bundle_shape(
+            CheckCode::BundlePopShape,
+            role,
+            number,
+            bundle,
+            &mut findings,
+        );
         key_tags(role, number, bundle, &mut findings);
         proof_of_possession(ksr, role, number, bundle, &mut findings);
         signature_fields(ksr, role, number, bundle, &mut findings);
@@ -36,7 +42,12 @@ pub fn check_ksr(ksr: &Ksr, role: DocumentRole) -> Vec<Finding> {
 
 /// `KSR-BUNDLE-KEYS.3`: the keyTag attribute equals the tag of the RDATA.
 /// The same rule holds for the keys of an SKR.
-pub(super) fn key_tags(role: DocumentRole, number: usize, bundle: &Bundle, findings: &mut Vec<Finding>) {
+pub(super) fn key_tags(
+    role: DocumentRole,
+    number: usize,
+    bundle: &Bundle,
+    findings: &mut Vec<Finding>,
+) {
     for key in &bundle.keys {
         let computed = key.dnskey.key_tag();
         if computed != key.key_tag {
@@ -59,7 +70,13 @@ pub(super) fn key_tags(role: DocumentRole, number: usize, bundle: &Bundle, findi
 
 /// `KSR-BUNDLE-POP.2` and `.3`: every signature verifies over the bundle's
 /// DNSKEY RRset with the key it names, and every key has signed.
-fn proof_of_possession(ksr: &Ksr, role: DocumentRole, number: usize, bundle: &Bundle, findings: &mut Vec<Finding>) {
+fn proof_of_possession(
+    ksr: &Ksr,
+    role: DocumentRole,
+    number: usize,
+    bundle: &Bundle,
+    findings: &mut Vec<Finding>,
+) {
     for signature in &bundle.signatures {
         let Some(key) = bundle.key(&signature.key_identifier) else {
             continue; // reported by KSR-BUNDLE-POP.1
@@ -77,7 +94,11 @@ fn proof_of_possession(ksr: &Ksr, role: DocumentRole, number: usize, bundle: &Bu
         }
     }
     for key in &bundle.keys {
-        if !bundle.signatures.iter().any(|signature| signature.key_identifier == key.identifier) {
+        if !bundle
+            .signatures
+            .iter()
+            .any(|signature| signature.key_identifier == key.identifier)
+        {
             findings.push(
                 Finding::error(
                     CheckCode::BundlePopEveryKey,
@@ -92,7 +113,13 @@ fn proof_of_possession(ksr: &Ksr, role: DocumentRole, number: usize, bundle: &Bu
 }
 
 /// `KSR-BUNDLE-SIGFIELDS`: each RRSIG agrees with its key and the zone.
-fn signature_fields(ksr: &Ksr, role: DocumentRole, number: usize, bundle: &Bundle, findings: &mut Vec<Finding>) {
+fn signature_fields(
+    ksr: &Ksr,
+    role: DocumentRole,
+    number: usize,
+    bundle: &Bundle,
+    findings: &mut Vec<Finding>,
+) {
     for signature in &bundle.signatures {
         let Some(key) = bundle.key(&signature.key_identifier) else {
             continue;
@@ -101,7 +128,10 @@ fn signature_fields(ksr: &Ksr, role: DocumentRole, number: usize, bundle: &Bundl
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
         if rrsig.key_tag != key.key_tag {
-            errors.push(format!("KeyTag {} differs from the key's keyTag {}", rrsig.key_tag, key.key_tag));
+            errors.push(format!(
+                "KeyTag {} differs from the key's keyTag {}",
+                rrsig.key_tag, key.key_tag
+            ));
         }
         if rrsig.algorithm != key.dnskey.algorithm() {
             errors.push(format!(
@@ -119,7 +149,10 @@ fn signature_fields(ksr: &Ksr, role: DocumentRole, number: usize, bundle: &Bundl
             ));
         }
         if !rrsig.signer_name.same_name(&ksr.domain) {
-            errors.push(format!("SignersName {} is not the zone {}", rrsig.signer_name, ksr.domain));
+            errors.push(format!(
+                "SignersName {} is not the zone {}",
+                rrsig.signer_name, ksr.domain
+            ));
         }
         if signature.ttl != key.ttl || rrsig.original_ttl != key.ttl {
             warnings.push(format!(
@@ -133,7 +166,11 @@ fn signature_fields(ksr: &Ksr, role: DocumentRole, number: usize, bundle: &Bundl
                 rrsig.inception, rrsig.expiration
             ));
         }
-        for (message, warning) in errors.into_iter().map(|m| (m, false)).chain(warnings.into_iter().map(|m| (m, true))) {
+        for (message, warning) in errors
+            .into_iter()
+            .map(|m| (m, false))
+            .chain(warnings.into_iter().map(|m| (m, true)))
+        {
             let finding = if warning {
                 Finding::warning(CheckCode::BundleSigFields, role, message)
             } else {

@@ -29,10 +29,19 @@ fn bundle_shape(
     };
     for (index, key) in bundle.keys.iter().enumerate() {
         let earlier = bundle.keys.iter().take(index);
-        if earlier.clone().any(|other| other.identifier == key.identifier) {
-            finding(format!("keyIdentifier {:?} is used by more than one Key", key.identifier));
+        if earlier
+            .clone()
+            .any(|other| other.identifier == key.identifier)
+        {
+            finding(format!(
+                "keyIdentifier {:?} is used by more than one Key",
+                key.identifier
+            ));
         }
-        if earlier.clone().any(|other| other.dnskey.rdata() == key.dnskey.rdata()) {
+        if earlier
+            .clone()
+            .any(|other| other.dnskey.rdata() == key.dnskey.rdata())
+        {
             finding(format!(
                 "Key {:?} repeats the RDATA of another Key (RFC 2181 §5 forbids duplicates in an RRset)",
                 key.identifier

@@ -18,7 +18,13 @@ pub fn check_skr(skr: &Skr, role: DocumentRole) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (index, bundle) in skr.bundles.iter().enumerate() {
         let number = index + 1;
-        bundle_shape(CheckCode::SkrSignatures, role, number, bundle, &mut findings);
+        bundle_shape(
+            CheckCode::SkrSignatures,
+            role,
+            number,
+            bundle,
+            &mut findings,
+        );
         key_tags(role, number, bundle, &mut findings);
         for signature in &bundle.signatures {
             let Some(key) = bundle.key(&signature.key_identifier) else {
@@ -37,7 +43,11 @@ pub fn check_skr(skr: &Skr, role: DocumentRole) -> Vec<Finding> {
                 )));
             }
             for message in field_errors(skr, bundle, signature, key) {
-                findings.push(at(Finding::error(CheckCode::SkrSignatureFields, role, message)));
+                findings.push(at(Finding::error(
+                    CheckCode::SkrSignatureFields,
+                    role,
+                    message,
+                )));
             }
         }
     }
@@ -61,14 +71,21 @@ fn field_errors(
             rrsig.inception, rrsig.expiration, bundle.inception, bundle.expiration
         ));
     }
-    if let Some(other) = bundle.keys.iter().find(|other| other.ttl != rrsig.original_ttl) {
+    if let Some(other) = bundle
+        .keys
+        .iter()
+        .find(|other| other.ttl != rrsig.original_ttl)
+    {
         errors.push(format!(
             "OriginalTTL {} differs from the TTL {} of key {:?}",
             rrsig.original_ttl, other.ttl, other.identifier
         ));
     }
     if signature.ttl != rrsig.original_ttl {
-        errors.push(format!("TTL {} differs from OriginalTTL {}", signature.ttl, rrsig.original_ttl));
+        errors.push(format!(
+            "TTL {} differs from OriginalTTL {}",
+            signature.ttl, rrsig.original_ttl
+        ));
     }
     if rrsig.labels != skr.domain.rrsig_labels() {
         errors.push(format!(
@@ -79,7 +96,10 @@ fn field_errors(
         ));
     }
     if !rrsig.signer_name.same_name(&skr.domain) {
-        errors.push(format!("SignersName {} is not the zone {}", rrsig.signer_name, skr.domain));
+        errors.push(format!(
+            "SignersName {} is not the zone {}",
+            rrsig.signer_name, skr.domain
+        ));
     }
     if rrsig.key_tag != key.dnskey.key_tag() {
         errors.push(format!(
@@ -103,17 +123,22 @@ fn field_errors(
 /// still counts in a bundle where it is revoked).
 pub fn check_skr_anchor(skr: &Skr, trusted: &[Dnskey], role: DocumentRole) -> Vec<Finding> {
     let is_trusted = |key: &Dnskey| {
-        trusted
-            .iter()
-            .any(|anchor| anchor.algorithm() == key.algorithm() && anchor.public_key() == key.public_key())
+        trusted.iter().any(|anchor| {
+            anchor.algorithm() == key.algorithm() && anchor.public_key() == key.public_key()
+        })
     };
-    let tags: Vec<String> = trusted.iter().map(|key| key.key_tag().to_string()).collect();
+    let tags: Vec<String> = trusted
+        .iter()
+        .map(|key| key.key_tag().to_string())
+        .collect();
     let mut findings = Vec::new();
     for (index, bundle) in skr.bundles.iter().enumerate() {
         let anchored = bundle.signatures.iter().any(|signature| {
             bundle.key(&signature.key_identifier).is_some_and(|key| {
                 is_trusted(&key.dnskey)
-                    && bundle.verify_signature(&skr.domain, signature, &key.dnskey).is_ok()
+                    && bundle
+                        .verify_signature(&skr.domain, signature, &key.dnskey)
+                        .is_ok()
             })
         });
         if !anchored {

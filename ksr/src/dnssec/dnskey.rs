@@ -213,7 +213,11 @@ impl PublicKey {
                 })
             }
             Some(AlgorithmFamily::Eddsa) => {
-                let expected = if algorithm == Algorithm::ED25519 { 32 } else { 57 };
+                let expected = if algorithm == Algorithm::ED25519 {
+                    32
+                } else {
+                    57
+                };
                 if octets.len() != expected {
                     return Err(PublicKeyError::Length {
                         algorithm,
@@ -241,9 +245,11 @@ impl PublicKey {
         if exponent_len == 0 {
             return Err(PublicKeyError::RsaEncoding("the exponent length is zero"));
         }
-        let (exponent, modulus) = rest
-            .split_at_checked(exponent_len)
-            .ok_or(PublicKeyError::RsaEncoding("the exponent is longer than the key"))?;
+        let (exponent, modulus) =
+            rest.split_at_checked(exponent_len)
+                .ok_or(PublicKeyError::RsaEncoding(
+                    "the exponent is longer than the key",
+                ))?;
         if modulus.is_empty() {
             return Err(PublicKeyError::RsaEncoding("the modulus is empty"));
         }
@@ -270,12 +276,19 @@ impl PublicKey {
     pub fn rsa_exponent(&self) -> Option<u64> {
         match self {
             Self::Rsa { exponent, .. } => {
-                let significant: Vec<u8> =
-                    exponent.iter().copied().skip_while(|octet| *octet == 0).collect();
+                let significant: Vec<u8> = exponent
+                    .iter()
+                    .copied()
+                    .skip_while(|octet| *octet == 0)
+                    .collect();
                 if significant.len() > 8 {
                     return None;
                 }
-                Some(significant.iter().fold(0u64, |acc, octet| (acc << 8) | u64::from(*octet)))
+                Some(
+                    significant
+                        .iter()
+                        .fold(0u64, |acc, octet| (acc << 8) | u64::from(*octet)),
+                )
             }
             _ => None,
         }
@@ -322,7 +335,9 @@ mod tests {
     fn rsa_exponent_longer_than_key_is_refused() {
         assert_eq!(
             PublicKey::decode(Algorithm::RSASHA256, &[4, 1, 0, 1]),
-            Err(PublicKeyError::RsaEncoding("the exponent is longer than the key"))
+            Err(PublicKeyError::RsaEncoding(
+                "the exponent is longer than the key"
+            ))
         );
         assert!(PublicKey::decode(Algorithm::RSASHA256, &[3, 1, 0, 1]).is_err());
         assert!(PublicKey::decode(Algorithm::RSASHA256, &[]).is_err());
@@ -335,7 +350,11 @@ mod tests {
         octets.extend_from_slice(&[1; 64]);
         assert!(matches!(
             PublicKey::decode(Algorithm::ECDSAP256SHA256, &octets),
-            Err(PublicKeyError::Length { expected: 64, found: 65, .. })
+            Err(PublicKeyError::Length {
+                expected: 64,
+                found: 65,
+                ..
+            })
         ));
     }
 

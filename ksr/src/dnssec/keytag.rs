@@ -63,11 +63,17 @@ mod tests {
     #[test]
     fn odd_length_rdata_uses_high_octet() {
         assert_eq!(KeyTag::of_rdata(&[0x01]), KeyTag::from_int(0x0100));
-        assert_eq!(KeyTag::of_rdata(&[0x01, 0x02, 0x03]), KeyTag::from_int(0x0402));
+        assert_eq!(
+            KeyTag::of_rdata(&[0x01, 0x02, 0x03]),
+            KeyTag::from_int(0x0402)
+        );
     }
 
     #[test]
     fn carry_is_folded() {
-        assert_eq!(KeyTag::of_rdata(&[0xFF, 0xFF, 0x00, 0x02]), KeyTag::from_int(0x0002));
+        assert_eq!(
+            KeyTag::of_rdata(&[0xFF, 0xFF, 0x00, 0x02]),
+            KeyTag::from_int(0x0002)
+        );
     }
 }

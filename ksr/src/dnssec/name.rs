@@ -129,6 +129,10 @@ mod tests {
         assert!("".parse::<DomainName>().is_err());
         assert!("a..b".parse::<DomainName>().is_err());
         assert!("a b.".parse::<DomainName>().is_err());
-        assert!(format!("{}.", "a".repeat(64)).parse::<DomainName>().is_err());
+        assert!(
+            format!("{}.", "a".repeat(64))
+                .parse::<DomainName>()
+                .is_err()
+        );
     }
 }

@@ -106,7 +106,9 @@ mod tests {
         };
         let owner: DomainName = "EXAMPLE.".parse().unwrap();
         let input = rrsig.signing_input(&owner, [&ksk, &zsk, &ksk]);
-        let mut expected = vec![0, 48, 15, 1, 0, 0, 0x0E, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 0xAB, 0xCD];
+        let mut expected = vec![
+            0, 48, 15, 1, 0, 0, 0x0E, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 0xAB, 0xCD,
+        ];
         expected.extend_from_slice(b"\x07example\x00");
         for key in [&zsk, &ksk] {
             expected.extend_from_slice(b"\x07example\x00\x00\x30\x00\x01\x00\x00\x0E\x10\x00\x24");

@@ -71,7 +71,9 @@ impl Timestamp {
             .map_err(|_| TimeError::Calendar)?
             .timestamp()
             .as_second();
-        u32::try_from(seconds).map(Self).map_err(|_| TimeError::Range)
+        u32::try_from(seconds)
+            .map(Self)
+            .map_err(|_| TimeError::Range)
     }
 
     /// Returns seconds since the epoch.
@@ -199,7 +201,9 @@ impl Duration {
                 .and_then(|part| seconds.checked_add(part))
                 .ok_or(DurationError::Range)?;
         }
-        u32::try_from(seconds).map(Self).map_err(|_| DurationError::Range)
+        u32::try_from(seconds)
+            .map(Self)
+            .map_err(|_| DurationError::Range)
     }
 
     /// Writes the duration byte for byte as kskm does
@@ -273,7 +277,9 @@ pub enum TimeError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
     /// Not of the grammar of `ksr-skr-format.md` §1.9.
-    #[error("expected an ISO 8601 duration such as P21D, PT1H or P1W (no years, months, signs or fractions)")]
+    #[error(
+        "expected an ISO 8601 duration such as P21D, PT1H or P1W (no years, months, signs or fractions)"
+    )]
     Form,
     /// More than 2^32 − 1 seconds.
     #[error("longer than 4294967295 seconds")]
@@ -304,26 +310,64 @@ mod tests {
             (1_814_400, "P21D"),
         ];
         for (seconds, text) in table {
-            assert_eq!(Duration::from_seconds(seconds).to_document(), text, "{seconds}");
-            assert_eq!(Duration::parse_document(text), Ok(Duration::from_seconds(seconds)));
+            assert_eq!(
+                Duration::from_seconds(seconds).to_document(),
+                text,
+                "{seconds}"
+            );
+            assert_eq!(
+                Duration::parse_document(text),
+                Ok(Duration::from_seconds(seconds))
+            );
         }
     }
 
     #[test]
     fn reads_weeks_and_time_parts() {
-        assert_eq!(Duration::parse_document("P3W").map(Duration::as_seconds), Ok(1_814_400));
-        assert_eq!(Duration::parse_document("PT1H").map(Duration::as_seconds), Ok(3_600));
-        assert_eq!(Duration::parse_document("P1DT1H1M1S").map(Duration::as_seconds), Ok(90_061));
-        assert_eq!(Duration::parse_document("PT4294967295S").map(Duration::as_seconds), Ok(u32::MAX));
+        assert_eq!(
+            Duration::parse_document("P3W").map(Duration::as_seconds),
+            Ok(1_814_400)
+        );
+        assert_eq!(
+            Duration::parse_document("PT1H").map(Duration::as_seconds),
+            Ok(3_600)
+        );
+        assert_eq!(
+            Duration::parse_document("P1DT1H1M1S").map(Duration::as_seconds),
+            Ok(90_061)
+        );
+        assert_eq!(
+            Duration::parse_document("PT4294967295S").map(Duration::as_seconds),
+            Ok(u32::MAX)
+        );
     }
 
     #[test]
     fn refuses_what_kskm_tolerates() {
         for text in [
-            "", "P", "PT", "P1Y", "P1M", "-P1D", "P1.5D", "P1D5", "PT1D", "P1H", "P1WT1H", "P1W1D",
-            "P+1D", "P 1D", "PT1M1H", "PT4294967296S", "p1d", "P1DT",
+            "",
+            "P",
+            "PT",
+            "P1Y",
+            "P1M",
+            "-P1D",
+            "P1.5D",
+            "P1D5",
+            "PT1D",
+            "P1H",
+            "P1WT1H",
+            "P1W1D",
+            "P+1D",
+            "P 1D",
+            "PT1M1H",
+            "PT4294967296S",
+            "p1d",
+            "P1DT",
         ] {
-            assert!(Duration::parse_document(text).is_err(), "{text:?} was accepted");
+            assert!(
+                Duration::parse_document(text).is_err(),
+                "{text:?} was accepted"
+            );
         }
     }
 
@@ -335,7 +379,10 @@ mod tests {
             "2017-04-01T00:00:00+00:00",
             "2017-04-01T00:00:00-00:00",
         ] {
-            assert_eq!(Timestamp::parse_document(text), Ok(Timestamp::from_unix(1_491_004_800)));
+            assert_eq!(
+                Timestamp::parse_document(text),
+                Ok(Timestamp::from_unix(1_491_004_800))
+            );
         }
         let time = Timestamp::from_unix(1_492_819_200);
         assert_eq!(time.to_document(), "2017-04-22T00:00:00+00:00");

@@ -36,8 +36,8 @@ pub fn verify(key: &Dnskey, message: &[u8], signature: &[u8]) -> Result<(), Veri
             sec1.extend_from_slice(&point);
             let verifying_key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
                 .map_err(|_| VerifyError::Key("the point is not on the P-256 curve".into()))?;
-            let signature = p256::ecdsa::Signature::from_slice(signature)
-                .map_err(|_| VerifyError::Invalid)?;
+            let signature =
+                p256::ecdsa::Signature::from_slice(signature).map_err(|_| VerifyError::Invalid)?;
             p256::ecdsa::signature::Verifier::verify(&verifying_key, message, &signature)
                 .map_err(|_| VerifyError::Invalid)
         }
@@ -48,8 +48,8 @@ pub fn verify(key: &Dnskey, message: &[u8], signature: &[u8]) -> Result<(), Veri
                 .map_err(|_| VerifyError::Key("an Ed25519 key has 32 octets".into()))?;
             let verifying_key = ed25519_dalek::VerifyingKey::from_bytes(&key)
                 .map_err(|_| VerifyError::Key("not a valid Ed25519 point".into()))?;
-            let signature =
-                ed25519_dalek::Signature::from_slice(signature).map_err(|_| VerifyError::Invalid)?;
+            let signature = ed25519_dalek::Signature::from_slice(signature)
+                .map_err(|_| VerifyError::Invalid)?;
             verifying_key
                 .verify_strict(message, &signature)
                 .map_err(|_| VerifyError::Invalid)
@@ -71,9 +71,17 @@ fn verify_rsa(
     let key = rsa::PublicKey::new_with_size_limits(n, e, 512..=4096)
         .map_err(|err| VerifyError::Key(format!("unusable RSA key: {err}")))?;
     let result = if algorithm == Algorithm::RSASHA512 {
-        key.verify(rsa::Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(message), signature)
+        key.verify(
+            rsa::Pkcs1v15Sign::new::<Sha512>(),
+            &Sha512::digest(message),
+            signature,
+        )
     } else {
-        key.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(message), signature)
+        key.verify(
+            rsa::Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(message),
+            signature,
+        )
     };
     result.map_err(|_| VerifyError::Invalid)
 }

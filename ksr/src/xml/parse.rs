@@ -14,7 +14,9 @@ use crate::dnssec::name::DomainName;
 use crate::dnssec::rrsig::Rrsig;
 use crate::dnssec::time::{Duration, Timestamp};
 use crate::findings::{CheckCode, DocumentRole, Finding};
-use crate::model::{AlgorithmParameters, Bundle, Key, Ksr, Policy, Signature, SignatureAlgorithm, Skr};
+use crate::model::{
+    AlgorithmParameters, Bundle, Key, Ksr, Policy, Signature, SignatureAlgorithm, Skr,
+};
 use crate::octets::from_document_base64;
 
 /// The largest TTL a document may carry (RFC 2181 §8: 2^31 − 1).
@@ -99,9 +101,15 @@ impl<'a> Parser<'a> {
                 ),
             )]);
         }
-        read_tree(self.input).map_err(|TreeError { code, offset, message }| {
-            vec![Finding::error(code, self.role, message).at(self.locator.position(offset))]
-        })
+        read_tree(self.input).map_err(
+            |TreeError {
+                 code,
+                 offset,
+                 message,
+             }| {
+                vec![Finding::error(code, self.role, message).at(self.locator.position(offset))]
+            },
+        )
     }
 
     /// Returns the document if no error was found, else every finding.
@@ -227,18 +235,29 @@ impl<'a> Parser<'a> {
 
     /// Reads the attributes of `<KSR>`.
     fn header(&mut self, root: &Element) -> Option<Header> {
-        self.attributes(root, &["id", "domain", "serial"], &["timestamp"], CheckCode::ParseRoot);
+        self.attributes(
+            root,
+            &["id", "domain", "serial"],
+            &["timestamp"],
+            CheckCode::ParseRoot,
+        );
         let id = root.attribute("id").map(str::to_owned);
         let serial = root
             .attribute("serial")
             .and_then(|text| self.unsigned(root, "serial", text, u64::MAX));
-        let domain = root.attribute("domain").and_then(|text| match DomainName::from_str(text) {
-            Ok(name) => Some(name),
-            Err(err) => {
-                self.error(CheckCode::ParseValue, root, format!("domain {text:?}: {err}"));
-                None
-            }
-        });
+        let domain = root
+            .attribute("domain")
+            .and_then(|text| match DomainName::from_str(text) {
+                Ok(name) => Some(name),
+                Err(err) => {
+                    self.error(
+                        CheckCode::ParseValue,
+                        root,
+                        format!("domain {text:?}: {err}"),
+                    );
+                    None
+                }
+            });
         let timestamp = match root.attribute("timestamp") {
             Some(text) => Some(self.timestamp(root, "timestamp", text)?),
             None => None,
@@ -293,8 +312,14 @@ impl<'a> Parser<'a> {
             .collect();
         children.finish(self);
         let algorithms: Option<Vec<SignatureAlgorithm>> = algorithms.into_iter().collect();
-        let [publish, retire, max_validity, min_validity, max_overlap, min_overlap] =
-            durations.as_slice()
+        let [
+            publish,
+            retire,
+            max_validity,
+            min_validity,
+            max_overlap,
+            min_overlap,
+        ] = durations.as_slice()
         else {
             return None;
         };
@@ -332,23 +357,38 @@ impl<'a> Parser<'a> {
         }
         let (family, parameters) = match parameters.name.as_str() {
             "RSA" => {
-                self.attributes(parameters, &["size", "exponent"], &[], CheckCode::ParseAlgorithm);
+                self.attributes(
+                    parameters,
+                    &["size", "exponent"],
+                    &[],
+                    CheckCode::ParseAlgorithm,
+                );
                 let size = self.size_attribute(parameters, "size");
                 let exponent = parameters
                     .attribute("exponent")
                     .and_then(|text| self.unsigned(parameters, "exponent", text, u64::MAX))
                     .and_then(|exponent| self.at_least_one(parameters, "exponent", exponent));
-                (AlgorithmFamily::Rsa, size.zip(exponent).map(|(size, exponent)| AlgorithmParameters::Rsa { size, exponent }))
+                (
+                    AlgorithmFamily::Rsa,
+                    size.zip(exponent)
+                        .map(|(size, exponent)| AlgorithmParameters::Rsa { size, exponent }),
+                )
             }
             "ECDSA" => {
                 self.attributes(parameters, &["size"], &[], CheckCode::ParseAlgorithm);
                 let size = self.size_attribute(parameters, "size");
-                (AlgorithmFamily::Ecdsa, size.map(|size| AlgorithmParameters::Ecdsa { size }))
+                (
+                    AlgorithmFamily::Ecdsa,
+                    size.map(|size| AlgorithmParameters::Ecdsa { size }),
+                )
             }
             "EdDSA" => {
                 self.attributes(parameters, &["size"], &[], CheckCode::ParseAlgorithm);
                 let size = self.size_attribute(parameters, "size");
-                (AlgorithmFamily::Eddsa, size.map(|size| AlgorithmParameters::Eddsa { size }))
+                (
+                    AlgorithmFamily::Eddsa,
+                    size.map(|size| AlgorithmParameters::Eddsa { size }),
+                )
             }
             other => {
                 self.error(
@@ -364,7 +404,13 @@ impl<'a> Parser<'a> {
             self.error(
                 CheckCode::ParseAlgorithm,
                 element,
-                format!("algorithm {algorithm} does not take <{}> parameters", element.children.first().map_or("", |child| child.name.as_str())),
+                format!(
+                    "algorithm {algorithm} does not take <{}> parameters",
+                    element
+                        .children
+                        .first()
+                        .map_or("", |child| child.name.as_str())
+                ),
             );
             return None;
         }
@@ -384,7 +430,11 @@ impl<'a> Parser<'a> {
 
     fn at_least_one(&mut self, element: &Element, name: &str, value: u64) -> Option<u64> {
         if value == 0 {
-            self.error(CheckCode::ParseValue, element, format!("{name} must be at least 1"));
+            self.error(
+                CheckCode::ParseValue,
+                element,
+                format!("{name} must be at least 1"),
+            );
             return None;
         }
         Some(value)
@@ -428,10 +478,13 @@ impl<'a> Parser<'a> {
         let expiration = expiration
             .and_then(|child| self.leaf(child))
             .and_then(|(child, text)| self.timestamp(child, "Expiration", text));
-        let signers: Vec<Option<String>> = signers.iter().map(|signer| self.signer(signer)).collect();
+        let signers: Vec<Option<String>> =
+            signers.iter().map(|signer| self.signer(signer)).collect();
         let keys: Vec<Option<Key>> = keys.iter().map(|key| self.key(key)).collect();
-        let signatures: Vec<Option<Signature>> =
-            signatures.iter().map(|signature| self.signature(signature)).collect();
+        let signatures: Vec<Option<Signature>> = signatures
+            .iter()
+            .map(|signature| self.signature(signature))
+            .collect();
         Some(Bundle {
             id: element.attribute("id")?.to_owned(),
             inception: inception?,
@@ -458,7 +511,12 @@ impl<'a> Parser<'a> {
     }
 
     fn key(&mut self, element: &Element) -> Option<Key> {
-        self.attributes(element, &["keyIdentifier", "keyTag"], &[], CheckCode::ParseStructure);
+        self.attributes(
+            element,
+            &["keyIdentifier", "keyTag"],
+            &[],
+            CheckCode::ParseStructure,
+        );
         self.container_text(element);
         let identifier = self.identifier(element);
         let key_tag = element
@@ -501,7 +559,11 @@ impl<'a> Parser<'a> {
             public_key,
         );
         if let Err(err) = dnskey.decode_public_key() {
-            self.error(CheckCode::ParsePublicKey, public_key_element, err.to_string());
+            self.error(
+                CheckCode::ParsePublicKey,
+                public_key_element,
+                err.to_string(),
+            );
             return None;
         }
         Some(Key {
@@ -518,7 +580,9 @@ impl<'a> Parser<'a> {
         let identifier = self.identifier(element);
         let mut children = Children::new(element);
         let ttl = self.child_unsigned(&mut children, "TTL", MAX_TTL);
-        let type_covered = children.one(self, "TypeCovered").and_then(|child| self.leaf(child));
+        let type_covered = children
+            .one(self, "TypeCovered")
+            .and_then(|child| self.leaf(child));
         let algorithm = children
             .one(self, "Algorithm")
             .and_then(|child| self.leaf(child))
@@ -576,10 +640,20 @@ impl<'a> Parser<'a> {
 
     /// Checks an element's attributes: every required one present, no
     /// others.
-    fn attributes(&mut self, element: &Element, required: &[&str], optional: &[&str], code: CheckCode) {
+    fn attributes(
+        &mut self,
+        element: &Element,
+        required: &[&str],
+        optional: &[&str],
+        code: CheckCode,
+    ) {
         for name in required {
             if element.attribute(name).is_none() {
-                self.error(code, element, format!("<{}> lacks the attribute {name}", element.name));
+                self.error(
+                    code,
+                    element,
+                    format!("<{}> lacks the attribute {name}", element.name),
+                );
             }
         }
         for (name, _) in &element.attributes {
@@ -610,7 +684,10 @@ impl<'a> Parser<'a> {
             self.error(
                 CheckCode::ParseStructure,
                 child,
-                format!("<{}> may not contain elements, found <{}>", element.name, child.name),
+                format!(
+                    "<{}> may not contain elements, found <{}>",
+                    element.name, child.name
+                ),
             );
             return None;
         }
@@ -626,8 +703,11 @@ impl<'a> Parser<'a> {
         name: &str,
         max: u64,
     ) -> Option<(&'e Element, u64)> {
-        let (child, text) = children.one(self, name).and_then(|child| self.leaf(child))?;
-        self.unsigned(child, name, text, max).map(|value| (child, value))
+        let (child, text) = children
+            .one(self, name)
+            .and_then(|child| self.leaf(child))?;
+        self.unsigned(child, name, text, max)
+            .map(|value| (child, value))
     }
 
     /// Reads a decimal integer: digits only, no sign, separator or space.
@@ -665,7 +745,11 @@ impl<'a> Parser<'a> {
         match Timestamp::parse_document(text) {
             Ok(time) => Some(time),
             Err(err) => {
-                self.error(CheckCode::ParseTime, element, format!("{name} {text:?}: {err}"));
+                self.error(
+                    CheckCode::ParseTime,
+                    element,
+                    format!("{name} {text:?}: {err}"),
+                );
                 None
             }
         }
@@ -689,7 +773,11 @@ impl<'a> Parser<'a> {
         match from_document_base64(text) {
             Ok(octets) => Some(octets),
             Err(err) => {
-                self.error(CheckCode::ParseValue, element, format!("{}: {err}", element.name));
+                self.error(
+                    CheckCode::ParseValue,
+                    element,
+                    format!("{}: {err}", element.name),
+                );
                 None
             }
         }
@@ -704,7 +792,11 @@ impl<'a> Parser<'a> {
         match name {
             Ok(name) => Some(name),
             Err(err) => {
-                self.error(CheckCode::ParseRrsig, element, format!("SignersName {text:?}: {err}"));
+                self.error(
+                    CheckCode::ParseRrsig,
+                    element,
+                    format!("SignersName {text:?}: {err}"),
+                );
                 None
             }
         }
@@ -759,7 +851,11 @@ impl<'e> Children<'e> {
             parser.error(
                 CheckCode::ParseStructure,
                 self.parent,
-                format!("<{}> needs at least {min} <{name}> element(s), found {}", self.parent.name, found.len()),
+                format!(
+                    "<{}> needs at least {min} <{name}> element(s), found {}",
+                    self.parent.name,
+                    found.len()
+                ),
             );
         }
         found
@@ -776,7 +872,11 @@ impl<'e> Children<'e> {
             .map(|(found, _)| found)
     }
 
-    fn take(&mut self, parser: &mut Parser<'_>, (index, child): (usize, &'e Element)) -> &'e Element {
+    fn take(
+        &mut self,
+        parser: &mut Parser<'_>,
+        (index, child): (usize, &'e Element),
+    ) -> &'e Element {
         if let Some(used) = self.used.get_mut(index) {
             *used = true;
         }
@@ -802,7 +902,11 @@ impl<'e> Children<'e> {
                         "unknown element <{}> in <{}>: expected {}",
                         child.name,
                         self.parent.name,
-                        self.expected.iter().map(|name| format!("<{name}>")).collect::<Vec<_>>().join(", ")
+                        self.expected
+                            .iter()
+                            .map(|name| format!("<{name}>"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 };
                 parser.error(CheckCode::ParseStructure, child, message);

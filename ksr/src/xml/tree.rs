@@ -108,7 +108,10 @@ impl<'a> Locator<'a> {
     /// Returns the 1-based line and column (in characters) of an offset.
     pub fn position(&self, offset: usize) -> Position {
         let before = self.text.get(..offset).unwrap_or(self.text);
-        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
         let line = before.iter().filter(|b| **b == b'\n').count() + 1;
         // Count characters, not bytes: continuation bytes do not start one.
         let column = before
@@ -156,7 +159,10 @@ pub(crate) fn read_tree(input: &[u8]) -> Result<Element, TreeError> {
         match event {
             Event::Decl(decl) => {
                 if offset != base {
-                    return Err(TreeError::xml(offset, "the XML declaration must come first"));
+                    return Err(TreeError::xml(
+                        offset,
+                        "the XML declaration must come first",
+                    ));
                 }
                 check_declaration(&decl, offset)?;
             }
@@ -168,7 +174,10 @@ pub(crate) fn read_tree(input: &[u8]) -> Result<Element, TreeError> {
             }
             Event::PI(pi) => {
                 if pi.target().eq_ignore_ascii_case(b"xml") {
-                    return Err(TreeError::xml(offset, "the XML declaration must come first"));
+                    return Err(TreeError::xml(
+                        offset,
+                        "the XML declaration must come first",
+                    ));
                 }
             }
             Event::Comment(_) => {}
@@ -203,7 +212,10 @@ pub(crate) fn read_tree(input: &[u8]) -> Result<Element, TreeError> {
     }
     let end = base + text.len();
     if let Some(open) = stack.last() {
-        return Err(TreeError::xml(end, format!("element <{}> is not closed", open.name)));
+        return Err(TreeError::xml(
+            end,
+            format!("element <{}> is not closed", open.name),
+        ));
     }
     root.ok_or_else(|| TreeError::xml(end, "the document has no root element"))
 }
@@ -213,7 +225,10 @@ pub(crate) fn read_tree(input: &[u8]) -> Result<Element, TreeError> {
 /// return.
 fn check_characters(input: &[u8]) -> Result<&str, TreeError> {
     let text = std::str::from_utf8(input).map_err(|err| {
-        TreeError::xml(err.valid_up_to(), "the document is not valid UTF-8 (the only encoding accepted)")
+        TreeError::xml(
+            err.valid_up_to(),
+            "the document is not valid UTF-8 (the only encoding accepted)",
+        )
     })?;
     if let Some((offset, c)) = text.char_indices().find(|(_, c)| !is_xml_char(*c)) {
         return Err(TreeError::xml(
@@ -266,7 +281,10 @@ fn start_element(start: &BytesStart<'_>, offset: usize) -> Result<Element, TreeE
         let key = utf8(attribute.key.as_ref(), offset)?;
         check_name(&key, offset)?;
         if key == "xmlns" {
-            return Err(TreeError::xml(offset, "namespace declarations (xmlns) are not allowed"));
+            return Err(TreeError::xml(
+                offset,
+                "namespace declarations (xmlns) are not allowed",
+            ));
         }
         if attributes.len() == MAX_ATTRIBUTES {
             return Err(TreeError::limits(
@@ -297,20 +315,25 @@ fn start_element(start: &BytesStart<'_>, offset: usize) -> Result<Element, TreeE
 
 /// Decodes a name that came from valid UTF-8 input.
 fn utf8(bytes: &[u8], offset: usize) -> Result<String, TreeError> {
-    String::from_utf8(bytes.to_vec()).map_err(|_| TreeError::xml(offset, "a name is not valid UTF-8"))
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| TreeError::xml(offset, "a name is not valid UTF-8"))
 }
 
 /// Refuses namespace prefixes and names XML does not allow.
 fn check_name(name: &str, offset: usize) -> Result<(), TreeError> {
     if name.contains(':') {
-        return Err(TreeError::xml(offset, format!("namespace prefixes are not allowed: {name:?}")));
+        return Err(TreeError::xml(
+            offset,
+            format!("namespace prefixes are not allowed: {name:?}"),
+        ));
     }
     let mut chars = name.chars();
-    let starts_well = chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_');
+    let starts_well = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
     if !starts_well || !chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
-        return Err(TreeError::xml(offset, format!("{name:?} is not a valid XML name")));
+        return Err(TreeError::xml(
+            offset,
+            format!("{name:?} is not a valid XML name"),
+        ));
     }
     Ok(())
 }
@@ -321,7 +344,10 @@ fn check_unescaped(value: &str, offset: usize) -> Result<(), TreeError> {
     match value.chars().find(|c| !is_xml_char(*c)) {
         Some(c) => Err(TreeError::xml(
             offset,
-            format!("character reference to U+{:04X} is not allowed in XML", u32::from(c)),
+            format!(
+                "character reference to U+{:04X} is not allowed in XML",
+                u32::from(c)
+            ),
         )),
         None => Ok(()),
     }
@@ -341,7 +367,10 @@ fn resolve_reference(
         if !is_xml_char(c) {
             return Err(TreeError::xml(
                 offset,
-                format!("character reference to U+{:04X} is not allowed in XML", u32::from(c)),
+                format!(
+                    "character reference to U+{:04X} is not allowed in XML",
+                    u32::from(c)
+                ),
             ));
         }
         return Ok(c);
@@ -364,9 +393,16 @@ fn resolve_reference(
 
 /// Pushes a newly opened element, enforcing the depth and count limits and
 /// the single root.
-fn open(stack: &mut Vec<Element>, root: &Option<Element>, element: Element) -> Result<(), TreeError> {
+fn open(
+    stack: &mut Vec<Element>,
+    root: &Option<Element>,
+    element: Element,
+) -> Result<(), TreeError> {
     if root.is_some() {
-        return Err(TreeError::xml(element.offset, "only one root element is allowed"));
+        return Err(TreeError::xml(
+            element.offset,
+            "only one root element is allowed",
+        ));
     }
     if stack.len() == MAX_DEPTH {
         return Err(TreeError::limits(
@@ -377,7 +413,12 @@ fn open(stack: &mut Vec<Element>, root: &Option<Element>, element: Element) -> R
     if let Some(parent) = stack.last() {
         for (name, limit) in COUNT_LIMITS {
             if element.name == name
-                && parent.children.iter().filter(|child| child.name == name).count() == limit
+                && parent
+                    .children
+                    .iter()
+                    .filter(|child| child.name == name)
+                    .count()
+                    == limit
             {
                 return Err(TreeError::limits(
                     element.offset,
@@ -410,14 +451,20 @@ fn add_text(stack: &mut [Element], content: &str, offset: usize) -> Result<(), T
             if element.text.len() + content.len() > MAX_TEXT {
                 return Err(TreeError::limits(
                     offset,
-                    format!("the text of <{}> is longer than {MAX_TEXT} bytes", element.name),
+                    format!(
+                        "the text of <{}> is longer than {MAX_TEXT} bytes",
+                        element.name
+                    ),
                 ));
             }
             element.text.push_str(content);
             Ok(())
         }
         None if content.chars().all(is_xml_space) => Ok(()),
-        None => Err(TreeError::xml(offset, "text is not allowed outside the root element")),
+        None => Err(TreeError::xml(
+            offset,
+            "text is not allowed outside the root element",
+        )),
     }
 }
 
@@ -447,7 +494,10 @@ mod tests {
 
     #[test]
     fn refuses_doctype_and_unknown_entities() {
-        assert_eq!(error("<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>").code, CheckCode::ParseXml);
+        assert_eq!(
+            error("<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>").code,
+            CheckCode::ParseXml
+        );
         assert!(error("<a>&e;</a>").message.contains("not defined"));
         assert!(error("<a>&#0;</a>").code == CheckCode::ParseXml);
     }
@@ -485,8 +535,17 @@ mod tests {
     #[test]
     fn refuses_bad_encodings_and_controls() {
         assert!(error("<a>\u{1}</a>").message.contains("U+0001"));
-        assert!(read_tree(b"<a>\xFF</a>").unwrap_err().message.contains("UTF-8"));
-        assert!(error("<?xml version='1.0' encoding='latin1'?><a/>").message.contains("encoding"));
+        assert!(
+            read_tree(b"<a>\xFF</a>")
+                .unwrap_err()
+                .message
+                .contains("UTF-8")
+        );
+        assert!(
+            error("<?xml version='1.0' encoding='latin1'?><a/>")
+                .message
+                .contains("encoding")
+        );
         assert!(error("<a/><?xml version='1.0'?>").message.contains("first"));
         assert!(error("<a><b></a>").code == CheckCode::ParseXml);
         assert!(error("<a>").message.contains("not closed"));

@@ -46,7 +46,11 @@ pub fn write_ksr(ksr: &Ksr) -> String {
 fn sorted_keys(keys: &[Key]) -> Vec<&Key> {
     let mut sorted: Vec<&Key> = keys.iter().collect();
     sorted.sort_by(|a, b| {
-        (a.key_tag, &a.identifier, a.dnskey.rdata()).cmp(&(b.key_tag, &b.identifier, b.dnskey.rdata()))
+        (a.key_tag, &a.identifier, a.dnskey.rdata()).cmp(&(
+            b.key_tag,
+            &b.identifier,
+            b.dnskey.rdata(),
+        ))
     });
     sorted
 }
@@ -54,7 +58,9 @@ fn sorted_keys(keys: &[Key]) -> Vec<&Key> {
 /// Returns the signatures in the order an SKR lists them.
 fn sorted_signatures(signatures: &[Signature]) -> Vec<&Signature> {
     let mut sorted: Vec<&Signature> = signatures.iter().collect();
-    sorted.sort_by(|a, b| (a.rrsig.key_tag, &a.key_identifier).cmp(&(b.rrsig.key_tag, &b.key_identifier)));
+    sorted.sort_by(|a, b| {
+        (a.rrsig.key_tag, &a.key_identifier).cmp(&(b.rrsig.key_tag, &b.key_identifier))
+    });
     sorted
 }
 
@@ -99,7 +105,10 @@ impl Writer {
 
     fn open_root(&mut self, id: &str, domain: &str, serial: u64) {
         let serial = serial.to_string();
-        self.open("KSR", &[("id", id), ("domain", domain), ("serial", &serial)]);
+        self.open(
+            "KSR",
+            &[("id", id), ("domain", domain), ("serial", &serial)],
+        );
     }
 
     fn open(&mut self, name: &str, attributes: &[(&str, &str)]) {
@@ -153,8 +162,12 @@ impl Writer {
                     let (size, exponent) = (size.to_string(), exponent.to_string());
                     self.empty("RSA", &[("size", &size), ("exponent", &exponent)]);
                 }
-                AlgorithmParameters::Ecdsa { size } => self.empty("ECDSA", &[("size", &size.to_string())]),
-                AlgorithmParameters::Eddsa { size } => self.empty("EdDSA", &[("size", &size.to_string())]),
+                AlgorithmParameters::Ecdsa { size } => {
+                    self.empty("ECDSA", &[("size", &size.to_string())])
+                }
+                AlgorithmParameters::Eddsa { size } => {
+                    self.empty("EdDSA", &[("size", &size.to_string())])
+                }
             }
             self.close("SignatureAlgorithm");
         }
@@ -169,9 +182,15 @@ impl Writer {
             self.empty("Signer", &[("keyIdentifier", signer)]);
         }
         let (keys, signatures) = if sort {
-            (sorted_keys(&bundle.keys), sorted_signatures(&bundle.signatures))
+            (
+                sorted_keys(&bundle.keys),
+                sorted_signatures(&bundle.signatures),
+            )
         } else {
-            (bundle.keys.iter().collect(), bundle.signatures.iter().collect())
+            (
+                bundle.keys.iter().collect(),
+                bundle.signatures.iter().collect(),
+            )
         };
         for key in keys {
             self.key(key);
@@ -184,7 +203,10 @@ impl Writer {
 
     fn key(&mut self, key: &Key) {
         let tag = key.key_tag.to_string();
-        self.open("Key", &[("keyIdentifier", &key.identifier), ("keyTag", &tag)]);
+        self.open(
+            "Key",
+            &[("keyIdentifier", &key.identifier), ("keyTag", &tag)],
+        );
         self.leaf("TTL", &key.ttl.to_string());
         self.leaf("Flags", &key.dnskey.flags().to_string());
         self.leaf("Protocol", &key.dnskey.protocol().to_string());

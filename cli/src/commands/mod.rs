@@ -1,0 +1,9 @@
+//! One module per command, mirroring the command tree.
+
+pub mod demo;
+pub mod ds;
+pub mod hash;
+pub mod ksr;
+pub mod skr;
+
+mod show;

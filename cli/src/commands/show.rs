@@ -1,0 +1,95 @@
+//! The text summary of a document, shared by `ksr show` and `skr show`.
+
+use ksr::{AlgorithmParameters, Bundle, Policy};
+
+use crate::error::CliError;
+use crate::render::{out, short};
+
+/// Prints a policy block.
+pub fn policy(name: &str, policy: &Policy) -> Result<(), CliError> {
+    out(format!("{name} policy:"))?;
+    out(format!(
+        "  PublishSafety {}  RetireSafety {}  SignatureValidity {} … {}  ValidityOverlap {} … {}",
+        policy.publish_safety,
+        policy.retire_safety,
+        policy.min_signature_validity,
+        policy.max_signature_validity,
+        policy.min_validity_overlap,
+        policy.max_validity_overlap
+    ))?;
+    for entry in &policy.signature_algorithms {
+        let parameters = match entry.parameters {
+            AlgorithmParameters::Rsa { size, exponent } => {
+                format!("RSA size {size} exponent {exponent}")
+            }
+            AlgorithmParameters::Ecdsa { size } => format!("ECDSA size {size}"),
+            AlgorithmParameters::Eddsa { size } => format!("EdDSA size {size}"),
+        };
+        out(format!("  algorithm {}: {parameters}", entry.algorithm))?;
+    }
+    Ok(())
+}
+
+/// Prints every bundle with its keys and signatures.
+pub fn bundles(bundles: &[Bundle]) -> Result<(), CliError> {
+    let total = bundles.len();
+    for (index, bundle) in bundles.iter().enumerate() {
+        out(format!(
+            "bundle {}/{total} {}  {} → {}  ({})",
+            index + 1,
+            bundle.id,
+            bundle.inception,
+            bundle.expiration,
+            span(bundle.expiration.seconds_since(bundle.inception))
+        ))?;
+        for signer in &bundle.signers {
+            out(format!("  signer requested: {signer} (ignored)"))?;
+        }
+        for key in &bundle.keys {
+            let size = key
+                .dnskey
+                .decode_public_key()
+                .map_or_else(|_| "?".to_owned(), |public| public.size_bits().to_string());
+            let role = match key.dnskey.flags().to_int() {
+                256 => "ZSK",
+                257 => "KSK",
+                385 => "KSK revoked",
+                _ => "key",
+            };
+            out(format!(
+                "  key {:>5}  flags {} ({role})  algorithm {}  {size} bits  ttl {}  {}",
+                key.key_tag,
+                key.dnskey.flags(),
+                key.dnskey.algorithm(),
+                key.ttl,
+                short(&key.identifier)
+            ))?;
+        }
+        for signature in &bundle.signatures {
+            let rrsig = &signature.rrsig;
+            out(format!(
+                "  signature by {:>5} ({})  algorithm {}  valid {} → {}",
+                rrsig.key_tag,
+                short(&signature.key_identifier),
+                rrsig.algorithm,
+                rrsig.inception,
+                rrsig.expiration
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a number of seconds as days, hours, minutes and seconds.
+fn span(seconds: i64) -> String {
+    let sign = if seconds < 0 { "-" } else { "" };
+    let seconds = seconds.unsigned_abs();
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let (hours, rest) = (rest / 3_600, rest % 3_600);
+    let (minutes, seconds) = (rest / 60, rest % 60);
+    let mut text = format!("{sign}{days}d");
+    if hours + minutes + seconds > 0 {
+        text.push_str(&format!(" {hours}h {minutes}m {seconds}s"));
+    }
+    text
+}

@@ -1,0 +1,139 @@
+//! `ceremony skr show|check`.
+
+use std::path::{Path, PathBuf};
+
+use ksr::DocumentRole;
+use serde::Serialize;
+
+use super::show;
+use crate::document::{Loaded, load};
+use crate::error::{CliError, Outcome};
+use crate::render::{self, Context, out};
+
+/// The `skr` commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Summarise an SKR: id, serial, domain, both policies, and per bundle
+    /// its keys and signatures.
+    Show {
+        /// The SKR (IANA XML).
+        file: PathBuf,
+    },
+    /// Check an SKR: its structure, every key tag, that every signature
+    /// verifies against the key it names over the bundle's DNSKEY RRset,
+    /// and that its fields follow the response rules. Exits 3 if any check
+    /// finds an error, 1 if the file is unreadable.
+    Check {
+        /// The SKR (IANA XML).
+        file: PathBuf,
+        /// Trusted KSKs: DNSKEY records in zone-file form. Each bundle must
+        /// then carry a valid signature by one of them (SKR-ANCHOR).
+        #[arg(long, value_name = "FILE")]
+        ksk: Option<PathBuf>,
+    },
+}
+
+/// Runs an `skr` command.
+pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
+    match command {
+        Command::Show { file } => show(&file, context),
+        Command::Check { file, ksk } => check(&file, ksk.as_deref(), context),
+    }
+}
+
+/// Reads and parses an SKR, or prints why it cannot be.
+fn read(path: &Path, context: &Context) -> Result<Result<ksr::Skr, Outcome>, CliError> {
+    let role = DocumentRole::PreviousSkr;
+    let parsed = match load(path, role)? {
+        Loaded::Bytes(bytes) => ksr::parse_skr(&bytes, role),
+        Loaded::TooLarge(finding) => Err(vec![finding]),
+    };
+    match parsed {
+        Ok(skr) => Ok(Ok(skr)),
+        Err(mut findings) => {
+            render::findings(context, path, &mut findings, "not a readable SKR").map(Err)
+        }
+    }
+}
+
+fn show(path: &Path, context: &Context) -> Result<Outcome, CliError> {
+    let skr = match read(path, context)? {
+        Ok(skr) => skr,
+        Err(outcome) => return Ok(outcome),
+    };
+    if context.json {
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            kind: &'static str,
+            file: String,
+            skr: &'a ksr::Skr,
+        }
+        render::json(&Shown {
+            kind: "skr",
+            file: path.display().to_string(),
+            skr: &skr,
+        })?;
+        return Ok(Outcome::Success);
+    }
+    out(format!("SKR {}", skr.id))?;
+    out(format!("  serial {}  domain {}", skr.serial, skr.domain))?;
+    if let Some(timestamp) = skr.timestamp {
+        out(format!("  timestamp {timestamp}"))?;
+    }
+    show::policy("KSK", &skr.ksk_policy)?;
+    show::policy("ZSK", &skr.zsk_policy)?;
+    show::bundles(&skr.bundles)?;
+    Ok(Outcome::Success)
+}
+
+fn check(path: &Path, ksk: Option<&Path>, context: &Context) -> Result<Outcome, CliError> {
+    // The trusted keys are read first: a bad --ksk file is a usage mistake
+    // that should not hide behind the document's findings.
+    let trusted = match ksk {
+        Some(ksk_path) => {
+            let text = std::fs::read_to_string(ksk_path).map_err(|source| CliError::Read {
+                path: ksk_path.to_owned(),
+                source,
+            })?;
+            let records = ksr::read_dnskeys(&text).map_err(|source| CliError::ZoneFile {
+                source_name: ksk_path.display().to_string(),
+                source,
+            })?;
+            Some(
+                records
+                    .into_iter()
+                    .map(|record| record.dnskey)
+                    .collect::<Vec<_>>(),
+            )
+        }
+        None => None,
+    };
+    let skr = match read(path, context)? {
+        Ok(skr) => skr,
+        Err(outcome) => return Ok(outcome),
+    };
+    let role = DocumentRole::PreviousSkr;
+    let mut findings = ksr::check_skr(&skr, role);
+    let signatures: usize = skr
+        .bundles
+        .iter()
+        .map(|bundle| bundle.signatures.len())
+        .sum();
+    let anchor = match &trusted {
+        Some(keys) => {
+            findings.extend(ksr::check_skr_anchor(&skr, keys, role));
+            let tags: Vec<String> = keys.iter().map(|key| key.key_tag().to_string()).collect();
+            format!(
+                "each bundle anchored to a trusted KSK ({})",
+                tags.join(", ")
+            )
+        }
+        None => "not anchored (no --ksk)".to_owned(),
+    };
+    let summary = format!(
+        "SKR {} with {} bundles and {signatures} signatures: structure, key tags and signatures checked, {anchor}",
+        skr.id,
+        skr.bundles.len()
+    );
+    render::findings(context, path, &mut findings, &summary)
+}

@@ -1,0 +1,74 @@
+//! Errors of the command line and the one place exit codes are decided.
+
+use std::io;
+use std::path::PathBuf;
+
+//------------ Outcome -------------------------------------------------------
+
+/// How a command that ran to the end went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything passed (warnings allowed).
+    Success,
+    /// A document could not be read as one: over the size limit, not
+    /// well-formed XML, or beyond the parser's limits.
+    Unreadable,
+    /// A document was read and at least one check found an error.
+    Failed,
+}
+
+//------------ CliError ------------------------------------------------------
+
+/// A failure that stops a command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Standard input could not be read.
+    #[error("cannot read standard input: {0}")]
+    Stdin(#[source] io::Error),
+    /// DNSKEY records in zone-file form could not be read.
+    #[error("{source_name}: {source}")]
+    ZoneFile {
+        /// The file name, or `<stdin>`.
+        source_name: String,
+        /// Why.
+        #[source]
+        source: ksr::ZoneFileError,
+    },
+    /// Output could not be written.
+    #[error("cannot write the output: {0}")]
+    Output(#[source] io::Error),
+}
+
+impl CliError {
+    /// Returns a next step for the person at the terminal, if there is one.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::ZoneFile { .. } => Some(
+                "give DNSKEY records in zone-file form, such as `. 172800 IN DNSKEY 257 3 8 AwEAA…`",
+            ),
+            Self::Read { .. } | Self::Stdin(_) | Self::Output(_) => None,
+        }
+    }
+}
+
+/// Decides the exit code (DESIGN.md): 0 success; 1 runtime failure or
+/// unreadable input; 2 usage (decided by clap before a command runs);
+/// 3 a document failed its checks; 4 activation refused (from issue 4 on).
+pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
+    match result {
+        Ok(Outcome::Success) => 0,
+        Ok(Outcome::Unreadable) => 1,
+        Ok(Outcome::Failed) => 3,
+        Err(CliError::Read { .. } | CliError::Stdin(_) | CliError::Output(_)) => 1,
+        Err(CliError::ZoneFile { .. }) => 1,
+    }
+}

@@ -1,0 +1,79 @@
+//! `ceremony`: quorum-authorized DNSSEC KSK signing.
+//!
+//! This binary parses the command line, calls one library function per
+//! command and renders the result; the logic lives in the library crates.
+
+#![forbid(unsafe_code)]
+
+mod commands;
+mod document;
+mod error;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::exit_code;
+
+/// Quorum-authorized DNSSEC KSK signing: checks Key Signing Requests and
+/// Signed Key Responses, and (in later releases) signs them once k of n
+/// crypto officers have presented their cards.
+///
+/// Exit codes: 0 success; 1 runtime failure or unreadable input; 2 usage;
+/// 3 a document failed its checks; 4 activation refused.
+#[derive(Debug, Parser)]
+#[command(name = "ceremony", version, propagate_version = true)]
+struct Cli {
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show or check a Key Signing Request (IANA XML format).
+    #[command(subcommand)]
+    Ksr(commands::ksr::Command),
+    /// Show or check a Signed Key Response (IANA XML format).
+    #[command(subcommand)]
+    Skr(commands::skr::Command),
+    /// Print the SHA-256 of files in hex and as PGP words, to read aloud.
+    Hash(commands::hash::Args),
+    /// Print DS records for DNSKEY records given in zone-file form.
+    Ds(commands::ds::Args),
+    /// Run a whole tabletop ceremony on the embedded soft HSM.
+    Demo(commands::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Help and version go to stdout with 0, usage errors to stderr
+            // with 2 (DESIGN.md).
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
+    let context = render::Context { json: cli.json };
+    let result = match cli.command {
+        Command::Ksr(command) => commands::ksr::run(command, &context),
+        Command::Skr(command) => commands::skr::run(command, &context),
+        Command::Hash(args) => commands::hash::run(&args, &context),
+        Command::Ds(args) => commands::ds::run(&args, &context),
+        Command::Demo(args) => commands::demo::run(&args, &context),
+    };
+    match &result {
+        // A reader that stops early (`ceremony ksr show … | head`) is not
+        // worth a message.
+        Err(error::CliError::Output(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(err) => render::report_error(err),
+        Ok(_) => {}
+    }
+    ExitCode::from(exit_code(&result))
+}

@@ -1,0 +1,165 @@
+//! Output: findings as a table or JSON on stdout, errors on stderr.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use ksr::{Finding, Severity};
+use serde::Serialize;
+
+use crate::error::{CliError, Outcome};
+
+/// What every command needs to know about how to answer.
+pub struct Context {
+    /// Print JSON on stdout instead of text.
+    pub json: bool,
+}
+
+/// Prints an error and its hint on stderr.
+pub fn report_error(err: &CliError) {
+    eprintln!("error: {err}");
+    if let Some(hint) = err.hint() {
+        eprintln!("hint: {hint}");
+    }
+}
+
+/// Writes a line to stdout, turning a closed pipe into an error rather
+/// than a panic.
+pub fn out(line: impl std::fmt::Display) -> Result<(), CliError> {
+    writeln!(std::io::stdout().lock(), "{line}").map_err(CliError::Output)
+}
+
+/// Prints a JSON value on stdout.
+pub fn json(value: &impl Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|err| CliError::Output(std::io::Error::other(err)))?;
+    out(text)
+}
+
+/// Returns the outcome that a list of findings means.
+pub fn outcome(findings: &[Finding]) -> Outcome {
+    let unreadable = findings.iter().any(|finding| {
+        matches!(
+            finding.code,
+            ksr::CheckCode::ParseSize | ksr::CheckCode::ParseXml | ksr::CheckCode::ParseLimits
+        )
+    });
+    if unreadable {
+        Outcome::Unreadable
+    } else if findings.iter().any(Finding::is_error) {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    }
+}
+
+/// One finding as JSON: the fields of `ksr-checks.md` "Findings".
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    code: &'static str,
+    severity: Severity,
+    stage: u8,
+    document: ksr::DocumentRole,
+    file: String,
+    line: Option<u32>,
+    column: Option<u32>,
+    bundle: Option<&'a str>,
+    bundle_number: Option<usize>,
+    key_identifier: Option<&'a str>,
+    key_tag: Option<u16>,
+    message: &'a str,
+}
+
+/// The JSON answer of a `check` command.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    file: String,
+    findings: Vec<JsonFinding<'a>>,
+    errors: usize,
+    warnings: usize,
+    passed: bool,
+}
+
+/// Prints the findings of one document, sorted, with a summary; `summary`
+/// describes what was checked when the document parsed.
+pub fn findings(
+    context: &Context,
+    path: &Path,
+    findings: &mut [Finding],
+    summary: &str,
+) -> Result<Outcome, CliError> {
+    ksr::sort_findings(findings);
+    let errors = findings.iter().filter(|finding| finding.is_error()).count();
+    let warnings = findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Warning)
+        .count();
+    let file = path.display().to_string();
+    if context.json {
+        json(&JsonReport {
+            file: file.clone(),
+            findings: findings
+                .iter()
+                .map(|finding| JsonFinding {
+                    code: finding.code.as_str(),
+                    severity: finding.severity,
+                    stage: finding.code.stage(),
+                    document: finding.document,
+                    file: file.clone(),
+                    line: finding.position.map(|position| position.line),
+                    column: finding.position.map(|position| position.column),
+                    bundle: finding.bundle.as_ref().map(|bundle| bundle.id.as_str()),
+                    bundle_number: finding.bundle.as_ref().map(|bundle| bundle.number),
+                    key_identifier: finding.key.as_ref().map(|key| key.identifier.as_str()),
+                    key_tag: finding.key.as_ref().map(|key| key.tag.to_int()),
+                    message: &finding.message,
+                })
+                .collect(),
+            errors,
+            warnings,
+            passed: errors == 0,
+        })?;
+    } else {
+        for finding in findings.iter() {
+            out(finding_line(&file, finding))?;
+        }
+        out(format!(
+            "{file}: {summary}; {errors} error(s), {warnings} warning(s)"
+        ))?;
+    }
+    Ok(outcome(findings))
+}
+
+/// Renders a finding as one table line, such as
+/// `error   KSR-BUNDLE-POP.2     ksr  bundle 3/9 <id>: <message>`.
+fn finding_line(file: &str, finding: &Finding) -> String {
+    let mut place = String::new();
+    if let Some(position) = finding.position {
+        place.push_str(&format!("{file}:{position}: "));
+    }
+    if let Some(bundle) = &finding.bundle {
+        place.push_str(&format!("bundle {} {}: ", bundle.number, bundle.id));
+    }
+    if let Some(key) = &finding.key {
+        place.push_str(&format!("key {} ({}): ", key.tag, short(&key.identifier)));
+    }
+    format!(
+        "{:<8}{:<22} {:<5} {place}{}",
+        finding.severity.to_string(),
+        finding.code.as_str(),
+        finding.document.to_string(),
+        finding.message
+    )
+}
+
+/// Shortens a long key identifier (the root's are 96 hex digits) for a
+/// table, keeping its distinctive end.
+pub fn short(identifier: &str) -> String {
+    let count = identifier.chars().count();
+    if count <= 24 {
+        identifier.to_owned()
+    } else {
+        let tail: String = identifier.chars().skip(count - 12).collect();
+        let head: String = identifier.chars().take(8).collect();
+        format!("{head}…{tail}")
+    }
+}

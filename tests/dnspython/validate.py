@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Validate every signature of KSR/SKR XML documents with dnspython.
+
+An independent check of `ceremony`: the XML is read with Python's own
+parser, the DNSKEY RRset of each bundle is built by dnspython, and each
+Signature is checked with dns.dnssec.validate_rrsig against the one key it
+names. Key tags are recomputed with dns.dnssec.key_id.
+
+Usage: validate.py FILE... [--ds OWNER TAG]
+Prints one line per document and "N passed, N failed" at the end; exits 1
+if any signature or key tag fails.
+"""
+
+import base64
+import calendar
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import dns.dnssec
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdataset
+import dns.rrset
+
+
+def seconds(text):
+    """Document timestamp to Unix seconds (UTC)."""
+    text = text.strip()
+    for suffix in ("+00:00", "-00:00", "Z"):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%S"))
+
+
+def rrsig_time(value):
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime(value))
+
+
+def dnskey(key):
+    text = "%s %s %s %s" % (
+        key.find("Flags").text.strip(),
+        key.find("Protocol").text.strip(),
+        key.find("Algorithm").text.strip(),
+        "".join(key.find("PublicKey").text.split()),
+    )
+    return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DNSKEY, text)
+
+
+def check_document(path):
+    root = ET.parse(path).getroot()
+    domain = dns.name.from_text(root.get("domain"))
+    body = root[0]
+    passed = failed = 0
+    problems = []
+    for bundle in body:
+        if not bundle.tag.endswith("Bundle"):
+            continue
+        keys = {k.get("keyIdentifier"): k for k in bundle.findall("Key")}
+        rdatas = {ident: dnskey(k) for ident, k in keys.items()}
+        for ident, key in keys.items():
+            if dns.dnssec.key_id(rdatas[ident]) != int(key.get("keyTag")):
+                failed += 1
+                problems.append("bundle %s: key tag of %s" % (bundle.get("id"), ident))
+            else:
+                passed += 1
+        for sig in bundle.findall("Signature"):
+            f = lambda name: sig.find(name).text.strip()
+            original_ttl = int(f("OriginalTTL"))
+            rrset = dns.rrset.from_rdata_list(domain, original_ttl, list(rdatas.values()))
+            inception = seconds(f("SignatureInception"))
+            rrsig_text = "DNSKEY %s %s %s %s %s %s %s %s" % (
+                f("Algorithm"),
+                f("Labels"),
+                original_ttl,
+                rrsig_time(seconds(f("SignatureExpiration"))),
+                rrsig_time(inception),
+                f("KeyTag"),
+                f("SignersName"),
+                "".join(f("SignatureData").split()),
+            )
+            rrsig = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.RRSIG, rrsig_text)
+            signer = rdatas[sig.get("keyIdentifier")]
+            key_set = dns.rdataset.from_rdata_list(original_ttl, [signer])
+            try:
+                dns.dnssec.validate_rrsig(rrset, rrsig, {domain: key_set}, now=inception + 1)
+                passed += 1
+            except dns.dnssec.ValidationFailure as err:
+                failed += 1
+                problems.append("bundle %s: signature by %s: %s" % (bundle.get("id"), sig.get("keyIdentifier"), err))
+    return passed, failed, problems
+
+
+def main(argv):
+    total_passed = total_failed = 0
+    for path in argv:
+        passed, failed, problems = check_document(path)
+        total_passed += passed
+        total_failed += failed
+        print("%s: %d passed, %d failed" % (path, passed, failed))
+        for problem in problems:
+            print("  " + problem)
+    print("%d passed, %d failed" % (total_passed, total_failed))
+    return 1 if total_failed or not total_passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
