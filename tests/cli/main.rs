@@ -1,1 +1,14 @@
-//! End-to-end tests of the `ceremony` binary.
+//! End-to-end tests of the `ceremony` binary: each runs the built binary
+//! and checks its exit status, stdout and stderr. The modules mirror the
+//! command tree.
+
+mod harness;
+
+mod demo;
+mod ds;
+mod hash;
+mod hostile;
+mod ksr_check;
+mod ksr_show;
+mod skr_check;
+mod usage;

@@ -1,0 +1,137 @@
+//! Running the binary with a deadline, and the shared test vectors.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a run of `ceremony` gave.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// Asserts the exit code, showing the output when it differs.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts that stdout contains a text.
+    #[track_caller]
+    pub fn expect_stdout(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that stderr contains a text.
+    #[track_caller]
+    pub fn expect_stderr(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Parses stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|err| panic!("stdout is not JSON ({err}):\n{}", self.stdout))
+    }
+}
+
+/// Runs `ceremony` with arguments and standard input, killing it if it
+/// runs past `deadline` (a hang is a failure, not a slow test).
+pub fn run_with(args: &[&str], stdin: &[u8], deadline: Duration) -> Run {
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ceremony"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin)
+        .ok();
+    loop {
+        if child.try_wait().expect("waiting works").is_some() {
+            break;
+        }
+        if start.elapsed() > deadline {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("ceremony {args:?} did not end within {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let output = child.wait_with_output().expect("output is readable");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Runs `ceremony` with arguments, with a generous deadline.
+pub fn run(args: &[&str]) -> Run {
+    run_with(args, b"", Duration::from_secs(60))
+}
+
+/// Returns the path of a shared vector; the folder sits beside the
+/// repository, in CI too.
+pub fn vector(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/vectors")
+        .join(name);
+    assert!(path.exists(), "missing vector {}", path.display());
+    path
+}
+
+/// Returns a vector's text.
+pub fn vector_text(name: &str) -> String {
+    std::fs::read_to_string(vector(name)).expect("vectors are UTF-8")
+}
+
+/// Turns a path into an argument.
+pub fn arg(path: &Path) -> &str {
+    path.to_str().expect("test paths are UTF-8")
+}
+
+/// The three KSR vectors.
+pub const KSRS: [&str; 3] = [
+    "ksr-root-2010-q1-0.xml",
+    "ksr-root-2016-q3-0.xml",
+    "ksr-root-2017-q2-0.xml",
+];
+/// The three SKR vectors.
+pub const SKRS: [&str; 3] = [
+    "skr-root-2017-q1-0.xml",
+    "skr-root-2017-q2-0.xml",
+    "skr-root-2017-q3-0-c_to_d.xml",
+];

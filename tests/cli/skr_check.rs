@@ -1,0 +1,129 @@
+//! `ceremony skr check`.
+
+use crate::harness::{SKRS, arg, run, vector};
+use crate::ksr_check::{Mutation, assert_caught};
+
+/// KSK-2010 (19036), which signs every bundle of the SKR vectors, in
+/// zone-file form; its key is copied from the vectors, where it is public.
+fn ksk_2010() -> String {
+    let text = std::fs::read_to_string(vector("skr-root-2017-q1-0.xml")).unwrap();
+    let key_start = text.find(r#"keyIdentifier="Kjqmt7v""#).unwrap();
+    let key = &text[key_start..];
+    let public_key = &key[key.find("<PublicKey>").unwrap() + 11..key.find("</PublicKey>").unwrap()];
+    format!("; KSK-2010\n. 172800 IN DNSKEY 257 3 8 ( {public_key} )\n")
+}
+
+#[test]
+fn every_skr_vector_passes() {
+    for name in SKRS {
+        run(&["skr", "check", arg(&vector(name))])
+            .expect_code(0)
+            .expect_stdout("0 error(s), 0 warning(s)");
+    }
+}
+
+#[test]
+fn every_bundle_is_anchored_to_ksk_2010() {
+    let dir = tempfile::tempdir().unwrap();
+    let ksk = dir.path().join("ksk.zone");
+    std::fs::write(&ksk, ksk_2010()).unwrap();
+    for name in SKRS {
+        run(&["skr", "check", arg(&vector(name)), "--ksk", arg(&ksk)])
+            .expect_code(0)
+            .expect_stdout("anchored to a trusted KSK (19036)");
+    }
+}
+
+#[test]
+fn an_skr_signed_by_another_key_is_not_anchored() {
+    let dir = tempfile::tempdir().unwrap();
+    let ksk = dir.path().join("other.zone");
+    // KSK-2017 does not sign any bundle of the q1 SKR.
+    let text = std::fs::read_to_string(vector("skr-root-2017-q3-0-c_to_d.xml")).unwrap();
+    let key = &text[text.find(r#"keyIdentifier="Klajeyz""#).unwrap()..];
+    let public_key = &key[key.find("<PublicKey>").unwrap() + 11..key.find("</PublicKey>").unwrap()];
+    std::fs::write(&ksk, format!(". 172800 IN DNSKEY 257 3 8 {public_key}\n")).unwrap();
+    let result = run(&[
+        "--json",
+        "skr",
+        "check",
+        arg(&vector(SKRS[0])),
+        "--ksk",
+        arg(&ksk),
+    ]);
+    result.expect_code(3);
+    let findings = result.json()["findings"].as_array().unwrap().clone();
+    assert_eq!(findings.len(), 9, "one finding per bundle");
+    assert!(
+        findings
+            .iter()
+            .all(|finding| finding["code"] == "SKR-ANCHOR")
+    );
+}
+
+#[test]
+fn a_bad_ksk_file_is_an_error_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let ksk = dir.path().join("bad.zone");
+    std::fs::write(&ksk, "this is not a zone file\n").unwrap();
+    run(&["skr", "check", arg(&vector(SKRS[0])), "--ksk", arg(&ksk)])
+        .expect_code(1)
+        .expect_stderr("error: ")
+        .expect_stderr("hint: give DNSKEY records");
+}
+
+#[test]
+fn a_changed_byte_in_a_signature_key_or_time_is_caught() {
+    let mutations = [
+        Mutation {
+            marker: "<SignatureData>",
+            offset: 40,
+            code: "SKR-PREV-SIGS",
+        },
+        Mutation {
+            marker: "<PublicKey>",
+            offset: 30,
+            code: "SKR-PREV-SIGS",
+        },
+        Mutation {
+            marker: "<SignatureInception>",
+            offset: 18,
+            code: "SKR-PREV-SIGS",
+        },
+        Mutation {
+            marker: "<SignatureExpiration>",
+            offset: 18,
+            code: "SKR-PREV-SIGS",
+        },
+        // Bundle times are not signed, but an SKR's signatures must cover
+        // exactly its bundles (ksr-skr-format.md §1.7).
+        Mutation {
+            marker: "<Inception>",
+            offset: 18,
+            code: "SKR-CONSISTENCY.4",
+        },
+        Mutation {
+            marker: "<Expiration>",
+            offset: 18,
+            code: "SKR-CONSISTENCY.4",
+        },
+        Mutation {
+            marker: "<TTL>",
+            offset: 5,
+            code: "SKR-CONSISTENCY.4",
+        },
+        Mutation {
+            marker: "keyTag=\"",
+            offset: 2,
+            code: "KSR-BUNDLE-KEYS.3",
+        },
+        Mutation {
+            marker: "<Labels>",
+            offset: 0,
+            code: "SKR-PREV-SIGS",
+        },
+    ];
+    for name in SKRS {
+        assert_caught("skr", name, &mutations);
+    }
+}
