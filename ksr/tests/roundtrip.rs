@@ -1,6 +1,13 @@
 //! The writer's law (house rule 10): parsing what the writer wrote gives
 //! back the same document, for any document the model can hold.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a panic in a test is a failing test"
+)]
+
 use proptest::prelude::*;
 
 use ksr::{

@@ -2,6 +2,13 @@
 //! passes its checks, keeps its data through the writer, and the written
 //! SKRs still validate with dnspython.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a panic in a test is a failing test"
+)]
+
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -15,6 +15,7 @@ pub struct Run {
     /// Standard error.
     pub stderr: String,
     /// How long it took.
+    #[allow(dead_code, reason = "shown by Debug when an assertion fails")]
     pub elapsed: Duration,
 }
 

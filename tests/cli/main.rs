@@ -2,6 +2,13 @@
 //! and checks its exit status, stdout and stderr. The modules mirror the
 //! command tree.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a panic in a test is a failing test"
+)]
+
 mod harness;
 
 mod demo;

@@ -1,9 +1,6 @@
 //! Signature verification for the DNSSEC algorithms `ceremony` supports:
 //! 8 and 10 (RFC 5702), 13 (RFC 6605) and 15 (RFC 8080).
 
-use rsa::BoxedUint;
-use sha2::{Digest, Sha256, Sha512};
-
 use super::algorithm::Algorithm;
 use super::dnskey::{Dnskey, PublicKey};
 
@@ -11,7 +8,7 @@ use super::dnskey::{Dnskey, PublicKey};
 /// signing input).
 ///
 /// * RSASHA256 and RSASHA512: RSASSA-PKCS1-v1_5 with the DigestInfo prefix
-///   of the hash (RFC 5702 §3); moduli of 512 to 4096 bits (RFC 5702 §2).
+///   of the hash (RFC 5702 §3); moduli of 1024 to 4096 bits.
 /// * ECDSAP256SHA256: r | s, 64 octets, over SHA-256 (RFC 6605 §4).
 /// * ED25519: pure Ed25519 over the message itself, no pre-hash (RFC 8080
 ///   §4), with the strict checks of RFC 8032 §5.1.7.
@@ -58,7 +55,11 @@ pub fn verify(key: &Dnskey, message: &[u8], signature: &[u8]) -> Result<(), Veri
     }
 }
 
-/// RSASSA-PKCS1-v1_5 verification for algorithms 8 and 10.
+/// RSASSA-PKCS1-v1_5 verification for algorithms 8 and 10, with ring.
+///
+/// RFC 5702 §2 allows moduli of 512 to 4096 bits for algorithm 8 (1024 to
+/// 4096 for 10). ring verifies from 1024 bits on; keys under 1024 bits are
+/// factorable today and their signatures are refused as unverifiable.
 fn verify_rsa(
     algorithm: Algorithm,
     exponent: &[u8],
@@ -66,24 +67,34 @@ fn verify_rsa(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), VerifyError> {
-    let n = BoxedUint::from_be_slice_vartime(modulus);
-    let e = BoxedUint::from_be_slice_vartime(exponent);
-    let key = rsa::PublicKey::new_with_size_limits(n, e, 512..=4096)
-        .map_err(|err| VerifyError::Key(format!("unusable RSA key: {err}")))?;
-    let result = if algorithm == Algorithm::RSASHA512 {
-        key.verify(
-            rsa::Pkcs1v15Sign::new::<Sha512>(),
-            &Sha512::digest(message),
-            signature,
-        )
-    } else {
-        key.verify(
-            rsa::Pkcs1v15Sign::new::<Sha256>(),
-            &Sha256::digest(message),
-            signature,
-        )
+    let strip = |octets: &[u8]| -> Vec<u8> {
+        octets
+            .iter()
+            .copied()
+            .skip_while(|octet| *octet == 0)
+            .collect()
     };
-    result.map_err(|_| VerifyError::Invalid)
+    let (modulus, exponent) = (strip(modulus), strip(exponent));
+    let bits = modulus.len() * 8
+        - modulus
+            .first()
+            .map_or(8, |top| top.leading_zeros() as usize);
+    if !(1024..=4096).contains(&bits) {
+        return Err(VerifyError::Key(format!(
+            "an RSA modulus of {bits} bits is outside the 1024 to 4096 bits that are verified"
+        )));
+    }
+    let parameters = if algorithm == Algorithm::RSASHA512 {
+        &ring::signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY
+    } else {
+        &ring::signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
+    };
+    ring::signature::RsaPublicKeyComponents {
+        n: &modulus,
+        e: &exponent,
+    }
+    .verify(parameters, message, signature)
+    .map_err(|_| VerifyError::Invalid)
 }
 
 //------------ VerifyError ---------------------------------------------------
