@@ -6,10 +6,11 @@ use std::path::Path;
 
 use ksr::{CheckCode, DocumentRole, Finding, MAX_DOCUMENT_SIZE};
 
-use crate::error::CliError;
+use crate::error::{CliError, Outcome};
+use crate::render::{self, Context};
 
 /// A document's bytes, or the finding that it is too large.
-pub enum Loaded {
+enum Loaded {
     /// The bytes, at most the limit.
     Bytes(Vec<u8>),
     /// The file is over the limit (`KSR-PARSE-SIZE`).
@@ -23,7 +24,7 @@ pub enum Loaded {
 /// # Errors
 ///
 /// The file cannot be opened or read.
-pub fn load(path: &Path, role: DocumentRole) -> Result<Loaded, CliError> {
+fn load(path: &Path, role: DocumentRole) -> Result<Loaded, CliError> {
     let read_error = |source| CliError::Read {
         path: path.to_owned(),
         source,
@@ -52,4 +53,31 @@ pub fn load(path: &Path, role: DocumentRole) -> Result<Loaded, CliError> {
         return Ok(too_large(u64::try_from(bytes.len()).unwrap_or(u64::MAX)));
     }
     Ok(Loaded::Bytes(bytes))
+}
+
+/// Reads and parses a document; if it cannot be parsed, prints its
+/// findings and returns the outcome they mean instead. `kind` names the
+/// document for the summary line ("KSR", "SKR").
+///
+/// # Errors
+///
+/// The file cannot be read, or the findings cannot be printed.
+pub fn read_parsed<T>(
+    path: &Path,
+    role: DocumentRole,
+    kind: &str,
+    parse: impl FnOnce(&[u8], DocumentRole) -> Result<T, Vec<Finding>>,
+    context: &Context,
+) -> Result<Result<T, Outcome>, CliError> {
+    let parsed = match load(path, role)? {
+        Loaded::Bytes(bytes) => parse(&bytes, role),
+        Loaded::TooLarge(finding) => Err(vec![finding]),
+    };
+    match parsed {
+        Ok(document) => Ok(Ok(document)),
+        Err(mut findings) => {
+            let summary = format!("not a readable {kind}");
+            render::findings(context, path, &mut findings, &summary).map(Err)
+        }
+    }
 }

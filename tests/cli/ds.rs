@@ -2,13 +2,11 @@
 
 use std::time::Duration;
 
-use crate::harness::{arg, run, run_with, vector};
+use crate::harness::{arg, run, run_with, vector_public_key};
 
 /// KSK-2017 in zone-file form, with its public key from the vectors.
 fn ksk_2017() -> String {
-    let text = std::fs::read_to_string(vector("skr-root-2017-q3-0-c_to_d.xml")).unwrap();
-    let key = &text[text.find(r#"keyIdentifier="Klajeyz""#).unwrap()..];
-    let public_key = &key[key.find("<PublicKey>").unwrap() + 11..key.find("</PublicKey>").unwrap()];
+    let public_key = vector_public_key("skr-root-2017-q3-0-c_to_d.xml", "Klajeyz");
     format!(". 172800 IN DNSKEY 257 3 8 {public_key}\n")
 }
 

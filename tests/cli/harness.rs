@@ -119,6 +119,18 @@ pub fn vector_text(name: &str) -> String {
     std::fs::read_to_string(vector(name)).expect("vectors are UTF-8")
 }
 
+/// Returns the base64 public key of the key with this identifier in a
+/// vector (the root KSKs are public).
+pub fn vector_public_key(name: &str, identifier: &str) -> String {
+    let text = vector_text(name);
+    let key = &text[text
+        .find(&format!("keyIdentifier=\"{identifier}\""))
+        .expect("the key is in the vector")..];
+    let start = key.find("<PublicKey>").expect("a Key has a PublicKey") + "<PublicKey>".len();
+    let end = key.find("</PublicKey>").expect("PublicKey is closed");
+    key[start..end].to_owned()
+}
+
 /// Turns a path into an argument.
 pub fn arg(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")

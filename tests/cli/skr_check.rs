@@ -1,15 +1,12 @@
 //! `ceremony skr check`.
 
-use crate::harness::{SKRS, arg, run, vector};
+use crate::harness::{SKRS, arg, run, vector, vector_public_key};
 use crate::ksr_check::{Mutation, assert_caught};
 
 /// KSK-2010 (19036), which signs every bundle of the SKR vectors, in
-/// zone-file form; its key is copied from the vectors, where it is public.
+/// zone-file form with parentheses and a comment.
 fn ksk_2010() -> String {
-    let text = std::fs::read_to_string(vector("skr-root-2017-q1-0.xml")).unwrap();
-    let key_start = text.find(r#"keyIdentifier="Kjqmt7v""#).unwrap();
-    let key = &text[key_start..];
-    let public_key = &key[key.find("<PublicKey>").unwrap() + 11..key.find("</PublicKey>").unwrap()];
+    let public_key = vector_public_key("skr-root-2017-q1-0.xml", "Kjqmt7v");
     format!("; KSK-2010\n. 172800 IN DNSKEY 257 3 8 ( {public_key} )\n")
 }
 
@@ -39,9 +36,7 @@ fn an_skr_signed_by_another_key_is_not_anchored() {
     let dir = tempfile::tempdir().unwrap();
     let ksk = dir.path().join("other.zone");
     // KSK-2017 does not sign any bundle of the q1 SKR.
-    let text = std::fs::read_to_string(vector("skr-root-2017-q3-0-c_to_d.xml")).unwrap();
-    let key = &text[text.find(r#"keyIdentifier="Klajeyz""#).unwrap()..];
-    let public_key = &key[key.find("<PublicKey>").unwrap() + 11..key.find("</PublicKey>").unwrap()];
+    let public_key = vector_public_key("skr-root-2017-q3-0-c_to_d.xml", "Klajeyz");
     std::fs::write(&ksk, format!(". 172800 IN DNSKEY 257 3 8 {public_key}\n")).unwrap();
     let result = run(&[
         "--json",

@@ -6,7 +6,7 @@ use ksr::DocumentRole;
 use serde::Serialize;
 
 use super::show;
-use crate::document::{Loaded, load};
+use crate::document::read_parsed;
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, out};
 
@@ -36,18 +36,9 @@ pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
     }
 }
 
-/// Reads and parses a KSR, or prints why it cannot be.
+/// Reads and parses the document, or prints why it cannot be.
 fn read(path: &Path, context: &Context) -> Result<Result<ksr::Ksr, Outcome>, CliError> {
-    let parsed = match load(path, DocumentRole::Ksr)? {
-        Loaded::Bytes(bytes) => ksr::parse_ksr(&bytes, DocumentRole::Ksr),
-        Loaded::TooLarge(finding) => Err(vec![finding]),
-    };
-    match parsed {
-        Ok(ksr) => Ok(Ok(ksr)),
-        Err(mut findings) => {
-            render::findings(context, path, &mut findings, "not a readable KSR").map(Err)
-        }
-    }
+    read_parsed(path, DocumentRole::Ksr, "KSR", ksr::parse_ksr, context)
 }
 
 fn show(path: &Path, context: &Context) -> Result<Outcome, CliError> {

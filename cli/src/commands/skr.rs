@@ -6,7 +6,7 @@ use ksr::DocumentRole;
 use serde::Serialize;
 
 use super::show;
-use crate::document::{Loaded, load};
+use crate::document::read_parsed;
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, out};
 
@@ -41,19 +41,15 @@ pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
     }
 }
 
-/// Reads and parses an SKR, or prints why it cannot be.
+/// Reads and parses the document, or prints why it cannot be.
 fn read(path: &Path, context: &Context) -> Result<Result<ksr::Skr, Outcome>, CliError> {
-    let role = DocumentRole::PreviousSkr;
-    let parsed = match load(path, role)? {
-        Loaded::Bytes(bytes) => ksr::parse_skr(&bytes, role),
-        Loaded::TooLarge(finding) => Err(vec![finding]),
-    };
-    match parsed {
-        Ok(skr) => Ok(Ok(skr)),
-        Err(mut findings) => {
-            render::findings(context, path, &mut findings, "not a readable SKR").map(Err)
-        }
-    }
+    read_parsed(
+        path,
+        DocumentRole::PreviousSkr,
+        "SKR",
+        ksr::parse_skr,
+        context,
+    )
 }
 
 fn show(path: &Path, context: &Context) -> Result<Outcome, CliError> {

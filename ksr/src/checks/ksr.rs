@@ -1,7 +1,7 @@
 //! Stage 2 checks of a KSR that need no policy: proof of possession, key
 //! tags and the RRSIG fields (`ksr-checks.md` §2).
 
-use super::{bundle_shape, verify_message};
+use super::{bundle_shape, origin_errors, verify_message};
 use crate::findings::{CheckCode, DocumentRole, Finding};
 use crate::model::{Bundle, Ksr};
 
@@ -133,27 +133,7 @@ fn signature_fields(
                 rrsig.key_tag, key.key_tag
             ));
         }
-        if rrsig.algorithm != key.dnskey.algorithm() {
-            errors.push(format!(
-                "Algorithm {} differs from the key's algorithm {}",
-                rrsig.algorithm,
-                key.dnskey.algorithm()
-            ));
-        }
-        if rrsig.labels != ksr.domain.rrsig_labels() {
-            errors.push(format!(
-                "Labels {} differs from the label count {} of {}",
-                rrsig.labels,
-                ksr.domain.rrsig_labels(),
-                ksr.domain
-            ));
-        }
-        if !rrsig.signer_name.same_name(&ksr.domain) {
-            errors.push(format!(
-                "SignersName {} is not the zone {}",
-                rrsig.signer_name, ksr.domain
-            ));
-        }
+        errors.extend(origin_errors(rrsig, &key.dnskey, &ksr.domain));
         if signature.ttl != key.ttl || rrsig.original_ttl != key.ttl {
             warnings.push(format!(
                 "TTL {} / OriginalTTL {} differ from the key's TTL {}",

@@ -10,6 +10,9 @@ mod skr;
 pub use ksr::check_ksr;
 pub use skr::{check_skr, check_skr_anchor};
 
+use crate::dnssec::dnskey::Dnskey;
+use crate::dnssec::name::DomainName;
+use crate::dnssec::rrsig::Rrsig;
 use crate::dnssec::verify::VerifyError;
 use crate::findings::{CheckCode, DocumentRole, Finding};
 use crate::model::Bundle;
@@ -64,4 +67,32 @@ fn bundle_shape(
 /// Returns the message for a signature that did not verify.
 fn verify_message(identifier: &str, err: &VerifyError) -> String {
     format!("the Signature by {identifier:?} over the bundle's DNSKEY RRset: {err}")
+}
+
+/// Returns how an RRSIG departs from its key and zone, a rule shared by
+/// KSRs and SKRs: the Algorithm is the key's, Labels is the zone's label
+/// count and SignersName is the zone.
+fn origin_errors(rrsig: &Rrsig, key: &Dnskey, zone: &DomainName) -> Vec<String> {
+    let mut errors = Vec::new();
+    if rrsig.algorithm != key.algorithm() {
+        errors.push(format!(
+            "Algorithm {} differs from the signing key's algorithm {}",
+            rrsig.algorithm,
+            key.algorithm()
+        ));
+    }
+    if rrsig.labels != zone.rrsig_labels() {
+        errors.push(format!(
+            "Labels {} differs from the label count {} of {zone}",
+            rrsig.labels,
+            zone.rrsig_labels()
+        ));
+    }
+    if !rrsig.signer_name.same_name(zone) {
+        errors.push(format!(
+            "SignersName {} is not the zone {zone}",
+            rrsig.signer_name
+        ));
+    }
+    errors
 }

@@ -3,7 +3,7 @@
 //! `ksr-skr-format.md` §1.7, and optionally an anchor in trusted KSKs.
 
 use super::ksr::key_tags;
-use super::{bundle_shape, verify_message};
+use super::{bundle_shape, origin_errors, verify_message};
 use crate::dnssec::dnskey::Dnskey;
 use crate::findings::{CheckCode, DocumentRole, Finding};
 use crate::model::{Bundle, Skr};
@@ -87,32 +87,12 @@ fn field_errors(
             signature.ttl, rrsig.original_ttl
         ));
     }
-    if rrsig.labels != skr.domain.rrsig_labels() {
-        errors.push(format!(
-            "Labels {} differs from the label count {} of {}",
-            rrsig.labels,
-            skr.domain.rrsig_labels(),
-            skr.domain
-        ));
-    }
-    if !rrsig.signer_name.same_name(&skr.domain) {
-        errors.push(format!(
-            "SignersName {} is not the zone {}",
-            rrsig.signer_name, skr.domain
-        ));
-    }
+    errors.extend(origin_errors(rrsig, &key.dnskey, &skr.domain));
     if rrsig.key_tag != key.dnskey.key_tag() {
         errors.push(format!(
             "KeyTag {} is not the tag {} of the signing key in this bundle",
             rrsig.key_tag,
             key.dnskey.key_tag()
-        ));
-    }
-    if rrsig.algorithm != key.dnskey.algorithm() {
-        errors.push(format!(
-            "Algorithm {} differs from the signing key's algorithm {}",
-            rrsig.algorithm,
-            key.dnskey.algorithm()
         ));
     }
     errors

@@ -195,42 +195,41 @@ impl PublicKey {
         match algorithm.family() {
             Some(AlgorithmFamily::Rsa) => Self::decode_rsa(octets),
             Some(AlgorithmFamily::Ecdsa) => {
-                let expected = if algorithm == Algorithm::ECDSAP256SHA256 {
-                    64
-                } else {
-                    96
-                };
-                if octets.len() != expected {
-                    return Err(PublicKeyError::Length {
-                        algorithm,
-                        expected,
-                        found: octets.len(),
-                    });
-                }
+                let p256 = algorithm == Algorithm::ECDSAP256SHA256;
+                let point = Self::fixed_length(algorithm, octets, if p256 { 64 } else { 96 })?;
                 Ok(Self::Ecdsa {
-                    curve_bits: if expected == 64 { 256 } else { 384 },
-                    point: octets.to_vec(),
+                    curve_bits: if p256 { 256 } else { 384 },
+                    point,
                 })
             }
             Some(AlgorithmFamily::Eddsa) => {
-                let expected = if algorithm == Algorithm::ED25519 {
+                let length = if algorithm == Algorithm::ED25519 {
                     32
                 } else {
                     57
                 };
-                if octets.len() != expected {
-                    return Err(PublicKeyError::Length {
-                        algorithm,
-                        expected,
-                        found: octets.len(),
-                    });
-                }
                 Ok(Self::Eddsa {
-                    key: octets.to_vec(),
+                    key: Self::fixed_length(algorithm, octets, length)?,
                 })
             }
             None => Err(PublicKeyError::Algorithm(algorithm)),
         }
+    }
+
+    /// Returns the octets if they have the length the algorithm requires.
+    fn fixed_length(
+        algorithm: Algorithm,
+        octets: &[u8],
+        expected: usize,
+    ) -> Result<Vec<u8>, PublicKeyError> {
+        if octets.len() != expected {
+            return Err(PublicKeyError::Length {
+                algorithm,
+                expected,
+                found: octets.len(),
+            });
+        }
+        Ok(octets.to_vec())
     }
 
     /// RFC 3110 §2: "a one octet exponent length ... followed by the
