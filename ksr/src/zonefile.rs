@@ -1,8 +1,7 @@
 //! DNSKEY records in zone-file form (RFC 1035 §5), read with `domain`'s
 //! zone-file scanner: for `ceremony ds` and for trusted KSKs.
 
-use std::str::FromStr;
-
+use domain::base::ToName as _;
 use domain::base::iana::Class;
 use domain::rdata::ZoneRecordData;
 use domain::zonefile::inplace::{Entry, Zonefile};
@@ -60,9 +59,7 @@ pub fn read_dnskeys(text: &str) -> Result<Vec<DnskeyRecord>, ZoneFileError> {
                 let ZoneRecordData::Dnskey(rdata) = record.data() else {
                     continue;
                 };
-                let owner =
-                    DomainName::from_str(&format!("{}.", record.owner()).replace("..", "."))
-                        .map_err(|err| ZoneFileError(err.to_string()))?;
+                let owner = DomainName::from_name(record.owner().to_vec());
                 records.push(DnskeyRecord {
                     owner,
                     ttl: record.ttl().as_secs(),

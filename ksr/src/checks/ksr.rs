@@ -83,13 +83,9 @@ fn proof_of_possession(
         };
         if let Err(err) = bundle.verify_signature(&ksr.domain, signature, &key.dnskey) {
             findings.push(
-                Finding::error(
-                    CheckCode::BundlePopSignature,
-                    role,
-                    verify_message(&signature.key_identifier, &err),
-                )
-                .in_bundle(number, &bundle.id)
-                .about_key(&key.identifier, key.dnskey.key_tag()),
+                Finding::error(CheckCode::BundlePopSignature, role, verify_message(&err))
+                    .in_bundle(number, &bundle.id)
+                    .about_key(&key.identifier, key.dnskey.key_tag()),
             );
         }
     }

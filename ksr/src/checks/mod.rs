@@ -64,9 +64,10 @@ fn bundle_shape(
     }
 }
 
-/// Returns the message for a signature that did not verify.
-fn verify_message(identifier: &str, err: &VerifyError) -> String {
-    format!("the Signature by {identifier:?} over the bundle's DNSKEY RRset: {err}")
+/// Returns the message for a signature that did not verify; the finding
+/// names the key.
+fn verify_message(err: &VerifyError) -> String {
+    format!("its signature over the bundle's DNSKEY RRset is rejected: {err}")
 }
 
 /// Returns how an RRSIG departs from its key and zone, a rule shared by

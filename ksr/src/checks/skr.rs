@@ -39,7 +39,7 @@ pub fn check_skr(skr: &Skr, role: DocumentRole) -> Vec<Finding> {
                 findings.push(at(Finding::error(
                     CheckCode::SkrSignatures,
                     role,
-                    verify_message(&signature.key_identifier, &err),
+                    verify_message(&err),
                 )));
             }
             for message in field_errors(skr, bundle, signature, key) {

@@ -30,6 +30,13 @@ impl DomainName {
         }
     }
 
+    /// Makes a name from a parsed `domain` name, written with its final
+    /// dot.
+    pub(crate) fn from_name(name: Name<Vec<u8>>) -> Self {
+        let text = name.fmt_with_dot().to_string();
+        Self { text, name }
+    }
+
     /// Returns the text the name was read from.
     pub fn as_str(&self) -> &str {
         &self.text
