@@ -496,8 +496,12 @@ impl<'a> Parser<'a> {
     }
 
     fn signer(&mut self, element: &Element) -> Option<String> {
+        // An empty element whose one attribute is the value.
         self.attributes(element, &["keyIdentifier"], &[], CheckCode::ParseStructure);
-        self.leaf(element)?;
+        if !element.children.is_empty() || !element.text.chars().all(is_xml_space) {
+            self.error(CheckCode::ParseStructure, element, "<Signer> must be empty");
+            return None;
+        }
         self.identifier(element)
     }
 
@@ -691,9 +695,7 @@ impl<'a> Parser<'a> {
             );
             return None;
         }
-        if element.name != "Signer" {
-            self.attributes(element, &[], &[], CheckCode::ParseStructure);
-        }
+        self.attributes(element, &[], &[], CheckCode::ParseStructure);
         Some((element, element.text.trim_matches(is_xml_space)))
     }
 
