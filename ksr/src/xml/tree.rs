@@ -292,15 +292,18 @@ fn start_element(start: &BytesStart<'_>, offset: usize) -> Result<Element, TreeE
                 format!("<{name}> has more than {MAX_ATTRIBUTES} attributes"),
             ));
         }
-        if attribute.value.len() > MAX_ATTRIBUTE_VALUE {
+        let value = attribute
+            .unescape_value()
+            .map_err(|err| TreeError::xml(offset, format!("attribute {key:?}: {err}")))?;
+        // The limit applies to the value, not to its escaped form, so that
+        // a value read back from what the writer escaped differently is
+        // judged the same (a fuzzer found the difference).
+        if value.len() > MAX_ATTRIBUTE_VALUE {
             return Err(TreeError::limits(
                 offset,
                 format!("attribute {key:?} is longer than {MAX_ATTRIBUTE_VALUE} bytes"),
             ));
         }
-        let value = attribute
-            .unescape_value()
-            .map_err(|err| TreeError::xml(offset, format!("attribute {key:?}: {err}")))?;
         check_unescaped(&value, offset)?;
         attributes.push((key, value.into_owned()));
     }
@@ -520,6 +523,21 @@ mod tests {
         assert_eq!(error(&long).code, CheckCode::ParseLimits);
         let text = format!("<a>{}</a>", "v".repeat(65_537));
         assert_eq!(error(&text).code, CheckCode::ParseLimits);
+    }
+
+    #[test]
+    fn the_attribute_limit_counts_the_value_not_its_escaping() {
+        let quotes = "\"".repeat(1000);
+        let single = format!("<a x='{quotes}'/>");
+        let escaped = format!("<a x=\"{}\"/>", "&quot;".repeat(1000));
+        assert_eq!(
+            read_tree(single.as_bytes()).unwrap().attribute("x"),
+            Some(quotes.as_str())
+        );
+        assert_eq!(
+            read_tree(escaped.as_bytes()).unwrap().attribute("x"),
+            Some(quotes.as_str())
+        );
     }
 
     #[test]
