@@ -7,7 +7,7 @@ use std::path::Path;
 use ksr::{CheckCode, DocumentRole, Finding, MAX_DOCUMENT_SIZE};
 
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context};
+use crate::render::{self, Context, Files};
 
 /// A document's bytes, or the finding that it is too large.
 enum Loaded {
@@ -55,6 +55,23 @@ fn load(path: &Path, role: DocumentRole) -> Result<Loaded, CliError> {
     Ok(Loaded::Bytes(bytes))
 }
 
+/// Reads and parses a document, returning its findings if it cannot be
+/// parsed.
+///
+/// # Errors
+///
+/// The file cannot be read.
+pub fn parse_file<T>(
+    path: &Path,
+    role: DocumentRole,
+    parse: impl FnOnce(&[u8], DocumentRole) -> Result<T, Vec<Finding>>,
+) -> Result<Result<T, Vec<Finding>>, CliError> {
+    Ok(match load(path, role)? {
+        Loaded::Bytes(bytes) => parse(&bytes, role),
+        Loaded::TooLarge(finding) => Err(vec![finding]),
+    })
+}
+
 /// Reads and parses a document; if it cannot be parsed, prints its
 /// findings and returns the outcome they mean instead. `kind` names the
 /// document for the summary line ("KSR", "SKR").
@@ -69,15 +86,11 @@ pub fn read_parsed<T>(
     parse: impl FnOnce(&[u8], DocumentRole) -> Result<T, Vec<Finding>>,
     context: &Context,
 ) -> Result<Result<T, Outcome>, CliError> {
-    let parsed = match load(path, role)? {
-        Loaded::Bytes(bytes) => parse(&bytes, role),
-        Loaded::TooLarge(finding) => Err(vec![finding]),
-    };
-    match parsed {
+    match parse_file(path, role, parse)? {
         Ok(document) => Ok(Ok(document)),
         Err(mut findings) => {
             let summary = format!("not a readable {kind}");
-            render::findings(context, path, &mut findings, &summary).map(Err)
+            render::findings(context, &Files::one(path), &mut findings, &summary).map(Err)
         }
     }
 }

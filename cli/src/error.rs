@@ -43,6 +43,24 @@ pub enum CliError {
         #[source]
         source: ksr::ZoneFileError,
     },
+    /// The policy file is not valid (`TOOL-CONFIG`).
+    #[error("TOOL-CONFIG: {}: {source}", .path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: ksr::ConfigError,
+    },
+    /// `--now` is not an instant.
+    #[error("--now {text:?}: {source}")]
+    Now {
+        /// What was given.
+        text: String,
+        /// Why.
+        #[source]
+        source: ksr::TimeError,
+    },
     /// Output could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[source] io::Error),
@@ -55,13 +73,18 @@ impl CliError {
             Self::ZoneFile { .. } => Some(
                 "give DNSKEY records in zone-file form, such as `. 172800 IN DNSKEY 257 3 8 AwEAA…`",
             ),
+            Self::Config { .. } => {
+                Some("`ceremony policy show` prints the effective policy with every key it accepts")
+            }
+            Self::Now { .. } => Some("give --now as RFC 3339 in UTC, such as 2017-03-20T00:00:00Z"),
             Self::Read { .. } | Self::Stdin(_) | Self::Output(_) => None,
         }
     }
 }
 
 /// Decides the exit code (DESIGN.md): 0 success; 1 runtime failure or
-/// unreadable input; 2 usage (decided by clap before a command runs);
+/// unreadable input; 2 usage or configuration (clap decides bad command
+/// lines before a command runs);
 /// 3 a document failed its checks; 4 activation refused (from issue 4 on).
 pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
     match result {
@@ -70,5 +93,6 @@ pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
         Ok(Outcome::Failed) => 3,
         Err(CliError::Read { .. } | CliError::Stdin(_) | CliError::Output(_)) => 1,
         Err(CliError::ZoneFile { .. }) => 1,
+        Err(CliError::Config { .. } | CliError::Now { .. }) => 2,
     }
 }

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod commands;
+mod context;
 mod document;
 mod error;
 mod render;
@@ -29,6 +30,16 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// The policy file [default: ./ceremony.toml if it exists, else the
+    /// built-in root-zone policy].
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+
+    /// The instant every time-dependent check uses, in RFC 3339 UTC such as
+    /// 2017-03-20T00:00:00Z [default: the system clock, read once].
+    #[arg(long, global = true, value_name = "RFC3339")]
+    now: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -46,6 +57,9 @@ enum Command {
     Hash(commands::hash::Args),
     /// Print DS records for DNSKEY records given in zone-file form.
     Ds(commands::ds::Args),
+    /// Print the effective policy as TOML.
+    #[command(subcommand)]
+    Policy(commands::policy::Command),
     /// Run a whole tabletop ceremony on the embedded soft HSM.
     Demo(commands::demo::Args),
 }
@@ -60,12 +74,17 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
     };
-    let context = render::Context { json: cli.json };
+    let context = context::Context {
+        json: cli.json,
+        config: cli.config,
+        now: cli.now,
+    };
     let result = match cli.command {
         Command::Ksr(command) => commands::ksr::run(command, &context),
         Command::Skr(command) => commands::skr::run(command, &context),
         Command::Hash(args) => commands::hash::run(&args, &context),
         Command::Ds(args) => commands::ds::run(&args, &context),
+        Command::Policy(command) => commands::policy::run(&command, &context),
         Command::Demo(args) => commands::demo::run(&args, &context),
     };
     match &result {

@@ -8,11 +8,7 @@ use serde::Serialize;
 
 use crate::error::{CliError, Outcome};
 
-/// What every command needs to know about how to answer.
-pub struct Context {
-    /// Print JSON on stdout instead of text.
-    pub json: bool,
-}
+pub use crate::context::Context;
 
 /// Prints an error and its hint on stderr.
 pub fn report_error(err: &CliError) {
@@ -73,17 +69,49 @@ struct JsonFinding<'a> {
 #[derive(Serialize)]
 struct JsonReport<'a> {
     file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_skr: Option<String>,
     findings: Vec<JsonFinding<'a>>,
     errors: usize,
     warnings: usize,
     passed: bool,
 }
 
+/// The files a report is about: the main document, and SKR(n-1) when one
+/// was given, so each finding names its own file.
+pub struct Files<'a> {
+    main: &'a Path,
+    previous: Option<&'a Path>,
+}
+
+impl<'a> Files<'a> {
+    /// One document.
+    pub fn one(main: &'a Path) -> Self {
+        Self {
+            main,
+            previous: None,
+        }
+    }
+
+    /// A KSR and its previous SKR.
+    pub fn with_previous(main: &'a Path, previous: Option<&'a Path>) -> Self {
+        Self { main, previous }
+    }
+
+    /// The file of a finding's document.
+    fn of(&self, role: ksr::DocumentRole) -> String {
+        match (role, self.previous) {
+            (ksr::DocumentRole::PreviousSkr, Some(previous)) => previous.display().to_string(),
+            _ => self.main.display().to_string(),
+        }
+    }
+}
+
 /// Prints the findings of one document, sorted, with a summary; `summary`
 /// describes what was checked when the document parsed.
 pub fn findings(
     context: &Context,
-    path: &Path,
+    files: &Files<'_>,
     findings: &mut [Finding],
     summary: &str,
 ) -> Result<Outcome, CliError> {
@@ -93,10 +121,11 @@ pub fn findings(
         .iter()
         .filter(|finding| finding.severity == Severity::Warning)
         .count();
-    let file = path.display().to_string();
+    let file = files.main.display().to_string();
     if context.json {
         json(&JsonReport {
             file: file.clone(),
+            previous_skr: files.previous.map(|path| path.display().to_string()),
             findings: findings
                 .iter()
                 .map(|finding| JsonFinding {
@@ -104,7 +133,7 @@ pub fn findings(
                     severity: finding.severity,
                     stage: finding.code.stage(),
                     document: finding.document,
-                    file: file.clone(),
+                    file: files.of(finding.document),
                     line: finding.position.map(|position| position.line),
                     column: finding.position.map(|position| position.column),
                     bundle: finding.bundle.as_ref().map(|bundle| bundle.id.as_str()),
@@ -120,7 +149,7 @@ pub fn findings(
         })?;
     } else {
         for finding in findings.iter() {
-            out(finding_line(&file, finding))?;
+            out(finding_line(&files.of(finding.document), finding))?;
         }
         out(format!(
             "{file}: {summary}; {errors} error(s), {warnings} warning(s)"

@@ -84,6 +84,86 @@ check_codes! {
     SkrSignatureFields => "SKR-CONSISTENCY.4", stage 6;
     /// An SKR bundle carries no valid signature by a given trusted KSK.
     SkrAnchor => "SKR-ANCHOR", stage 3;
+    /// The KSR's domain is not acceptable.
+    Domain => "KSR-DOMAIN", stage 2;
+    /// A KSR or bundle id is empty, too long or of bad characters.
+    BundleId => "KSR-BUNDLE-ID", stage 2;
+    /// Two bundles of the KSR share an id.
+    BundleUniqueInKsr => "KSR-BUNDLE-UNIQUE.1", stage 2;
+    /// Bundles out of order, or Inception not before Expiration.
+    BundleOrder => "KSR-BUNDLE-ORDER", stage 2;
+    /// One keyIdentifier denotes different keys in different bundles.
+    BundleKeysSame => "KSR-BUNDLE-KEYS.1", stage 2;
+    /// A KSR key with Flags other than 256.
+    BundleKeysZsk => "KSR-BUNDLE-KEYS.2", stage 2;
+    /// A deprecated algorithm in the RequestPolicy.
+    PolicyAlgDeprecated => "KSR-POLICY-ALG.1", stage 2;
+    /// An unsupported algorithm in the RequestPolicy.
+    PolicyAlgSupported => "KSR-POLICY-ALG.2", stage 2;
+    /// An algorithm not in approved_algorithms.
+    PolicyAlgApproved => "KSR-POLICY-ALG.3", stage 2;
+    /// An RSA size not in rsa_approved_key_sizes.
+    PolicyAlgRsaSize => "KSR-POLICY-ALG.4", stage 2;
+    /// An RSA exponent not in rsa_approved_exponents.
+    PolicyAlgRsaExponent => "KSR-POLICY-ALG.5", stage 2;
+    /// A key that matches no SignatureAlgorithm of the RequestPolicy.
+    PolicyAlgKeyMatch => "KSR-POLICY-ALG.6", stage 2;
+    /// ECDSA without enable_unsupported_ecdsa.
+    PolicyAlgEcdsa => "KSR-POLICY-ALG.7", stage 2;
+    /// EdDSA without enable_unsupported_edwards_dsa.
+    PolicyAlgEddsa => "KSR-POLICY-ALG.8", stage 2;
+    /// A key with Protocol other than 3.
+    KeyProtocol => "KSR-KEY-PROTOCOL", stage 2;
+    /// An RSA key that fails the sanity checks.
+    KeyRsa => "KSR-KEY-RSA", stage 2;
+    /// Two keys, or a key and a KSK or reserved tag, share a key tag.
+    KeyTagClash => "KSR-KEYTAG-CLASH", stage 2;
+    /// The number of bundles differs from num_bundles.
+    BundleCount => "KSR-BUNDLE-COUNT", stage 2;
+    /// The cycle is too short or too long.
+    BundleCycleDuration => "KSR-BUNDLE-CYCLE-DURATION", stage 2;
+    /// The bundle count differs from the length of num_keys_per_bundle.
+    PolicyKeysBundles => "KSR-POLICY-KEYS.4", stage 2;
+    /// A bundle with another number of keys than num_keys_per_bundle says.
+    PolicyKeysPerBundle => "KSR-POLICY-KEYS.5", stage 2;
+    /// Another number of distinct keys than num_different_keys_in_all_bundles.
+    PolicyKeysDistinct => "KSR-POLICY-KEYS.6", stage 2;
+    /// Consecutive bundles overlap too little, too much, or leave a gap.
+    PolicySigOverlap => "KSR-POLICY-SIG-OVERLAP", stage 2;
+    /// A bundle valid for less than the KSR's MinSignatureValidity.
+    PolicySigValidityMin => "KSR-POLICY-SIG-VALIDITY.1", stage 2;
+    /// A bundle valid for more than the KSR's MaxSignatureValidity.
+    PolicySigValidityMax => "KSR-POLICY-SIG-VALIDITY.2", stage 2;
+    /// A bundle that expires beyond the signature horizon.
+    PolicySigHorizon => "KSR-POLICY-SIG-HORIZON.1", stage 2;
+    /// A bundle that has already expired.
+    PolicySigExpired => "KSR-POLICY-SIG-HORIZON.2", stage 2;
+    /// Bundle inceptions too close or too far apart.
+    PolicyBundleIntervals => "KSR-POLICY-BUNDLE-INTERVALS", stage 2;
+    /// A KSR TTL other than ksk_policy.ttl (a warning).
+    PolicyTtl => "KSR-POLICY-TTL", stage 2;
+    /// SKR(n-1) has another number of bundles than the response policy.
+    SkrPrevCount => "SKR-PREV-COUNT", stage 3;
+    /// The KSR repeats the id of SKR(n-1).
+    KsrId => "KSR-ID", stage 4;
+    /// A KSR bundle id is also a bundle id of SKR(n-1).
+    BundleUniqueAcross => "KSR-BUNDLE-UNIQUE.2", stage 4;
+    /// A KSK that signed SKR(n-1)'s last bundle is not a trusted KSK.
+    ChainKeysHsm => "KSR-CHAIN-KEYS.1", stage 4;
+    /// A key of the KSR's first bundle is not in SKR(n-1)'s last bundle.
+    ChainKeys => "KSR-CHAIN-KEYS.2", stage 4;
+    /// The overlap of SKR(n-1)'s last bundle and the KSR's first is out of range.
+    ChainOverlap => "KSR-CHAIN-OVERLAP", stage 4;
+    /// The configuration is not valid.
+    ToolConfig => "TOOL-CONFIG", stage 7;
+    /// No previous SKR was given, so the chain was not checked.
+    ToolPrevSkr => "TOOL-PREV-SKR", stage 7;
+    /// The evaluation instant and where it came from.
+    ToolNow => "TOOL-NOW", stage 7;
+    /// A check that was switched off.
+    CheckDisabled => "CHECK-DISABLED", stage 7;
+    /// A stage that did not run, and why (a code of ours).
+    StageSkipped => "STAGE-SKIPPED", stage 7;
 }
 
 impl fmt::Display for CheckCode {

@@ -48,10 +48,11 @@ mod findings;
 mod model;
 mod octets;
 mod pgp_words;
+mod policy;
 mod xml;
 mod zonefile;
 
-pub use checks::{check_ksr, check_skr, check_skr_anchor};
+pub use checks::{Request, check_ksr, check_skr, check_skr_anchor, validate_request};
 pub use dnssec::algorithm::{Algorithm, AlgorithmFamily};
 pub use dnssec::dnskey::{Dnskey, Flags, PublicKey, PublicKeyError};
 pub use dnssec::ds::{DigestType, Ds};
@@ -68,5 +69,6 @@ pub use model::{
 };
 pub use octets::{from_document_base64, to_base64};
 pub use pgp_words::pgp_words;
+pub use policy::{Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy};
 pub use xml::{MAX_DOCUMENT_SIZE, parse_ksr, parse_skr, write_ksr, write_skr};
 pub use zonefile::{DnskeyRecord, ZoneFileError, read_dnskeys};

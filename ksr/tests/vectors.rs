@@ -319,3 +319,30 @@ fn dnspython_rejects_a_tampered_signature() {
     assert!(!ok, "{output}");
     assert!(output.contains("1 failed"), "{output}");
 }
+
+#[test]
+fn all_structure_errors_of_a_document_are_reported_together() {
+    let text = String::from_utf8(read(KSRS[2]))
+        .unwrap()
+        .replacen(
+            "<Inception>2017-04-01T00:00:00</Inception>",
+            "<Inception>yesterday</Inception>",
+            1,
+        )
+        .replacen(
+            "<PublishSafety>P10D</PublishSafety>",
+            "<PublishSafety>P1Y</PublishSafety>",
+            1,
+        )
+        .replacen("<Flags>256</Flags>", "<Flags>7</Flags>", 1);
+    let findings = parse_ksr(text.as_bytes(), DocumentRole::Ksr).unwrap_err();
+    let codes: Vec<ksr::CheckCode> = findings.iter().map(|finding| finding.code).collect();
+    for code in [
+        ksr::CheckCode::ParseTime,
+        ksr::CheckCode::ParseDuration,
+        ksr::CheckCode::ParseFlags,
+    ] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+    assert!(findings.iter().all(|finding| finding.position.is_some()));
+}

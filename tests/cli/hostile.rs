@@ -10,7 +10,11 @@ fn check(name: &str, content: &[u8]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, content).unwrap();
-    let result = run_with(&["ksr", "check", arg(&path)], b"", Duration::from_secs(1));
+    let result = run_with(
+        &["ksr", "check", arg(&path), "--now", "2017-03-20T00:00:00Z"],
+        b"",
+        Duration::from_secs(1),
+    );
     assert!(!result.stderr.contains("panicked"), "{}", result.stderr);
     result
 }

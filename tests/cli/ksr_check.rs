@@ -2,22 +2,102 @@
 
 use crate::harness::{KSRS, arg, run, vector, vector_text};
 
+/// The arguments that judge the 2017-Q2 KSR as in production: against the
+/// 2017-Q1 SKR, as of a day in its submission window.
+pub fn as_in_production(ksr: &str) -> Vec<String> {
+    vec![
+        "ksr".into(),
+        "check".into(),
+        ksr.into(),
+        "--previous-skr".into(),
+        arg(&vector("skr-root-2017-q1-0.xml")).into(),
+        "--now".into(),
+        "2017-03-20T00:00:00Z".into(),
+    ]
+}
+
+/// Runs with owned arguments.
+pub fn run_owned(args: &[String]) -> crate::harness::Run {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&args)
+}
+
 #[test]
-fn every_ksr_vector_passes() {
-    for name in KSRS {
-        run(&["ksr", "check", arg(&vector(name))])
-            .expect_code(0)
-            .expect_stdout("0 error(s), 0 warning(s)");
+fn the_2017_q2_ksr_passes_as_in_production() {
+    run_owned(&as_in_production(arg(&vector(KSRS[2]))))
+        .expect_code(0)
+        .expect_stdout("TOOL-NOW")
+        .expect_stdout("as of 2017-03-20T00:00:00Z: chained to")
+        .expect_stdout("0 error(s), 0 warning(s)");
+}
+
+#[test]
+fn the_historic_ksrs_fail_their_policy_as_documented() {
+    for (name, now, codes) in [
+        (
+            KSRS[0],
+            "2009-12-01T00:00:00Z",
+            &[
+                "KSR-POLICY-ALG.4",
+                "KSR-POLICY-ALG.5",
+                "KSR-POLICY-ALG.6",
+                "KSR-POLICY-SIG-OVERLAP",
+                "KSR-POLICY-SIG-VALIDITY.1",
+            ][..],
+        ),
+        (
+            KSRS[1],
+            "2016-06-01T00:00:00Z",
+            &[
+                "KSR-POLICY-ALG.4",
+                "KSR-POLICY-SIG-OVERLAP",
+                "KSR-POLICY-SIG-VALIDITY.1",
+            ][..],
+        ),
+    ] {
+        let result = run(&["--json", "ksr", "check", arg(&vector(name)), "--now", now]);
+        result.expect_code(3);
+        let json = result.json();
+        for code in codes {
+            assert!(
+                json["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["code"] == *code && f["severity"] == "error"),
+                "{name}: {code} missing"
+            );
+        }
     }
 }
 
 #[test]
-fn json_lists_no_findings_for_a_good_ksr() {
-    let run = run(&["--json", "ksr", "check", arg(&vector(KSRS[2]))]);
-    run.expect_code(0);
-    let json = run.json();
-    assert_eq!(json["findings"], serde_json::json!([]));
+fn without_now_the_system_clock_judges_and_the_vectors_have_expired() {
+    run(&["ksr", "check", arg(&vector(KSRS[2]))])
+        .expect_code(3)
+        .expect_stdout("KSR-POLICY-SIG-HORIZON.2")
+        .expect_stdout("(the system clock)");
+}
+
+#[test]
+fn json_lists_no_errors_or_warnings_for_a_good_ksr() {
+    let mut args = vec!["--json".to_owned()];
+    args.extend(as_in_production(arg(&vector(KSRS[2]))));
+    let result = run_owned(&args);
+    result.expect_code(0);
+    let json = result.json();
+    let findings = json["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["severity"] == "info"),
+        "{findings:#?}"
+    );
     assert_eq!(json["passed"], true);
+    assert!(
+        json["previous_skr"]
+            .as_str()
+            .unwrap()
+            .ends_with("skr-root-2017-q1-0.xml")
+    );
 }
 
 /// Where in a document to change one byte, and which check must notice.

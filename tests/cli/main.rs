@@ -16,6 +16,7 @@ mod ds;
 mod hash;
 mod hostile;
 mod ksr_check;
+mod ksr_policy;
 mod ksr_show;
 mod skr_check;
 mod usage;

@@ -2,13 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use ksr::DocumentRole;
+use ksr::{CheckCode, DocumentRole, Finding, Severity};
 use serde::Serialize;
 
 use super::show;
-use crate::document::read_parsed;
+use crate::context::NowSource;
+use crate::document::{parse_file, read_parsed};
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context, out};
+use crate::render::{self, Context, Files, out};
 
 /// The `ksr` commands.
 #[derive(Debug, clap::Subcommand)]
@@ -19,12 +20,18 @@ pub enum Command {
         /// The KSR (IANA XML).
         file: PathBuf,
     },
-    /// Check a KSR: its structure, every key tag, and that every signature
-    /// proves possession of its key over the bundle's DNSKEY RRset.
-    /// Exits 3 if any check finds an error, 1 if the file is unreadable.
+    /// Check a KSR against the policy (--config) as of --now: structure,
+    /// proof of possession, key tags, algorithms, bundle times and counts,
+    /// and, with --previous-skr, the previous SKR itself and the chain from
+    /// it. Exits 3 if any check finds an error, 1 if a file is unreadable,
+    /// 2 if the policy is not valid.
     Check {
         /// The KSR (IANA XML).
         file: PathBuf,
+        /// SKR(n-1), the answer to the previous KSR: the trust anchor of the
+        /// chain checks. Without it they are reported as not run.
+        #[arg(long, value_name = "SKR")]
+        previous_skr: Option<PathBuf>,
     },
 }
 
@@ -32,7 +39,7 @@ pub enum Command {
 pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
     match command {
         Command::Show { file } => show(&file, context),
-        Command::Check { file } => check(&file, context),
+        Command::Check { file, previous_skr } => check(&file, previous_skr.as_deref(), context),
     }
 }
 
@@ -70,21 +77,60 @@ fn show(path: &Path, context: &Context) -> Result<Outcome, CliError> {
     Ok(Outcome::Success)
 }
 
-fn check(path: &Path, context: &Context) -> Result<Outcome, CliError> {
-    let ksr = match read(path, context)? {
-        Ok(ksr) => ksr,
-        Err(outcome) => return Ok(outcome),
+fn check(
+    path: &Path,
+    previous_path: Option<&Path>,
+    context: &Context,
+) -> Result<Outcome, CliError> {
+    let (config, _) = context.config()?;
+    let (now, source) = context.now()?;
+    let ksr = parse_file(path, DocumentRole::Ksr, ksr::parse_ksr)?;
+    let previous = match previous_path {
+        Some(previous_path) => Some(parse_file(
+            previous_path,
+            DocumentRole::PreviousSkr,
+            ksr::parse_skr,
+        )?),
+        None => None,
     };
-    let mut findings = ksr::check_ksr(&ksr, DocumentRole::Ksr);
-    let signatures: usize = ksr
-        .bundles
-        .iter()
-        .map(|bundle| bundle.signatures.len())
-        .sum();
+    let files = Files::with_previous(path, previous_path);
+    let now_finding = Finding {
+        severity: Severity::Info,
+        ..Finding::error(
+            CheckCode::ToolNow,
+            DocumentRole::Ksr,
+            format!(
+                "evaluated as of {now} ({})",
+                match source {
+                    NowSource::Option => "--now",
+                    NowSource::SystemClock => "the system clock",
+                }
+            ),
+        )
+    };
+    let mut findings = vec![now_finding];
+    let (ksr, previous) = match (ksr, previous.transpose()) {
+        (Ok(ksr), Ok(previous)) => (ksr, previous),
+        (ksr, previous) => {
+            findings.extend(ksr.err().unwrap_or_default());
+            findings.extend(previous.err().unwrap_or_default());
+            return render::findings(context, &files, &mut findings, "not readable");
+        }
+    };
+    findings.extend(ksr::validate_request(&ksr::Request {
+        ksr: &ksr,
+        previous: previous.as_ref(),
+        config: &config,
+        now,
+    }));
+    let chain = match previous_path {
+        Some(previous_path) => format!("chained to {}", previous_path.display()),
+        None => "chain not checked (no --previous-skr)".to_owned(),
+    };
     let summary = format!(
-        "KSR {} with {} bundles and {signatures} proof-of-possession signatures: structure, key tags and signatures checked (policy and chain checks not run)",
+        "KSR {} with {} bundles, as of {now}: {chain}",
         ksr.id,
         ksr.bundles.len()
     );
-    render::findings(context, path, &mut findings, &summary)
+    render::findings(context, &files, &mut findings, &summary)
 }

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod ds;
 pub mod hash;
 pub mod ksr;
+pub mod policy;
 pub mod skr;
 
 mod show;

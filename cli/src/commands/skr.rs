@@ -131,5 +131,5 @@ fn check(path: &Path, ksk: Option<&Path>, context: &Context) -> Result<Outcome, 
         skr.id,
         skr.bundles.len()
     );
-    render::findings(context, path, &mut findings, &summary)
+    render::findings(context, &render::Files::one(path), &mut findings, &summary)
 }

@@ -4,11 +4,128 @@
 //! Each function runs every check of its group and returns all findings;
 //! none stops early.
 
+mod chain;
 mod ksr;
+mod previous;
+mod request;
+mod rsa;
+mod sink;
 mod skr;
 
 pub use ksr::check_ksr;
 pub use skr::{check_skr, check_skr_anchor};
+
+use crate::dnssec::time::Timestamp;
+use crate::findings::Severity;
+use crate::model::{Ksr, Skr};
+use crate::policy::Config;
+use sink::Sink;
+
+//------------ Request -------------------------------------------------------
+
+/// What validating a KSR needs: the request, SKR(n-1) if there is one, the
+/// policy, and the one instant every time-dependent check uses
+/// (`TOOL-NOW`).
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// The KSR.
+    pub ksr: &'a Ksr,
+    /// SKR(n-1), the trust anchor of the chain checks.
+    pub previous: Option<&'a Skr>,
+    /// The policy.
+    pub config: &'a Config,
+    /// The evaluation instant.
+    pub now: Timestamp,
+}
+
+/// Runs stages 2, 3 and 4 of `ksr-checks.md` (everything that needs no
+/// HSM) and returns every finding, in no particular order.
+///
+/// Stage 4 runs only when stages 2 and 3 found no error, and a stage that
+/// does not run says why (`STAGE-SKIPPED`). Without SKR(n-1), stages 3 and
+/// 4 are reported as not run with the warning `TOOL-PREV-SKR`.
+pub fn validate_request(request: &Request<'_>) -> Vec<Finding> {
+    let Request {
+        ksr,
+        previous,
+        config,
+        now,
+    } = *request;
+    let mut stage2 = Sink::new(DocumentRole::Ksr);
+    let policy = &config.request_policy;
+    // allow_unsorted_bundles: kskm sorts the bundles by Expiration; so do
+    // we then, and say so (KSR-BUNDLE-ORDER).
+    let sorted;
+    let ksr = if policy.allow_unsorted_bundles
+        && !ksr.bundles.is_sorted_by_key(|bundle| bundle.expiration)
+    {
+        let mut copy = ksr.clone();
+        copy.bundles.sort_by_key(|bundle| bundle.expiration);
+        stage2.warning(
+            CheckCode::BundleOrder,
+            "the bundles are not in ascending order; they were sorted by Expiration (allow_unsorted_bundles = true)",
+        );
+        sorted = copy;
+        &sorted
+    } else {
+        ksr
+    };
+    let own = check_ksr(ksr, DocumentRole::Ksr);
+    let (signatures, rest): (Vec<Finding>, Vec<Finding>) = own.into_iter().partition(|finding| {
+        matches!(
+            finding.code,
+            CheckCode::BundlePopSignature | CheckCode::BundlePopEveryKey
+        )
+    });
+    let (tags, rest): (Vec<Finding>, Vec<Finding>) = rest
+        .into_iter()
+        .partition(|finding| finding.code == CheckCode::BundleKeysTag);
+    stage2.findings.extend(rest);
+    stage2.unless_disabled(
+        policy.validate_signatures,
+        &[CheckCode::BundlePopSignature, CheckCode::BundlePopEveryKey],
+        "validate_signatures",
+        |sink| sink.findings.extend(signatures),
+    );
+    stage2.unless_disabled(
+        policy.keys_match_zsk_policy,
+        &[CheckCode::BundleKeysTag],
+        "keys_match_zsk_policy",
+        |sink| sink.findings.extend(tags),
+    );
+    request::check(ksr, config, now, previous, &mut stage2);
+
+    let mut findings = stage2.findings;
+    let Some(previous) = previous else {
+        findings.push(Finding::warning(
+            CheckCode::ToolPrevSkr,
+            DocumentRole::Ksr,
+            "no previous SKR given: the chain (stages 3, 4 and 6) was not checked",
+        ));
+        return findings;
+    };
+    let mut stage3 = Sink::new(DocumentRole::PreviousSkr);
+    previous::check(previous, config, &mut stage3);
+    findings.extend(stage3.findings);
+    if findings
+        .iter()
+        .any(|finding| finding.severity == Severity::Error)
+    {
+        findings.push(Finding {
+            severity: Severity::Info,
+            ..Finding::error(
+                CheckCode::StageSkipped,
+                DocumentRole::Ksr,
+                "stage 4 (the chain to the previous SKR) did not run: the KSR or the previous SKR has errors",
+            )
+        });
+        return findings;
+    }
+    let mut stage4 = Sink::new(DocumentRole::Ksr);
+    chain::check(ksr, previous, config, &mut stage4);
+    findings.extend(stage4.findings);
+    findings
+}
 
 use crate::dnssec::dnskey::Dnskey;
 use crate::dnssec::name::DomainName;

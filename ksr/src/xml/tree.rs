@@ -378,7 +378,8 @@ fn resolve_reference(
         }
         return Ok(c);
     }
-    match reference.as_ref() {
+    let name: &[u8] = reference;
+    match name {
         b"lt" => Ok('<'),
         b"gt" => Ok('>'),
         b"amp" => Ok('&'),

@@ -1,0 +1,417 @@
+//! The sections of `ceremony.toml` and their root-zone defaults.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::serde_helpers::{
+    duration, instant, optional_instant, write_duration, write_instant, write_optional_instant,
+};
+use crate::dnssec::time::{Duration, Timestamp};
+
+const DAY: u32 = 86_400;
+
+//------------ Config --------------------------------------------------------
+
+/// The whole policy of one KSK operator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// What a KSR must satisfy, and the switches of the checks.
+    pub request_policy: RequestPolicy,
+    /// What the previous SKR must satisfy.
+    pub response_policy: ResponsePolicy,
+    /// The KSK operator's own policy, written into every SKR.
+    pub ksk_policy: KskPolicy,
+    /// The KSKs by name.
+    pub keys: BTreeMap<String, KskConfig>,
+}
+
+impl Default for Config {
+    /// The root zone's practice, with the three published root KSKs pinned.
+    fn default() -> Self {
+        Self {
+            request_policy: RequestPolicy::default(),
+            response_policy: ResponsePolicy::default(),
+            ksk_policy: KskPolicy::default(),
+            keys: root_ksks(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `ceremony.toml`; keys not given take the defaults.
+    ///
+    /// # Errors
+    ///
+    /// A TOML syntax error, an unknown or mistyped key (named, with its
+    /// line and column), or a value the checks cannot work with
+    /// (`TOOL-CONFIG`).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|err| {
+            let (line, column) = match err.span() {
+                Some(span) => line_column(text, span.start),
+                None => (0, 0),
+            };
+            ConfigError {
+                line,
+                column,
+                message: err.message().trim().to_owned(),
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Writes the effective policy as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self)
+            .unwrap_or_else(|err| format!("# the policy cannot be written: {err}\n"))
+    }
+
+    /// Checks the values serde cannot (`TOOL-CONFIG`).
+    fn validate(&self) -> Result<(), ConfigError> {
+        let error = |message: String| {
+            Err(ConfigError {
+                line: 0,
+                column: 0,
+                message,
+            })
+        };
+        let request = &self.request_policy;
+        if request.signature_horizon_days == 0 {
+            return error("request_policy.signature_horizon_days must be at least 1".into());
+        }
+        if request.num_bundles == 0 || self.response_policy.num_bundles == 0 {
+            return error("num_bundles must be at least 1".into());
+        }
+        if request.num_different_keys_in_all_bundles == 0 {
+            return error(
+                "request_policy.num_different_keys_in_all_bundles must be at least 1".into(),
+            );
+        }
+        for (name, key) in &self.keys {
+            if key.key_tag == 0 {
+                return error(format!("keys.{name}.key_tag must be 1 to 65535"));
+            }
+            if key.ds_sha256.len() != 64
+                || !key.ds_sha256.bytes().all(|byte| byte.is_ascii_hexdigit())
+            {
+                return error(format!(
+                    "keys.{name}.ds_sha256 must be exactly 64 hexadecimal digits"
+                ));
+            }
+            if key.label.is_empty() {
+                return error(format!("keys.{name}.label is empty"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Returns the 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
+}
+
+//------------ RequestPolicy -------------------------------------------------
+
+/// The request policy (`ksr-checks.md` §2): limits and switches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[allow(
+    missing_docs,
+    reason = "each field is the ksr-checks.md parameter of the same name"
+)]
+pub struct RequestPolicy {
+    pub acceptable_domains: Vec<String>,
+    pub num_bundles: usize,
+    pub validate_signatures: bool,
+    pub keys_match_zsk_policy: bool,
+    pub rsa_exponent_match_zsk_policy: bool,
+    pub enable_unsupported_ecdsa: bool,
+    pub enable_unsupported_edwards_dsa: bool,
+    pub signature_algorithms_match_zsk_policy: bool,
+    pub approved_algorithms: Vec<String>,
+    pub rsa_approved_key_sizes: Vec<u32>,
+    pub rsa_approved_exponents: Vec<u64>,
+    pub check_bundle_overlap: bool,
+    pub signature_validity_match_zsk_policy: bool,
+    pub kskm_strict_validity: bool,
+    pub signature_check_expire_horizon: bool,
+    pub signature_horizon_days: u32,
+    pub check_cycle_length: bool,
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub min_cycle_inception_length: Duration,
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub max_cycle_inception_length: Duration,
+    pub check_bundle_intervals: bool,
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub min_bundle_interval: Duration,
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub max_bundle_interval: Duration,
+    pub check_keys_match_ksk_operator_policy: bool,
+    pub num_keys_per_bundle: Vec<usize>,
+    pub num_different_keys_in_all_bundles: usize,
+    pub check_ksr_ttl: bool,
+    pub check_rsa_key_sanity: bool,
+    pub check_key_tag_clashes: bool,
+    pub reserved_key_tags: Vec<u16>,
+    pub allow_unsorted_bundles: bool,
+    pub check_chain_keys: bool,
+    pub check_chain_overlap: bool,
+    pub check_chain_keys_in_hsm: bool,
+    pub check_keys_publish_safety: bool,
+    pub check_keys_retire_safety: bool,
+}
+
+impl Default for RequestPolicy {
+    fn default() -> Self {
+        Self {
+            acceptable_domains: vec![".".into()],
+            num_bundles: 9,
+            validate_signatures: true,
+            keys_match_zsk_policy: true,
+            rsa_exponent_match_zsk_policy: true,
+            enable_unsupported_ecdsa: false,
+            enable_unsupported_edwards_dsa: false,
+            signature_algorithms_match_zsk_policy: true,
+            approved_algorithms: vec!["RSASHA256".into()],
+            rsa_approved_key_sizes: vec![2048],
+            rsa_approved_exponents: vec![65537],
+            check_bundle_overlap: true,
+            signature_validity_match_zsk_policy: true,
+            kskm_strict_validity: false,
+            signature_check_expire_horizon: true,
+            signature_horizon_days: 180,
+            check_cycle_length: true,
+            min_cycle_inception_length: Duration::from_seconds(79 * DAY),
+            max_cycle_inception_length: Duration::from_seconds(81 * DAY),
+            check_bundle_intervals: true,
+            min_bundle_interval: Duration::from_seconds(9 * DAY),
+            max_bundle_interval: Duration::from_seconds(11 * DAY),
+            check_keys_match_ksk_operator_policy: true,
+            num_keys_per_bundle: vec![2, 1, 1, 1, 1, 1, 1, 1, 2],
+            num_different_keys_in_all_bundles: 3,
+            check_ksr_ttl: true,
+            check_rsa_key_sanity: true,
+            check_key_tag_clashes: true,
+            reserved_key_tags: Vec::new(),
+            allow_unsorted_bundles: false,
+            check_chain_keys: true,
+            check_chain_overlap: true,
+            check_chain_keys_in_hsm: true,
+            check_keys_publish_safety: true,
+            check_keys_retire_safety: true,
+        }
+    }
+}
+
+//------------ ResponsePolicy ------------------------------------------------
+
+/// The policy for SKR(n-1) (`ksr-checks.md` §3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResponsePolicy {
+    /// The number of bundles SKR(n-1) must have (`SKR-PREV-COUNT`).
+    pub num_bundles: usize,
+    /// Off switch of `SKR-PREV-SIGS`.
+    pub validate_signatures: bool,
+}
+
+impl Default for ResponsePolicy {
+    fn default() -> Self {
+        Self {
+            num_bundles: 9,
+            validate_signatures: true,
+        }
+    }
+}
+
+//------------ KskPolicy -----------------------------------------------------
+
+/// The KSK operator's policy: the TTL of the DNSKEY RRset, the signer's
+/// name and the six durations written into every SKR.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[allow(
+    missing_docs,
+    reason = "the durations are those of ksr-skr-format.md §1.4"
+)]
+pub struct KskPolicy {
+    /// The TTL of every key in an SKR, and of its signatures.
+    pub ttl: u32,
+    /// The signer's name of the signatures.
+    pub signers_name: String,
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub publish_safety: Duration,
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub retire_safety: Duration,
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub max_signature_validity: Duration,
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub min_signature_validity: Duration,
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub max_validity_overlap: Duration,
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub min_validity_overlap: Duration,
+}
+
+impl Default for KskPolicy {
+    /// The values of the published root SKRs: PT0S/P28D/P21D/P21D/P16D/P9D.
+    fn default() -> Self {
+        Self {
+            ttl: 172_800,
+            signers_name: ".".into(),
+            publish_safety: Duration::from_seconds(0),
+            retire_safety: Duration::from_seconds(28 * DAY),
+            max_signature_validity: Duration::from_seconds(21 * DAY),
+            min_signature_validity: Duration::from_seconds(21 * DAY),
+            max_validity_overlap: Duration::from_seconds(16 * DAY),
+            min_validity_overlap: Duration::from_seconds(9 * DAY),
+        }
+    }
+}
+
+//------------ KskConfig -----------------------------------------------------
+
+/// One KSK: its HSM label, algorithm, validity and pins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KskConfig {
+    /// The HSM object label, which is also the keyIdentifier in SKRs.
+    pub label: String,
+    /// The algorithm mnemonic, such as `RSASHA256`.
+    pub algorithm: String,
+    /// For RSA: the modulus size in bits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsa_size: Option<u32>,
+    /// For RSA: the public exponent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsa_exponent: Option<u64>,
+    /// The key may be used from this instant.
+    #[serde(deserialize_with = "instant", serialize_with = "write_instant")]
+    pub valid_from: Timestamp,
+    /// The key may be used until this instant, if set.
+    #[serde(
+        default,
+        deserialize_with = "optional_instant",
+        serialize_with = "write_optional_instant",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub valid_until: Option<Timestamp>,
+    /// The pinned SHA-256 DS digest (Flags 257), 64 hexadecimal digits.
+    pub ds_sha256: String,
+    /// The pinned key tag (Flags 257).
+    pub key_tag: u16,
+}
+
+/// The published root KSKs (RFC 9718 trust anchors; `shared/vectors`).
+fn root_ksks() -> BTreeMap<String, KskConfig> {
+    let ksk = |label: &str, from: u32, until: Option<u32>, ds: &str, tag: u16| KskConfig {
+        label: label.into(),
+        algorithm: "RSASHA256".into(),
+        rsa_size: Some(2048),
+        rsa_exponent: Some(65537),
+        valid_from: Timestamp::from_unix(from),
+        valid_until: until.map(Timestamp::from_unix),
+        ds_sha256: ds.into(),
+        key_tag: tag,
+    };
+    BTreeMap::from([
+        (
+            "ksk_2010".to_owned(),
+            // 2010-07-15 to 2019-01-11, as the root trust anchors record it.
+            ksk(
+                "Kjqmt7v",
+                1_279_152_000,
+                Some(1_547_164_800),
+                "49AAC11D7B6F6446702E54A1607371607A1A41855200FD2CE1CDDE32F24E8FB5",
+                19036,
+            ),
+        ),
+        (
+            "ksk_2017".to_owned(),
+            // From 2017-02-02.
+            ksk(
+                "Klajeyz",
+                1_485_993_600,
+                None,
+                "E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D",
+                20326,
+            ),
+        ),
+        (
+            "ksk_2024".to_owned(),
+            // From 2024-07-18.
+            ksk(
+                "Kmyv6jo",
+                1_721_260_800,
+                None,
+                "683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16",
+                38696,
+            ),
+        ),
+    ])
+}
+
+//------------ ConfigError ---------------------------------------------------
+
+/// Why `ceremony.toml` was refused (`TOOL-CONFIG`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", if *.line > 0 { format!("line {line}, column {column}: ") } else { String::new() })]
+pub struct ConfigError {
+    /// The 1-based line, or 0 when the problem is not at one place.
+    pub line: usize,
+    /// The 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_gives_the_root_defaults() {
+        assert_eq!(Config::from_toml("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn the_defaults_survive_writing_and_reading() {
+        let text = Config::default().to_toml();
+        assert_eq!(
+            Config::from_toml(&text).unwrap(),
+            Config::default(),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_mistyped_key_is_named_with_its_line() {
+        let err =
+            Config::from_toml("[request_policy]\nnum_bundles = 9\nsignature_horizon_dayz = 3\n")
+                .unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        assert!(err.message.contains("signature_horizon_dayz"), "{err}");
+    }
+
+    #[test]
+    fn values_are_checked() {
+        let err =
+            Config::from_toml("[request_policy]\nmin_bundle_interval = \"P1M\"\n").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        assert!(Config::from_toml("[request_policy]\nsignature_horizon_days = 0\n").is_err());
+        let bad_pin = "[keys.k]\nlabel = \"K\"\nalgorithm = \"RSASHA256\"\nvalid_from = \"2020-01-01T00:00:00Z\"\nds_sha256 = \"AB\"\nkey_tag = 1\n";
+        assert!(
+            Config::from_toml(bad_pin)
+                .unwrap_err()
+                .message
+                .contains("64 hexadecimal")
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! Stages 2 to 4 on the real root documents: the 2017-Q2 KSR passes
+//! against the 2017-Q1 SKR as of its quarter, and the historic 2010 and
+//! 2016 KSRs fail as `shared/vectors/README.md` says.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a panic in a test is a failing test"
+)]
+
+use std::path::PathBuf;
+
+use ksr::{
+    CheckCode, Config, DocumentRole, Finding, Request, Severity, Timestamp, parse_ksr, parse_skr,
+    validate_request,
+};
+
+fn vector(name: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/vectors")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn now(text: &str) -> Timestamp {
+    Timestamp::parse_document(text).unwrap()
+}
+
+fn validate(ksr: &str, previous: Option<&str>, config: &Config, at: &str) -> Vec<Finding> {
+    let ksr = parse_ksr(&vector(ksr), DocumentRole::Ksr).unwrap();
+    let previous =
+        previous.map(|name| parse_skr(&vector(name), DocumentRole::PreviousSkr).unwrap());
+    validate_request(&Request {
+        ksr: &ksr,
+        previous: previous.as_ref(),
+        config,
+        now: now(at),
+    })
+}
+
+fn errors(findings: &[Finding]) -> Vec<&Finding> {
+    findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Error)
+        .collect()
+}
+
+#[test]
+fn the_2017_q2_ksr_passes_against_the_q1_skr() {
+    let findings = validate(
+        "ksr-root-2017-q2-0.xml",
+        Some("skr-root-2017-q1-0.xml"),
+        &Config::default(),
+        "2017-03-20T00:00:00Z",
+    );
+    assert!(errors(&findings).is_empty(), "{findings:#?}");
+    assert!(
+        findings.iter().all(|f| f.code != CheckCode::StageSkipped),
+        "{findings:#?}"
+    );
+}
+
+#[test]
+fn without_the_previous_skr_the_chain_is_reported_as_not_checked() {
+    let findings = validate(
+        "ksr-root-2017-q2-0.xml",
+        None,
+        &Config::default(),
+        "2017-02-01T00:00:00Z",
+    );
+    assert!(errors(&findings).is_empty(), "{findings:#?}");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.code == CheckCode::ToolPrevSkr && f.severity == Severity::Warning)
+    );
+}
+
+#[test]
+fn the_horizon_window_of_the_vectors_readme() {
+    // Passes in (2017-01-11T00:00:00Z, 2017-04-22T00:00:00Z].
+    for (at, ok) in [
+        ("2017-01-11T00:00:00Z", false),
+        ("2017-01-11T00:00:01Z", true),
+        ("2017-04-22T00:00:00Z", true),
+        ("2017-04-22T00:00:01Z", false),
+    ] {
+        let findings = validate("ksr-root-2017-q2-0.xml", None, &Config::default(), at);
+        assert_eq!(errors(&findings).is_empty(), ok, "{at}: {findings:#?}");
+    }
+}
+
+fn codes(findings: &[Finding]) -> Vec<CheckCode> {
+    errors(findings)
+        .iter()
+        .map(|finding| finding.code)
+        .collect()
+}
+
+#[test]
+fn the_2010_ksr_fails_as_documented() {
+    let findings = validate(
+        "ksr-root-2010-q1-0.xml",
+        None,
+        &Config::default(),
+        "2009-12-01T00:00:00Z",
+    );
+    let codes = codes(&findings);
+    for code in [
+        CheckCode::PolicyAlgRsaSize,
+        CheckCode::PolicyAlgRsaExponent,
+        CheckCode::PolicyAlgKeyMatch,
+        CheckCode::PolicySigOverlap,
+        CheckCode::PolicySigValidityMin,
+    ] {
+        assert!(codes.contains(&code), "{code} missing: {findings:#?}");
+    }
+    let short: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == CheckCode::PolicySigValidityMin)
+        .collect();
+    assert_eq!(short.len(), 8, "bundles 1-8 last 14d23h59m59s: {short:#?}");
+    // With rsa_exponent_match_zsk_policy = false the exponent mismatch is a warning.
+    let mut config = Config::default();
+    config.request_policy.rsa_exponent_match_zsk_policy = false;
+    let findings = validate(
+        "ksr-root-2010-q1-0.xml",
+        None,
+        &config,
+        "2009-12-01T00:00:00Z",
+    );
+    assert!(
+        !codes_of(&findings, Severity::Error).contains(&CheckCode::PolicyAlgKeyMatch),
+        "{findings:#?}"
+    );
+    assert!(codes_of(&findings, Severity::Warning).contains(&CheckCode::PolicyAlgKeyMatch));
+}
+
+fn codes_of(findings: &[Finding], severity: Severity) -> Vec<CheckCode> {
+    findings
+        .iter()
+        .filter(|f| f.severity == severity)
+        .map(|f| f.code)
+        .collect()
+}
+
+#[test]
+fn the_2016_ksr_fails_as_documented_and_strictly_more_with_kskm() {
+    let findings = validate(
+        "ksr-root-2016-q3-0.xml",
+        None,
+        &Config::default(),
+        "2016-06-01T00:00:00Z",
+    );
+    let codes = codes(&findings);
+    for code in [
+        CheckCode::PolicyAlgRsaSize,
+        CheckCode::PolicySigOverlap,
+        CheckCode::PolicySigValidityMin,
+    ] {
+        assert!(codes.contains(&code), "{code} missing: {findings:#?}");
+    }
+    let short = |findings: &[Finding]| {
+        findings
+            .iter()
+            .filter(|f| f.code == CheckCode::PolicySigValidityMin)
+            .count()
+    };
+    assert_eq!(short(&findings), 7, "bundles 1-7");
+    let mut config = Config::default();
+    config.request_policy.kskm_strict_validity = true;
+    let strict = validate(
+        "ksr-root-2016-q3-0.xml",
+        None,
+        &config,
+        "2016-06-01T00:00:00Z",
+    );
+    assert_eq!(short(&strict), 9, "all 9 bundles with kskm_strict_validity");
+}
+
+#[test]
+fn a_switched_off_check_is_reported() {
+    let mut config = Config::default();
+    config.request_policy.signature_check_expire_horizon = false;
+    let findings = validate(
+        "ksr-root-2017-q2-0.xml",
+        None,
+        &config,
+        "2030-01-01T00:00:00Z",
+    );
+    assert!(errors(&findings).is_empty(), "{findings:#?}");
+    let disabled: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == CheckCode::CheckDisabled)
+        .collect();
+    assert_eq!(disabled.len(), 1, "{disabled:#?}");
+    assert!(disabled[0].message.contains("KSR-POLICY-SIG-HORIZON.1"));
+    assert!(
+        disabled[0]
+            .message
+            .contains("signature_check_expire_horizon")
+    );
+}
+
+#[test]
+fn unsorted_bundles_are_sorted_when_allowed() {
+    let text = String::from_utf8(vector("ksr-root-2017-q2-0.xml")).unwrap();
+    // Move bundle 2 after bundle 3.
+    let starts: Vec<usize> = text
+        .match_indices("<RequestBundle")
+        .map(|(at, _)| at)
+        .collect();
+    let (second, third, fourth) = (starts[1], starts[2], starts[3]);
+    let swapped = format!(
+        "{}{}{}{}",
+        &text[..second],
+        &text[third..fourth],
+        &text[second..third],
+        &text[fourth..]
+    );
+    let ksr = parse_ksr(swapped.as_bytes(), DocumentRole::Ksr).unwrap();
+    let previous = parse_skr(&vector("skr-root-2017-q1-0.xml"), DocumentRole::PreviousSkr).unwrap();
+    let mut config = Config::default();
+    let request = |config: &Config| {
+        validate_request(&Request {
+            ksr: &ksr,
+            previous: Some(&previous),
+            config,
+            now: now("2017-03-20T00:00:00Z"),
+        })
+    };
+    let strict = request(&config);
+    assert!(
+        codes(&strict).contains(&CheckCode::BundleOrder),
+        "{strict:#?}"
+    );
+    config.request_policy.allow_unsorted_bundles = true;
+    let lenient = request(&config);
+    assert!(errors(&lenient).is_empty(), "{lenient:#?}");
+    assert!(
+        lenient
+            .iter()
+            .any(|f| f.code == CheckCode::BundleOrder && f.severity == Severity::Warning)
+    );
+}
