@@ -49,6 +49,7 @@ mod model;
 mod octets;
 mod pgp_words;
 mod policy;
+mod response;
 mod xml;
 mod zonefile;
 
@@ -70,5 +71,8 @@ pub use model::{
 pub use octets::{from_document_base64, to_base64};
 pub use pgp_words::pgp_words;
 pub use policy::{Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy};
+pub use response::{
+    Action, BuildError, BundleSigner, Schema, SignerError, build_skr, builtin as builtin_schemas,
+};
 pub use xml::{MAX_DOCUMENT_SIZE, parse_ksr, parse_skr, write_ksr, write_skr};
 pub use zonefile::{DnskeyRecord, ZoneFileError, read_dnskeys};

@@ -13,50 +13,13 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use ed25519_dalek::Signer as _;
+
+mod common;
+use common::TestKey;
 use ksr::{
     Algorithm, AlgorithmParameters, Bundle, CheckCode, Dnskey, DocumentRole, DomainName, Duration,
     Flags, Key, Policy, Rrsig, Signature, SignatureAlgorithm, Skr, Timestamp, check_skr, write_skr,
 };
-
-/// A signer for one of the two algorithms.
-enum TestKey {
-    Ecdsa(p256::ecdsa::SigningKey),
-    Ed25519(ed25519_dalek::SigningKey),
-}
-
-impl TestKey {
-    fn dnskey(&self) -> Dnskey {
-        match self {
-            Self::Ecdsa(key) => {
-                let point = key.verifying_key().to_sec1_point(false);
-                // Q = x | y without the 04 prefix (RFC 6605 §4).
-                Dnskey::new(
-                    Flags::KSK,
-                    3,
-                    Algorithm::ECDSAP256SHA256,
-                    point.as_bytes()[1..].to_vec(),
-                )
-            }
-            Self::Ed25519(key) => Dnskey::new(
-                Flags::KSK,
-                3,
-                Algorithm::ED25519,
-                key.verifying_key().to_bytes().to_vec(),
-            ),
-        }
-    }
-
-    fn sign(&self, message: &[u8]) -> Vec<u8> {
-        match self {
-            Self::Ecdsa(key) => {
-                let signature: p256::ecdsa::Signature =
-                    p256::ecdsa::signature::Signer::sign(key, message);
-                signature.to_bytes().to_vec()
-            }
-            Self::Ed25519(key) => key.sign(message).to_bytes().to_vec(),
-        }
-    }
-}
 
 /// An SKR for `example.com.` with one bundle: a ZSK and a KSK of the
 /// algorithm, signed by the KSK.
