@@ -26,14 +26,7 @@ use ksr::{
 fn signed_skr(ksk: &TestKey, zsk_seed: u8) -> Skr {
     let zone: DomainName = "example.com.".parse().unwrap();
     let ksk_key = ksk.dnskey();
-    let zsk = match ksk {
-        TestKey::Ecdsa(_) => {
-            TestKey::Ecdsa(p256::ecdsa::SigningKey::from_slice(&[zsk_seed; 32]).unwrap())
-        }
-        TestKey::Ed25519(_) => {
-            TestKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[zsk_seed; 32]))
-        }
-    };
+    let zsk = TestKey::new(ksk.dnskey().algorithm(), zsk_seed);
     let zsk_key = zsk.dnskey().with_flags(Flags::ZSK);
     let algorithm = ksk_key.algorithm();
     let inception = Timestamp::from_unix(1_700_000_000);

@@ -1,4 +1,4 @@
-//! The SKR builder: for algorithms 13 and 15 and each of the seven
+//! The SKR builder: for algorithms 8, 13 and 15 and each of the seven
 //! schemas, an SKR built from a generated KSR for `example.` passes our
 //! checks and dnspython's, and revoked keys carry their revoked tags.
 
@@ -103,10 +103,13 @@ fn generated_ksr(zone: &str, algorithm: Algorithm) -> Ksr {
             }
         })
         .collect();
-    let parameters = if algorithm == Algorithm::ED25519 {
-        AlgorithmParameters::Eddsa { size: 256 }
-    } else {
-        AlgorithmParameters::Ecdsa { size: 256 }
+    let parameters = match algorithm {
+        Algorithm::ED25519 => AlgorithmParameters::Eddsa { size: 256 },
+        Algorithm::RSASHA256 => AlgorithmParameters::Rsa {
+            size: 2048,
+            exponent: 65537,
+        },
+        _ => AlgorithmParameters::Ecdsa { size: 256 },
     };
     Ksr {
         id: "generated".into(),
@@ -148,7 +151,7 @@ fn setup(zone: &str, algorithm: Algorithm) -> (Config, Signer) {
                 algorithm: algorithm.mnemonic().unwrap().into(),
                 rsa_size: None,
                 rsa_exponent: None,
-                valid_from: Timestamp::from_unix(1_700_000_000),
+                valid_from: Timestamp::from_unix(1_262_304_000),
                 valid_until: None,
                 ds_sha256: Ds::compute(&domain, &dnskey, DigestType::Sha256).digest_hex(),
                 key_tag: dnskey.key_tag().to_int(),
@@ -181,7 +184,11 @@ fn dnspython(path: &PathBuf) -> (bool, String) {
 #[test]
 fn every_schema_and_algorithm_gives_an_skr_dnspython_accepts() {
     let dir = tempfile::tempdir().unwrap();
-    for algorithm in [Algorithm::ECDSAP256SHA256, Algorithm::ED25519] {
+    for algorithm in [
+        Algorithm::RSASHA256,
+        Algorithm::ECDSAP256SHA256,
+        Algorithm::ED25519,
+    ] {
         for zone in ["example.", "co.uk."] {
             let ksr = generated_ksr(zone, algorithm);
             let (config, signer) = setup(zone, algorithm);
@@ -292,4 +299,62 @@ fn a_key_outside_its_validity_is_refused() {
         matches!(err, BuildError::Validity { bundle: 3, .. }),
         "{err}"
     );
+}
+
+#[test]
+fn the_real_2017_q2_ksr_gives_the_real_skr_but_for_the_ksk() {
+    let vectors = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+    let ksr = ksr::parse_ksr(
+        &std::fs::read(vectors.join("ksr-root-2017-q2-0.xml")).unwrap(),
+        DocumentRole::Ksr,
+    )
+    .unwrap();
+    let real = ksr::parse_skr(
+        &std::fs::read(vectors.join("skr-root-2017-q2-0.xml")).unwrap(),
+        DocumentRole::PreviousSkr,
+    )
+    .unwrap();
+    let (mut config, signer) = setup(".", Algorithm::RSASHA256);
+    config.ksk_policy = Config::default().ksk_policy;
+    let (ours, _) = build_skr(&ksr, &config, "normal", &signer).unwrap();
+    assert_eq!(ours.id, real.id);
+    assert_eq!(
+        ours.ksk_policy, real.ksk_policy,
+        "the root KSK policy and the derived algorithms"
+    );
+    assert_eq!(ours.zsk_policy, real.zsk_policy);
+    for (a, b) in ours.bundles.iter().zip(&real.bundles) {
+        assert_eq!(
+            (a.id.as_str(), a.inception, a.expiration),
+            (b.id.as_str(), b.inception, b.expiration)
+        );
+        let zsks = |bundle: &Bundle| {
+            let mut keys: Vec<(String, Vec<u8>, u32)> = bundle
+                .keys
+                .iter()
+                .filter(|key| key.dnskey.flags() == Flags::ZSK)
+                .map(|key| (key.identifier.clone(), key.dnskey.rdata(), key.ttl))
+                .collect();
+            keys.sort();
+            keys
+        };
+        assert_eq!(zsks(a), zsks(b), "bundle {}", a.id);
+        assert_eq!(a.keys.len(), b.keys.len(), "one KSK each");
+        assert_eq!(a.signatures.len(), 1);
+        let (ours, theirs) = (&a.signatures[0].rrsig, &b.signatures[0].rrsig);
+        assert_eq!(
+            (
+                ours.inception,
+                ours.expiration,
+                ours.original_ttl,
+                ours.labels
+            ),
+            (
+                theirs.inception,
+                theirs.expiration,
+                theirs.original_ttl,
+                theirs.labels
+            )
+        );
+    }
 }

@@ -9,6 +9,8 @@ use ksr::{Algorithm, Dnskey, Flags};
 pub enum TestKey {
     /// An ECDSA P-256 key.
     Ecdsa(p256::ecdsa::SigningKey),
+    /// An RSA key (RSASHA256).
+    Rsa(Box<rsa::PrivateKey>),
     /// An Ed25519 key.
     Ed25519(ed25519_dalek::SigningKey),
 }
@@ -33,6 +35,23 @@ impl TestKey {
                 Algorithm::ED25519,
                 key.verifying_key().to_bytes().to_vec(),
             ),
+            Self::Rsa(key) => {
+                use rsa::traits::PublicKeyParts as _;
+                let strip = |octets: Box<[u8]>| {
+                    octets
+                        .iter()
+                        .copied()
+                        .skip_while(|octet| *octet == 0)
+                        .collect::<Vec<u8>>()
+                };
+                let exponent = strip(key.e().to_be_bytes());
+                let modulus = strip(key.n().to_be_bytes());
+                // RFC 3110 §2: exponent length, exponent, modulus.
+                let mut public = vec![u8::try_from(exponent.len()).expect("a short exponent")];
+                public.extend(exponent);
+                public.extend(modulus);
+                Dnskey::new(Flags::KSK, 3, Algorithm::RSASHA256, public)
+            }
         }
     }
 
@@ -45,6 +64,14 @@ impl TestKey {
                 signature.to_bytes().to_vec()
             }
             Self::Ed25519(key) => key.sign(message).to_bytes().to_vec(),
+            Self::Rsa(key) => {
+                use sha2::Digest as _;
+                key.sign(
+                    rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                    &sha2::Sha256::digest(message),
+                )
+                .expect("RSA signing works")
+            }
         }
     }
 }
@@ -52,7 +79,14 @@ impl TestKey {
 impl TestKey {
     /// A key of the algorithm from a seed.
     pub fn new(algorithm: Algorithm, seed: u8) -> Self {
-        if algorithm == Algorithm::ED25519 {
+        if algorithm == Algorithm::RSASHA256 {
+            // RSA keys cannot come from a seed as cheaply; each is fresh.
+            let _ = seed;
+            let mut rng = rsa::rand_core::UnwrapErr(crypto_common::getrandom::SysRng);
+            Self::Rsa(Box::new(
+                rsa::PrivateKey::new(&mut rng, 2048).expect("RSA key generation works"),
+            ))
+        } else if algorithm == Algorithm::ED25519 {
             Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]))
         } else {
             Self::Ecdsa(p256::ecdsa::SigningKey::from_slice(&[seed; 32]).expect("a valid scalar"))
