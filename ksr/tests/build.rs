@@ -358,3 +358,29 @@ fn the_real_2017_q2_ksr_gives_the_real_skr_but_for_the_ksk() {
         );
     }
 }
+
+#[test]
+fn a_schema_from_the_configuration_is_used_and_checked() {
+    let ksr = generated_ksr("example.", Algorithm::ED25519);
+    let (mut config, signer) = setup("example.", Algorithm::ED25519);
+    let both = ksr::Action {
+        publish: vec!["ksk_current".into(), "ksk_next".into()],
+        revoke: Vec::new(),
+        sign: vec!["ksk_current".into(), "ksk_next".into()],
+    };
+    let mine: BTreeMap<String, ksr::Action> = (1..=9)
+        .map(|number| (number.to_string(), both.clone()))
+        .collect();
+    config.schemas.insert("double".into(), mine.clone());
+    let (skr, _) = build_skr(&ksr, &config, "double", &signer).unwrap();
+    assert!(
+        skr.bundles
+            .iter()
+            .all(|bundle| bundle.signatures.len() == 2)
+    );
+    let mut short = mine;
+    short.remove("9");
+    config.schemas.insert("short".into(), short);
+    let err = build_skr(&ksr, &config, "short", &signer).unwrap_err();
+    assert!(err.to_string().contains("no action for bundle 9"), "{err}");
+}

@@ -8,6 +8,7 @@ use super::serde_helpers::{
     duration, instant, optional_instant, write_duration, write_instant, write_optional_instant,
 };
 use crate::dnssec::time::{Duration, Timestamp};
+use crate::response::Action;
 
 const DAY: u32 = 86_400;
 
@@ -25,6 +26,10 @@ pub struct Config {
     pub ksk_policy: KskPolicy,
     /// The KSKs by name.
     pub keys: BTreeMap<String, KskConfig>,
+    /// Signing schemas of the operator's own, by name and then by bundle
+    /// number ("1", "2", …); they come before the built-in ones of the same
+    /// name.
+    pub schemas: BTreeMap<String, BTreeMap<String, Action>>,
 }
 
 impl Default for Config {
@@ -35,6 +40,7 @@ impl Default for Config {
             response_policy: ResponsePolicy::default(),
             ksk_policy: KskPolicy::default(),
             keys: root_ksks(),
+            schemas: BTreeMap::new(),
         }
     }
 }
@@ -89,6 +95,15 @@ impl Config {
             return error(
                 "request_policy.num_different_keys_in_all_bundles must be at least 1".into(),
             );
+        }
+        for (name, schema) in &self.schemas {
+            for number in schema.keys() {
+                if !number.parse::<usize>().is_ok_and(|number| number >= 1) {
+                    return error(format!(
+                        "schemas.{name}: {number:?} is not a bundle number (1, 2, …)"
+                    ));
+                }
+            }
         }
         for (name, key) in &self.keys {
             if key.key_tag == 0 {
@@ -398,6 +413,15 @@ mod tests {
                 .unwrap_err();
         assert_eq!(err.line, 3, "{err}");
         assert!(err.message.contains("signature_horizon_dayz"), "{err}");
+    }
+
+    #[test]
+    fn schemas_are_read_by_bundle_number() {
+        let text = "[schemas.mine.1]\npublish = [\"a\"]\nsign = [\"a\"]\n[schemas.mine.2]\nrevoke = [\"a\"]\n";
+        let config = Config::from_toml(text).unwrap();
+        assert_eq!(config.schemas["mine"]["2"].revoke, ["a"]);
+        assert!(Config::from_toml("[schemas.mine.first]\nsign = []\n").is_err());
+        assert!(Config::from_toml("[schemas.mine.1]\nsigns = []\n").is_err());
     }
 
     #[test]

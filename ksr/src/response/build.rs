@@ -138,23 +138,10 @@ pub fn build_skr(
     schema_name: &str,
     signer: &dyn BundleSigner,
 ) -> Result<(Skr, String), BuildError> {
-    let schemas = builtin(ksr.bundles.len());
-    let schema: &Schema = schemas.get(schema_name).ok_or_else(|| {
-        BuildError::Schema(format!(
-            "no schema {schema_name:?}; the built-in ones are {:?}",
-            schemas.keys().collect::<Vec<_>>()
-        ))
-    })?;
-    if schema.len() < ksr.bundles.len() {
-        return Err(BuildError::Schema(format!(
-            "schema {schema_name:?} has {} actions for {} bundles",
-            schema.len(),
-            ksr.bundles.len()
-        )));
-    }
+    let schema = schema(config, schema_name, ksr.bundles.len())?;
     let ttl = config.ksk_policy.ttl;
     let mut bundles = Vec::with_capacity(ksr.bundles.len());
-    for (index, (request, action)) in ksr.bundles.iter().zip(schema).enumerate() {
+    for (index, (request, action)) in ksr.bundles.iter().zip(&schema).enumerate() {
         bundles.push(build_bundle(
             ksr,
             config,
@@ -190,6 +177,39 @@ pub fn build_skr(
         ));
     }
     Ok((reread, written))
+}
+
+/// Returns the schema of this name for `bundles` bundles: the
+/// configuration's own, or a built-in one (`SIGN-SCHEMA`).
+fn schema(config: &Config, name: &str, bundles: usize) -> Result<Schema, BuildError> {
+    let schema: Schema = match config.schemas.get(name) {
+        Some(actions) => (1..=bundles)
+            .map(|number| {
+                actions.get(&number.to_string()).cloned().ok_or_else(|| {
+                    BuildError::Schema(format!("schema {name:?} has no action for bundle {number}"))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        None => builtin(bundles).remove(name).ok_or_else(|| {
+            let mut known: Vec<String> = builtin(bundles)
+                .keys()
+                .map(|name| (*name).to_owned())
+                .collect();
+            known.extend(config.schemas.keys().cloned());
+            BuildError::Schema(format!("no schema {name:?}; known: {}", known.join(", ")))
+        })?,
+    };
+    for action in &schema {
+        for key in action.names() {
+            ksk(config, key)?;
+        }
+        if action.sign.is_empty() {
+            return Err(BuildError::Schema(format!(
+                "schema {name:?} has a bundle without a signing key"
+            )));
+        }
+    }
+    Ok(schema)
 }
 
 /// Returns the configured KSK of a schema name.
