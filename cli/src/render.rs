@@ -82,6 +82,7 @@ struct JsonReport<'a> {
 pub struct Files<'a> {
     main: &'a Path,
     previous: Option<&'a Path>,
+    ksr: Option<&'a Path>,
 }
 
 impl<'a> Files<'a> {
@@ -90,18 +91,33 @@ impl<'a> Files<'a> {
         Self {
             main,
             previous: None,
+            ksr: None,
         }
     }
 
     /// A KSR and its previous SKR.
     pub fn with_previous(main: &'a Path, previous: Option<&'a Path>) -> Self {
-        Self { main, previous }
+        Self {
+            main,
+            previous,
+            ksr: None,
+        }
+    }
+
+    /// An SKR with the KSR it answers and the previous SKR.
+    pub fn answer(main: &'a Path, ksr: Option<&'a Path>, previous: Option<&'a Path>) -> Self {
+        Self {
+            main,
+            previous,
+            ksr,
+        }
     }
 
     /// The file of a finding's document.
     fn of(&self, role: ksr::DocumentRole) -> String {
-        match (role, self.previous) {
-            (ksr::DocumentRole::PreviousSkr, Some(previous)) => previous.display().to_string(),
+        match (role, self.previous, self.ksr) {
+            (ksr::DocumentRole::PreviousSkr, Some(previous), _) => previous.display().to_string(),
+            (ksr::DocumentRole::Ksr, _, Some(ksr)) => ksr.display().to_string(),
             _ => self.main.display().to_string(),
         }
     }

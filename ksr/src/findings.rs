@@ -154,6 +154,20 @@ check_codes! {
     ChainKeys => "KSR-CHAIN-KEYS.2", stage 4;
     /// The overlap of SKR(n-1)'s last bundle and the KSR's first is out of range.
     ChainOverlap => "KSR-CHAIN-OVERLAP", stage 4;
+    /// A key that signs the new SKR's first bundle is not in SKR(n-1)'s last.
+    PolicySafetyPublishKeys => "KSR-POLICY-SAFETY.1", stage 6;
+    /// The new first bundle, less PublishSafety, is not within SKR(n-1)'s last.
+    PolicySafetyPublishTime => "KSR-POLICY-SAFETY.2", stage 6;
+    /// A key that signed SKR(n-1)'s last bundle is retired too early.
+    PolicySafetyRetire => "KSR-POLICY-SAFETY.3", stage 6;
+    /// A key that signs a bundle is missing from a later one.
+    PolicySafetyLater => "KSR-POLICY-SAFETY.4", stage 6;
+    /// The SKR's bundles, id, serial or domain differ from the KSR's.
+    SkrConsistencyBundles => "SKR-CONSISTENCY.1", stage 6;
+    /// A ZSK of the KSR is missing or changed in the SKR, or an extra one is there.
+    SkrConsistencyZsks => "SKR-CONSISTENCY.2", stage 6;
+    /// A KSK of the SKR is not a configured one, or has the wrong flags or tag.
+    SkrConsistencyKsks => "SKR-CONSISTENCY.3", stage 6;
     /// The configuration is not valid.
     ToolConfig => "TOOL-CONFIG", stage 7;
     /// No previous SKR was given, so the chain was not checked.

@@ -53,7 +53,9 @@ mod response;
 mod xml;
 mod zonefile;
 
-pub use checks::{Request, check_ksr, check_skr, check_skr_anchor, validate_request};
+pub use checks::{
+    Request, check_ksr, check_response, check_skr, check_skr_anchor, validate_request,
+};
 pub use dnssec::algorithm::{Algorithm, AlgorithmFamily};
 pub use dnssec::dnskey::{Dnskey, Flags, PublicKey, PublicKeyError};
 pub use dnssec::ds::{DigestType, Ds};

@@ -246,3 +246,68 @@ fn unsorted_bundles_are_sorted_when_allowed() {
             .any(|f| f.code == CheckCode::BundleOrder && f.severity == Severity::Warning)
     );
 }
+
+fn documents() -> (ksr::Ksr, ksr::Skr, ksr::Skr) {
+    let ksr = parse_ksr(&vector("ksr-root-2017-q2-0.xml"), DocumentRole::Ksr).unwrap();
+    let answer = parse_skr(&vector("skr-root-2017-q2-0.xml"), DocumentRole::NewSkr).unwrap();
+    let previous = parse_skr(&vector("skr-root-2017-q1-0.xml"), DocumentRole::PreviousSkr).unwrap();
+    (ksr, answer, previous)
+}
+
+#[test]
+fn the_real_answer_is_consistent_with_its_ksr_and_safe_after_q1() {
+    let (ksr, answer, previous) = documents();
+    let findings = ksr::check_response(&answer, &ksr, Some(&previous), &Config::default());
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn an_answer_that_drifts_from_its_ksr_or_its_predecessor_is_caught() {
+    let (ksr, answer, previous) = documents();
+    let config = Config::default();
+    let check = |skr: &ksr::Skr| -> Vec<CheckCode> {
+        ksr::check_response(skr, &ksr, Some(&previous), &config)
+            .iter()
+            .map(|f| f.code)
+            .collect()
+    };
+    // A bundle id changed.
+    let mut changed = answer.clone();
+    changed.bundles[3].id = "other".into();
+    assert!(check(&changed).contains(&CheckCode::SkrConsistencyBundles));
+    // A ZSK dropped.
+    let mut changed = answer.clone();
+    changed.bundles[0]
+        .keys
+        .retain(|key| key.key_tag.to_int() != 61045);
+    assert!(check(&changed).contains(&CheckCode::SkrConsistencyZsks));
+    // A KSK under a label that is not configured.
+    let mut changed = answer.clone();
+    for key in &mut changed.bundles[2].keys {
+        if key.identifier == "Kjqmt7v" {
+            key.identifier = "Kstranger".into();
+        }
+    }
+    assert!(check(&changed).contains(&CheckCode::SkrConsistencyKsks));
+    // The signing KSK gone from a later bundle: retired too early, and
+    // missing after it signed.
+    let mut changed = answer.clone();
+    changed.bundles[2]
+        .keys
+        .retain(|key| key.identifier != "Kjqmt7v");
+    let codes = check(&changed);
+    assert!(
+        codes.contains(&CheckCode::PolicySafetyRetire)
+            && codes.contains(&CheckCode::PolicySafetyLater),
+        "{codes:?}"
+    );
+    // A first bundle signed by a key the previous SKR never published.
+    let mut changed = answer.clone();
+    changed.bundles[0].signatures[0].key_identifier = "Knew".into();
+    assert!(check(&changed).contains(&CheckCode::PolicySafetyPublishKeys));
+    // A first bundle that starts after the previous SKR ends.
+    let mut changed = answer;
+    changed.bundles[0].inception =
+        Timestamp::from_unix(previous.bundles[8].expiration.to_unix() + 1);
+    assert!(check(&changed).contains(&CheckCode::PolicySafetyPublishTime));
+}

@@ -720,9 +720,11 @@ fn every_check_code_has_a_failing_case() {
         .chain(&parse_cases())
         .map(|case| case.code.to_owned())
         .collect();
-    // What a one-file edit cannot show, shown elsewhere: hostile.rs (size,
-    // well-formedness, limits), skr_check.rs (the anchor), this file (the
-    // policy file) and ksr_check.rs (no previous SKR, the clock).
+    // What a one-file edit of a KSR cannot show, shown elsewhere:
+    // hostile.rs (size, well-formedness, limits), skr_check.rs (the anchor,
+    // consistency with the KSR), this file (the policy file), ksr_check.rs
+    // (no previous SKR, the clock), and ksr/tests/request.rs (stage 6 on
+    // edited SKR models: safety and KSK consistency).
     covered.extend(
         [
             "KSR-PARSE-SIZE",
@@ -732,6 +734,13 @@ fn every_check_code_has_a_failing_case() {
             "TOOL-CONFIG",
             "TOOL-PREV-SKR",
             "TOOL-NOW",
+            "SKR-CONSISTENCY.1",
+            "SKR-CONSISTENCY.2",
+            "SKR-CONSISTENCY.3",
+            "KSR-POLICY-SAFETY.1",
+            "KSR-POLICY-SAFETY.2",
+            "KSR-POLICY-SAFETY.3",
+            "KSR-POLICY-SAFETY.4",
         ]
         .map(String::from),
     );

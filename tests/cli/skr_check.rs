@@ -122,3 +122,55 @@ fn a_changed_byte_in_a_signature_key_or_time_is_caught() {
         assert_caught("skr", name, &mutations);
     }
 }
+
+#[test]
+fn the_real_answer_passes_against_its_ksr_and_predecessor() {
+    run(&[
+        "skr",
+        "check",
+        arg(&vector("skr-root-2017-q2-0.xml")),
+        "--ksr",
+        arg(&vector("ksr-root-2017-q2-0.xml")),
+        "--previous-skr",
+        arg(&vector("skr-root-2017-q1-0.xml")),
+    ])
+    .expect_code(0)
+    .expect_stdout("checked against its KSR and for safety after")
+    .expect_stdout("0 error(s), 0 warning(s)");
+}
+
+#[test]
+fn an_skr_that_answers_another_ksr_is_refused() {
+    let result = run(&[
+        "--json",
+        "skr",
+        "check",
+        arg(&vector("skr-root-2017-q1-0.xml")),
+        "--ksr",
+        arg(&vector("ksr-root-2017-q2-0.xml")),
+    ]);
+    result.expect_code(3);
+    let json = result.json();
+    let codes: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"SKR-CONSISTENCY.1") && codes.contains(&"SKR-CONSISTENCY.2"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn previous_skr_needs_the_ksr() {
+    run(&[
+        "skr",
+        "check",
+        arg(&vector(SKRS[1])),
+        "--previous-skr",
+        arg(&vector(SKRS[0])),
+    ])
+    .expect_code(2);
+}

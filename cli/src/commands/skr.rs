@@ -6,7 +6,7 @@ use ksr::DocumentRole;
 use serde::Serialize;
 
 use super::show;
-use crate::document::read_parsed;
+use crate::document::{parse_file, read_parsed};
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, out};
 
@@ -30,6 +30,14 @@ pub enum Command {
         /// then carry a valid signature by one of them (SKR-ANCHOR).
         #[arg(long, value_name = "FILE")]
         ksk: Option<PathBuf>,
+        /// The KSR this SKR answers: its bundles, ids, times and ZSKs must
+        /// be the SKR's, and its KSKs configured ones (SKR-CONSISTENCY).
+        #[arg(long, value_name = "KSR")]
+        ksr: Option<PathBuf>,
+        /// The SKR before this one: the safety checks (KSR-POLICY-SAFETY)
+        /// compare them. Needs --ksr.
+        #[arg(long, value_name = "SKR", requires = "ksr")]
+        previous_skr: Option<PathBuf>,
     },
 }
 
@@ -37,7 +45,18 @@ pub enum Command {
 pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
     match command {
         Command::Show { file } => show(&file, context),
-        Command::Check { file, ksk } => check(&file, ksk.as_deref(), context),
+        Command::Check {
+            file,
+            ksk,
+            ksr,
+            previous_skr,
+        } => check(
+            &file,
+            ksk.as_deref(),
+            ksr.as_deref(),
+            previous_skr.as_deref(),
+            context,
+        ),
     }
 }
 
@@ -82,7 +101,13 @@ fn show(path: &Path, context: &Context) -> Result<Outcome, CliError> {
     Ok(Outcome::Success)
 }
 
-fn check(path: &Path, ksk: Option<&Path>, context: &Context) -> Result<Outcome, CliError> {
+fn check(
+    path: &Path,
+    ksk: Option<&Path>,
+    ksr_path: Option<&Path>,
+    previous_path: Option<&Path>,
+    context: &Context,
+) -> Result<Outcome, CliError> {
     // The trusted keys are read first: a bad --ksk file is a usage mistake
     // that should not hide behind the document's findings.
     let trusted = match ksk {
@@ -104,12 +129,44 @@ fn check(path: &Path, ksk: Option<&Path>, context: &Context) -> Result<Outcome, 
         }
         None => None,
     };
-    let skr = match read(path, context)? {
-        Ok(skr) => skr,
-        Err(outcome) => return Ok(outcome),
+    let role = DocumentRole::NewSkr;
+    let files = render::Files::answer(path, ksr_path, previous_path);
+    let skr = parse_file(path, role, ksr::parse_skr)?;
+    let request = ksr_path
+        .map(|ksr_path| parse_file(ksr_path, DocumentRole::Ksr, ksr::parse_ksr))
+        .transpose()?;
+    let previous = previous_path
+        .map(|previous_path| parse_file(previous_path, DocumentRole::PreviousSkr, ksr::parse_skr))
+        .transpose()?;
+    let (skr, request, previous) = match (skr, request.transpose(), previous.transpose()) {
+        (Ok(skr), Ok(request), Ok(previous)) => (skr, request, previous),
+        (skr, request, previous) => {
+            let mut findings = skr.err().unwrap_or_default();
+            findings.extend(request.err().unwrap_or_default());
+            findings.extend(previous.err().unwrap_or_default());
+            return render::findings(context, &files, &mut findings, "not readable");
+        }
     };
-    let role = DocumentRole::PreviousSkr;
     let mut findings = ksr::check_skr(&skr, role);
+    let answers = match &request {
+        Some(request) => {
+            let (config, _) = context.config()?;
+            findings.extend(ksr::check_response(
+                &skr,
+                request,
+                previous.as_ref(),
+                &config,
+            ));
+            match previous_path {
+                Some(previous_path) => format!(
+                    ", checked against its KSR and for safety after {}",
+                    previous_path.display()
+                ),
+                None => ", checked against its KSR".to_owned(),
+            }
+        }
+        None => String::new(),
+    };
     let signatures: usize = skr
         .bundles
         .iter()
@@ -127,9 +184,9 @@ fn check(path: &Path, ksk: Option<&Path>, context: &Context) -> Result<Outcome, 
         None => "not anchored (no --ksk)".to_owned(),
     };
     let summary = format!(
-        "SKR {} with {} bundles and {signatures} signatures: structure, key tags and signatures checked, {anchor}",
+        "SKR {} with {} bundles and {signatures} signatures: structure, key tags and signatures checked, {anchor}{answers}",
         skr.id,
         skr.bundles.len()
     );
-    render::findings(context, &render::Files::one(path), &mut findings, &summary)
+    render::findings(context, &files, &mut findings, &summary)
 }

@@ -8,11 +8,13 @@ mod chain;
 mod ksr;
 mod previous;
 mod request;
+mod response;
 mod rsa;
 mod sink;
 mod skr;
 
 pub use ksr::check_ksr;
+pub use response::check_response;
 pub use skr::{check_skr, check_skr_anchor};
 
 use crate::dnssec::time::Timestamp;
