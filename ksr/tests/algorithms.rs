@@ -9,13 +9,10 @@
     reason = "a panic in a test is a failing test"
 )]
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use ed25519_dalek::Signer as _;
 
 mod common;
-use common::TestKey;
+use common::{TestKey, dnspython};
 use ksr::{
     Algorithm, AlgorithmParameters, Bundle, CheckCode, Dnskey, DocumentRole, DomainName, Duration,
     Flags, Key, Policy, Rrsig, Signature, SignatureAlgorithm, Skr, Timestamp, check_skr, write_skr,
@@ -94,25 +91,6 @@ fn signed_skr(ksk: &TestKey, zsk_seed: u8) -> Skr {
     }
 }
 
-fn dnspython(path: &PathBuf) -> (bool, String) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/dnspython/validate.py");
-    let output = Command::new("/usr/bin/python3")
-        .arg(script)
-        .arg(path)
-        .output()
-        .expect("python3 runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        !text.contains("No module named"),
-        "install python3-dnspython: {text}"
-    );
-    (output.status.success(), text)
-}
-
 fn both_validators_agree(ksk: TestKey) {
     let dir = tempfile::tempdir().unwrap();
     let skr = signed_skr(&ksk, 7);
@@ -123,7 +101,7 @@ fn both_validators_agree(ksk: TestKey) {
     );
     let path = dir.path().join("good.xml");
     std::fs::write(&path, write_skr(&skr)).unwrap();
-    let (ok, output) = dnspython(&path);
+    let (ok, output) = dnspython(&[&path]);
     assert!(ok, "{output}");
     assert!(output.contains("3 passed, 0 failed"), "{output}");
 
@@ -138,7 +116,7 @@ fn both_validators_agree(ksk: TestKey) {
     );
     let path = dir.path().join("tampered.xml");
     std::fs::write(&path, write_skr(&tampered)).unwrap();
-    let (ok, output) = dnspython(&path);
+    let (ok, output) = dnspython(&[&path]);
     assert!(!ok, "{output}");
 
     // A signature over another RRset (the ZSK swapped for another) fails

@@ -10,7 +10,6 @@
 )]
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use ksr::{DigestType, DocumentRole, Ds, Flags, parse_ksr, parse_skr, write_skr};
 
@@ -23,6 +22,9 @@ fn read(name: &str) -> Vec<u8> {
     let path = vectors().join(name);
     std::fs::read(&path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
 }
+
+mod common;
+use common::dnspython;
 
 const KSRS: [&str; 3] = [
     "ksr-root-2010-q1-0.xml",
@@ -265,26 +267,6 @@ fn written_skr_follows_the_spec_layout() {
     }
 }
 
-/// Runs the dnspython validator on files; returns its exit status and output.
-fn dnspython(files: &[PathBuf]) -> (bool, String) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/dnspython/validate.py");
-    let output = Command::new("/usr/bin/python3")
-        .arg(script)
-        .args(files)
-        .output()
-        .expect("/usr/bin/python3 runs; the test command installs python3-dnspython");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        !text.contains("No module named 'dns'"),
-        "dnspython is missing: install python3-dnspython (the test command does)"
-    );
-    (output.status.success(), text)
-}
-
 #[test]
 fn dnspython_validates_the_vectors_and_what_the_writer_wrote() {
     let dir = tempfile::tempdir().unwrap();
@@ -315,7 +297,7 @@ fn dnspython_rejects_a_tampered_signature() {
     bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
     let path = dir.path().join("tampered.xml");
     std::fs::write(&path, bytes).unwrap();
-    let (ok, output) = dnspython(&[path]);
+    let (ok, output) = dnspython(&[&path]);
     assert!(!ok, "{output}");
     assert!(output.contains("1 failed"), "{output}");
 }

@@ -1,8 +1,7 @@
 //! Stage 3 of `ksr-checks.md`: SKR(n-1) by itself.
 
-use super::request::{id_problem, order};
+use super::request::{id_problem, order, protocol};
 use super::sink::Sink;
-use crate::dnssec::dnskey::Dnskey;
 use crate::findings::{CheckCode, DocumentRole};
 use crate::model::Skr;
 use crate::policy::Config;
@@ -55,20 +54,7 @@ pub(super) fn check(skr: &Skr, config: &Config, sink: &mut Sink) {
                 format!("bundle id {problem}"),
             );
         }
-        for key in &bundle.keys {
-            if key.dnskey.protocol() != Dnskey::PROTOCOL {
-                sink.key_error(
-                    CheckCode::KeyProtocol,
-                    index + 1,
-                    bundle,
-                    key,
-                    format!(
-                        "Protocol is {}, RFC 4034 §2.1.2 requires 3",
-                        key.dnskey.protocol()
-                    ),
-                );
-            }
-        }
     }
     order(skr, sink);
+    protocol(skr, sink);
 }

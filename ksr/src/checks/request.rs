@@ -47,22 +47,7 @@ pub(super) fn check(
         "keys_match_zsk_policy",
         |sink| keys_match(ksr, config, sink),
     );
-    for (index, bundle) in ksr.bundles.iter().enumerate() {
-        for key in &bundle.keys {
-            if key.dnskey.protocol() != Dnskey::PROTOCOL {
-                sink.key_error(
-                    CheckCode::KeyProtocol,
-                    index + 1,
-                    bundle,
-                    key,
-                    format!(
-                        "Protocol is {}, RFC 4034 §2.1.2 requires 3",
-                        key.dnskey.protocol()
-                    ),
-                );
-            }
-        }
-    }
+    protocol(ksr, sink);
     sink.unless_disabled(
         policy.check_rsa_key_sanity,
         &[CheckCode::KeyRsa],
@@ -321,6 +306,26 @@ pub(super) fn order(document: &impl Bundles, sink: &mut Sink) {
                     bundle.inception, bundle.expiration, previous.inception, previous.expiration
                 ),
             );
+        }
+    }
+}
+
+/// `KSR-KEY-PROTOCOL`: every key of every bundle has Protocol 3.
+pub(super) fn protocol(document: &impl Bundles, sink: &mut Sink) {
+    for (index, bundle) in document.bundles().iter().enumerate() {
+        for key in &bundle.keys {
+            if key.dnskey.protocol() != Dnskey::PROTOCOL {
+                sink.key_error(
+                    CheckCode::KeyProtocol,
+                    index + 1,
+                    bundle,
+                    key,
+                    format!(
+                        "Protocol is {}, RFC 4034 §2.1.2 requires 3",
+                        key.dnskey.protocol()
+                    ),
+                );
+            }
         }
     }
 }

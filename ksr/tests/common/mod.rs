@@ -2,6 +2,9 @@
 
 #![allow(dead_code, reason = "each test file uses a part of the helpers")]
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use ed25519_dalek::Signer as _;
 use ksr::{Algorithm, Dnskey, Flags};
 
@@ -92,4 +95,26 @@ impl TestKey {
             Self::Ecdsa(p256::ecdsa::SigningKey::from_slice(&[seed; 32]).expect("a valid scalar"))
         }
     }
+}
+
+/// Runs the independent validator (`tests/dnspython/validate.py`, Debian's
+/// python3-dnspython) on documents; returns whether all passed, and its
+/// output.
+pub fn dnspython<P: AsRef<Path>>(files: &[P]) -> (bool, String) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/dnspython/validate.py");
+    let output = Command::new("/usr/bin/python3")
+        .arg(script)
+        .args(files.iter().map(AsRef::as_ref))
+        .output()
+        .expect("/usr/bin/python3 runs; the test command installs python3-dnspython");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !text.contains("No module named"),
+        "dnspython is missing: install python3-dnspython (the test command does): {text}"
+    );
+    (output.status.success(), text)
 }
