@@ -3,13 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use ksr::{CheckCode, DocumentRole, Finding, Severity};
-use serde::Serialize;
 
 use super::show;
 use crate::context::NowSource;
 use crate::document::{parse_file, read_parsed};
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context, Files, out};
+use crate::render::{self, Context, Files};
 
 /// The `ksr` commands.
 #[derive(Debug, clap::Subcommand)]
@@ -54,24 +53,9 @@ fn show(path: &Path, context: &Context) -> Result<Outcome, CliError> {
         Err(outcome) => return Ok(outcome),
     };
     if context.json {
-        #[derive(Serialize)]
-        struct Shown<'a> {
-            kind: &'static str,
-            file: String,
-            ksr: &'a ksr::Ksr,
-        }
-        render::json(&Shown {
-            kind: "ksr",
-            file: path.display().to_string(),
-            ksr: &ksr,
-        })?;
-        return Ok(Outcome::Success);
+        return show::json("ksr", path, &ksr);
     }
-    out(format!("KSR {}", ksr.id))?;
-    out(format!("  serial {}  domain {}", ksr.serial, ksr.domain))?;
-    if let Some(timestamp) = ksr.timestamp {
-        out(format!("  timestamp {timestamp}"))?;
-    }
+    show::header("KSR", &ksr.id, ksr.serial, &ksr.domain, ksr.timestamp)?;
     show::policy("ZSK", &ksr.zsk_policy)?;
     show::bundles(&ksr.bundles)?;
     Ok(Outcome::Success)

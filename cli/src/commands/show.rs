@@ -1,9 +1,46 @@
 //! The text summary of a document, shared by `ksr show` and `skr show`.
 
-use ksr::{AlgorithmParameters, Bundle, Policy};
+use std::path::Path;
 
-use crate::error::CliError;
-use crate::render::{out, short};
+use ksr::{AlgorithmParameters, Bundle, DomainName, Policy, Timestamp};
+use serde::Serialize;
+
+use crate::error::{CliError, Outcome};
+use crate::render::{self, out, short};
+
+/// Prints a whole document as JSON (`show --json`): its kind, its file,
+/// and the model under the kind's name (`"ksr"` or `"skr"`).
+pub fn json(
+    kind: &'static str,
+    path: &Path,
+    document: &impl Serialize,
+) -> Result<Outcome, CliError> {
+    let document = serde_json::to_value(document)
+        .map_err(|err| CliError::Output(std::io::Error::other(err)))?;
+    render::json(&serde_json::json!({
+        "kind": kind,
+        "file": path.display().to_string(),
+        kind: document,
+    }))?;
+    Ok(Outcome::Success)
+}
+
+/// Prints the header lines of a document: kind and id, serial, domain and
+/// the optional timestamp.
+pub fn header(
+    kind: &str,
+    id: &str,
+    serial: u64,
+    domain: &DomainName,
+    timestamp: Option<Timestamp>,
+) -> Result<(), CliError> {
+    out(format!("{kind} {id}"))?;
+    out(format!("  serial {serial}  domain {domain}"))?;
+    if let Some(timestamp) = timestamp {
+        out(format!("  timestamp {timestamp}"))?;
+    }
+    Ok(())
+}
 
 /// Prints a policy block.
 pub fn policy(name: &str, policy: &Policy) -> Result<(), CliError> {

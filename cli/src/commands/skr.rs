@@ -3,12 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use ksr::DocumentRole;
-use serde::Serialize;
 
 use super::show;
 use crate::document::{parse_file, read_parsed};
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context, out};
+use crate::render::{self, Context};
 
 /// The `skr` commands.
 #[derive(Debug, clap::Subcommand)]
@@ -77,24 +76,9 @@ fn show(path: &Path, context: &Context) -> Result<Outcome, CliError> {
         Err(outcome) => return Ok(outcome),
     };
     if context.json {
-        #[derive(Serialize)]
-        struct Shown<'a> {
-            kind: &'static str,
-            file: String,
-            skr: &'a ksr::Skr,
-        }
-        render::json(&Shown {
-            kind: "skr",
-            file: path.display().to_string(),
-            skr: &skr,
-        })?;
-        return Ok(Outcome::Success);
+        return show::json("skr", path, &skr);
     }
-    out(format!("SKR {}", skr.id))?;
-    out(format!("  serial {}  domain {}", skr.serial, skr.domain))?;
-    if let Some(timestamp) = skr.timestamp {
-        out(format!("  timestamp {timestamp}"))?;
-    }
+    show::header("SKR", &skr.id, skr.serial, &skr.domain, skr.timestamp)?;
     show::policy("KSK", &skr.ksk_policy)?;
     show::policy("ZSK", &skr.zsk_policy)?;
     show::bundles(&skr.bundles)?;
