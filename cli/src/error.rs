@@ -61,6 +61,10 @@ pub enum CliError {
         #[source]
         source: ksr::TimeError,
     },
+    /// The signing schema named on the command line does not exist or
+    /// does not fit the KSR (`SIGN-SCHEMA`).
+    #[error("SIGN-SCHEMA: {0}")]
+    Schema(String),
     /// Output could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[source] io::Error),
@@ -77,6 +81,9 @@ impl CliError {
                 Some("`ceremony policy show` prints the effective policy with every key it accepts")
             }
             Self::Now { .. } => Some("give --now as RFC 3339 in UTC, such as 2017-03-20T00:00:00Z"),
+            Self::Schema(_) => Some(
+                "the built-in schemas are normal, pre-publish, rollover, revoke, publish+, rollover+ and revoke+; others come from [schemas.NAME.N] in ceremony.toml",
+            ),
             Self::Read { .. } | Self::Stdin(_) | Self::Output(_) => None,
         }
     }
@@ -93,6 +100,6 @@ pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
         Ok(Outcome::Failed) => 3,
         Err(CliError::Read { .. } | CliError::Stdin(_) | CliError::Output(_)) => 1,
         Err(CliError::ZoneFile { .. }) => 1,
-        Err(CliError::Config { .. } | CliError::Now { .. }) => 2,
+        Err(CliError::Config { .. } | CliError::Now { .. } | CliError::Schema(_)) => 2,
     }
 }

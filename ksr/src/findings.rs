@@ -168,6 +168,30 @@ check_codes! {
     SkrConsistencyZsks => "SKR-CONSISTENCY.2", stage 6;
     /// A KSK of the SKR is not a configured one, or has the wrong flags or tag.
     SkrConsistencyKsks => "SKR-CONSISTENCY.3", stage 6;
+    /// The signing schema is unknown, too short, or names an unknown key.
+    SignSchema => "SIGN-SCHEMA", stage 5;
+    /// A KSK is used outside its valid_from … valid_until.
+    SignKeyValidity => "SIGN-KEY-VALIDITY", stage 5;
+    /// A KSK label is not found in the HSM, or its public key cannot be read.
+    SignKeyLookup => "SIGN-KEY-LOOKUP", stage 5;
+    /// A KSK label occurs in more than one module, slot or object.
+    SignKeyLabel => "SIGN-KEY-LABEL", stage 5;
+    /// The HSM key's type or size differs from the configured algorithm.
+    SignKeyType => "SIGN-KEY-TYPE", stage 5;
+    /// The HSM key's DS differs from the configured ds_sha256.
+    SignKeyDs => "SIGN-KEY-DS", stage 5;
+    /// The HSM key's tag differs from the configured key_tag.
+    SignKeyTag => "SIGN-KEY-TAG", stage 5;
+    /// A key of the RRset to be signed has another TTL than ksk_policy.ttl.
+    SignTtl => "SIGN-TTL", stage 5;
+    /// A signature made by the HSM does not verify in software.
+    SkrVerify => "SKR-VERIFY", stage 5;
+    /// The ZSK algorithms of a bundle differ from its signature algorithms.
+    SignAlgCoverage => "SIGN-ALG-COVERAGE", stage 5;
+    /// An assembled response bundle fails the SKR-PREV-SIGS checks.
+    SignBundleSigs => "SIGN-BUNDLE-SIGS", stage 5;
+    /// The written SKR does not read back equal and clean.
+    SkrReread => "SKR-REREAD", stage 7;
     /// The configuration is not valid.
     ToolConfig => "TOOL-CONFIG", stage 7;
     /// No previous SKR was given, so the chain was not checked.
@@ -373,6 +397,24 @@ impl Finding {
 /// Sorts findings into the deterministic report order.
 pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
+/// One line: the code, the severity, where, and the message, as a log or
+/// an error message shows a finding.
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} ({})", self.code, self.severity, self.document)?;
+        if let Some(position) = &self.position {
+            write!(f, " at {position}")?;
+        }
+        if let Some(bundle) = &self.bundle {
+            write!(f, ", bundle {} ({})", bundle.number, bundle.id)?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ", key {} (tag {})", key.identifier, key.tag)?;
+        }
+        write!(f, ": {}", self.message)
+    }
 }
 
 #[cfg(test)]

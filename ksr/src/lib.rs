@@ -18,10 +18,16 @@
 //! * The document checks that need no policy ([`check_ksr`],
 //!   [`check_skr`], [`check_skr_anchor`]), each result a [`Finding`].
 //!
+//! * The policy checks of a KSR, its chain to the previous SKR
+//!   ([`validate_request`], [`CheckedKsr`]) and, through a
+//!   [`BundleSigner`], the SKR that answers it ([`build_skr`]), checked
+//!   against the KSR, the schema and the previous SKR before it is
+//!   returned ([`check_response`]).
+//!
 //! # What it does not do
 //!
-//! Policy checks, the chain to the previous SKR and building an SKR come
-//! with the next issues; the text format of Knot and BIND after that.
+//! Hold keys: the HSM implements [`BundleSigner`]. The text format of Knot
+//! and BIND comes with a later issue.
 //!
 //! # Example
 //!
@@ -54,7 +60,7 @@ mod xml;
 mod zonefile;
 
 pub use checks::{
-    Request, check_ksr, check_response, check_skr, check_skr_anchor, validate_request,
+    CheckedKsr, Request, check_ksr, check_response, check_skr, check_skr_anchor, validate_request,
 };
 pub use dnssec::algorithm::{Algorithm, AlgorithmFamily};
 pub use dnssec::dnskey::{Dnskey, Flags, PublicKey, PublicKeyError};
@@ -74,7 +80,8 @@ pub use octets::{from_document_base64, to_base64};
 pub use pgp_words::pgp_words;
 pub use policy::{Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy};
 pub use response::{
-    Action, BuildError, BundleSigner, Schema, SignerError, build_skr, builtin as builtin_schemas,
+    Action, BuildError, BundleSigner, Schema, Signed, SignerError, SignerErrorKind, build_skr,
+    builtin as builtin_schemas, resolve as resolve_schema,
 };
 pub use xml::{MAX_DOCUMENT_SIZE, parse_ksr, parse_skr, write_ksr, write_skr};
 pub use zonefile::{DnskeyRecord, ZoneFileError, read_dnskeys};

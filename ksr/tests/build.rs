@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ksr::{
-    Algorithm, AlgorithmParameters, BuildError, Bundle, BundleSigner, Config, DigestType, Dnskey,
-    DocumentRole, DomainName, Ds, Duration, Flags, Key, KskConfig, Ksr, Policy, Rrsig, Signature,
-    SignatureAlgorithm, SignerError, Timestamp, build_skr, builtin_schemas, check_skr,
+    Algorithm, AlgorithmParameters, BuildError, Bundle, BundleSigner, CheckCode, CheckedKsr,
+    Config, DigestType, Dnskey, DocumentRole, DomainName, Ds, Duration, Flags, Key, KskConfig, Ksr,
+    Policy, Request, Rrsig, Signature, SignatureAlgorithm, Signed, SignerError, Skr, Timestamp,
+    build_skr, builtin_schemas, check_skr,
 };
 
 mod common;
@@ -29,33 +30,46 @@ impl BundleSigner for Signer {
         self.0
             .get(label)
             .map(TestKey::dnskey)
-            .ok_or_else(|| SignerError(format!("no key {label}")))
+            .ok_or_else(|| SignerError::not_found(format!("no key {label}")))
     }
 
     fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, SignerError> {
         self.0
             .get(label)
             .map(|key| key.sign(data))
-            .ok_or_else(|| SignerError(format!("no key {label}")))
+            .ok_or_else(|| SignerError::not_found(format!("no key {label}")))
     }
 }
 
 const DAY: u32 = 86_400;
 
-/// A 9-bundle KSR for `zone` with three ZSKs of the algorithm, the root's
+/// The first bundle's inception of the first generated quarter.
+const START: u32 = 1_800_000_000;
+
+/// A 9-bundle KSR for `zone` with ZSKs of the algorithm, the root's
 /// cadence (10-day steps, 21-day validity), proofs of possession included.
 fn generated_ksr(zone: &str, algorithm: Algorithm) -> Ksr {
+    generated_quarter(zone, algorithm, 0)
+}
+
+/// Quarter `quarter` of a chain of generated KSRs, 90 days apart: ZSK
+/// number `quarter` leaves in its first bundle and ZSK `quarter + 2`
+/// arrives in its last, as the root's ZSK rolls go.
+fn generated_quarter(zone: &str, algorithm: Algorithm, quarter: u32) -> Ksr {
     let domain: DomainName = zone.parse().unwrap();
-    let zsks: Vec<TestKey> = (1..=3).map(|seed| TestKey::new(algorithm, seed)).collect();
-    let start = 1_800_000_000;
+    let first = usize::try_from(quarter).unwrap();
+    let zsks: Vec<TestKey> = (0..first + 3)
+        .map(|number| TestKey::new(algorithm, u8::try_from(number + 1).unwrap()))
+        .collect();
+    let start = START + quarter * 90 * DAY;
     let bundles = (0..9u32)
         .map(|index| {
             let inception = Timestamp::from_unix(start + index * 10 * DAY);
             let expiration = Timestamp::from_unix(start + index * 10 * DAY + 21 * DAY);
             let members: Vec<usize> = match index {
-                0 => vec![0, 1],
-                8 => vec![1, 2],
-                _ => vec![1],
+                0 => vec![first, first + 1],
+                8 => vec![first + 1, first + 2],
+                _ => vec![first + 1],
             };
             let keys: Vec<Key> = members
                 .iter()
@@ -93,7 +107,7 @@ fn generated_ksr(zone: &str, algorithm: Algorithm) -> Ksr {
                 })
                 .collect();
             Bundle {
-                id: format!("bundle-{index}"),
+                id: format!("q{quarter}-bundle-{index}"),
                 inception,
                 expiration,
                 signers: Vec::new(),
@@ -111,7 +125,7 @@ fn generated_ksr(zone: &str, algorithm: Algorithm) -> Ksr {
         _ => AlgorithmParameters::Ecdsa { size: 256 },
     };
     Ksr {
-        id: "generated".into(),
+        id: format!("generated-{quarter}"),
         serial: 7,
         domain,
         timestamp: None,
@@ -132,22 +146,33 @@ fn generated_ksr(zone: &str, algorithm: Algorithm) -> Ksr {
 }
 
 /// A policy for `zone` with `ksk_current` and `ksk_next` of the algorithm,
-/// pinned by tag and DS, and the signer that holds them.
+/// pinned by tag and DS, and the signer that holds them. The request
+/// policy is the root's but for the zone and the algorithm.
 fn setup(zone: &str, algorithm: Algorithm) -> (Config, Signer) {
+    setup_with(zone, algorithm, |seed| TestKey::new(algorithm, seed))
+}
+
+/// [`setup`] with KSKs made by `make` from a seed.
+fn setup_with(zone: &str, algorithm: Algorithm, make: impl Fn(u8) -> TestKey) -> (Config, Signer) {
     let domain: DomainName = zone.parse().unwrap();
     let mut config = Config::default();
     config.keys.clear();
     config.ksk_policy.ttl = 3600;
     config.ksk_policy.signers_name = zone.into();
+    let policy = &mut config.request_policy;
+    policy.acceptable_domains = vec![zone.into()];
+    policy.approved_algorithms = vec![algorithm.mnemonic().unwrap().into()];
+    policy.enable_unsupported_ecdsa = true;
+    policy.enable_unsupported_edwards_dsa = true;
     let mut keys = BTreeMap::new();
     for (name, label, seed) in [("ksk_current", "Kcurrent", 100), ("ksk_next", "Knext", 101)] {
-        let key = TestKey::new(algorithm, seed);
+        let key = make(seed);
         let dnskey = key.dnskey();
         config.keys.insert(
             name.into(),
             KskConfig {
                 label: label.into(),
-                algorithm: algorithm.mnemonic().unwrap().into(),
+                algorithm: dnskey.algorithm().mnemonic().unwrap().into(),
                 rsa_size: None,
                 rsa_exponent: None,
                 valid_from: Timestamp::from_unix(1_262_304_000),
@@ -159,6 +184,36 @@ fn setup(zone: &str, algorithm: Algorithm) -> (Config, Signer) {
         keys.insert(label.to_owned(), key);
     }
     (config, Signer(keys))
+}
+
+/// Runs stages 2 to 4 on a generated quarter as of 30 days before it
+/// starts; they must pass.
+fn checked<'a>(ksr: &'a Ksr, previous: Option<&'a Skr>, config: &'a Config) -> CheckedKsr<'a> {
+    let first = ksr.bundles[0].inception.to_unix();
+    CheckedKsr::check(&Request {
+        ksr,
+        previous,
+        config,
+        now: Timestamp::from_unix(first - 30 * DAY),
+    })
+    .unwrap_or_else(|findings| panic!("the generated KSR fails its checks: {findings:#?}"))
+}
+
+/// Builds with the schema, expecting success.
+fn build(ksr: &Ksr, config: &Config, schema: &str, signer: &dyn BundleSigner) -> Signed {
+    build_skr(&checked(ksr, None, config), schema, signer)
+        .unwrap_or_else(|err| panic!("{schema}: {err}"))
+}
+
+/// Builds with the schema, expecting a rejection; returns its error codes.
+fn rejected(ksr: &Ksr, config: &Config, schema: &str, signer: &dyn BundleSigner) -> Vec<CheckCode> {
+    let err = build_skr(&checked(ksr, None, config), schema, signer).unwrap_err();
+    assert!(matches!(err, BuildError::Rejected(_)), "{err}");
+    err.findings()
+        .iter()
+        .filter(|f| f.severity == ksr::Severity::Error)
+        .map(|f| f.code)
+        .collect()
 }
 
 #[test]
@@ -173,14 +228,14 @@ fn every_schema_and_algorithm_gives_an_skr_dnspython_accepts() {
             let ksr = generated_ksr(zone, algorithm);
             let (config, signer) = setup(zone, algorithm);
             for schema in builtin_schemas(9).keys() {
-                let (skr, written) = build_skr(&ksr, &config, schema, &signer)
-                    .unwrap_or_else(|err| panic!("{schema}: {err}"));
+                let Signed { skr, xml, findings } = build(&ksr, &config, schema, &signer);
+                assert_eq!(findings, []);
                 assert!(check_skr(&skr, DocumentRole::NewSkr).is_empty());
                 assert_eq!(skr.bundles.len(), 9);
                 let path = dir
                     .path()
                     .join(format!("{}-{zone}{schema}.xml", algorithm.to_int()));
-                std::fs::write(&path, &written).unwrap();
+                std::fs::write(&path, &xml).unwrap();
                 let (ok, output) = dnspython(&[&path]);
                 assert!(ok, "{schema} {algorithm}: {output}");
             }
@@ -189,10 +244,41 @@ fn every_schema_and_algorithm_gives_an_skr_dnspython_accepts() {
 }
 
 #[test]
+fn rsa_ksks_of_3072_and_4096_bits_sign_what_dnspython_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let ksr = generated_ksr("example.", Algorithm::RSASHA256);
+    for bits in [3072, 4096] {
+        let (mut config, signer) =
+            setup_with("example.", Algorithm::RSASHA256, |_| TestKey::rsa(bits));
+        let Signed { skr, xml, .. } = build(&ksr, &config, "rollover", &signer);
+        assert!(
+            skr.ksk_policy
+                .signature_algorithms
+                .iter()
+                .any(|algorithm| algorithm.parameters
+                    == AlgorithmParameters::Rsa {
+                        size: u32::try_from(bits).unwrap(),
+                        exponent: 65537
+                    })
+        );
+        let path = dir.path().join(format!("rsa-{bits}.xml"));
+        std::fs::write(&path, &xml).unwrap();
+        let (ok, output) = dnspython(&[&path]);
+        assert!(ok, "{bits} bits: {output}");
+        // The configured size is checked against the HSM's key.
+        config.keys.get_mut("ksk_next").unwrap().rsa_size = Some(2048);
+        assert_eq!(
+            rejected(&ksr, &config, "rollover", &signer),
+            [CheckCode::SignKeyType]
+        );
+    }
+}
+
+#[test]
 fn the_revoke_schema_publishes_revoked_tags_and_self_signatures() {
     let ksr = generated_ksr("example.", Algorithm::ED25519);
     let (config, signer) = setup("example.", Algorithm::ED25519);
-    let (skr, _) = build_skr(&ksr, &config, "revoke", &signer).unwrap();
+    let skr = build(&ksr, &config, "revoke", &signer).skr;
     let current = signer.0["Kcurrent"].dnskey();
     let revoked_tag = current.with_flags(Flags::REVOKED_KSK).key_tag();
     assert_ne!(revoked_tag, current.key_tag());
@@ -230,23 +316,59 @@ fn the_revoke_schema_publishes_revoked_tags_and_self_signatures() {
 }
 
 #[test]
-fn a_key_that_does_not_match_its_pin_is_refused() {
+fn a_key_that_does_not_match_its_configuration_is_refused() {
     let ksr = generated_ksr("example.", Algorithm::ED25519);
-    let (mut config, signer) = setup("example.", Algorithm::ED25519);
-    config.keys.get_mut("ksk_current").unwrap().ds_sha256 = "00".repeat(32);
-    let err = build_skr(&ksr, &config, "normal", &signer).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            BuildError::Key {
-                code: "SIGN-KEY-DS",
-                ..
-            }
-        ),
-        "{err}"
+    let (config, signer) = setup("example.", Algorithm::ED25519);
+    let mut edited = config.clone();
+    edited.keys.get_mut("ksk_current").unwrap().ds_sha256 = "00".repeat(32);
+    assert_eq!(
+        rejected(&ksr, &edited, "normal", &signer),
+        [CheckCode::SignKeyDs]
     );
-    let err = build_skr(&ksr, &config, "sideways", &signer).unwrap_err();
-    assert!(matches!(err, BuildError::Schema(_)), "{err}");
+    let mut edited = config.clone();
+    edited.keys.get_mut("ksk_current").unwrap().key_tag ^= 1;
+    assert_eq!(
+        rejected(&ksr, &edited, "normal", &signer),
+        [CheckCode::SignKeyTag]
+    );
+    let mut edited = config.clone();
+    edited.keys.get_mut("ksk_current").unwrap().algorithm = "ECDSAP256SHA256".into();
+    assert_eq!(
+        rejected(&ksr, &edited, "normal", &signer),
+        [CheckCode::SignKeyType]
+    );
+    // Both keys at once: every key's finding is reported.
+    let mut edited = config.clone();
+    edited.keys.get_mut("ksk_current").unwrap().label = "Kgone".into();
+    edited.keys.get_mut("ksk_next").unwrap().key_tag ^= 1;
+    assert_eq!(
+        rejected(&ksr, &edited, "rollover", &signer),
+        [CheckCode::SignKeyLookup, CheckCode::SignKeyTag]
+    );
+    assert_eq!(
+        rejected(&ksr, &config, "sideways", &signer),
+        [CheckCode::SignSchema]
+    );
+}
+
+#[test]
+fn a_label_the_signer_finds_twice_is_refused() {
+    struct Twice(Signer);
+    impl BundleSigner for Twice {
+        fn public_key(&self, label: &str) -> Result<Dnskey, SignerError> {
+            Err(SignerError::ambiguous(format!(
+                "{label} is in slot 0 and slot 1"
+            )))
+        }
+        fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, SignerError> {
+            self.0.sign(label, data)
+        }
+    }
+    let ksr = generated_ksr("example.", Algorithm::ED25519);
+    let (config, signer) = setup("example.", Algorithm::ED25519);
+    let err = build_skr(&checked(&ksr, None, &config), "normal", &Twice(signer)).unwrap_err();
+    assert_eq!(err.findings()[0].code, CheckCode::SignKeyLabel);
+    assert!(err.to_string().contains("slot 0 and slot 1"), "{err}");
 }
 
 #[test]
@@ -264,8 +386,35 @@ fn a_signer_that_signs_badly_is_caught() {
     }
     let ksr = generated_ksr("example.", Algorithm::ECDSAP256SHA256);
     let (config, signer) = setup("example.", Algorithm::ECDSAP256SHA256);
-    let err = build_skr(&ksr, &config, "normal", &Liar(signer)).unwrap_err();
-    assert!(matches!(err, BuildError::Verify { bundle: 1, .. }), "{err}");
+    let err = build_skr(&checked(&ksr, None, &config), "normal", &Liar(signer)).unwrap_err();
+    let findings = err.findings();
+    // Every bundle is reported, and nothing else.
+    let bundles: Vec<(CheckCode, usize)> = findings
+        .iter()
+        .map(|f| (f.code, f.bundle.as_ref().unwrap().number))
+        .collect();
+    let expected: Vec<(CheckCode, usize)> = (1..=9).map(|n| (CheckCode::SkrVerify, n)).collect();
+    assert_eq!(bundles, expected);
+}
+
+#[test]
+fn a_signer_that_fails_stops_the_build() {
+    struct Broken(Signer);
+    impl BundleSigner for Broken {
+        fn public_key(&self, label: &str) -> Result<Dnskey, SignerError> {
+            self.0.public_key(label)
+        }
+        fn sign(&self, _: &str, _: &[u8]) -> Result<Vec<u8>, SignerError> {
+            Err(SignerError::failed("CKR_DEVICE_REMOVED"))
+        }
+    }
+    let ksr = generated_ksr("example.", Algorithm::ED25519);
+    let (config, signer) = setup("example.", Algorithm::ED25519);
+    let err = build_skr(&checked(&ksr, None, &config), "normal", &Broken(signer)).unwrap_err();
+    assert!(
+        matches!(&err, BuildError::Signer { label, .. } if label == "Kcurrent"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -273,12 +422,49 @@ fn a_key_outside_its_validity_is_refused() {
     let ksr = generated_ksr("example.", Algorithm::ED25519);
     let (mut config, signer) = setup("example.", Algorithm::ED25519);
     config.keys.get_mut("ksk_current").unwrap().valid_until =
-        Some(Timestamp::from_unix(1_800_000_000 + 40 * DAY));
-    let err = build_skr(&ksr, &config, "normal", &signer).unwrap_err();
-    assert!(
-        matches!(err, BuildError::Validity { bundle: 3, .. }),
-        "{err}"
-    );
+        Some(Timestamp::from_unix(START + 40 * DAY));
+    let err = build_skr(&checked(&ksr, None, &config), "normal", &signer).unwrap_err();
+    // Bundles 3 to 9 end after 40 days: all of them are named.
+    let bundles: Vec<usize> = err
+        .findings()
+        .iter()
+        .map(|f| {
+            assert_eq!(f.code, CheckCode::SignKeyValidity);
+            f.bundle.as_ref().unwrap().number
+        })
+        .collect();
+    assert_eq!(bundles, [3, 4, 5, 6, 7, 8, 9]);
+}
+
+#[test]
+fn ksk_and_zsk_algorithms_must_match() {
+    let ksr = generated_ksr("example.", Algorithm::ECDSAP256SHA256);
+    let (config, signer) = setup_with("example.", Algorithm::ECDSAP256SHA256, |seed| {
+        TestKey::new(Algorithm::ED25519, seed)
+    });
+    let codes = rejected(&ksr, &config, "normal", &signer);
+    assert_eq!(codes, [CheckCode::SignAlgCoverage; 9]);
+}
+
+#[test]
+fn a_quarter_chains_to_the_one_before_and_safety_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, signer) = setup("example.", Algorithm::ECDSAP256SHA256);
+    let first = generated_quarter("example.", Algorithm::ECDSAP256SHA256, 0);
+    let previous = build(&first, &config, "normal", &signer).skr;
+    let second = generated_quarter("example.", Algorithm::ECDSAP256SHA256, 1);
+    let checked = checked(&second, Some(&previous), &config);
+    let Signed { xml, findings, .. } = build_skr(&checked, "normal", &signer).unwrap();
+    assert_eq!(findings, []);
+    let path = dir.path().join("q1.xml");
+    std::fs::write(&path, &xml).unwrap();
+    let (ok, output) = dnspython(&[&path]);
+    assert!(ok, "{output}");
+    // Signing the second quarter with the next KSK alone: it was never
+    // published in the previous SKR (KSR-POLICY-SAFETY.1).
+    let err = build_skr(&checked, "rollover+", &signer).unwrap_err();
+    let codes: Vec<CheckCode> = err.findings().iter().map(|f| f.code).collect();
+    assert_eq!(codes, [CheckCode::PolicySafetyPublishKeys], "{err}");
 }
 
 #[test]
@@ -296,7 +482,16 @@ fn the_real_2017_q2_ksr_gives_the_real_skr_but_for_the_ksk() {
     .unwrap();
     let (mut config, signer) = setup(".", Algorithm::RSASHA256);
     config.ksk_policy = Config::default().ksk_policy;
-    let (ours, _) = build_skr(&ksr, &config, "normal", &signer).unwrap();
+    // As of its quarter, without the chain: the previous SKR was signed by
+    // KSK-2010, which this test does not hold.
+    let checked = CheckedKsr::check(&Request {
+        ksr: &ksr,
+        previous: None,
+        config: &config,
+        now: Timestamp::from_unix(1_489_968_000),
+    })
+    .unwrap();
+    let ours = build_skr(&checked, "normal", &signer).unwrap().skr;
     assert_eq!(ours.id, real.id);
     assert_eq!(
         ours.ksk_policy, real.ksk_policy,
@@ -352,7 +547,7 @@ fn a_schema_from_the_configuration_is_used_and_checked() {
         .map(|number| (number.to_string(), both.clone()))
         .collect();
     config.schemas.insert("double".into(), mine.clone());
-    let (skr, _) = build_skr(&ksr, &config, "double", &signer).unwrap();
+    let skr = build(&ksr, &config, "double", &signer).skr;
     assert!(
         skr.bundles
             .iter()
@@ -361,6 +556,28 @@ fn a_schema_from_the_configuration_is_used_and_checked() {
     let mut short = mine;
     short.remove("9");
     config.schemas.insert("short".into(), short);
-    let err = build_skr(&ksr, &config, "short", &signer).unwrap_err();
+    let err = build_skr(&checked(&ksr, None, &config), "short", &signer).unwrap_err();
     assert!(err.to_string().contains("no action for bundle 9"), "{err}");
+    assert_eq!(err.findings()[0].code, CheckCode::SignSchema);
+}
+
+#[test]
+fn an_unchecked_ksr_cannot_be_signed() {
+    // The only way to build_skr is through CheckedKsr::check; a KSR with a
+    // broken proof of possession does not get there.
+    let mut ksr = generated_ksr("example.", Algorithm::ED25519);
+    let (config, _) = setup("example.", Algorithm::ED25519);
+    ksr.bundles[4].signatures[0].rrsig.signature[5] ^= 0x10;
+    let findings = CheckedKsr::check(&Request {
+        ksr: &ksr,
+        previous: None,
+        config: &config,
+        now: Timestamp::from_unix(START - 30 * DAY),
+    })
+    .unwrap_err();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.code == CheckCode::BundlePopSignature)
+    );
 }

@@ -257,7 +257,7 @@ fn documents() -> (ksr::Ksr, ksr::Skr, ksr::Skr) {
 #[test]
 fn the_real_answer_is_consistent_with_its_ksr_and_safe_after_q1() {
     let (ksr, answer, previous) = documents();
-    let findings = ksr::check_response(&answer, &ksr, Some(&previous), &Config::default());
+    let findings = ksr::check_response(&answer, &ksr, Some(&previous), &Config::default(), None);
     assert!(findings.is_empty(), "{findings:#?}");
 }
 
@@ -266,7 +266,7 @@ fn an_answer_that_drifts_from_its_ksr_or_its_predecessor_is_caught() {
     let (ksr, answer, previous) = documents();
     let config = Config::default();
     let check = |skr: &ksr::Skr| -> Vec<CheckCode> {
-        ksr::check_response(skr, &ksr, Some(&previous), &config)
+        ksr::check_response(skr, &ksr, Some(&previous), &config, None)
             .iter()
             .map(|f| f.code)
             .collect()
@@ -310,4 +310,57 @@ fn an_answer_that_drifts_from_its_ksr_or_its_predecessor_is_caught() {
     changed.bundles[0].inception =
         Timestamp::from_unix(previous.bundles[8].expiration.to_unix() + 1);
     assert!(check(&changed).contains(&CheckCode::PolicySafetyPublishTime));
+}
+
+/// The schema of the root's normal quarters under the default key names:
+/// KSK-2010 published and signing in every bundle.
+fn root_normal(config: &mut Config) -> ksr::Schema {
+    let action = ksr::Action {
+        publish: vec!["ksk_2010".into()],
+        revoke: Vec::new(),
+        sign: vec!["ksk_2010".into()],
+    };
+    config.schemas.insert(
+        "root-normal".into(),
+        (1..=9).map(|n| (n.to_string(), action.clone())).collect(),
+    );
+    ksr::resolve_schema(config, "root-normal", 9).unwrap()
+}
+
+#[test]
+fn the_real_answer_follows_the_schema_it_was_made_with() {
+    let (ksr, answer, previous) = documents();
+    let mut config = Config::default();
+    let schema = root_normal(&mut config);
+    let check = |skr: &ksr::Skr, schema: &ksr::Schema| -> Vec<CheckCode> {
+        ksr::check_response(skr, &ksr, Some(&previous), &config, Some(schema))
+            .iter()
+            .map(|f| f.code)
+            .collect()
+    };
+    assert_eq!(check(&answer, &schema), []);
+    // A schema that revokes KSK-2010 in bundle 5: the answer's flags differ.
+    let mut revoking = schema.clone();
+    revoking[4].revoke = vec!["ksk_2010".into()];
+    assert_eq!(check(&answer, &revoking), [CheckCode::SkrConsistencyKsks]);
+    // A schema that also publishes and signs with KSK-2017 in bundle 9:
+    // the key is missing, and so is its signature.
+    let mut rolling = schema.clone();
+    rolling[8].publish.push("ksk_2017".into());
+    rolling[8].sign.push("ksk_2017".into());
+    let codes = check(&answer, &rolling);
+    assert!(
+        codes.contains(&CheckCode::SkrConsistencyKsks)
+            && codes.contains(&CheckCode::SkrSignatureFields),
+        "{codes:?}"
+    );
+    // A signature repeated: exactly one per signing key.
+    let mut doubled = answer.clone();
+    let signature = doubled.bundles[2].signatures[0].clone();
+    doubled.bundles[2].signatures.push(signature);
+    assert!(check(&doubled, &schema).contains(&CheckCode::SkrSignatureFields));
+    // The built-in schemas name ksk_current and ksk_next, which the root
+    // defaults do not configure.
+    let err = ksr::resolve_schema(&config, "normal", 9).unwrap_err();
+    assert!(err.contains("ksk_current"), "{err}");
 }

@@ -174,3 +174,56 @@ fn previous_skr_needs_the_ksr() {
     ])
     .expect_code(2);
 }
+
+#[test]
+fn the_real_answer_follows_a_schema_of_the_policy_file() {
+    // The root's normal quarter under the default key names: KSK-2010
+    // published and signing in every bundle; a second file revokes it in
+    // bundle 5, which the real answer does not do.
+    let dir = tempfile::tempdir().unwrap();
+    let schema = |revoke_in_5: bool| {
+        (1..=9)
+            .map(|n| {
+                let revoke = if revoke_in_5 && n == 5 {
+                    "[\"ksk_2010\"]"
+                } else {
+                    "[]"
+                };
+                format!(
+                    "[schemas.root-normal.{n}]\npublish = [\"ksk_2010\"]\nrevoke = {revoke}\nsign = [\"ksk_2010\"]\n"
+                )
+            })
+            .collect::<String>()
+    };
+    let good = dir.path().join("good.toml");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&good, schema(false)).unwrap();
+    std::fs::write(&bad, schema(true)).unwrap();
+    let check = |config: &std::path::Path, name: &str| {
+        run(&[
+            "--json",
+            "--config",
+            arg(config),
+            "skr",
+            "check",
+            arg(&vector("skr-root-2017-q2-0.xml")),
+            "--ksr",
+            arg(&vector("ksr-root-2017-q2-0.xml")),
+            "--schema",
+            name,
+        ])
+    };
+    check(&good, "root-normal").expect_code(0);
+    let result = check(&bad, "root-normal");
+    result.expect_code(3);
+    let json = result.json();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["code"], "SKR-CONSISTENCY.3");
+    assert_eq!(findings[0]["bundle_number"], 5);
+    // The built-in schemas use ksk_current and ksk_next, which the root
+    // defaults do not define: a usage error, with a hint.
+    check(&good, "normal")
+        .expect_code(2)
+        .expect_stderr("SIGN-SCHEMA");
+}

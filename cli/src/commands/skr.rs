@@ -37,6 +37,11 @@ pub enum Command {
         /// compare them. Needs --ksr.
         #[arg(long, value_name = "SKR", requires = "ksr")]
         previous_skr: Option<PathBuf>,
+        /// The signing schema the SKR was made with (built-in or from the
+        /// policy): each bundle's KSKs, their flags and its signers must
+        /// then be the schema's (SKR-CONSISTENCY.3, .4). Needs --ksr.
+        #[arg(long, value_name = "NAME", requires = "ksr")]
+        schema: Option<String>,
     },
 }
 
@@ -49,11 +54,13 @@ pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
             ksk,
             ksr,
             previous_skr,
+            schema,
         } => check(
             &file,
             ksk.as_deref(),
             ksr.as_deref(),
             previous_skr.as_deref(),
+            schema.as_deref(),
             context,
         ),
     }
@@ -90,6 +97,7 @@ fn check(
     ksk: Option<&Path>,
     ksr_path: Option<&Path>,
     previous_path: Option<&Path>,
+    schema_name: Option<&str>,
     context: &Context,
 ) -> Result<Outcome, CliError> {
     // The trusted keys are read first: a bad --ksk file is a usage mistake
@@ -135,18 +143,26 @@ fn check(
     let answers = match &request {
         Some(request) => {
             let (config, _) = context.config()?;
+            let schema = schema_name
+                .map(|name| ksr::resolve_schema(&config, name, request.bundles.len()))
+                .transpose()
+                .map_err(CliError::Schema)?;
             findings.extend(ksr::check_response(
                 &skr,
                 request,
                 previous.as_ref(),
                 &config,
+                schema.as_ref(),
             ));
+            let schema = schema_name
+                .map(|name| format!(" and schema {name}"))
+                .unwrap_or_default();
             match previous_path {
                 Some(previous_path) => format!(
-                    ", checked against its KSR and for safety after {}",
+                    ", checked against its KSR{schema} and for safety after {}",
                     previous_path.display()
                 ),
-                None => ", checked against its KSR".to_owned(),
+                None => format!(", checked against its KSR{schema}"),
             }
         }
         None => String::new(),

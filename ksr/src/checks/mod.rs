@@ -10,12 +10,14 @@ mod previous;
 mod request;
 mod response;
 mod rsa;
-mod sink;
+pub(crate) mod sink;
 mod skr;
 
 pub use ksr::check_ksr;
 pub use response::check_response;
 pub use skr::{check_skr, check_skr_anchor};
+
+use std::borrow::Cow;
 
 use crate::dnssec::time::Timestamp;
 use crate::findings::Severity;
@@ -47,6 +49,73 @@ pub struct Request<'a> {
 /// does not run says why (`STAGE-SKIPPED`). Without SKR(n-1), stages 3 and
 /// 4 are reported as not run with the warning `TOOL-PREV-SKR`.
 pub fn validate_request(request: &Request<'_>) -> Vec<Finding> {
+    run_stages(request).1
+}
+
+//------------ CheckedKsr ----------------------------------------------------
+
+/// A KSR that passed stages 2, 3 and 4 without an error, with what it was
+/// checked against. [`build_skr`](crate::build_skr) takes nothing else, so
+/// an unchecked KSR cannot be signed.
+#[derive(Clone, Debug)]
+pub struct CheckedKsr<'a> {
+    /// The KSR; sorted by Expiration when `allow_unsorted_bundles` let an
+    /// unsorted one through, as kskm does.
+    ksr: Cow<'a, Ksr>,
+    previous: Option<&'a Skr>,
+    config: &'a Config,
+    /// The warnings and infos of the stages.
+    findings: Vec<Finding>,
+}
+
+impl<'a> CheckedKsr<'a> {
+    /// Runs stages 2, 3 and 4 ([`validate_request`]) and keeps the KSR if
+    /// no finding is an error. Without SKR(n-1) the chain is waived: the
+    /// caller decides whether that is allowed (`TOOL-PREV-SKR`).
+    ///
+    /// # Errors
+    ///
+    /// Every finding, when one of them is an error.
+    pub fn check(request: &Request<'a>) -> Result<Self, Vec<Finding>> {
+        let (ksr, findings) = run_stages(request);
+        if findings
+            .iter()
+            .any(|finding| finding.severity == Severity::Error)
+        {
+            return Err(findings);
+        }
+        Ok(Self {
+            ksr,
+            previous: request.previous,
+            config: request.config,
+            findings,
+        })
+    }
+
+    /// The KSR as it will be signed.
+    pub fn ksr(&self) -> &Ksr {
+        &self.ksr
+    }
+
+    /// SKR(n-1), unless the chain was waived.
+    pub fn previous(&self) -> Option<&'a Skr> {
+        self.previous
+    }
+
+    /// The policy it was checked against.
+    pub fn config(&self) -> &'a Config {
+        self.config
+    }
+
+    /// The warnings and infos of stages 2 to 4.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+}
+
+/// Runs stages 2 to 4 and returns the KSR as checked (sorted when that was
+/// allowed) with every finding.
+fn run_stages<'a>(request: &Request<'a>) -> (Cow<'a, Ksr>, Vec<Finding>) {
     let Request {
         ksr,
         previous,
@@ -57,8 +126,7 @@ pub fn validate_request(request: &Request<'_>) -> Vec<Finding> {
     let policy = &config.request_policy;
     // allow_unsorted_bundles: kskm sorts the bundles by Expiration; so do
     // we then, and say so (KSR-BUNDLE-ORDER).
-    let sorted;
-    let ksr = if policy.allow_unsorted_bundles
+    let ksr: Cow<'a, Ksr> = if policy.allow_unsorted_bundles
         && !ksr.bundles.is_sorted_by_key(|bundle| bundle.expiration)
     {
         let mut copy = ksr.clone();
@@ -67,11 +135,23 @@ pub fn validate_request(request: &Request<'_>) -> Vec<Finding> {
             CheckCode::BundleOrder,
             "the bundles are not in ascending order; they were sorted by Expiration (allow_unsorted_bundles = true)",
         );
-        sorted = copy;
-        &sorted
+        Cow::Owned(copy)
     } else {
-        ksr
+        Cow::Borrowed(ksr)
     };
+    let findings = stages(&ksr, previous, config, now, stage2);
+    (ksr, findings)
+}
+
+/// Stages 2 to 4 on a KSR in its final order.
+fn stages(
+    ksr: &Ksr,
+    previous: Option<&Skr>,
+    config: &Config,
+    now: Timestamp,
+    mut stage2: Sink,
+) -> Vec<Finding> {
+    let policy = &config.request_policy;
     let own = check_ksr(ksr, DocumentRole::Ksr);
     let (signatures, rest): (Vec<Finding>, Vec<Finding>) = own.into_iter().partition(|finding| {
         matches!(

@@ -1,30 +1,131 @@
 //! Stage 6 of `ksr-checks.md`: a new SKR against SKR(n-1) (safety) and
 //! against its KSR (consistency).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::sink::Sink;
 use crate::dnssec::dnskey::Flags;
 use crate::findings::{CheckCode, DocumentRole, Finding};
-use crate::model::{Ksr, Skr};
+use crate::model::{Bundle, Ksr, Skr};
 use crate::policy::Config;
+use crate::response::{Action, Schema};
 
 /// Checks an SKR against the KSR it answers (`SKR-CONSISTENCY.1`–`.3`)
 /// and, when given, against SKR(n-1) (`KSR-POLICY-SAFETY.1`–`.4`, with
 /// the configured KSK policy's PublishSafety and RetireSafety). The
 /// signature rules of `.4` are [`super::check_skr`]'s.
+///
+/// With the schema the SKR was made with, each bundle's KSKs and signers
+/// are compared with the schema's action (`SKR-CONSISTENCY.3` and `.4`);
+/// without it, only that every KSK is a configured one with Flags 257 or
+/// 385.
 pub fn check_response(
     skr: &Skr,
     ksr: &Ksr,
     previous: Option<&Skr>,
     config: &Config,
+    schema: Option<&Schema>,
 ) -> Vec<Finding> {
     let mut sink = Sink::new(DocumentRole::NewSkr);
     consistency(skr, ksr, config, &mut sink);
+    if let Some(schema) = schema {
+        for (index, (bundle, action)) in skr.bundles.iter().zip(schema).enumerate() {
+            follows_action(index + 1, bundle, action, config, &mut sink);
+        }
+    }
     if let Some(previous) = previous {
         safety(skr, previous, config, &mut sink);
     }
     sink.findings
+}
+
+/// `SKR-CONSISTENCY.3` and `.4` against the schema's action for a bundle:
+/// the KSKs are exactly those the action names, revoked exactly when it
+/// revokes them, and there is exactly one signature per signing key.
+fn follows_action(
+    number: usize,
+    bundle: &Bundle,
+    action: &Action,
+    config: &Config,
+    sink: &mut Sink,
+) {
+    let label = |name: &str| {
+        config
+            .keys
+            .get(name)
+            .map_or_else(|| name.to_owned(), |key| key.label.clone())
+    };
+    let revoked: BTreeSet<String> = action.revoke.iter().map(|name| label(name)).collect();
+    let named: BTreeSet<String> = action.names().map(label).collect();
+    for key in bundle
+        .keys
+        .iter()
+        .filter(|key| key.dnskey.flags() != Flags::ZSK)
+    {
+        if !named.contains(&key.identifier) {
+            sink.key_error(
+                CheckCode::SkrConsistencyKsks,
+                number,
+                bundle,
+                key,
+                "a KSK that the schema's action for this bundle does not name",
+            );
+            continue;
+        }
+        let expected = if revoked.contains(&key.identifier) {
+            Flags::REVOKED_KSK
+        } else {
+            Flags::KSK
+        };
+        if key.dnskey.flags() != expected {
+            sink.key_error(
+                CheckCode::SkrConsistencyKsks,
+                number,
+                bundle,
+                key,
+                format!(
+                    "Flags {}, but the schema's action says {expected}",
+                    key.dnskey.flags()
+                ),
+            );
+        }
+    }
+    for missing in named.iter().filter(|label| bundle.key(label).is_none()) {
+        sink.bundle_error(
+            CheckCode::SkrConsistencyKsks,
+            number,
+            bundle,
+            format!("the schema's action names KSK {missing:?}, which is not in the bundle"),
+        );
+    }
+    let mut signers: BTreeMap<&str, usize> = BTreeMap::new();
+    for signature in &bundle.signatures {
+        *signers
+            .entry(signature.key_identifier.as_str())
+            .or_default() += 1;
+    }
+    let signing: BTreeSet<String> = action.sign.iter().map(|name| label(name)).collect();
+    for label in &signing {
+        let count = signers.get(label.as_str()).copied().unwrap_or(0);
+        if count != 1 {
+            sink.bundle_error(
+                CheckCode::SkrSignatureFields,
+                number,
+                bundle,
+                format!(
+                    "{count} signatures by {label:?}; the schema's action asks for exactly one"
+                ),
+            );
+        }
+    }
+    for signer in signers.keys().filter(|signer| !signing.contains(**signer)) {
+        sink.bundle_error(
+            CheckCode::SkrSignatureFields,
+            number,
+            bundle,
+            format!("a signature by {signer:?}, which the schema's action does not sign with"),
+        );
+    }
 }
 
 /// `SKR-CONSISTENCY.1`–`.3`.
@@ -188,10 +289,11 @@ fn safety(skr: &Skr, previous: &Skr, config: &Config, sink: &mut Sink) {
                     }
                 }
             }
-            for (index, bundle) in skr.bundles.iter().enumerate() {
+            let in_every_later = in_every_later_bundle(skr);
+            for ((index, bundle), later) in skr.bundles.iter().enumerate().zip(&in_every_later) {
                 for signer in signers(bundle) {
                     let revoked = bundle.key(&signer).is_some_and(|key| key.dnskey.flags().is_revoked());
-                    if revoked {
+                    if revoked || later.as_ref().is_none_or(|later| later.contains(signer.as_str())) {
                         continue;
                     }
                     if let Some((later, missing)) =
@@ -208,4 +310,23 @@ fn safety(skr: &Skr, previous: &Skr, config: &Config, sink: &mut Sink) {
             }
         },
     );
+}
+
+/// For each bundle, the identifiers of the keys that every later bundle
+/// has (`None` for the last bundle: no later one can miss a key). One pass
+/// from the end keeps `KSR-POLICY-SAFETY.4` linear in the number of
+/// bundles.
+fn in_every_later_bundle(skr: &Skr) -> Vec<Option<BTreeSet<&str>>> {
+    let mut sets = Vec::with_capacity(skr.bundles.len());
+    let mut later: Option<BTreeSet<&str>> = None;
+    for bundle in skr.bundles.iter().rev() {
+        sets.push(later.clone());
+        let keys = bundle.keys.iter().map(|key| key.identifier.as_str());
+        later = Some(match later {
+            None => keys.collect(),
+            Some(set) => keys.filter(|key| set.contains(key)).collect(),
+        });
+    }
+    sets.reverse();
+    sets
 }

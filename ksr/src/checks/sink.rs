@@ -4,7 +4,7 @@ use crate::findings::{CheckCode, DocumentRole, Finding};
 use crate::model::{Bundle, Key};
 
 /// Collects the findings of one document.
-pub(super) struct Sink {
+pub(crate) struct Sink {
     role: DocumentRole,
     pub findings: Vec<Finding>,
 }

@@ -1,20 +1,24 @@
-//! The SKR builder (`ksr-skr-format.md` §2).
+//! The SKR builder (`ksr-skr-format.md` §2) with the checks of stage 5 of
+//! `ksr-checks.md`, and stage 6 run on the result before it is returned.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::schema::{Action, Schema, builtin};
-use crate::checks::check_skr;
+use super::schema::{Action, Schema, resolve};
+use crate::checks::sink::Sink;
+use crate::checks::{CheckedKsr, check_response, check_skr};
 use crate::dnssec::algorithm::Algorithm;
-use crate::dnssec::dnskey::{Dnskey, Flags};
+use crate::dnssec::dnskey::{Dnskey, Flags, PublicKey};
+use crate::dnssec::ds::{DigestType, Ds};
+use crate::dnssec::keytag::KeyTag;
+use crate::dnssec::name::DomainName;
 use crate::dnssec::rrsig::Rrsig;
-use crate::dnssec::time::Timestamp;
 use crate::dnssec::verify::verify;
-use crate::findings::DocumentRole;
+use crate::findings::{CheckCode, DocumentRole, Finding, Severity};
 use crate::model::{
     AlgorithmParameters, Bundle, Key, Ksr, Policy, Signature, SignatureAlgorithm, Skr,
 };
 use crate::policy::{Config, KskConfig};
-use crate::xml::{parse_skr, write_skr};
+use crate::xml::{parse_skr, sort_as_written, write_skr};
 
 //------------ BundleSigner --------------------------------------------------
 
@@ -22,11 +26,13 @@ use crate::xml::{parse_skr, write_skr};
 /// trait (house rule 13).
 pub trait BundleSigner {
     /// Returns the public key of the KSK with this HSM label, as DNSKEY
-    /// RDATA with Flags 257.
+    /// RDATA (the flags are set by the builder).
     ///
     /// # Errors
     ///
-    /// The label is unknown or ambiguous, or the key cannot be read.
+    /// The label is unknown ([`SignerErrorKind::NotFound`]), found more
+    /// than once in the modules, slots or objects the signer sees
+    /// ([`SignerErrorKind::Ambiguous`]), or the key cannot be read.
     fn public_key(&self, label: &str) -> Result<Dnskey, SignerError>;
 
     /// Signs `data` (an RRSIG signing input) with the KSK of this label, in
@@ -38,72 +44,76 @@ pub trait BundleSigner {
     fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, SignerError>;
 }
 
-/// A signer's failure, with its own words.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SignerError(pub String);
+/// What kind of failure a signer reports; it decides the check code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignerErrorKind {
+    /// No key has this label (`SIGN-KEY-LOOKUP`).
+    NotFound,
+    /// More than one key, slot or module has this label (`SIGN-KEY-LABEL`).
+    Ambiguous,
+    /// Anything else: the key cannot be read or used.
+    Failed,
+}
 
-//------------ BuildError ----------------------------------------------------
+/// A signer's failure, in its own words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SignerError {
+    /// What kind of failure.
+    pub kind: SignerErrorKind,
+    /// What happened.
+    pub message: String,
+}
+
+impl SignerError {
+    /// No key has the label.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            kind: SignerErrorKind::NotFound,
+            message: message.into(),
+        }
+    }
+
+    /// The label is not unique.
+    pub fn ambiguous(message: impl Into<String>) -> Self {
+        Self {
+            kind: SignerErrorKind::Ambiguous,
+            message: message.into(),
+        }
+    }
+
+    /// Any other failure.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self {
+            kind: SignerErrorKind::Failed,
+            message: message.into(),
+        }
+    }
+}
+
+//------------ Signed and BuildError -----------------------------------------
+
+/// A built SKR: the document, its serialization (the bytes to write), and
+/// the warnings of stages 5 and 6.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    /// The SKR, as read back from `xml`.
+    pub skr: Skr,
+    /// The SKR as it is to be written.
+    pub xml: String,
+    /// Warnings of the signing and safety stages (a switched-off check).
+    pub findings: Vec<Finding>,
+}
 
 /// Why no SKR was built. Nothing is returned then, so nothing half-built
 /// can be written.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
-    /// The schema does not exist, is too short, or names an unknown key
-    /// (`SIGN-SCHEMA`).
-    #[error("SIGN-SCHEMA: {0}")]
-    Schema(String),
-    /// The HSM's key does not match its configuration (`SIGN-KEY-TYPE`,
-    /// `SIGN-KEY-DS`, `SIGN-KEY-TAG`) or cannot be found (`SIGN-KEY-LOOKUP`).
-    #[error("{code}: key {label}: {message}")]
-    Key {
-        /// The check code.
-        code: &'static str,
-        /// The HSM label.
-        label: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// A KSK is used outside its validity (`SIGN-KEY-VALIDITY`).
-    #[error(
-        "SIGN-KEY-VALIDITY: bundle {bundle}: key {label} is valid {from} … {}, the bundle runs {inception} … {expiration}",
-        until.map_or_else(|| "open".to_owned(), |until| until.to_string())
-    )]
-    Validity {
-        /// The 1-based bundle number.
-        bundle: usize,
-        /// The HSM label.
-        label: String,
-        /// valid_from.
-        from: Timestamp,
-        /// valid_until.
-        until: Option<Timestamp>,
-        /// The bundle's inception.
-        inception: Timestamp,
-        /// The bundle's expiration.
-        expiration: Timestamp,
-    },
-    /// A signature from the signer did not verify (`SKR-VERIFY`).
-    #[error("SKR-VERIFY: bundle {bundle}: the signature of key {label} does not verify: {message}")]
-    Verify {
-        /// The 1-based bundle number.
-        bundle: usize,
-        /// The HSM label.
-        label: String,
-        /// Why.
-        message: String,
-    },
-    /// The ZSK and KSK algorithms of a bundle differ (`SIGN-ALG-COVERAGE`).
-    #[error("SIGN-ALG-COVERAGE: bundle {bundle}: the ZSKs use {zsk}, the signatures {ksk}")]
-    Coverage {
-        /// The 1-based bundle number.
-        bundle: usize,
-        /// The ZSK algorithms.
-        zsk: String,
-        /// The KSK signature algorithms.
-        ksk: String,
-    },
-    /// The signer failed.
+    /// A check of stage 5 or 6, or the read-back, failed. All findings of
+    /// the stage are here, errors and warnings.
+    #[error("no SKR: {}", summary(.0))]
+    Rejected(Vec<Finding>),
+    /// The signer failed while signing.
     #[error("the signer failed for key {label}: {source}")]
     Signer {
         /// The HSM label.
@@ -112,46 +122,103 @@ pub enum BuildError {
         #[source]
         source: SignerError,
     },
-    /// The written SKR did not read back equal and clean (`SKR-REREAD`).
-    #[error("SKR-REREAD: {0}")]
-    Reread(String),
+}
+
+impl BuildError {
+    /// The findings of a rejection (none for a signer failure).
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            Self::Rejected(findings) => findings,
+            Self::Signer { .. } => &[],
+        }
+    }
+}
+
+/// The first error of a rejection and how many more there are.
+fn summary(findings: &[Finding]) -> String {
+    let mut errors = findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Error);
+    match (errors.next(), errors.count()) {
+        (None, _) => "no error".into(),
+        (Some(first), 0) => first.to_string(),
+        (Some(first), more) => format!("{first} (and {more} more)"),
+    }
+}
+
+/// Ends the build when a stage found an error.
+fn stop_on_errors(sink: &mut Sink) -> Result<(), BuildError> {
+    if sink
+        .findings
+        .iter()
+        .any(|finding| finding.severity == Severity::Error)
+    {
+        return Err(BuildError::Rejected(std::mem::take(&mut sink.findings)));
+    }
+    Ok(())
 }
 
 //------------ build_skr -----------------------------------------------------
 
-/// Builds the SKR for a KSR that passed its checks.
+/// Builds the SKR for a checked KSR with the schema of this name.
 ///
-/// Per bundle *i* and the schema's action *i*: the published KSKs with
-/// Flags 257, the revoked ones with 385 and their recomputed tag, the
-/// signing ones if not yet there, then the bundle's ZSKs, all with
-/// `ksk_policy.ttl`; one RRSIG per signing KSK over that RRset, with the
-/// bundle's inception and expiration and the key's tag in this bundle.
-/// Every signature is verified in software before use, and the SKR is
-/// written, read back and checked before it is returned.
+/// Stage 5: the schema must exist and fit (`SIGN-SCHEMA`); each KSK it
+/// names is read from the signer once and checked against its
+/// configuration (`SIGN-KEY-LOOKUP`, `-LABEL`, `-TYPE`, `-TAG`, `-DS`), its
+/// two tags against every ZSK (`KSR-KEYTAG-CLASH`) and its validity against
+/// every bundle it serves in (`SIGN-KEY-VALIDITY`). Per bundle *i* and the
+/// schema's action *i*: the published KSKs with Flags 257, the revoked ones
+/// with 385 and their recomputed tag, then the bundle's ZSKs, all with
+/// `ksk_policy.ttl` (`SIGN-TTL`); one RRSIG per signing KSK over that
+/// RRset with the bundle's inception and expiration, verified in software
+/// before use (`SKR-VERIFY`), covering the ZSKs' algorithms
+/// (`SIGN-ALG-COVERAGE`). Then the assembled SKR passes the SKR checks
+/// (`SIGN-BUNDLE-SIGS`) and stage 6 against the KSR, the schema and
+/// SKR(n-1), and it is serialized and read back equal (`SKR-REREAD`).
 ///
 /// # Errors
 ///
 /// See [`BuildError`]; on any error there is no SKR.
 pub fn build_skr(
-    ksr: &Ksr,
-    config: &Config,
+    checked: &CheckedKsr<'_>,
     schema_name: &str,
     signer: &dyn BundleSigner,
-) -> Result<(Skr, String), BuildError> {
-    let schema = schema(config, schema_name, ksr.bundles.len())?;
-    let ttl = config.ksk_policy.ttl;
+) -> Result<Signed, BuildError> {
+    let (ksr, config) = (checked.ksr(), checked.config());
+    let mut sink = Sink::new(DocumentRole::NewSkr);
+    let schema = match resolve(config, schema_name, ksr.bundles.len()) {
+        Ok(schema) => schema,
+        Err(message) => {
+            sink.error(CheckCode::SignSchema, message);
+            return Err(BuildError::Rejected(sink.findings));
+        }
+    };
+    let ksks = read_ksks(config, &schema, &ksr.domain, signer, &mut sink);
+    stop_on_errors(&mut sink)?;
+    sink.unless_disabled(
+        config.request_policy.check_key_tag_clashes,
+        &[CheckCode::KeyTagClash],
+        "check_key_tag_clashes",
+        |sink| hsm_tag_clashes(ksr, &ksks, sink),
+    );
+    for (index, (bundle, action)) in ksr.bundles.iter().zip(&schema).enumerate() {
+        validity(index + 1, bundle, action, &ksks, &mut sink);
+    }
+    stop_on_errors(&mut sink)?;
+
     let mut bundles = Vec::with_capacity(ksr.bundles.len());
     for (index, (request, action)) in ksr.bundles.iter().zip(&schema).enumerate() {
-        bundles.push(build_bundle(
+        let bundle = BundleBuilder {
             ksr,
-            config,
-            index + 1,
-            request,
-            action,
-            ttl,
+            ttl: config.ksk_policy.ttl,
+            ksks: &ksks,
             signer,
-        )?);
+        }
+        .build(index + 1, request, action, &mut sink)?;
+        bundles.push(bundle);
     }
+    stop_on_errors(&mut sink)?;
+
     let skr = Skr {
         id: ksr.id.clone(),
         serial: ksr.serial,
@@ -161,164 +228,385 @@ pub fn build_skr(
         zsk_policy: ksr.zsk_policy.clone(),
         bundles,
     };
-    let written = write_skr(&skr);
-    let reread = parse_skr(written.as_bytes(), DocumentRole::NewSkr).map_err(|findings| {
-        BuildError::Reread(format!("the written SKR does not parse: {findings:?}"))
-    })?;
-    let findings = check_skr(&reread, DocumentRole::NewSkr);
-    if !findings.is_empty() {
-        return Err(BuildError::Reread(format!(
-            "the written SKR fails its checks: {findings:?}"
-        )));
-    }
-    if write_skr(&reread) != written {
-        return Err(BuildError::Reread(
-            "the written SKR reads back different".into(),
-        ));
-    }
-    Ok((reread, written))
-}
+    sink.unless_disabled(
+        config.response_policy.validate_signatures,
+        &[CheckCode::SignBundleSigs],
+        "response_policy.validate_signatures",
+        |sink| bundle_signatures(&skr, sink),
+    );
+    sink.findings.extend(check_response(
+        &skr,
+        ksr,
+        checked.previous(),
+        config,
+        Some(&schema),
+    ));
+    stop_on_errors(&mut sink)?;
 
-/// Returns the schema of this name for `bundles` bundles: the
-/// configuration's own, or a built-in one (`SIGN-SCHEMA`).
-fn schema(config: &Config, name: &str, bundles: usize) -> Result<Schema, BuildError> {
-    let schema: Schema = match config.schemas.get(name) {
-        Some(actions) => (1..=bundles)
-            .map(|number| {
-                actions.get(&number.to_string()).cloned().ok_or_else(|| {
-                    BuildError::Schema(format!("schema {name:?} has no action for bundle {number}"))
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        None => builtin(bundles).remove(name).ok_or_else(|| {
-            let mut known: Vec<String> = builtin(bundles)
-                .keys()
-                .map(|name| (*name).to_owned())
-                .collect();
-            known.extend(config.schemas.keys().cloned());
-            BuildError::Schema(format!("no schema {name:?}; known: {}", known.join(", ")))
-        })?,
-    };
-    for action in &schema {
-        for key in action.names() {
-            ksk(config, key)?;
-        }
-        if action.sign.is_empty() {
-            return Err(BuildError::Schema(format!(
-                "schema {name:?} has a bundle without a signing key"
-            )));
-        }
-    }
-    Ok(schema)
-}
-
-/// Returns the configured KSK of a schema name.
-fn ksk<'a>(config: &'a Config, name: &str) -> Result<&'a KskConfig, BuildError> {
-    config.keys.get(name).ok_or_else(|| {
-        BuildError::Schema(format!(
-            "the schema names key {name:?}, which is not under [keys]"
-        ))
+    let xml = write_skr(&skr);
+    let skr = reread(&xml, &skr).map_err(BuildError::Rejected)?;
+    Ok(Signed {
+        skr,
+        xml,
+        findings: sink.findings,
     })
 }
 
-/// Builds one response bundle.
-fn build_bundle(
-    ksr: &Ksr,
-    config: &Config,
-    number: usize,
-    request: &Bundle,
-    action: &Action,
-    ttl: u32,
+//------------ The KSKs ------------------------------------------------------
+
+/// A KSK as the signer holds it, checked against its configuration.
+struct Ksk<'a> {
+    config: &'a KskConfig,
+    /// The public key with Flags 257.
+    dnskey: Dnskey,
+}
+
+/// Reads every KSK the schema names from the signer, once each, and checks
+/// it against its configuration. A key that fails is left out, with its
+/// findings.
+fn read_ksks<'a>(
+    config: &'a Config,
+    schema: &Schema,
+    domain: &DomainName,
     signer: &dyn BundleSigner,
-) -> Result<Bundle, BuildError> {
-    let mut keys: Vec<Key> = Vec::new();
-    let mut add = |key: Key, replace: bool| match keys
-        .iter_mut()
-        .find(|other| other.dnskey.public_key() == key.dnskey.public_key())
+    sink: &mut Sink,
+) -> BTreeMap<&'a str, Ksk<'a>> {
+    let names: BTreeSet<&str> = schema.iter().flat_map(Action::names).collect();
+    let mut ksks = BTreeMap::new();
+    for (name, config_key) in config
+        .keys
+        .iter()
+        .filter(|(name, _)| names.contains(name.as_str()))
     {
-        Some(existing) if replace => *existing = key,
-        Some(_) => {}
-        None => keys.push(key),
-    };
-    let ksk_key = |name: &str, flags: Flags| -> Result<Key, BuildError> {
-        let config_key = ksk(config, name)?;
-        let dnskey = hsm_key(config_key, signer, &ksr.domain)?.with_flags(flags);
-        let until_ok = config_key
+        match hsm_key(config_key, signer, domain) {
+            Ok(dnskey) => {
+                ksks.insert(
+                    name.as_str(),
+                    Ksk {
+                        config: config_key,
+                        dnskey,
+                    },
+                );
+            }
+            Err((code, message)) => sink.error(
+                code,
+                format!("KSK {name} (label {}): {message}", config_key.label),
+            ),
+        }
+    }
+    ksks
+}
+
+/// Reads a KSK from the signer and checks it against its configuration:
+/// algorithm and RSA parameters, key tag and DS pins (`SIGN-KEY-LOOKUP`,
+/// `-LABEL`, `-TYPE`, `-TAG`, `-DS`).
+fn hsm_key(
+    config_key: &KskConfig,
+    signer: &dyn BundleSigner,
+    domain: &DomainName,
+) -> Result<Dnskey, (CheckCode, String)> {
+    let dnskey = signer
+        .public_key(&config_key.label)
+        .map_err(|err| match err.kind {
+            SignerErrorKind::Ambiguous => (CheckCode::SignKeyLabel, err.message),
+            SignerErrorKind::NotFound | SignerErrorKind::Failed => {
+                (CheckCode::SignKeyLookup, err.message)
+            }
+        })?
+        .with_flags(Flags::KSK);
+    let mnemonic = dnskey.algorithm().mnemonic().unwrap_or("unknown");
+    if mnemonic != config_key.algorithm {
+        return Err((
+            CheckCode::SignKeyType,
+            format!(
+                "the HSM key is {mnemonic}, the configuration says {}",
+                config_key.algorithm
+            ),
+        ));
+    }
+    let public = dnskey
+        .decode_public_key()
+        .map_err(|err| (CheckCode::SignKeyType, format!("the HSM key: {err}")))?;
+    if let PublicKey::Rsa { .. } = public {
+        let (bits, exponent) = (public.size_bits(), public.rsa_exponent());
+        if config_key.rsa_size.is_some_and(|size| size != bits) {
+            return Err((
+                CheckCode::SignKeyType,
+                format!(
+                    "the HSM key has {bits} bits, rsa_size is {}",
+                    config_key.rsa_size.unwrap_or_default()
+                ),
+            ));
+        }
+        if config_key
+            .rsa_exponent
+            .is_some_and(|configured| Some(configured) != exponent)
+        {
+            return Err((
+                CheckCode::SignKeyType,
+                format!(
+                    "the HSM key's exponent is {}, rsa_exponent is {}",
+                    exponent.map_or_else(|| "over 64 bits".into(), |e| e.to_string()),
+                    config_key.rsa_exponent.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    if dnskey.key_tag().to_int() != config_key.key_tag {
+        return Err((
+            CheckCode::SignKeyTag,
+            format!(
+                "the HSM key has tag {}, key_tag is {}",
+                dnskey.key_tag(),
+                config_key.key_tag
+            ),
+        ));
+    }
+    let ds = Ds::compute(domain, &dnskey, DigestType::Sha256).digest_hex();
+    if !ds.eq_ignore_ascii_case(&config_key.ds_sha256) {
+        return Err((
+            CheckCode::SignKeyDs,
+            format!(
+                "the HSM key's DS is {ds}, ds_sha256 is {}",
+                config_key.ds_sha256
+            ),
+        ));
+    }
+    Ok(dnskey)
+}
+
+/// `KSR-KEYTAG-CLASH`, second pass: no ZSK of the KSR has the Flags-257 or
+/// Flags-385 tag of a KSK read from the signer.
+fn hsm_tag_clashes(ksr: &Ksr, ksks: &BTreeMap<&str, Ksk<'_>>, sink: &mut Sink) {
+    let mut tags: BTreeMap<KeyTag, String> = BTreeMap::new();
+    for ksk in ksks.values() {
+        for flags in [Flags::KSK, Flags::REVOKED_KSK] {
+            tags.insert(
+                ksk.dnskey.with_flags(flags).key_tag(),
+                format!("KSK {} with Flags {flags}", ksk.config.label),
+            );
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (index, bundle) in ksr.bundles.iter().enumerate() {
+        for key in &bundle.keys {
+            let tag = key.dnskey.key_tag();
+            if !seen.insert((key.identifier.as_str(), tag)) {
+                continue;
+            }
+            if let Some(owner) = tags.get(&tag) {
+                sink.key_error(
+                    CheckCode::KeyTagClash,
+                    index + 1,
+                    bundle,
+                    key,
+                    format!("key tag {tag} is also the tag of {owner} in the HSM"),
+                );
+            }
+        }
+    }
+}
+
+/// `SIGN-KEY-VALIDITY`: every KSK the action uses is valid for the whole
+/// bundle.
+fn validity(
+    number: usize,
+    bundle: &Bundle,
+    action: &Action,
+    ksks: &BTreeMap<&str, Ksk<'_>>,
+    sink: &mut Sink,
+) {
+    let names: BTreeSet<&str> = action.names().collect();
+    for ksk in names.iter().filter_map(|name| ksks.get(name)) {
+        let key = ksk.config;
+        let until_ok = key
             .valid_until
-            .is_none_or(|until| until >= request.expiration);
-        if config_key.valid_from > request.inception || !until_ok {
-            return Err(BuildError::Validity {
-                bundle: number,
-                label: config_key.label.clone(),
-                from: config_key.valid_from,
-                until: config_key.valid_until,
-                inception: request.inception,
-                expiration: request.expiration,
+            .is_none_or(|until| until >= bundle.expiration);
+        if key.valid_from > bundle.inception || !until_ok {
+            sink.bundle_error(
+                CheckCode::SignKeyValidity,
+                number,
+                bundle,
+                format!(
+                    "KSK {} is valid {} … {}, the bundle runs {} … {}",
+                    key.label,
+                    key.valid_from,
+                    key.valid_until
+                        .map_or_else(|| "open".to_owned(), |until| until.to_string()),
+                    bundle.inception,
+                    bundle.expiration
+                ),
+            );
+        }
+    }
+}
+
+//------------ One bundle ----------------------------------------------------
+
+/// What building a bundle needs besides the bundle.
+struct BundleBuilder<'a> {
+    ksr: &'a Ksr,
+    ttl: u32,
+    ksks: &'a BTreeMap<&'a str, Ksk<'a>>,
+    signer: &'a dyn BundleSigner,
+}
+
+impl BundleBuilder<'_> {
+    /// Builds response bundle `number`; check failures go to the sink,
+    /// only a failing signer ends the build here.
+    fn build(
+        &self,
+        number: usize,
+        request: &Bundle,
+        action: &Action,
+        sink: &mut Sink,
+    ) -> Result<Bundle, BuildError> {
+        let mut bundle = Bundle {
+            id: request.id.clone(),
+            inception: request.inception,
+            expiration: request.expiration,
+            signers: Vec::new(),
+            keys: self.key_set(request, action),
+            signatures: Vec::new(),
+        };
+        ttl_guard(number, &bundle, self.ttl, sink);
+        distinct_tags(number, &bundle, sink);
+        let signing: BTreeSet<&str> = action.sign.iter().map(String::as_str).collect();
+        let mut all_verified = true;
+        for ksk in signing.iter().filter_map(|name| self.ksks.get(name)) {
+            match self.sign(number, &bundle, ksk, sink)? {
+                Some(signature) => bundle.signatures.push(signature),
+                None => all_verified = false,
+            }
+        }
+        // A signature left out would only repeat itself as a coverage gap.
+        if all_verified {
+            coverage(number, &bundle, request, sink);
+        }
+        sort_as_written(&mut bundle);
+        Ok(bundle)
+    }
+
+    /// The DNSKEY RRset of the bundle: the action's KSKs (revoked ones
+    /// with Flags 385), then the request's ZSKs, all with the KSK TTL.
+    fn key_set(&self, request: &Bundle, action: &Action) -> Vec<Key> {
+        let mut keys: Vec<Key> = Vec::new();
+        let names: BTreeSet<&str> = action.names().collect();
+        for (name, ksk) in self.ksks.iter().filter(|(name, _)| names.contains(*name)) {
+            let flags = if action.revoke.iter().any(|revoked| revoked == name) {
+                Flags::REVOKED_KSK
+            } else {
+                Flags::KSK
+            };
+            let dnskey = ksk.dnskey.with_flags(flags);
+            keys.push(Key {
+                identifier: ksk.config.label.clone(),
+                key_tag: dnskey.key_tag(),
+                ttl: self.ttl,
+                dnskey,
             });
         }
-        Ok(Key {
-            identifier: config_key.label.clone(),
-            key_tag: dnskey.key_tag(),
-            ttl,
-            dnskey,
-        })
-    };
-    for name in &action.publish {
-        add(ksk_key(name, Flags::KSK)?, false);
+        keys.extend(request.keys.iter().map(|zsk| Key {
+            ttl: self.ttl,
+            ..zsk.clone()
+        }));
+        keys
     }
-    for name in &action.revoke {
-        add(ksk_key(name, Flags::REVOKED_KSK)?, true);
-    }
-    for name in &action.sign {
-        add(ksk_key(name, Flags::KSK)?, false);
-    }
-    for zsk in &request.keys {
-        add(Key { ttl, ..zsk.clone() }, false);
-    }
-    let mut bundle = Bundle {
-        id: request.id.clone(),
-        inception: request.inception,
-        expiration: request.expiration,
-        signers: Vec::new(),
-        keys,
-        signatures: Vec::new(),
-    };
-    let signed: BTreeSet<&str> = action.sign.iter().map(String::as_str).collect();
-    for name in signed {
-        let label = &ksk(config, name)?.label;
-        let key = bundle.key(label).cloned().ok_or_else(|| {
-            BuildError::Schema(format!(
-                "bundle {number}: signing key {label} is not in the key set"
-            ))
-        })?;
+
+    /// Has the signer sign the bundle's RRset with one KSK and verifies the
+    /// result (`SKR-VERIFY`); a signature that does not verify is left out.
+    fn sign(
+        &self,
+        number: usize,
+        bundle: &Bundle,
+        ksk: &Ksk<'_>,
+        sink: &mut Sink,
+    ) -> Result<Option<Signature>, BuildError> {
+        let label = &ksk.config.label;
+        let Some(key) = bundle.key(label) else {
+            // Not reachable: the key set holds every signing KSK.
+            sink.bundle_error(
+                CheckCode::SignSchema,
+                number,
+                bundle,
+                format!("signing key {label} is not in the key set"),
+            );
+            return Ok(None);
+        };
+        let domain = &self.ksr.domain;
         let mut rrsig = Rrsig {
             algorithm: key.dnskey.algorithm(),
-            labels: ksr.domain.rrsig_labels(),
-            original_ttl: ttl,
+            labels: domain.rrsig_labels(),
+            original_ttl: self.ttl,
             expiration: bundle.expiration,
             inception: bundle.inception,
             key_tag: key.dnskey.key_tag(),
-            signer_name: ksr.domain.clone(),
+            signer_name: domain.clone(),
             signature: Vec::new(),
         };
-        let input = rrsig.signing_input(&ksr.domain, bundle.dnskeys());
-        rrsig.signature = signer
+        let input = rrsig.signing_input(domain, bundle.dnskeys());
+        rrsig.signature = self
+            .signer
             .sign(label, &input)
             .map_err(|source| BuildError::Signer {
                 label: label.clone(),
                 source,
             })?;
-        verify(&key.dnskey, &input, &rrsig.signature).map_err(|err| BuildError::Verify {
-            bundle: number,
-            label: label.clone(),
-            message: err.to_string(),
-        })?;
-        bundle.signatures.push(Signature {
+        if let Err(err) = verify(&key.dnskey, &input, &rrsig.signature) {
+            sink.key_error(
+                CheckCode::SkrVerify,
+                number,
+                bundle,
+                key,
+                format!("the signature the HSM made does not verify: {err}"),
+            );
+            return Ok(None);
+        }
+        Ok(Some(Signature {
             key_identifier: label.clone(),
-            ttl,
+            ttl: self.ttl,
             rrsig,
-        });
+        }))
     }
+}
+
+/// `SIGN-TTL`: every key of the RRset to be signed has the KSK TTL. The
+/// builder sets it, so this guards the construction.
+fn ttl_guard(number: usize, bundle: &Bundle, ttl: u32, sink: &mut Sink) {
+    for key in bundle.keys.iter().filter(|key| key.ttl != ttl) {
+        sink.key_error(
+            CheckCode::SignTtl,
+            number,
+            bundle,
+            key,
+            format!("TTL {}, ksk_policy.ttl is {ttl}", key.ttl),
+        );
+    }
+}
+
+/// `KSR-KEYTAG-CLASH`, second pass: the keys of a new bundle, with their
+/// final flags, have distinct tags.
+fn distinct_tags(number: usize, bundle: &Bundle, sink: &mut Sink) {
+    let mut tags: BTreeMap<KeyTag, &str> = BTreeMap::new();
+    for key in &bundle.keys {
+        if let Some(other) = tags.insert(key.dnskey.key_tag(), &key.identifier) {
+            sink.key_error(
+                CheckCode::KeyTagClash,
+                number,
+                bundle,
+                key,
+                format!(
+                    "key tag {} is also the tag of {other:?} in this bundle",
+                    key.dnskey.key_tag()
+                ),
+            );
+        }
+    }
+}
+
+/// `SIGN-ALG-COVERAGE`: the bundle's ZSK algorithms are exactly its
+/// signature algorithms (RFC 6840 §5.11).
+fn coverage(number: usize, bundle: &Bundle, request: &Bundle, sink: &mut Sink) {
     let zsk: BTreeSet<Algorithm> = request
         .keys
         .iter()
@@ -336,62 +624,58 @@ fn build_bundle(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        return Err(BuildError::Coverage {
-            bundle: number,
-            zsk: names(&zsk),
-            ksk: names(&ksk),
-        });
+        sink.bundle_error(
+            CheckCode::SignAlgCoverage,
+            number,
+            bundle,
+            format!(
+                "the ZSKs use {}, the KSK signatures {}",
+                names(&zsk),
+                names(&ksk)
+            ),
+        );
     }
-    Ok(bundle)
 }
 
-/// Reads a KSK from the signer and checks it against its configuration:
-/// algorithm, key tag and DS pins (`SIGN-KEY-TYPE`, `-TAG`, `-DS`).
-fn hsm_key(
-    config_key: &KskConfig,
-    signer: &dyn BundleSigner,
-    domain: &crate::DomainName,
-) -> Result<Dnskey, BuildError> {
-    let error = |code: &'static str, message: String| BuildError::Key {
-        code,
-        label: config_key.label.clone(),
-        message,
+//------------ The whole SKR -------------------------------------------------
+
+/// `SIGN-BUNDLE-SIGS`: the assembled SKR passes the checks an SKR(n-1)
+/// must pass; each error is reported under this code with the original.
+fn bundle_signatures(skr: &Skr, sink: &mut Sink) {
+    for finding in check_skr(skr, DocumentRole::NewSkr) {
+        sink.findings.push(Finding {
+            code: CheckCode::SignBundleSigs,
+            message: format!("{}: {}", finding.code, finding.message),
+            ..finding
+        });
+    }
+}
+
+/// `SKR-REREAD`: the serialized SKR parses, passes the SKR checks and is
+/// equal to what was built. Returns the SKR as read.
+fn reread(xml: &str, built: &Skr) -> Result<Skr, Vec<Finding>> {
+    let error = |message: String| {
+        vec![Finding::error(
+            CheckCode::SkrReread,
+            DocumentRole::NewSkr,
+            message,
+        )]
     };
-    let dnskey = signer
-        .public_key(&config_key.label)
-        .map_err(|err| error("SIGN-KEY-LOOKUP", err.to_string()))?
-        .with_flags(Flags::KSK);
-    let mnemonic = dnskey.algorithm().mnemonic().unwrap_or("unknown");
-    if mnemonic != config_key.algorithm {
-        return Err(error(
-            "SIGN-KEY-TYPE",
-            format!(
-                "the HSM key is {mnemonic}, the configuration says {}",
-                config_key.algorithm
-            ),
-        ));
+    let skr = parse_skr(xml.as_bytes(), DocumentRole::NewSkr).map_err(|findings| {
+        let first = findings
+            .first()
+            .map_or_else(String::new, |finding| finding.to_string());
+        error(format!("the written SKR does not parse: {first}"))
+    })?;
+    if let Some(finding) = check_skr(&skr, DocumentRole::NewSkr).first() {
+        return Err(error(format!(
+            "the written SKR fails its checks: {finding}"
+        )));
     }
-    if dnskey.key_tag().to_int() != config_key.key_tag {
-        return Err(error(
-            "SIGN-KEY-TAG",
-            format!(
-                "the HSM key has tag {}, key_tag is {}",
-                dnskey.key_tag(),
-                config_key.key_tag
-            ),
-        ));
+    if &skr != built {
+        return Err(error("the written SKR reads back different".into()));
     }
-    let ds = crate::Ds::compute(domain, &dnskey, crate::DigestType::Sha256).digest_hex();
-    if !ds.eq_ignore_ascii_case(&config_key.ds_sha256) {
-        return Err(error(
-            "SIGN-KEY-DS",
-            format!(
-                "the HSM key's DS is {ds}, ds_sha256 is {}",
-                config_key.ds_sha256
-            ),
-        ));
-    }
-    Ok(dnskey)
+    Ok(skr)
 }
 
 /// The KSK policy of the SKR: the configured durations, and the distinct
@@ -405,12 +689,12 @@ fn ksk_policy(config: &Config, bundles: &[Bundle]) -> Policy {
         };
         let size = public.size_bits();
         let parameters = match public {
-            crate::PublicKey::Rsa { .. } => AlgorithmParameters::Rsa {
+            PublicKey::Rsa { .. } => AlgorithmParameters::Rsa {
                 size,
                 exponent: public.rsa_exponent().unwrap_or(0),
             },
-            crate::PublicKey::Ecdsa { .. } => AlgorithmParameters::Ecdsa { size },
-            crate::PublicKey::Eddsa { .. } => AlgorithmParameters::Eddsa { size },
+            PublicKey::Ecdsa { .. } => AlgorithmParameters::Ecdsa { size },
+            PublicKey::Eddsa { .. } => AlgorithmParameters::Eddsa { size },
         };
         algorithms.insert(SignatureAlgorithm {
             algorithm: key.dnskey.algorithm(),
@@ -426,5 +710,147 @@ fn ksk_policy(config: &Config, bundles: &[Bundle]) -> Policy {
         max_validity_overlap: policy.max_validity_overlap,
         min_validity_overlap: policy.min_validity_overlap,
         signature_algorithms: algorithms.into_iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        reason = "a panic in a test is a failing test"
+    )]
+
+    use super::*;
+    use crate::xml::parse_ksr;
+
+    fn vector(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/vectors")
+            .join(name);
+        std::fs::read(path).expect("the shared vectors sit beside the repository")
+    }
+
+    fn real_skr() -> Skr {
+        parse_skr(&vector("skr-root-2017-q2-0.xml"), DocumentRole::NewSkr).unwrap()
+    }
+
+    fn codes(sink: &Sink) -> Vec<CheckCode> {
+        sink.findings.iter().map(|finding| finding.code).collect()
+    }
+
+    #[test]
+    fn a_key_with_another_ttl_is_caught_before_signing() {
+        let mut bundle = real_skr().bundles[0].clone();
+        let mut sink = Sink::new(DocumentRole::NewSkr);
+        ttl_guard(1, &bundle, 172_800, &mut sink);
+        assert_eq!(codes(&sink), []);
+        bundle.keys[1].ttl = 3600;
+        ttl_guard(1, &bundle, 172_800, &mut sink);
+        assert_eq!(codes(&sink), [CheckCode::SignTtl]);
+    }
+
+    #[test]
+    fn two_keys_of_a_bundle_with_one_tag_are_caught() {
+        let mut bundle = real_skr().bundles[0].clone();
+        let mut sink = Sink::new(DocumentRole::NewSkr);
+        distinct_tags(1, &bundle, &mut sink);
+        assert_eq!(codes(&sink), []);
+        let zsk = bundle.keys[1].clone();
+        let twin = Key {
+            identifier: "twin".into(),
+            dnskey: with_tag(&zsk.dnskey, zsk.dnskey.key_tag()),
+            ..zsk
+        };
+        bundle.keys.push(twin);
+        distinct_tags(1, &bundle, &mut sink);
+        assert_eq!(codes(&sink), [CheckCode::KeyTagClash]);
+    }
+
+    /// Returns the key with its last two public-key octets changed so that
+    /// its tag is `tag` (the tag is a one's-complement-style sum, so some
+    /// pair of octets reaches every value).
+    fn with_tag(key: &Dnskey, tag: KeyTag) -> Dnskey {
+        let mut public = key.public_key().to_vec();
+        let at = public.len() - 2;
+        // Two octets before them changed too, so even the key's own tag
+        // comes out of other RDATA.
+        for octet in &mut public[at - 2..at] {
+            *octet ^= 0xff;
+        }
+        for value in 0..=u16::MAX {
+            public[at..].copy_from_slice(&value.to_be_bytes());
+            let candidate =
+                Dnskey::new(key.flags(), key.protocol(), key.algorithm(), public.clone());
+            if candidate.key_tag() == tag && candidate != *key {
+                return candidate;
+            }
+        }
+        panic!("no octets give tag {tag}");
+    }
+
+    #[test]
+    fn a_zsk_with_the_revoked_tag_of_an_hsm_key_is_caught() {
+        let config = Config::default();
+        let skr = real_skr();
+        let ksk_2010 = skr.bundles[0].key("Kjqmt7v").unwrap().dnskey.clone();
+        let ksks = BTreeMap::from([(
+            "ksk_2010",
+            Ksk {
+                config: &config.keys["ksk_2010"],
+                dnskey: ksk_2010.clone(),
+            },
+        )]);
+        let mut ksr = parse_ksr(&vector("ksr-root-2017-q2-0.xml"), DocumentRole::Ksr).unwrap();
+        let mut sink = Sink::new(DocumentRole::NewSkr);
+        hsm_tag_clashes(&ksr, &ksks, &mut sink);
+        assert_eq!(codes(&sink), []);
+        let revoked = ksk_2010.with_flags(Flags::REVOKED_KSK).key_tag();
+        let zsk = &mut ksr.bundles[3].keys[0];
+        zsk.dnskey = with_tag(&zsk.dnskey, revoked);
+        hsm_tag_clashes(&ksr, &ksks, &mut sink);
+        assert_eq!(codes(&sink), [CheckCode::KeyTagClash]);
+        assert!(
+            sink.findings[0].message.contains("Flags 385"),
+            "{}",
+            sink.findings[0]
+        );
+    }
+
+    #[test]
+    fn an_assembled_bundle_with_a_bad_signature_is_caught() {
+        let mut skr = real_skr();
+        let mut sink = Sink::new(DocumentRole::NewSkr);
+        bundle_signatures(&skr, &mut sink);
+        assert_eq!(codes(&sink), []);
+        skr.bundles[6].signatures[0].rrsig.signature[9] ^= 4;
+        bundle_signatures(&skr, &mut sink);
+        assert_eq!(codes(&sink), [CheckCode::SignBundleSigs]);
+        assert!(sink.findings[0].message.starts_with("SKR-PREV-SIGS"));
+    }
+
+    #[test]
+    fn what_is_written_must_read_back_equal_and_clean() {
+        let mut skr = real_skr();
+        skr.bundles.iter_mut().for_each(sort_as_written);
+        let xml = write_skr(&skr);
+        assert_eq!(reread(&xml, &skr).unwrap(), skr);
+        let mut other = skr.clone();
+        other.serial += 1;
+        let findings = reread(&xml, &other).unwrap_err();
+        assert_eq!(findings[0].code, CheckCode::SkrReread);
+        assert!(findings[0].message.contains("reads back different"));
+        let truncated = &xml[..xml.len() / 2];
+        let findings = reread(truncated, &skr).unwrap_err();
+        assert!(findings[0].message.contains("does not parse"));
+        let mut broken = skr.clone();
+        broken.bundles[2].signatures[0].rrsig.signature[0] ^= 1;
+        let findings = reread(&write_skr(&broken), &broken).unwrap_err();
+        assert!(
+            findings[0].message.contains("fails its checks"),
+            "{}",
+            findings[0]
+        );
     }
 }

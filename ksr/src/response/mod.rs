@@ -5,5 +5,5 @@
 mod build;
 mod schema;
 
-pub use build::{BuildError, BundleSigner, SignerError, build_skr};
-pub use schema::{Action, Schema, builtin};
+pub use build::{BuildError, BundleSigner, Signed, SignerError, SignerErrorKind, build_skr};
+pub use schema::{Action, Schema, builtin, resolve};

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy::Config;
+
 //------------ Action --------------------------------------------------------
 
 /// What one bundle does with the KSKs, by their configured names.
@@ -93,6 +95,50 @@ pub fn builtin(bundles: usize) -> BTreeMap<&'static str, Schema> {
         ("rollover+", shape(rolled.clone(), rolled.clone(), rolled)),
         ("revoke+", shape(next_only.clone(), revoking, next_only)),
     ])
+}
+
+/// Returns the schema of this name for a KSR of `bundles` bundles: the
+/// configuration's own if it defines one, else a built-in one. Every
+/// bundle needs an action with a signing key, and every key name must be
+/// configured under `[keys]` (`SIGN-SCHEMA`).
+///
+/// # Errors
+///
+/// What is wrong, in a sentence.
+pub fn resolve(config: &Config, name: &str, bundles: usize) -> Result<Schema, String> {
+    let schema: Schema = match config.schemas.get(name) {
+        Some(actions) => (1..=bundles)
+            .map(|number| {
+                actions
+                    .get(&number.to_string())
+                    .cloned()
+                    .ok_or_else(|| format!("schema {name:?} has no action for bundle {number}"))
+            })
+            .collect::<Result<_, _>>()?,
+        None => builtin(bundles).remove(name).ok_or_else(|| {
+            let mut known: Vec<String> = builtin(bundles)
+                .keys()
+                .map(|name| (*name).to_owned())
+                .collect();
+            known.extend(config.schemas.keys().cloned());
+            format!("no schema {name:?}; known: {}", known.join(", "))
+        })?,
+    };
+    for (index, action) in schema.iter().enumerate() {
+        if let Some(unknown) = action.names().find(|key| !config.keys.contains_key(*key)) {
+            return Err(format!(
+                "schema {name:?} names key {unknown:?} in bundle {}, which is not under [keys]",
+                index + 1
+            ));
+        }
+        if action.sign.is_empty() {
+            return Err(format!(
+                "schema {name:?} has no signing key in bundle {}",
+                index + 1
+            ));
+        }
+    }
+    Ok(schema)
 }
 
 #[cfg(test)]

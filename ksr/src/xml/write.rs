@@ -45,23 +45,32 @@ pub fn write_ksr(ksr: &Ksr) -> String {
 /// Returns the keys in the order an SKR lists them.
 fn sorted_keys(keys: &[Key]) -> Vec<&Key> {
     let mut sorted: Vec<&Key> = keys.iter().collect();
-    sorted.sort_by(|a, b| {
-        (a.key_tag, &a.identifier, a.dnskey.rdata()).cmp(&(
-            b.key_tag,
-            &b.identifier,
-            b.dnskey.rdata(),
-        ))
-    });
+    sorted.sort_by(|a, b| key_order(a, b));
     sorted
 }
 
 /// Returns the signatures in the order an SKR lists them.
 fn sorted_signatures(signatures: &[Signature]) -> Vec<&Signature> {
     let mut sorted: Vec<&Signature> = signatures.iter().collect();
-    sorted.sort_by(|a, b| {
-        (a.rrsig.key_tag, &a.key_identifier).cmp(&(b.rrsig.key_tag, &b.key_identifier))
-    });
+    sorted.sort_by(|a, b| signature_order(a, b));
     sorted
+}
+
+/// Puts a bundle's keys and signatures in the order [`write_skr`] writes
+/// them, so a built SKR equals what is read back from its file.
+pub(crate) fn sort_as_written(bundle: &mut Bundle) {
+    bundle.keys.sort_by(key_order);
+    bundle.signatures.sort_by(signature_order);
+}
+
+/// Keys by tag, then identifier, then RDATA (§2.3 rule 7).
+fn key_order(a: &Key, b: &Key) -> std::cmp::Ordering {
+    (a.key_tag, &a.identifier, a.dnskey.rdata()).cmp(&(b.key_tag, &b.identifier, b.dnskey.rdata()))
+}
+
+/// Signatures by KeyTag, then identifier (§2.3 rule 8).
+fn signature_order(a: &Signature, b: &Signature) -> std::cmp::Ordering {
+    (a.rrsig.key_tag, &a.key_identifier).cmp(&(b.rrsig.key_tag, &b.key_identifier))
 }
 
 //------------ Writer --------------------------------------------------------

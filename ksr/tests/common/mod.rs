@@ -80,15 +80,20 @@ impl TestKey {
 }
 
 impl TestKey {
+    /// A fresh RSA key of this size (exponent 65537).
+    pub fn rsa(bits: usize) -> Self {
+        let mut rng = rsa::rand_core::UnwrapErr(crypto_common::getrandom::SysRng);
+        Self::Rsa(Box::new(
+            rsa::PrivateKey::new(&mut rng, bits).expect("RSA key generation works"),
+        ))
+    }
+
     /// A key of the algorithm from a seed.
     pub fn new(algorithm: Algorithm, seed: u8) -> Self {
         if algorithm == Algorithm::RSASHA256 {
             // RSA keys cannot come from a seed as cheaply; each is fresh.
             let _ = seed;
-            let mut rng = rsa::rand_core::UnwrapErr(crypto_common::getrandom::SysRng);
-            Self::Rsa(Box::new(
-                rsa::PrivateKey::new(&mut rng, 2048).expect("RSA key generation works"),
-            ))
+            Self::rsa(2048)
         } else if algorithm == Algorithm::ED25519 {
             Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]))
         } else {
