@@ -12,92 +12,24 @@
 )]
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ksr::{
-    Algorithm, BundleSigner, CheckedKsr, Config, DigestType, Dnskey, DocumentRole, Ds, Flags,
-    KskConfig, Request, SignerError, Timestamp, build_skr, parse_ksr, parse_skr,
-};
-use rsa::pkcs8::EncodePrivateKey as _;
-use rsa::traits::PublicKeyParts as _;
+use ksr::{CheckedKsr, Config, DocumentRole, Request, Timestamp, build_skr, parse_ksr, parse_skr};
 
-/// An RSA-2048 KSK in memory, signing with ring.
-struct Signer {
-    pair: ring::signature::RsaKeyPair,
-    dnskey: Dnskey,
-}
-
-impl BundleSigner for Signer {
-    fn public_key(&self, _label: &str) -> Result<Dnskey, SignerError> {
-        Ok(self.dnskey.clone())
-    }
-
-    fn sign(&self, _label: &str, data: &[u8]) -> Result<Vec<u8>, SignerError> {
-        let mut signature = vec![0; self.pair.public().modulus_len()];
-        self.pair
-            .sign(
-                &ring::signature::RSA_PKCS1_SHA256,
-                &ring::rand::SystemRandom::new(),
-                data,
-                &mut signature,
-            )
-            .map_err(|_| SignerError::failed("ring refused to sign"))?;
-        Ok(signature)
-    }
-}
-
-fn signer() -> Signer {
-    let mut rng = rsa::rand_core::UnwrapErr(crypto_common::getrandom::SysRng);
-    let key = rsa::PrivateKey::new(&mut rng, 2048).unwrap();
-    let strip = |octets: Box<[u8]>| {
-        octets
-            .iter()
-            .copied()
-            .skip_while(|octet| *octet == 0)
-            .collect::<Vec<u8>>()
-    };
-    let exponent = strip(key.e().to_be_bytes());
-    let mut public = vec![u8::try_from(exponent.len()).unwrap()];
-    public.extend(exponent);
-    public.extend(strip(key.n().to_be_bytes()));
-    let pkcs8 = key.to_pkcs8_der().unwrap();
-    Signer {
-        pair: ring::signature::RsaKeyPair::from_pkcs8(pkcs8.as_bytes()).unwrap(),
-        dnskey: Dnskey::new(Flags::KSK, 3, Algorithm::RSASHA256, public),
-    }
-}
-
-fn vector(name: &str) -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/vectors")
-            .join(name),
-    )
-    .unwrap()
-}
+mod common;
+use common::{RingKey, vector};
 
 fn validate_and_sign(c: &mut Criterion) {
     let ksr_bytes = vector("ksr-root-2017-q2-0.xml");
     let previous_bytes = vector("skr-root-2017-q1-0.xml");
-    let signer = signer();
+    let signer = RingKey::new();
     let mut config = Config::default();
     // The bench key stands in for KSK-2010 under its HSM label, so the
     // chain to the Q1 SKR and the safety checks run as in production (the
     // chain itself is anchored by the default ksk_2010 pin).
     config.keys.insert(
         "ksk_current".into(),
-        KskConfig {
-            label: "Kjqmt7v".into(),
-            algorithm: "RSASHA256".into(),
-            rsa_size: Some(2048),
-            rsa_exponent: Some(65537),
-            valid_from: Timestamp::from_unix(1_262_304_000),
-            valid_until: None,
-            ds_sha256: Ds::compute(&ksr::DomainName::root(), &signer.dnskey, DigestType::Sha256)
-                .digest_hex(),
-            key_tag: signer.dnskey.key_tag().to_int(),
-        },
+        signer.ksk_config(&ksr::DomainName::root(), "Kjqmt7v"),
     );
     let now = Timestamp::parse_document("2017-03-20T00:00:00Z").unwrap();
     // KSR-KEY-RSA's primality test is one 2048-bit modular exponentiation

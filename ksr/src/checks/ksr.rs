@@ -1,6 +1,7 @@
 //! Stage 2 checks of a KSR that need no policy: proof of possession, key
 //! tags and the RRSIG fields (`ksr-checks.md` §2).
 
+use super::parallel::parallel_map;
 use super::{bundle_shape, origin_errors, verify_message};
 use crate::findings::{CheckCode, DocumentRole, Finding};
 use crate::model::{Bundle, Ksr};
@@ -9,9 +10,11 @@ use crate::model::{Bundle, Ksr};
 /// every bundle of a KSR: `KSR-BUNDLE-POP.1`–`.3`, `KSR-BUNDLE-KEYS.3`,
 /// `KSR-BUNDLE-SIGFIELDS` and `KSR-BUNDLE-SIGNER`.
 pub fn check_ksr(ksr: &Ksr, role: DocumentRole) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for (index, bundle) in ksr.bundles.iter().enumerate() {
+    // Bundles are independent; their signatures are verified on every core.
+    let numbered: Vec<(usize, &Bundle)> = ksr.bundles.iter().enumerate().collect();
+    parallel_map(&numbered, |(index, bundle)| {
         let number = index + 1;
+        let mut findings = Vec::new();
         bundle_shape(
             CheckCode::BundlePopShape,
             role,
@@ -36,8 +39,11 @@ pub fn check_ksr(ksr: &Ksr, role: DocumentRole) -> Vec<Finding> {
                 .in_bundle(number, &bundle.id),
             );
         }
-    }
-    findings
+        findings
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// `KSR-BUNDLE-KEYS.3`: the keyTag attribute equals the tag of the RDATA.

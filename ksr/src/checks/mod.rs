@@ -6,6 +6,7 @@
 
 mod chain;
 mod ksr;
+mod parallel;
 mod previous;
 mod request;
 mod response;

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::parallel::parallel_map;
 use super::rsa::rsa_problems;
 use super::sink::Sink;
 use crate::dnssec::algorithm::{Algorithm, AlgorithmFamily};
@@ -170,29 +171,6 @@ pub(super) fn check(
         "check_ksr_ttl",
         |sink| ttl(ksr, config, sink),
     );
-}
-
-/// Maps `work` over the items on every core, keeping their order. The RSA
-/// sanity test costs milliseconds per key (a 2048-bit modular
-/// exponentiation), so the keys of a KSR are tested side by side.
-fn parallel_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&work).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            // A panic in a worker is a bug; it is passed on as it is.
-            .flat_map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
 }
 
 /// Returns whether `seconds` lies in `[min, max]`.

@@ -3,6 +3,7 @@
 //! `ksr-skr-format.md` §1.7, and optionally an anchor in trusted KSKs.
 
 use super::ksr::key_tags;
+use super::parallel::parallel_map;
 use super::{bundle_shape, origin_errors, verify_message};
 use crate::dnssec::dnskey::Dnskey;
 use crate::findings::{CheckCode, DocumentRole, Finding};
@@ -15,9 +16,11 @@ use crate::model::{Bundle, Skr};
 /// signatures are self-consistent, not yet anchored; see
 /// [`check_skr_anchor`].
 pub fn check_skr(skr: &Skr, role: DocumentRole) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for (index, bundle) in skr.bundles.iter().enumerate() {
+    // Bundles are independent; their signatures are verified on every core.
+    let numbered: Vec<(usize, &Bundle)> = skr.bundles.iter().enumerate().collect();
+    parallel_map(&numbered, |(index, bundle)| {
         let number = index + 1;
+        let mut findings = Vec::new();
         bundle_shape(
             CheckCode::SkrSignatures,
             role,
@@ -50,8 +53,11 @@ pub fn check_skr(skr: &Skr, role: DocumentRole) -> Vec<Finding> {
                 )));
             }
         }
-    }
-    findings
+        findings
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Returns how a response signature departs from §1.7: times equal to the
