@@ -53,7 +53,7 @@ pub(super) fn rsa_problems(key: &Dnskey) -> Vec<String> {
         problems.push("the modulus is even".into());
     } else if let Some(factor) = small_factor(&modulus) {
         problems.push(format!("the modulus has the small prime factor {factor}"));
-    } else if is_probable_prime(&n) {
+    } else if is_probable_prime(&modulus) {
         problems.push("the modulus is prime".into());
     }
     if exponent.last().is_some_and(|low| low % 2 == 0) {
@@ -157,35 +157,16 @@ fn sieve() -> Vec<u32> {
     primes
 }
 
-/// Miller–Rabin with the first twelve primes as bases: a composite passes
-/// with probability at most 4^-12 (and never below 3.3 × 10^24).
-fn is_probable_prime(n: &BigUint) -> bool {
-    let one = BigUint::from(1u8);
-    let two = BigUint::from(2u8);
-    if n <= &two {
-        return n == &two;
+/// Baillie–PSW (Miller–Rabin to base 2 and a strong Lucas test, as
+/// crypto-primes implements it): no composite is known to pass. A
+/// composite modulus, the usual case, costs one 2048-bit exponentiation.
+fn is_probable_prime(number: &[u8]) -> bool {
+    let bits = u32::try_from(number.len() * 8).unwrap_or(u32::MAX);
+    match crypto_bigint::BoxedUint::from_be_slice(number, bits.max(64)) {
+        Ok(n) => crypto_primes::is_prime(crypto_primes::Flavor::Any, &n),
+        // Not reachable: the precision is the number's own length.
+        Err(_) => false,
     }
-    let n_minus_one = n - &one;
-    let shift = n_minus_one.trailing_zeros().unwrap_or(0);
-    let d = &n_minus_one >> shift;
-    'bases: for base in [2u8, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37] {
-        let base = BigUint::from(base);
-        if base >= *n {
-            continue;
-        }
-        let mut x = base.modpow(&d, n);
-        if x == one || x == n_minus_one {
-            continue;
-        }
-        for _ in 1..shift {
-            x = x.modpow(&two, n);
-            if x == n_minus_one {
-                continue 'bases;
-            }
-        }
-        return false;
-    }
-    true
 }
 
 #[cfg(test)]
@@ -202,11 +183,15 @@ mod tests {
 
     #[test]
     fn finds_primes_and_small_factors() {
-        assert!(is_probable_prime(&BigUint::from(65_537u32)));
-        assert!(!is_probable_prime(&BigUint::from(65_537u64 * 65_539)));
-        // 2^521 - 1 is a Mersenne prime.
+        let prime = |n: &BigUint| is_probable_prime(&n.to_bytes_be());
+        assert!(prime(&BigUint::from(65_537u32)));
+        assert!(!prime(&BigUint::from(65_537u64 * 65_539)));
+        // 2047 = 23 · 89 passes Miller–Rabin to base 2 alone.
+        assert!(!prime(&BigUint::from(2047u32)));
+        // 2^521 - 1 is a Mersenne prime, 2^523 - 1 is not.
         let mersenne = (BigUint::from(1u8) << 521) - 1u8;
-        assert!(is_probable_prime(&mersenne));
+        assert!(prime(&mersenne));
+        assert!(!prime(&((BigUint::from(1u8) << 523) - 1u8)));
         let modulus = mersenne.to_bytes_be();
         let problems = rsa(&[1, 0, 1], &modulus)
             .decode_public_key()
