@@ -364,3 +364,25 @@ fn the_real_answer_follows_the_schema_it_was_made_with() {
     let err = ksr::resolve_schema(&config, "normal", 9).unwrap_err();
     assert!(err.contains("ksk_current"), "{err}");
 }
+
+#[test]
+fn the_previous_skr_ids_follow_the_ksr_id_rules() {
+    let (ksr, _, mut previous) = documents();
+    previous.bundles[2].id = "Q1-bundle-3".into();
+    previous.bundles[4].id = String::new();
+    let findings = validate_request(&Request {
+        ksr: &ksr,
+        previous: Some(&previous),
+        config: &Config::default(),
+        now: now("2017-03-20T00:00:00Z"),
+    });
+    let ids: Vec<(Severity, usize)> = findings
+        .iter()
+        .filter(|f| f.code == CheckCode::BundleId)
+        .map(|f| {
+            assert_eq!(f.document, DocumentRole::PreviousSkr);
+            (f.severity, f.bundle.as_ref().unwrap().number)
+        })
+        .collect();
+    assert_eq!(ids, [(Severity::Warning, 3), (Severity::Error, 5)]);
+}

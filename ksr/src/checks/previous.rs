@@ -1,6 +1,6 @@
 //! Stage 3 of `ksr-checks.md`: SKR(n-1) by itself.
 
-use super::request::{id_problem, order, protocol};
+use super::request::{document_ids, order, protocol};
 use super::sink::Sink;
 use crate::findings::{CheckCode, DocumentRole};
 use crate::model::Skr;
@@ -39,22 +39,7 @@ pub(super) fn check(skr: &Skr, config: &Config, sink: &mut Sink) {
             .into_iter()
             .filter(|f| f.code != CheckCode::SkrSignatures),
     );
-    if let Some(problem) = id_problem(&skr.id) {
-        sink.error(
-            CheckCode::BundleId,
-            format!("SKR id {:?} {problem}", skr.id),
-        );
-    }
-    for (index, bundle) in skr.bundles.iter().enumerate() {
-        if let Some(problem) = id_problem(&bundle.id) {
-            sink.bundle_error(
-                CheckCode::BundleId,
-                index + 1,
-                bundle,
-                format!("bundle id {problem}"),
-            );
-        }
-    }
+    document_ids("SKR", &skr.id, skr, sink);
     order(skr, sink);
     protocol(skr, sink);
 }

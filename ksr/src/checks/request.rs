@@ -191,19 +191,33 @@ fn span(seconds: i64) -> String {
 
 /// `KSR-BUNDLE-ID` and `KSR-BUNDLE-UNIQUE.1`.
 fn ids(ksr: &Ksr, sink: &mut Sink) {
-    if let Some(problem) = id_problem(&ksr.id) {
-        sink.error(
-            CheckCode::BundleId,
-            format!("KSR id {:?} {problem}", ksr.id),
-        );
-    } else if !is_lowercase_uuid(&ksr.id) {
-        sink.warning(
-            CheckCode::BundleId,
-            format!("KSR id {:?} is not a lowercase RFC 9562 UUID", ksr.id),
-        );
-    }
+    document_ids("KSR", &ksr.id, ksr, sink);
     let mut seen = BTreeMap::new();
     for (index, bundle) in ksr.bundles.iter().enumerate() {
+        if let Some(first) = seen.insert(bundle.id.as_str(), index + 1) {
+            sink.bundle_error(
+                CheckCode::BundleUniqueInKsr,
+                index + 1,
+                bundle,
+                format!("bundle id is also the id of bundle {first}"),
+            );
+        }
+    }
+}
+
+/// `KSR-BUNDLE-ID` for a document and its bundles, KSR or SKR: an error
+/// for an id that is empty, too long or of bad characters, a warning for
+/// one that is not a lowercase UUID.
+pub(super) fn document_ids(kind: &str, id: &str, document: &impl Bundles, sink: &mut Sink) {
+    if let Some(problem) = id_problem(id) {
+        sink.error(CheckCode::BundleId, format!("{kind} id {id:?} {problem}"));
+    } else if !is_lowercase_uuid(id) {
+        sink.warning(
+            CheckCode::BundleId,
+            format!("{kind} id {id:?} is not a lowercase RFC 9562 UUID"),
+        );
+    }
+    for (index, bundle) in document.bundles().iter().enumerate() {
         if let Some(problem) = id_problem(&bundle.id) {
             sink.bundle_error(
                 CheckCode::BundleId,
@@ -219,19 +233,11 @@ fn ids(ksr: &Ksr, sink: &mut Sink) {
                 "bundle id is not a lowercase RFC 9562 UUID",
             );
         }
-        if let Some(first) = seen.insert(bundle.id.as_str(), index + 1) {
-            sink.bundle_error(
-                CheckCode::BundleUniqueInKsr,
-                index + 1,
-                bundle,
-                format!("bundle id is also the id of bundle {first}"),
-            );
-        }
     }
 }
 
 /// Returns what is wrong with an id, if anything (`KSR-BUNDLE-ID`).
-pub(super) fn id_problem(id: &str) -> Option<&'static str> {
+fn id_problem(id: &str) -> Option<&'static str> {
     if id.is_empty() {
         Some("is empty")
     } else if id.chars().count() > 128 {
