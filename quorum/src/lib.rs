@@ -1,9 +1,77 @@
 //! k-of-n activation of the HSM with Feldman verifiable secret sharing.
 //!
-//! This crate is laid down with the workspace and is still empty. It will
-//! hold the shares that activate the HSM, the officer roster and the
-//! activation session that verifies and combines them (issue 4). It knows
-//! nothing of files or cards.
+//! The activation secret is a P-256 scalar. [`enrol`] makes one, splits it
+//! into a share per crypto officer (any k of which recover it) and seals
+//! the [`Roster`]: who holds which share on which card, the threshold, the
+//! Feldman [`Commitments`] and a generation number, bound by a MAC under a
+//! key derived from the secret. An [`ActivationSession`] takes the cards'
+//! [`Presentation`]s one by one: each counts only if the card is enrolled
+//! in the current generation, signed this attempt's [`Challenge`], and its
+//! share matches the commitments; anything else is a [`Refusal`] that
+//! names the card and the officer. At the threshold the shares are
+//! combined, checked against C0 and the roster's MAC, wiped, and the secret
+//! is yielded once. [`reshare`] and [`rekey`] issue a new generation, with
+//! a quorum of the current one as their authority.
+//!
+//! This crate knows nothing of files, cards or clocks: time is a
+//! parameter. No secret (share, secret, polynomial coefficient) is printed
+//! by `Debug`, serialized, or left in memory after use: each is held in a
+//! fixed array that is overwritten when it is dropped.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use p256::ecdsa::{Signature, SigningKey, signature::Signer as _};
+//! use quorum::{ActivationSession, NewOfficer, Presentation, Share, enrol};
+//!
+//! let cards: Vec<SigningKey> =
+//!     (1..=3u8).map(|seed| SigningKey::from_slice(&[seed; 32]).unwrap()).collect();
+//! let officers = cards.iter().enumerate().map(|(i, card)| NewOfficer {
+//!     name: format!("CO-{}", i + 1),
+//!     role: "crypto officer".into(),
+//!     card_serial: format!("000{}", i + 1),
+//!     card_key: *card.verifying_key(),
+//! }).collect();
+//! let enrolment = enrol(officers, 2)?;
+//!
+//! let now = Instant::now();
+//! let session = ActivationSession::new(enrolment.roster.clone(), Duration::from_secs(900), now);
+//! for i in [2, 0] {
+//!     // What a card does: sign the challenge, hand over its share.
+//!     let challenge = session.challenge();
+//!     let share = Share::from_bytes(enrolment.shares[i].to_bytes().as_ref())?;
+//!     let signature: Signature = cards[i].sign(&challenge.message(share.index().get()));
+//!     let progress = session.present(Presentation {
+//!         card_serial: format!("000{}", i + 1),
+//!         generation: challenge.generation,
+//!         nonce: challenge.nonce,
+//!         share,
+//!         signature,
+//!     }, now)?;
+//!     println!("{progress}");
+//! }
+//! let activated = session.take_secret().expect("the quorum is complete");
+//! assert_eq!(activated.secret.public_point(), enrolment.roster.commitments().secret_point());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+mod enrol;
+mod feldman;
+mod roster;
+mod secret;
+mod session;
+mod share;
+mod wipe;
+
+pub use enrol::{EnrolError, Enrolment, NewOfficer, Rekeyed, enrol, rekey, reshare};
+pub use feldman::{
+    CombineError, Commitments, Dealt, InvalidShare, MAX_SHARES, SplitError, combine, split,
+};
+pub use roster::{CardKey, Officer, Roster, RosterError};
+pub use secret::ActivationSecret;
+pub use session::{Activated, ActivationSession, Challenge, Presentation, Progress, Refusal};
+pub use share::{SHARE_LEN, Share, ShareFormatError};
