@@ -19,6 +19,13 @@
 //! Both reshare and rekey take an [`Activated`], which only a completed
 //! activation session yields: a quorum of the current generation has
 //! authorized them.
+//!
+//! Which roster is current is not this crate's to know: a session checks
+//! presentations against the roster it is given. The HSM keeps the current
+//! roster with its key store and replaces it, generation by generation,
+//! when a reshare or rekey is committed; an old roster, still valid under
+//! its MAC after a reshare, must simply never be offered again, and the
+//! HSM refuses one with a lower generation than its own.
 
 use std::num::NonZeroU8;
 
@@ -75,6 +82,17 @@ pub enum EnrolError {
     /// The officers do not make a valid roster.
     #[error(transparent)]
     Roster(#[from] RosterError),
+    /// The generation number cannot grow any more.
+    #[error("generation {0} is the last one")]
+    LastGeneration(u64),
+}
+
+/// The generation after the roster's: one more, never the same.
+fn next_generation(roster: &Roster) -> Result<u64, EnrolError> {
+    roster
+        .generation()
+        .checked_add(1)
+        .ok_or(EnrolError::LastGeneration(roster.generation()))
 }
 
 /// The first generation: a fresh secret and shares for the officers, any
@@ -108,10 +126,10 @@ pub fn reshare(
     officers: Vec<NewOfficer>,
     threshold: usize,
 ) -> Result<Enrolment, EnrolError> {
-    let Activated { secret, roster } = current;
+    let (secret, roster) = current.into_parts();
     let (shares, commitments) = split_secret(&secret, threshold, officers.len())?;
     let roster = Roster::seal(
-        roster.generation().saturating_add(1),
+        next_generation(&roster)?,
         commitments,
         roster_officers(officers),
         &secret,
@@ -136,7 +154,7 @@ pub fn rekey(
 ) -> Result<Rekeyed, EnrolError> {
     let dealt = split(threshold, officers.len())?;
     let roster = Roster::seal(
-        current.roster.generation().saturating_add(1),
+        next_generation(current.roster())?,
         dealt.commitments,
         roster_officers(officers),
         &dealt.secret,

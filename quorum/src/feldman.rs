@@ -252,16 +252,13 @@ pub(crate) fn split_secret(
             ProjectivePoint::GENERATOR * scalar
         })
         .collect();
-    let shares = (1..=count)
-        .filter_map(|index| {
-            let index = NonZeroU8::new(u8::try_from(index).ok()?)?;
-            let x = IdentifierPrimeField(Scalar::from(u64::from(index.get())));
-            let mut value = polynomial.evaluate(&x, threshold);
-            let share = Share::new(index, &value.0);
-            value.zeroize();
-            Some(share)
-        })
-        .collect();
+    let mut shares = Vec::with_capacity(count);
+    for index in (1..=u8::MAX).filter_map(NonZeroU8::new).take(count) {
+        let x = IdentifierPrimeField(Scalar::from(u64::from(index.get())));
+        let mut value = polynomial.evaluate(&x, threshold);
+        shares.push(Share::new(index, &value.0));
+        value.zeroize();
+    }
     for coefficient in &mut polynomial {
         coefficient.zeroize();
     }

@@ -14,9 +14,16 @@
 //! a quorum of the current one as their authority.
 //!
 //! This crate knows nothing of files, cards or clocks: time is a
-//! parameter. No secret (share, secret, polynomial coefficient) is printed
-//! by `Debug`, serialized, or left in memory after use: each is held in a
-//! fixed array that is overwritten when it is dropped.
+//! parameter. Which roster is current is the HSM's to keep (see
+//! [`reshare`]).
+//!
+//! No secret (share, secret, polynomial coefficient) is printed by `Debug`
+//! or serialized, and none is left in memory after use: shares and the
+//! secret live in heap buffers (so moving them copies only a pointer) that
+//! are overwritten when dropped, and the polynomial is wiped after the
+//! split. What remains is what Rust cannot promise: scalar temporaries on
+//! the stack inside p256 and vsss-rs (Horner's accumulator in
+//! `Polynomial::evaluate`, the Lagrange terms of the interpolation).
 //!
 //! # Example
 //!
@@ -41,7 +48,7 @@
 //!     // What a card does: sign the challenge, hand over its share.
 //!     let challenge = session.challenge();
 //!     let share = Share::from_bytes(enrolment.shares[i].to_bytes().as_ref())?;
-//!     let signature: Signature = cards[i].sign(&challenge.message(share.index().get()));
+//!     let signature: Signature = cards[i].sign(&challenge.message(share.index()));
 //!     let progress = session.present(Presentation {
 //!         card_serial: format!("000{}", i + 1),
 //!         generation: challenge.generation,
@@ -51,8 +58,8 @@
 //!     }, now)?;
 //!     println!("{progress}");
 //! }
-//! let activated = session.take_secret().expect("the quorum is complete");
-//! assert_eq!(activated.secret.public_point(), enrolment.roster.commitments().secret_point());
+//! let activated = session.take_secret(now).expect("the quorum is complete");
+//! assert_eq!(activated.secret().public_point(), enrolment.roster.commitments().secret_point());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

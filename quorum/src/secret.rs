@@ -6,7 +6,7 @@ use hkdf::Hkdf;
 use p256::elliptic_curve::{Generate as _, PrimeField as _};
 use p256::{NonZeroScalar, ProjectivePoint, Scalar};
 use sha2::Sha256;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::wipe::wipe;
 
@@ -17,8 +17,9 @@ const SALT: &[u8] = b"ceremony quorum activation secret v1";
 /// The secret the quorum reassembles. It exists only in memory, is never
 /// printed or serialized, and is wiped when dropped.
 pub struct ActivationSecret {
-    /// The scalar, big-endian.
-    bytes: [u8; 32],
+    /// The scalar, big-endian, on the heap: moving the secret moves the
+    /// pointer, and no copy of the bytes is left behind.
+    bytes: Box<[u8; 32]>,
 }
 
 impl ActivationSecret {
@@ -29,15 +30,17 @@ impl ActivationSecret {
     }
 
     pub(crate) fn from_scalar(scalar: &Scalar) -> Self {
-        Self {
-            bytes: scalar.to_repr().into(),
-        }
+        let mut bytes = Box::new([0; 32]);
+        let mut repr = scalar.to_repr();
+        bytes.copy_from_slice(&repr);
+        repr.zeroize();
+        Self { bytes }
     }
 
     /// The scalar, for arithmetic inside the crate.
     pub(crate) fn scalar(&self) -> Scalar {
         // The bytes came from a scalar, so they are canonical.
-        Option::from(Scalar::from_repr(self.bytes.into())).unwrap_or(Scalar::ZERO)
+        Option::from(Scalar::from_repr((*self.bytes).into())).unwrap_or(Scalar::ZERO)
     }
 
     /// G·secret: the public commitment C0 that a combined secret must match.
@@ -49,7 +52,7 @@ impl ActivationSecret {
     /// roster MAC here, the key store's wrapping key in the HSM. Different
     /// purposes give independent keys.
     pub fn derive_key(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
-        let hkdf = Hkdf::<Sha256>::new(Some(SALT), &self.bytes);
+        let hkdf = Hkdf::<Sha256>::new(Some(SALT), self.bytes.as_ref());
         let mut key = Zeroizing::new([0; 32]);
         // 32 bytes is far below HKDF-SHA-256's limit of 255 · 32.
         if hkdf.expand(purpose.as_bytes(), key.as_mut()).is_err() {
@@ -61,7 +64,7 @@ impl ActivationSecret {
 
 impl Drop for ActivationSecret {
     fn drop(&mut self) {
-        wipe("secret", &mut self.bytes);
+        wipe("secret", self.bytes.as_mut());
     }
 }
 
@@ -82,7 +85,7 @@ mod tests {
         assert_ne!(*secret.derive_key("roster"), *secret.derive_key("keystore"));
         assert_eq!(*secret.derive_key("roster"), *secret.derive_key("roster"));
         let text = format!("{secret:?}");
-        assert!(!text.contains(&hex::encode(secret.bytes)));
+        assert!(!text.contains(&hex::encode(*secret.bytes)));
         assert_eq!(text, "ActivationSecret(<secret>)");
     }
 

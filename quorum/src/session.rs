@@ -6,6 +6,7 @@
 //! network connections; the lock makes them one sequence.
 
 use std::fmt;
+use std::num::NonZeroU8;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -38,11 +39,11 @@ pub struct Challenge {
 impl Challenge {
     /// The message a card signs for its share index (ECDSA P-256 with
     /// SHA-256 over these bytes).
-    pub fn message(&self, share_index: u8) -> Vec<u8> {
+    pub fn message(&self, share_index: NonZeroU8) -> Vec<u8> {
         let mut message = Vec::with_capacity(CHALLENGE_LABEL.len() + 32 + 1 + 8 + 32);
         message.extend_from_slice(CHALLENGE_LABEL);
         message.extend_from_slice(&self.nonce);
-        message.push(share_index);
+        message.push(share_index.get());
         message.extend_from_slice(&self.generation.to_be_bytes());
         message.extend_from_slice(&self.roster_digest);
         message
@@ -72,9 +73,9 @@ pub struct Presentation {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// No officer of this roster has the card.
-    #[error("card {card}: not enrolled in generation {generation}")]
+    #[error("card {card:?}: not enrolled in generation {generation}")]
     UnknownCard {
-        /// The serial presented.
+        /// The serial presented (at most 64 characters of it).
         card: String,
         /// The current generation.
         generation: u64,
@@ -113,18 +114,39 @@ pub enum Refusal {
         /// The officer and card.
         officer: String,
     },
-    /// The attempt ran out of time; reset to start again.
-    #[error("the activation attempt expired after {0:?}; reset to start again")]
-    Expired(Duration),
+    /// The attempt ran out of time; its shares are wiped. Reset to start
+    /// again.
+    #[error("card {card:?}: the activation attempt expired after {after:?}; reset to start again")]
+    Expired {
+        /// The serial presented.
+        card: String,
+        /// The time limit.
+        after: Duration,
+    },
     /// The threshold was already met in this attempt.
-    #[error("the quorum is already complete in this attempt")]
-    Complete,
+    #[error("card {card:?}: the quorum is already complete in this attempt")]
+    Complete {
+        /// The serial presented.
+        card: String,
+    },
     /// The shares combined, but the roster's MAC does not match the secret:
     /// the roster was altered. The attempt is reset.
     #[error(
-        "the roster was altered: its MAC does not match the combined secret; the attempt was reset"
+        "{officer}: completed the quorum, but the roster was altered (its MAC does not match the combined secret); the attempt was reset"
     )]
-    RosterAltered,
+    RosterAltered {
+        /// The officer whose card completed the quorum.
+        officer: String,
+    },
+    /// Verified shares did not combine to C0: the commitments themselves
+    /// are inconsistent. The attempt is reset.
+    #[error(
+        "{officer}: completed the quorum, but the shares do not combine to the committed secret; the attempt was reset"
+    )]
+    CommitmentsInconsistent {
+        /// The officer whose card completed the quorum.
+        officer: String,
+    },
 }
 
 /// Where an attempt stands.
@@ -158,12 +180,28 @@ impl fmt::Display for Progress {
 /// The combined secret and the roster whose quorum produced it: proof that
 /// a quorum of that generation was present, which rekey and reshare
 /// require.
+/// Only a session makes one.
 #[derive(Debug)]
 pub struct Activated {
-    /// The secret; wiped when dropped.
-    pub secret: ActivationSecret,
-    /// The roster it was checked against.
-    pub roster: Roster,
+    secret: ActivationSecret,
+    roster: Roster,
+}
+
+impl Activated {
+    /// The secret; wiped when the `Activated` is dropped.
+    pub fn secret(&self) -> &ActivationSecret {
+        &self.secret
+    }
+
+    /// The roster the quorum belongs to.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// The two parts, for rekey and reshare.
+    pub(crate) fn into_parts(self) -> (ActivationSecret, Roster) {
+        (self.secret, self.roster)
+    }
 }
 
 //------------ ActivationSession ---------------------------------------------
@@ -201,6 +239,12 @@ impl Attempt {
             secret: None,
             complete: false,
         }
+    }
+
+    /// Wipes the shares and any secret not taken.
+    fn wipe(&mut self) {
+        self.accepted.clear();
+        self.secret = None;
     }
 }
 
@@ -253,12 +297,22 @@ impl ActivationSession {
     /// (except after [`Refusal::RosterAltered`], which resets it).
     pub fn present(&self, presentation: Presentation, now: Instant) -> Result<Progress, Refusal> {
         let mut attempt = self.lock();
-        let elapsed = now.saturating_duration_since(attempt.started);
-        if elapsed > self.timeout {
-            return Err(Refusal::Expired(self.timeout));
+        let card = || {
+            presentation
+                .card_serial
+                .chars()
+                .take(64)
+                .collect::<String>()
+        };
+        if self.expired(&attempt, now) {
+            attempt.wipe();
+            return Err(Refusal::Expired {
+                card: card(),
+                after: self.timeout,
+            });
         }
         if attempt.complete {
-            return Err(Refusal::Complete);
+            return Err(Refusal::Complete { card: card() });
         }
         let officer = self.check(&presentation, &attempt)?;
         if attempt
@@ -285,12 +339,16 @@ impl ActivationSession {
                 // means the commitments themselves are inconsistent.
                 Err(_) => {
                     *attempt = Attempt::new(now);
-                    return Err(Refusal::RosterAltered);
+                    return Err(Refusal::CommitmentsInconsistent {
+                        officer: officer.to_string(),
+                    });
                 }
             };
             if self.roster.verify_mac(&secret).is_err() {
                 *attempt = Attempt::new(now);
-                return Err(Refusal::RosterAltered);
+                return Err(Refusal::RosterAltered {
+                    officer: officer.to_string(),
+                });
             }
             attempt.secret = Some(secret);
             attempt.complete = true;
@@ -302,12 +360,23 @@ impl ActivationSession {
         Ok(self.progress_of(&attempt))
     }
 
-    /// Yields the combined secret, exactly once.
-    pub fn take_secret(&self) -> Option<Activated> {
-        self.lock().secret.take().map(|secret| Activated {
+    /// Yields the combined secret, exactly once, and only before the
+    /// attempt expires (after that it is wiped).
+    pub fn take_secret(&self, now: Instant) -> Option<Activated> {
+        let mut attempt = self.lock();
+        if self.expired(&attempt, now) {
+            attempt.wipe();
+            return None;
+        }
+        attempt.secret.take().map(|secret| Activated {
             secret,
             roster: self.roster.clone(),
         })
+    }
+
+    /// Whether the attempt has run out of time at `now`.
+    fn expired(&self, attempt: &Attempt, now: Instant) -> bool {
+        now.saturating_duration_since(attempt.started) > self.timeout
     }
 
     /// The checks of one presentation, in the order that names the most
@@ -317,7 +386,7 @@ impl ActivationSession {
         let officer = roster
             .officer_by_card(&presentation.card_serial)
             .ok_or_else(|| Refusal::UnknownCard {
-                card: presentation.card_serial.clone(),
+                card: presentation.card_serial.chars().take(64).collect(),
                 generation: roster.generation(),
             })?;
         let name = || officer.to_string();
@@ -336,7 +405,7 @@ impl ActivationSession {
             generation: roster.generation(),
             roster_digest: roster.digest(),
         };
-        let message = challenge.message(presentation.share.index().get());
+        let message = challenge.message(presentation.share.index());
         officer
             .card_key
             .verifying_key()
@@ -421,7 +490,7 @@ mod tests {
         let present = |index: usize| {
             let challenge = session.challenge();
             let share = Share::from_bytes(enrolment.shares[index].to_bytes().as_ref()).unwrap();
-            let signature = cards[index].sign(&challenge.message(share.index().get()));
+            let signature = cards[index].sign(&challenge.message(share.index()));
             session.present(
                 Presentation {
                     card_serial: format!("{index}"),
@@ -445,7 +514,7 @@ mod tests {
             "{wiped:?}"
         );
         assert!(wiped.iter().all(|(_, zero)| *zero), "{wiped:?}");
-        let activated = session.take_secret().unwrap();
+        let activated = session.take_secret(now).unwrap();
         drop(activated);
         assert_eq!(log::take(), [("secret", true)]);
         drop(enrolment);

@@ -6,7 +6,7 @@ use std::num::NonZeroU8;
 use p256::Scalar;
 use p256::elliptic_curve::PrimeField as _;
 use p256::elliptic_curve::ff::Field as _;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::wipe::wipe;
 
@@ -14,8 +14,9 @@ use crate::wipe::wipe;
 /// dropped; `Debug` shows the index only.
 pub struct Share {
     index: NonZeroU8,
-    /// The value, a P-256 scalar, big-endian.
-    value: [u8; 32],
+    /// The value, a P-256 scalar, big-endian, on the heap: a move copies
+    /// the pointer, not the value.
+    value: Box<[u8; 32]>,
 }
 
 /// The length of a share's byte form: the index, then the value.
@@ -37,9 +38,13 @@ pub enum ShareFormatError {
 
 impl Share {
     pub(crate) fn new(index: NonZeroU8, value: &Scalar) -> Self {
+        let mut boxed = Box::new([0; 32]);
+        let mut repr = value.to_repr();
+        boxed.copy_from_slice(&repr);
+        repr.zeroize();
         Self {
             index,
-            value: value.to_repr().into(),
+            value: boxed,
         }
     }
 
@@ -51,7 +56,7 @@ impl Share {
     /// The value as a scalar (a copy; the caller wipes what it keeps).
     pub(crate) fn scalar(&self) -> Scalar {
         // Checked when the share was made or read.
-        Option::from(Scalar::from_repr(self.value.into())).unwrap_or(Scalar::ZERO)
+        Option::from(Scalar::from_repr((*self.value).into())).unwrap_or(Scalar::ZERO)
     }
 
     /// The share as bytes, for a card to store: the index, then the value.
@@ -59,7 +64,7 @@ impl Share {
         let mut bytes = Zeroizing::new([0; SHARE_LEN]);
         let (index, value) = bytes.split_at_mut(1);
         index.copy_from_slice(&[self.index.get()]);
-        value.copy_from_slice(&self.value);
+        value.copy_from_slice(self.value.as_ref());
         bytes
     }
 
@@ -86,7 +91,7 @@ impl Share {
 
 impl Drop for Share {
     fn drop(&mut self) {
-        wipe("share", &mut self.value);
+        wipe("share", self.value.as_mut());
     }
 }
 

@@ -8,7 +8,7 @@
     reason = "a panic in a test is a failing test"
 )]
 
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use p256::ecdsa::SigningKey;
@@ -32,15 +32,17 @@ fn three_of_five_activate_and_the_secret_comes_out_once() {
             assert_eq!(progress.to_string(), "2 of 3 (CO-5, CO-1)");
         }
     }
-    let activated = session.take_secret().expect("the secret, once");
+    let activated = session.take_secret(now).expect("the secret, once");
     assert_eq!(
-        activated.secret.public_point(),
+        activated.secret().public_point(),
         room.enrolment.roster.commitments().secret_point()
     );
-    assert!(session.take_secret().is_none());
+    assert!(session.take_secret(now).is_none());
     assert_eq!(
         session.present(room.presentation(&session, 1), now).err(),
-        Some(Refusal::Complete)
+        Some(Refusal::Complete {
+            card: "070002".into()
+        })
     );
 }
 
@@ -57,7 +59,7 @@ fn every_refusal_names_the_card_and_officer() {
     let refusal = session.present(stranger, now).unwrap_err();
     assert_eq!(
         refusal.to_string(),
-        "card 999999: not enrolled in generation 1"
+        "card \"999999\": not enrolled in generation 1"
     );
 
     // A card of another generation.
@@ -159,7 +161,7 @@ fn presentations_in_any_order_give_the_same_secret() {
     let now = Instant::now();
     let points: Vec<[u8; 32]> = [[0, 1, 2], [2, 1, 0], [3, 0, 2], [1, 3, 2]]
         .iter()
-        .map(|order| *room.activate(order, now).secret.derive_key("compare"))
+        .map(|order| *room.activate(order, now).secret().derive_key("compare"))
         .collect();
     assert!(points.windows(2).all(|pair| pair[0] == pair[1]));
 }
@@ -179,17 +181,46 @@ fn reset_wipes_progress_and_expiry_refuses_until_reset() {
         session
             .present(room.presentation(&session, 1), late)
             .unwrap_err(),
-        Refusal::Expired(Duration::from_secs(900))
+        Refusal::Expired {
+            card: "070002".into(),
+            after: Duration::from_secs(900)
+        }
     );
     session.reset(late);
     session
         .present(room.presentation(&session, 1), late)
         .unwrap();
+    // Exactly at the limit the attempt still runs; a moment after, the
+    // presented share is wiped and counts no more.
+    let limit = late + Duration::from_secs(900);
+    assert_eq!(session.progress().presented, 1);
     assert!(
         session
-            .present(room.presentation(&session, 2), late)
+            .present(
+                room.presentation(&session, 2),
+                limit + Duration::from_nanos(1)
+            )
+            .is_err()
+    );
+    assert_eq!(session.progress().presented, 0);
+    session.reset(limit);
+    session
+        .present(room.presentation(&session, 1), limit)
+        .unwrap();
+    assert!(
+        session
+            .present(
+                room.presentation(&session, 2),
+                limit + Duration::from_secs(900)
+            )
             .unwrap()
             .complete
+    );
+    // A secret not taken in time is gone.
+    assert!(
+        session
+            .take_secret(limit + Duration::from_secs(901))
+            .is_none()
     );
 }
 
@@ -205,12 +236,18 @@ fn two_presentations_racing_for_the_last_slot() {
         session
             .present(room.presentation(&session, 1), now)
             .unwrap();
+        // Both threads start presenting at the same moment.
+        let start = Arc::new(Barrier::new(2));
         let racers: Vec<_> = [2, 3]
             .into_iter()
             .map(|officer| {
                 let presentation = room.presentation(&session, officer);
                 let session = Arc::clone(&session);
-                std::thread::spawn(move || session.present(presentation, now))
+                let start = Arc::clone(&start);
+                std::thread::spawn(move || {
+                    start.wait();
+                    session.present(presentation, now)
+                })
             })
             .collect();
         let results: Vec<_> = racers
@@ -223,11 +260,11 @@ fn two_presentations_racing_for_the_last_slot() {
             .count();
         let too_late = results
             .iter()
-            .filter(|result| result.as_ref().err() == Some(&Refusal::Complete))
+            .filter(|result| matches!(result, Err(Refusal::Complete { .. })))
             .count();
         assert_eq!((completed, too_late), (1, 1), "{results:?}");
-        assert!(session.take_secret().is_some());
-        assert!(session.take_secret().is_none());
+        assert!(session.take_secret(now).is_some());
+        assert!(session.take_secret(now).is_none());
     }
 }
 
@@ -248,9 +285,11 @@ fn an_altered_roster_is_caught_after_combination() {
         session
             .present(room.presentation(&session, 1), now)
             .unwrap_err(),
-        Refusal::RosterAltered
+        Refusal::RosterAltered {
+            officer: "card 070002 (CO-2, crypto officer)".into()
+        }
     );
-    assert!(session.take_secret().is_none());
+    assert!(session.take_secret(now).is_none());
     assert_eq!(session.progress().presented, 0);
 }
 
@@ -259,7 +298,7 @@ fn reshare_keeps_the_secret_and_retires_the_old_cards() {
     let room = Room::new(2, 3);
     let now = Instant::now();
     let before = room.activate(&[0, 2], now);
-    let point = before.secret.public_point();
+    let point = before.secret().public_point();
     // The same three cards and a fourth.
     let (cards, officers) = officers(4, 7);
     let next = reshare(before, officers, 3).unwrap();
@@ -296,7 +335,11 @@ fn reshare_keeps_the_secret_and_retires_the_old_cards() {
             .unwrap();
     }
     assert_eq!(
-        new_session.take_secret().unwrap().secret.public_point(),
+        new_session
+            .take_secret(now)
+            .unwrap()
+            .secret()
+            .public_point(),
         point
     );
 }
@@ -307,7 +350,7 @@ fn rekey_makes_a_new_secret_and_returns_the_old_one() {
     let old_point = room.enrolment.roster.commitments().secret_point();
     let (_, officers) = officers(3, 11);
     let rekeyed = rekey(room.activate(&[0, 1], Instant::now()), officers, 2).unwrap();
-    assert_eq!(rekeyed.previous.secret.public_point(), old_point);
+    assert_eq!(rekeyed.previous.secret().public_point(), old_point);
     assert_ne!(rekeyed.enrolment.secret.public_point(), old_point);
     assert_eq!(rekeyed.enrolment.roster.generation(), 2);
 }

@@ -62,7 +62,7 @@ impl Room {
                 .present(self.presentation(&session, *officer), now)
                 .unwrap();
         }
-        session.take_secret().expect("a complete quorum")
+        session.take_secret(now).expect("a complete quorum")
     }
 
     /// A copy of officer `index`'s share (0-based), as a card would read it.
@@ -84,7 +84,7 @@ impl Room {
         share: Share,
     ) -> Presentation {
         let challenge = session.challenge();
-        let signature: Signature = self.cards[index].sign(&challenge.message(share.index().get()));
+        let signature: Signature = self.cards[index].sign(&challenge.message(share.index()));
         Presentation {
             card_serial: self.enrolment.roster.officers()[index].card_serial.clone(),
             generation: challenge.generation,

@@ -1,0 +1,388 @@
+//! The host side: typed calls on top of APDUs, status words turned into
+//! errors that say what happened.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use crate::apdu::*;
+use crate::card::Card;
+use crate::secret::{Pin, Puk};
+use crate::sim::lifecycle;
+
+//------------ CardError -----------------------------------------------------
+
+/// What went wrong at the card, from its status word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CardError {
+    /// 63Cx from VERIFY or CHANGE REFERENCE DATA: a wrong PIN.
+    #[error("wrong PIN: {tries_left} tries left")]
+    WrongPin {
+        /// Tries left; 0 means the PIN is now blocked.
+        tries_left: u8,
+    },
+    /// 63Cx from RESET RETRY COUNTER: a wrong PUK.
+    #[error("wrong PUK: {tries_left} tries left")]
+    WrongPuk {
+        /// Tries left; 0 means the card is now dead.
+        tries_left: u8,
+    },
+    /// 6983 for the PIN: no tries left; the PUK can unblock it.
+    #[error("the PIN is blocked; unblock the card with its PUK")]
+    PinBlocked,
+    /// 6983 for the PUK: the card is dead and must be re-issued.
+    #[error("the PUK is blocked: the card is dead and must be replaced")]
+    Dead,
+    /// 6982: the command needs a successful VERIFY first.
+    #[error("the card wants its PIN first (security status not satisfied)")]
+    PinRequired,
+    /// 6A82: no officer applet on this card.
+    #[error("not an officer card: the applet is not on it")]
+    NoApplet,
+    /// 6400: the card's data failed their integrity check.
+    #[error("the card's data are damaged")]
+    Damaged,
+    /// 6581: the card could not write its state; nothing was checked.
+    #[error("the card could not write its memory; nothing was checked")]
+    MemoryFailure,
+    /// 6985: the command does not fit the card's state (personalizing an
+    /// issued card, say).
+    #[error("the card refuses this in its present state")]
+    WrongState,
+    /// Any other status word: a bug on one side or the other.
+    #[error("unexpected status {0}")]
+    Unexpected(StatusWord),
+    /// A 9000 answer whose data are not what the command returns.
+    #[error("the card's answer is malformed")]
+    Malformed,
+}
+
+//------------ CardStatus ----------------------------------------------------
+
+/// What a card says about itself without a PIN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardStatus {
+    /// The serial.
+    pub serial: String,
+    /// The officer.
+    pub holder: String,
+    /// The officer's role.
+    pub role: String,
+    /// The roster generation the card was issued for.
+    pub generation: u64,
+    /// PIN tries left.
+    pub pin_tries_left: u8,
+    /// PUK tries left.
+    pub puk_tries_left: u8,
+    /// The card's public key, compressed SEC1.
+    pub card_key: Vec<u8>,
+    /// The life-cycle state.
+    pub state: CardState,
+}
+
+/// Where a card is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CardState {
+    /// Not personalized.
+    Blank,
+    /// Usable.
+    Active,
+    /// The PIN is blocked; the PUK can unblock it.
+    Blocked,
+    /// The PUK is blocked too: re-issue.
+    Dead,
+}
+
+impl fmt::Display for CardState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Blank => "blank",
+            Self::Active => "active",
+            Self::Blocked => "blocked (PIN)",
+            Self::Dead => "dead (PUK blocked)",
+        })
+    }
+}
+
+/// The fields written at issuance.
+#[derive(Clone, Debug)]
+pub struct Personalization {
+    /// The serial.
+    pub serial: String,
+    /// The officer.
+    pub holder: String,
+    /// The role.
+    pub role: String,
+    /// The roster generation.
+    pub generation: u64,
+}
+
+//------------ CardClient ----------------------------------------------------
+
+/// Typed commands to a card.
+pub struct CardClient<C: Card> {
+    card: C,
+}
+
+impl<C: Card> CardClient<C> {
+    /// Wraps a card in a reader.
+    pub fn new(card: C) -> Self {
+        Self { card }
+    }
+
+    /// The card, back.
+    pub fn into_card(self) -> C {
+        self.card
+    }
+
+    /// Sends a command; 9000 gives the data, anything else an error.
+    fn send(&mut self, command: Command) -> Result<Vec<u8>, StatusWord> {
+        let mut response = self.card.transmit(&command);
+        if response.status == StatusWord::OK {
+            Ok(std::mem::take(&mut response.data))
+        } else {
+            Err(response.status)
+        }
+    }
+
+    /// SELECT the officer applet.
+    ///
+    /// # Errors
+    ///
+    /// [`CardError::NoApplet`] if the card has none.
+    pub fn select(&mut self) -> Result<(), CardError> {
+        self.send(Command::with_data(
+            CLA_ISO,
+            INS_SELECT,
+            0x04,
+            0x00,
+            AID.to_vec(),
+        ))
+        .map(drop)
+        .map_err(|status| common(status, false))
+    }
+
+    /// GET DATA for one tag.
+    fn get_data(&mut self, tag: u16) -> Result<Vec<u8>, CardError> {
+        let [p1, p2] = tag.to_be_bytes();
+        self.send(Command::new(CLA_ISO, INS_GET_DATA, p1, p2))
+            .map_err(|status| common(status, false))
+    }
+
+    /// Serial, holder, role, generation, tries left and state: no PIN.
+    ///
+    /// # Errors
+    ///
+    /// A status other than 9000, or malformed data.
+    pub fn status(&mut self) -> Result<CardStatus, CardError> {
+        let state = match self.get_data(TAG_LIFECYCLE)?.as_slice() {
+            [lifecycle::BLANK] => CardState::Blank,
+            [lifecycle::ACTIVE] => CardState::Active,
+            [lifecycle::BLOCKED] => CardState::Blocked,
+            [lifecycle::DEAD] => CardState::Dead,
+            _ => return Err(CardError::Malformed),
+        };
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|_| CardError::Malformed);
+        let serial = text(self.get_data(TAG_SERIAL)?)?;
+        let holder = text(self.get_data(TAG_HOLDER)?)?;
+        let role = text(self.get_data(TAG_ROLE)?)?;
+        let generation = <[u8; 8]>::try_from(self.get_data(TAG_GENERATION)?)
+            .map(u64::from_be_bytes)
+            .map_err(|_| CardError::Malformed)?;
+        let [pin_tries_left, puk_tries_left] =
+            <[u8; 2]>::try_from(self.get_data(TAG_TRIES)?).map_err(|_| CardError::Malformed)?;
+        Ok(CardStatus {
+            serial,
+            holder,
+            role,
+            generation,
+            pin_tries_left,
+            puk_tries_left,
+            card_key: self.get_data(TAG_CARD_KEY)?,
+            state,
+        })
+    }
+
+    /// VERIFY the PIN; afterwards the share and the card key are usable
+    /// until the next SELECT.
+    ///
+    /// # Errors
+    ///
+    /// [`CardError::WrongPin`] with the tries left, [`CardError::PinBlocked`],
+    /// [`CardError::Damaged`], …
+    pub fn verify(&mut self, pin: &Pin) -> Result<(), CardError> {
+        self.send(Command::with_data(
+            CLA_ISO,
+            INS_VERIFY,
+            0x00,
+            PIN_REFERENCE,
+            pin.to_block().to_vec(),
+        ))
+        .map(drop)
+        .map_err(pin_error)
+    }
+
+    /// The PIN tries left, without trying a PIN (VERIFY without data);
+    /// `None` when the PIN is verified in this session.
+    ///
+    /// # Errors
+    ///
+    /// [`CardError::PinBlocked`] when none are left.
+    pub fn pin_tries_left(&mut self) -> Result<Option<u8>, CardError> {
+        match self.send(Command::new(CLA_ISO, INS_VERIFY, 0x00, PIN_REFERENCE)) {
+            Ok(_) => Ok(None),
+            Err(status) => match status.remaining_tries() {
+                Some(tries) => Ok(Some(tries)),
+                None => Err(pin_error(status)),
+            },
+        }
+    }
+
+    /// CHANGE REFERENCE DATA: the old PIN (a wrong one costs a try), the
+    /// new PIN.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::verify`].
+    pub fn change_pin(&mut self, old: &Pin, new: &Pin) -> Result<(), CardError> {
+        // The command wipes its data when dropped.
+        let mut data = old.to_block().to_vec();
+        data.extend_from_slice(new.to_block().as_ref());
+        self.send(Command::with_data(
+            CLA_ISO,
+            INS_CHANGE_REFERENCE_DATA,
+            0x00,
+            PIN_REFERENCE,
+            data,
+        ))
+        .map(drop)
+        .map_err(pin_error)
+    }
+
+    /// RESET RETRY COUNTER: the PUK and a new PIN.
+    ///
+    /// # Errors
+    ///
+    /// [`CardError::WrongPuk`] with the tries left, [`CardError::Dead`], …
+    pub fn unblock(&mut self, puk: &Puk, new: &Pin) -> Result<(), CardError> {
+        let mut data = puk.to_block().to_vec();
+        data.extend_from_slice(new.to_block().as_ref());
+        self.send(Command::with_data(
+            CLA_ISO,
+            INS_RESET_RETRY_COUNTER,
+            0x00,
+            PUK_REFERENCE,
+            data,
+        ))
+        .map(drop)
+        .map_err(|status| match status.remaining_tries() {
+            Some(tries_left) => CardError::WrongPuk { tries_left },
+            None if status == StatusWord::BLOCKED => CardError::Dead,
+            None => common(status, false),
+        })
+    }
+
+    /// INTERNAL AUTHENTICATE: the card's ECDSA P-256 signature (r‖s, 64
+    /// bytes) over the challenge, made with a key that never leaves it.
+    ///
+    /// # Errors
+    ///
+    /// [`CardError::PinRequired`] before a successful VERIFY.
+    pub fn authenticate(&mut self, challenge: &[u8]) -> Result<[u8; 64], CardError> {
+        let answer = self
+            .send(Command::with_data(
+                CLA_ISO,
+                INS_INTERNAL_AUTHENTICATE,
+                0x00,
+                0x00,
+                challenge.to_vec(),
+            ))
+            .map_err(|status| common(status, true))?;
+        answer.try_into().map_err(|_| CardError::Malformed)
+    }
+
+    /// READ SHARE, after a successful VERIFY.
+    ///
+    /// # Errors
+    ///
+    /// [`CardError::PinRequired`] before it.
+    pub fn read_share(&mut self) -> Result<Zeroizing<Vec<u8>>, CardError> {
+        self.send(Command::new(CLA_PROPRIETARY, INS_READ_SHARE, 0x00, 0x00))
+            .map(Zeroizing::new)
+            .map_err(|status| common(status, true))
+    }
+
+    /// Personalizes a blank card: its fields, PIN and PUK, a key made on
+    /// the card, the share; then ends personalization, which stores it.
+    /// Returns the card's public key (compressed SEC1).
+    ///
+    /// # Errors
+    ///
+    /// [`CardError::WrongState`] for a card that is not blank, and the
+    /// errors of each step.
+    pub fn personalize(
+        &mut self,
+        fields: &Personalization,
+        pin: &Pin,
+        puk: &Puk,
+        share: &[u8],
+    ) -> Result<Vec<u8>, CardError> {
+        let mut tlv = Vec::new();
+        for (tag, value) in [
+            (0x01, fields.serial.as_bytes()),
+            (0x02, fields.holder.as_bytes()),
+            (0x03, fields.role.as_bytes()),
+            (0x04, &fields.generation.to_be_bytes()[..]),
+        ] {
+            tlv.push(tag);
+            tlv.push(u8::try_from(value.len()).map_err(|_| CardError::Malformed)?);
+            tlv.extend_from_slice(value);
+        }
+        let mut secrets = pin.to_block().to_vec();
+        secrets.extend_from_slice(puk.to_block().as_ref());
+        for (ins, data) in [(INS_PERSONALIZE, tlv), (INS_SET_PIN_PUK, secrets)] {
+            self.send(Command::with_data(CLA_PROPRIETARY, ins, 0x00, 0x00, data))
+                .map_err(|status| common(status, false))?;
+        }
+        let public = self
+            .send(Command::new(CLA_PROPRIETARY, INS_GENERATE_KEY, 0x00, 0x00))
+            .map_err(|status| common(status, false))?;
+        self.send(Command::with_data(
+            CLA_PROPRIETARY,
+            INS_WRITE_SHARE,
+            0x00,
+            0x00,
+            share.to_vec(),
+        ))
+        .map_err(|status| common(status, false))?;
+        self.send(Command::new(
+            CLA_PROPRIETARY,
+            INS_END_PERSONALIZATION,
+            0x00,
+            0x00,
+        ))
+        .map_err(|status| common(status, false))?;
+        Ok(public)
+    }
+}
+
+/// A PIN command's status word as an error.
+fn pin_error(status: StatusWord) -> CardError {
+    match status.remaining_tries() {
+        Some(tries_left) => CardError::WrongPin { tries_left },
+        None if status == StatusWord::BLOCKED => CardError::PinBlocked,
+        None => common(status, false),
+    }
+}
+
+/// The status words every command may answer.
+fn common(status: StatusWord, needs_pin: bool) -> CardError {
+    match status {
+        StatusWord::SECURITY_STATUS if needs_pin => CardError::PinRequired,
+        StatusWord::NOT_FOUND => CardError::NoApplet,
+        StatusWord::DAMAGED => CardError::Damaged,
+        StatusWord::MEMORY_FAILURE => CardError::MemoryFailure,
+        StatusWord::CONDITIONS => CardError::WrongState,
+        other => CardError::Unexpected(other),
+    }
+}
