@@ -3,6 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use smartcard_sim::CardError;
+
 //------------ Outcome -------------------------------------------------------
 
 /// How a command that ran to the end went.
@@ -65,6 +67,38 @@ pub enum CliError {
     /// does not fit the KSR (`SIGN-SCHEMA`).
     #[error("SIGN-SCHEMA: {0}")]
     Schema(String),
+    /// A card file could not be opened (missing, unreadable, damaged).
+    #[error("{}: {source}", .path.display())]
+    CardFile {
+        /// The card file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: smartcard_sim::OpenError,
+    },
+    /// The card refused or failed.
+    #[error("{}: {source}", .path.display())]
+    Card {
+        /// The card file.
+        path: PathBuf,
+        /// The card's answer.
+        #[source]
+        source: smartcard_sim::CardError,
+    },
+    /// A pin file is not usable.
+    #[error("pin file {}: {message}", .path.display())]
+    PinFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A PIN or PUK given is not of the right form.
+    #[error("{0}")]
+    Secret(String),
+    /// The terminal could not be asked.
+    #[error("cannot read a PIN from the terminal: {0}")]
+    Prompt(#[source] io::Error),
     /// Output could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[source] io::Error),
@@ -84,7 +118,24 @@ impl CliError {
             Self::Schema(_) => Some(
                 "the built-in schemas are normal, pre-publish, rollover, revoke, publish+, rollover+ and revoke+; others come from [schemas.NAME.N] in ceremony.toml",
             ),
-            Self::Read { .. } | Self::Stdin(_) | Self::Output(_) => None,
+            Self::Card {
+                source: smartcard_sim::CardError::PinBlocked,
+                ..
+            } => Some("`ceremony card unblock CARD` sets a new PIN with the card's PUK"),
+            Self::Card {
+                source: smartcard_sim::CardError::Dead,
+                ..
+            } => Some("a dead card cannot be repaired: a quorum re-issues a share to a new card"),
+            Self::PinFile { .. } => Some(
+                "a pin file is TOML: officer name = \"PIN\" at the top level, PUKs under [puk], new PINs under [new-pin]",
+            ),
+            Self::Prompt(_) => Some("give --pin-file FILE when there is no terminal"),
+            Self::Read { .. }
+            | Self::Stdin(_)
+            | Self::Output(_)
+            | Self::Card { .. }
+            | Self::CardFile { .. }
+            | Self::Secret(_) => None,
         }
     }
 }
@@ -92,7 +143,8 @@ impl CliError {
 /// Decides the exit code (DESIGN.md): 0 success; 1 runtime failure or
 /// unreadable input; 2 usage or configuration (clap decides bad command
 /// lines before a command runs);
-/// 3 a document failed its checks; 4 activation refused (from issue 4 on).
+/// 3 a document failed its checks; 4 activation refused: a wrong PIN or
+/// PUK, a blocked or dead card.
 pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
     match result {
         Ok(Outcome::Success) => 0,
@@ -100,6 +152,20 @@ pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
         Ok(Outcome::Failed) => 3,
         Err(CliError::Read { .. } | CliError::Stdin(_) | CliError::Output(_)) => 1,
         Err(CliError::ZoneFile { .. }) => 1,
-        Err(CliError::Config { .. } | CliError::Now { .. } | CliError::Schema(_)) => 2,
+        Err(
+            CliError::Config { .. }
+            | CliError::Now { .. }
+            | CliError::Schema(_)
+            | CliError::PinFile { .. }
+            | CliError::Secret(_),
+        ) => 2,
+        Err(CliError::Card { source, .. }) => match source {
+            CardError::WrongPin { .. }
+            | CardError::WrongPuk { .. }
+            | CardError::PinBlocked
+            | CardError::Dead => 4,
+            _ => 1,
+        },
+        Err(CliError::CardFile { .. } | CliError::Prompt(_)) => 1,
     }
 }

@@ -10,6 +10,7 @@ mod context;
 mod document;
 mod error;
 mod render;
+mod secrets;
 
 use std::process::ExitCode;
 
@@ -57,6 +58,9 @@ enum Command {
     Hash(commands::hash::Args),
     /// Print DS records for DNSKEY records given in zone-file form.
     Ds(commands::ds::Args),
+    /// A crypto officer's card: status, PIN check, PIN change, unblock.
+    #[command(subcommand)]
+    Card(commands::card::Command),
     /// Print the effective policy as TOML.
     #[command(subcommand)]
     Policy(commands::policy::Command),
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Hash(args) => commands::hash::run(&args, &context),
         Command::Ds(args) => commands::ds::run(&args, &context),
         Command::Policy(command) => commands::policy::run(&command, &context),
+        Command::Card(command) => commands::card::run(command, &context),
         Command::Demo(args) => commands::demo::run(&args, &context),
     };
     match &result {

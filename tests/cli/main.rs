@@ -11,6 +11,7 @@
 
 mod harness;
 
+mod card;
 mod demo;
 mod ds;
 mod hash;
