@@ -211,15 +211,29 @@ impl<C: Card> CardClient<C> {
     /// [`CardError::WrongPin`] with the tries left, [`CardError::PinBlocked`],
     /// [`CardError::Damaged`], …
     pub fn verify(&mut self, pin: &Pin) -> Result<(), CardError> {
-        self.send(Command::with_data(
-            CLA_ISO,
-            INS_VERIFY,
-            0x00,
-            PIN_REFERENCE,
-            pin.to_block().to_vec(),
-        ))
-        .map(drop)
-        .map_err(pin_error)
+        let result = self
+            .send(Command::with_data(
+                CLA_ISO,
+                INS_VERIFY,
+                0x00,
+                PIN_REFERENCE,
+                pin.to_block().to_vec(),
+            ))
+            .map(drop)
+            .map_err(pin_error);
+        self.dead_or(result)
+    }
+
+    /// A blocked PIN on a card whose PUK is blocked too is a dead card.
+    fn dead_or<T>(&mut self, result: Result<T, CardError>) -> Result<T, CardError> {
+        match result {
+            Err(CardError::PinBlocked)
+                if self.get_data(TAG_LIFECYCLE).ok().as_deref() == Some(&[lifecycle::DEAD]) =>
+            {
+                Err(CardError::Dead)
+            }
+            other => other,
+        }
     }
 
     /// The PIN tries left, without trying a PIN (VERIFY without data);
@@ -229,13 +243,14 @@ impl<C: Card> CardClient<C> {
     ///
     /// [`CardError::PinBlocked`] when none are left.
     pub fn pin_tries_left(&mut self) -> Result<Option<u8>, CardError> {
-        match self.send(Command::new(CLA_ISO, INS_VERIFY, 0x00, PIN_REFERENCE)) {
+        let result = match self.send(Command::new(CLA_ISO, INS_VERIFY, 0x00, PIN_REFERENCE)) {
             Ok(_) => Ok(None),
             Err(status) => match status.remaining_tries() {
                 Some(tries) => Ok(Some(tries)),
                 None => Err(pin_error(status)),
             },
-        }
+        };
+        self.dead_or(result)
     }
 
     /// CHANGE REFERENCE DATA: the old PIN (a wrong one costs a try), the
@@ -248,15 +263,17 @@ impl<C: Card> CardClient<C> {
         // The command wipes its data when dropped.
         let mut data = old.to_block().to_vec();
         data.extend_from_slice(new.to_block().as_ref());
-        self.send(Command::with_data(
-            CLA_ISO,
-            INS_CHANGE_REFERENCE_DATA,
-            0x00,
-            PIN_REFERENCE,
-            data,
-        ))
-        .map(drop)
-        .map_err(pin_error)
+        let result = self
+            .send(Command::with_data(
+                CLA_ISO,
+                INS_CHANGE_REFERENCE_DATA,
+                0x00,
+                PIN_REFERENCE,
+                data,
+            ))
+            .map(drop)
+            .map_err(pin_error);
+        self.dead_or(result)
     }
 
     /// RESET RETRY COUNTER: the PUK and a new PIN.

@@ -252,9 +252,11 @@ impl<S: Storage> SimulatedCard<S> {
     fn verify(&mut self, data: &[u8]) -> Result<Vec<u8>, StatusWord> {
         if data.is_empty() {
             let tries = self.record()?.pin_tries_left;
+            let dead = self.record()?.puk_tries_left == 0;
             return match (self.unlocked.is_some(), tries) {
                 (true, _) => Ok(Vec::new()),
                 (false, 0) => Err(StatusWord::BLOCKED),
+                (false, _) if dead => Err(StatusWord::BLOCKED),
                 (false, tries) => Err(StatusWord::tries_left(tries)),
             };
         }
@@ -269,7 +271,8 @@ impl<S: Storage> SimulatedCard<S> {
     fn check_pin(&mut self, pin: &Pin) -> Result<Unlocked, StatusWord> {
         self.unlocked = None;
         let record = self.record()?;
-        if record.pin_tries_left == 0 {
+        // A dead card (no PUK tries) is dead for good, whatever its PIN.
+        if record.pin_tries_left == 0 || record.puk_tries_left == 0 {
             return Err(StatusWord::BLOCKED);
         }
         record.pin_tries_left -= 1;

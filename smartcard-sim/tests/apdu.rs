@@ -300,9 +300,10 @@ fn ten_wrong_puks_kill_the_card() {
         Err(CardError::Dead)
     );
     assert_eq!(client.status().unwrap().state, CardState::Dead);
-    // The PIN still works while it has tries: dead means unblocking is
-    // over, and the next three wrong PINs are final.
-    client.verify(&pin(PIN)).unwrap();
+    // Dead for good: not even the right PIN opens it any more.
+    assert_eq!(client.verify(&pin(PIN)), Err(CardError::Dead));
+    assert_eq!(client.pin_tries_left(), Err(CardError::Dead));
+    assert_eq!(verify(&mut reader(&path), PIN), StatusWord::BLOCKED);
 }
 
 #[test]
