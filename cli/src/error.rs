@@ -93,6 +93,9 @@ pub enum CliError {
         /// What is wrong.
         message: String,
     },
+    /// The audit log's chain is broken.
+    #[error("audit log: {0}")]
+    Audit(#[source] hsm::AuditError),
     /// A PIN or PUK given is not of the right form.
     #[error("{0}")]
     Secret(String),
@@ -130,6 +133,9 @@ impl CliError {
                 "a pin file is TOML: officer name = \"PIN\" at the top level, PUKs under [puk], new PINs under [new-pin]",
             ),
             Self::Prompt(_) => Some("give --pin-file FILE when there is no terminal"),
+            Self::Audit(_) => Some(
+                "the log was edited, cut or reordered at that entry; keep it as evidence and compare with a copy",
+            ),
             Self::Read { .. }
             | Self::Stdin(_)
             | Self::Output(_)
@@ -167,5 +173,6 @@ pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
             _ => 1,
         },
         Err(CliError::CardFile { .. } | CliError::Prompt(_)) => 1,
+        Err(CliError::Audit(_)) => 3,
     }
 }

@@ -58,6 +58,9 @@ enum Command {
     Hash(commands::hash::Args),
     /// Print DS records for DNSKEY records given in zone-file form.
     Ds(commands::ds::Args),
+    /// The audit log: show it, or verify its hash chain.
+    #[command(subcommand)]
+    Audit(commands::audit::Command),
     /// A crypto officer's card: status, PIN check, PIN change, unblock.
     #[command(subcommand)]
     Card(commands::card::Command),
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Ds(args) => commands::ds::run(&args, &context),
         Command::Policy(command) => commands::policy::run(&command, &context),
         Command::Card(command) => commands::card::run(command, &context),
+        Command::Audit(command) => commands::audit::run(&command, &context),
         Command::Demo(args) => commands::demo::run(&args, &context),
     };
     match &result {

@@ -1,8 +1,38 @@
-//! The sealed store of the KSKs.
+//! The sealed store of the KSKs: the `Hsm` trait, the embedded soft HSM,
+//! the PKCS#11 backend, the power-on self-tests and the audit log.
 //!
-//! This crate is laid down with the workspace and is still empty. It will
-//! hold the `Hsm` trait, the embedded soft HSM, the PKCS#11 backend, the
-//! power-on self-tests and the hash-chained audit log (issue 6).
+//! * [`Hsm`]: activate with the quorum's secret, deactivate, generate a key
+//!   (RSASHA256 of 2048, 3072 or 4096 bits; ECDSAP256SHA256; ED25519)
+//!   under a label, public key, sign, inventory, delete. Every backend also
+//!   implements `ksr::BundleSigner`.
+//! * [`SoftHsm`]: a directory key store. Private keys are sealed under a
+//!   key derived from the quorum's secret; the store's integrity is checked
+//!   on activation; keys live only in wiped memory and only while active.
+//! * [`Pkcs11Hsm`]: a PKCS#11 token (SoftHSM2 in tests) whose user PIN is
+//!   derived from the quorum's secret.
+//! * Power-on self-tests (known answers for RSASHA256, ECDSAP256SHA256,
+//!   ED25519, XChaCha20-Poly1305 and HKDF-SHA-256) run before a key is
+//!   used; a failure keeps the HSM sealed.
+//! * [`AuditLog`]: an append-only, hash-chained file of JSON lines.
+//!
+//! This crate reads no clock: time comes in as a [`Clock`] or as values.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+mod audit;
+mod error;
+mod hsm;
+mod pkcs11;
+mod selftest;
+mod soft;
+mod spec;
+
+pub use audit::{
+    Actor, AuditError, AuditLog, Entry, read as read_audit_log, verify as verify_audit_log,
+};
+pub use error::HsmError;
+pub use hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS};
+pub use pkcs11::{PKCS11_FAILURES_FILE, PKCS11_FILE, Pkcs11Hsm};
+pub use soft::{FAILURES_FILE, STORE_FILE, SoftHsm};
+pub use spec::{KeyInfo, KeySpec, RsaBits};

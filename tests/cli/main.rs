@@ -11,6 +11,7 @@
 
 mod harness;
 
+mod audit;
 mod card;
 mod demo;
 mod ds;

@@ -1,5 +1,6 @@
 //! One module per command, mirroring the command tree.
 
+pub mod audit;
 pub mod card;
 pub mod demo;
 pub mod ds;

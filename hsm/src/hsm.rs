@@ -1,0 +1,108 @@
+//! The `Hsm` trait: what every backend does.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ksr::Dnskey;
+use quorum::{ActivationSecret, Roster};
+
+use crate::error::HsmError;
+use crate::spec::{KeyInfo, KeySpec};
+
+/// The caller's clock: this crate reads no clock of its own (DESIGN.md);
+/// the binary passes `Instant::now`, tests a clock they move.
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
+/// The idle time after which an HSM seals itself, unless configured.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Failed activations after which an HSM refuses to try more.
+pub const MAX_FAILED_ACTIVATIONS: u32 = 10;
+
+/// Where the KSKs live. Public metadata is readable while sealed; the
+/// private keys are usable only while active.
+pub trait Hsm {
+    /// Runs the power-on self-tests, then unseals with the quorum's secret.
+    ///
+    /// # Errors
+    ///
+    /// A self-test failed, the secret is wrong, the store was altered, or
+    /// too many activations failed.
+    fn activate(&mut self, secret: &ActivationSecret) -> Result<(), HsmError>;
+
+    /// Seals: every private key in memory is wiped (or the token logged
+    /// out).
+    fn deactivate(&mut self);
+
+    /// Whether the HSM is active now (an idle HSM seals itself here).
+    fn is_active(&self) -> bool;
+
+    /// Makes a key under a new label; `created` is Unix seconds.
+    ///
+    /// # Errors
+    ///
+    /// Sealed, a bad or used label, or the backend failed.
+    fn generate(&mut self, label: &str, spec: KeySpec, created: u64) -> Result<KeyInfo, HsmError>;
+
+    /// The public key of a label, as DNSKEY RDATA with Flags 257.
+    ///
+    /// # Errors
+    ///
+    /// No key, or more than one, has the label.
+    fn public_key(&self, label: &str) -> Result<Dnskey, HsmError>;
+
+    /// Signs with the key of a label, in the DNSSEC encoding of its
+    /// algorithm.
+    ///
+    /// # Errors
+    ///
+    /// Sealed, idle too long, or no such key.
+    fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, HsmError>;
+
+    /// Every key.
+    ///
+    /// # Errors
+    ///
+    /// The backend cannot be read.
+    fn inventory(&self) -> Result<Vec<KeyInfo>, HsmError>;
+
+    /// Deletes a key.
+    ///
+    /// # Errors
+    ///
+    /// Sealed, or no such key.
+    fn delete(&mut self, label: &str) -> Result<(), HsmError>;
+
+    /// The roster whose quorum activates this HSM: the current one.
+    ///
+    /// # Errors
+    ///
+    /// The backend cannot be read.
+    fn roster(&self) -> Result<Roster, HsmError>;
+}
+
+/// Implements `ksr::BundleSigner` for an `Hsm`, mapping errors to the
+/// signer's kinds (`SIGN-KEY-LOOKUP`, `SIGN-KEY-LABEL`).
+macro_rules! bundle_signer {
+    ($type:ty) => {
+        impl ksr::BundleSigner for $type {
+            fn public_key(&self, label: &str) -> Result<ksr::Dnskey, ksr::SignerError> {
+                $crate::hsm::Hsm::public_key(self, label).map_err($crate::hsm::signer_error)
+            }
+
+            fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, ksr::SignerError> {
+                $crate::hsm::Hsm::sign(self, label, data).map_err($crate::hsm::signer_error)
+            }
+        }
+    };
+}
+pub(crate) use bundle_signer;
+
+/// An HSM error as the signer's.
+pub(crate) fn signer_error(err: HsmError) -> ksr::SignerError {
+    match err {
+        HsmError::NoKey(_) => ksr::SignerError::not_found(err.to_string()),
+        HsmError::Ambiguous(_) => ksr::SignerError::ambiguous(err.to_string()),
+        other => ksr::SignerError::failed(other.to_string()),
+    }
+}

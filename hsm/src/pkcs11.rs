@@ -1,0 +1,628 @@
+//! `Pkcs11Hsm`: a PKCS#11 token (SoftHSM2 in tests, a real HSM in
+//! production) whose user PIN is derived from the quorum's secret.
+//!
+//! Initialization logs in as the security officer and sets the user PIN
+//! to a value derived from the secret (HKDF-SHA-256), so no officer ever
+//! knows it; it is never stored or printed, and the PIN the token had
+//! before stops working. Activation logs in with it; deactivation logs out
+//! and closes the session. Keys are made on the token, sensitive and not
+//! extractable. SoftHSM never locks a PIN, so failed activations are
+//! counted here and refused after [`MAX_FAILED_ACTIVATIONS`]. A token label
+//! found in more than one slot is an error, not a guess.
+//!
+//! Beside the token, a small file (`pkcs11.json`) records the module, the
+//! token label, the current roster and each key's kind and creation time.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error, RvError};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::slot::Slot;
+use cryptoki::types::AuthPin;
+use ksr::{Algorithm, Dnskey, Flags};
+use quorum::{ActivationSecret, Roster};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::HsmError;
+use crate::hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS};
+use crate::selftest::{self, rsa_dnskey};
+use crate::soft::{atomic_write, read_failures, write_failures};
+use crate::spec::{KeyInfo, KeySpec, RsaBits, check_label};
+
+/// The file beside the token.
+pub const PKCS11_FILE: &str = "pkcs11.json";
+/// The failed-activation count beside it.
+pub const PKCS11_FAILURES_FILE: &str = "pkcs11.failures";
+
+/// What the user PIN is derived for.
+const PIN_PURPOSE: &str = "pkcs11 user pin";
+
+/// DER of the P-256 OID 1.2.840.10045.3.1.7 (CKA_EC_PARAMS).
+const P256_PARAMS: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+/// DER of the Ed25519 OID 1.3.101.112 (RFC 8410).
+const ED25519_PARAMS: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
+
+/// The file beside the token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sidecar {
+    format: u32,
+    module: PathBuf,
+    token: String,
+    roster: Roster,
+    /// Kind and creation time by label.
+    keys: BTreeMap<String, KeyRecord>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyRecord {
+    spec: KeySpec,
+    created: u64,
+}
+
+/// A PKCS#11 token as the HSM.
+pub struct Pkcs11Hsm {
+    dir: PathBuf,
+    sidecar: Sidecar,
+    /// Taken on drop to finalize the module.
+    context: Option<Pkcs11>,
+    slot: Slot,
+    active: Mutex<Option<ActiveSession>>,
+    idle_timeout: Duration,
+    clock: Clock,
+}
+
+/// A logged-in session.
+struct ActiveSession {
+    session: Session,
+    last_used: Instant,
+}
+
+impl Pkcs11Hsm {
+    /// Takes over an initialized token for a roster: logs in as the
+    /// security officer and sets the user PIN to the one derived from the
+    /// secret; then writes `pkcs11.json` in `dir`.
+    ///
+    /// # Errors
+    ///
+    /// The secret is not the roster's, the token is not found or not
+    /// unique, the SO PIN is wrong, or the file cannot be written.
+    pub fn initialize(
+        dir: &Path,
+        module: &Path,
+        token: &str,
+        so_pin: &Zeroizing<String>,
+        roster: Roster,
+        secret: &ActivationSecret,
+        clock: Clock,
+    ) -> Result<Self, HsmError> {
+        if secret.public_point() != roster.commitments().secret_point() {
+            return Err(HsmError::WrongSecret);
+        }
+        let path = dir.join(PKCS11_FILE);
+        if path.exists() {
+            return Err(HsmError::Invalid(format!(
+                "{} already describes a token; it is never overwritten",
+                path.display()
+            )));
+        }
+        let context = load(module)?;
+        let slot = find_slot(&context, token)?;
+        let session = context.open_rw_session(slot).map_err(pkcs11)?;
+        session
+            .login(UserType::So, Some(&AuthPin::from(so_pin.as_str())))
+            .map_err(|err| match err {
+                Error::Pkcs11(RvError::PinIncorrect, _) => {
+                    HsmError::Invalid("the token's SO PIN is wrong".into())
+                }
+                other => pkcs11(other),
+            })?;
+        let pin = derived_pin(secret);
+        session
+            .init_pin(&AuthPin::from(pin.as_str()))
+            .map_err(pkcs11)?;
+        session.logout().map_err(pkcs11)?;
+        session.close().map_err(pkcs11)?;
+        let sidecar = Sidecar {
+            format: 1,
+            module: module.to_owned(),
+            token: token.to_owned(),
+            roster,
+            keys: BTreeMap::new(),
+        };
+        write_sidecar(dir, &sidecar)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            sidecar,
+            context: Some(context),
+            slot,
+            active: Mutex::new(None),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            clock,
+        })
+    }
+
+    /// Opens the token that `dir/pkcs11.json` describes, sealed.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read, or the token is not found or not unique.
+    pub fn open(dir: &Path, clock: Clock) -> Result<Self, HsmError> {
+        let path = dir.join(PKCS11_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|err| HsmError::Io(format!("cannot read {}", path.display()), err))?;
+        let sidecar: Sidecar = serde_json::from_str(&text)
+            .map_err(|err| HsmError::Tampered(format!("{}: {err}", path.display())))?;
+        let context = load(&sidecar.module)?;
+        let slot = find_slot(&context, &sidecar.token)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            sidecar,
+            context: Some(context),
+            slot,
+            active: Mutex::new(None),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            clock,
+        })
+    }
+
+    /// Sets the idle time after which the HSM seals itself.
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    fn context(&self) -> Result<&Pkcs11, HsmError> {
+        self.context
+            .as_ref()
+            .ok_or_else(|| HsmError::Pkcs11("the module is finalized".into()))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<ActiveSession>> {
+        self.active
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `work` with the logged-in session, unless sealed or idle too
+    /// long (then the session is logged out and closed first).
+    fn with_session<R>(
+        &self,
+        work: impl FnOnce(&Session) -> Result<R, HsmError>,
+    ) -> Result<R, HsmError> {
+        let now = (self.clock)();
+        let mut guard = self.lock();
+        let active = guard.as_mut().ok_or(HsmError::Sealed)?;
+        if now.saturating_duration_since(active.last_used) > self.idle_timeout {
+            if let Some(active) = guard.take() {
+                close(active.session);
+            }
+            return Err(HsmError::IdleTimeout(self.idle_timeout));
+        }
+        active.last_used = now;
+        work(&active.session)
+    }
+
+    /// Runs `work` with a read-only session that is not logged in: the
+    /// public objects are visible.
+    fn with_public_session<R>(
+        &self,
+        work: impl FnOnce(&Session) -> Result<R, HsmError>,
+    ) -> Result<R, HsmError> {
+        let session = self.context()?.open_ro_session(self.slot).map_err(pkcs11)?;
+        let result = work(&session);
+        let _ = session.close();
+        result
+    }
+
+    /// The one object of a class with this label.
+    fn object(
+        session: &Session,
+        label: &str,
+        class: ObjectClass,
+    ) -> Result<ObjectHandle, HsmError> {
+        let found = session
+            .find_objects(&[
+                Attribute::Label(label.as_bytes().to_vec()),
+                Attribute::Class(class),
+            ])
+            .map_err(pkcs11)?;
+        match found.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(HsmError::NoKey(label.to_owned())),
+            more => Err(HsmError::Ambiguous(format!(
+                "{} objects of class {class} are labelled {label:?} on the token",
+                more.len()
+            ))),
+        }
+    }
+
+    /// The public key of an object as DNSKEY RDATA (Flags 257) and its kind.
+    fn read_public(session: &Session, handle: ObjectHandle) -> Result<(KeySpec, Dnskey), HsmError> {
+        let attributes = session
+            .get_attributes(
+                handle,
+                &[
+                    AttributeType::KeyType,
+                    AttributeType::Modulus,
+                    AttributeType::PublicExponent,
+                    AttributeType::EcParams,
+                    AttributeType::EcPoint,
+                ],
+            )
+            .map_err(pkcs11)?;
+        let mut key_type = None;
+        let (mut modulus, mut exponent, mut params, mut point) = (None, None, None, None);
+        for attribute in attributes {
+            match attribute {
+                Attribute::KeyType(kind) => key_type = Some(kind),
+                Attribute::Modulus(value) => modulus = Some(value),
+                Attribute::PublicExponent(value) => exponent = Some(value),
+                Attribute::EcParams(value) => params = Some(value),
+                Attribute::EcPoint(value) => point = Some(value),
+                _ => {}
+            }
+        }
+        let strip = |bytes: &[u8]| -> Vec<u8> {
+            bytes
+                .iter()
+                .copied()
+                .skip_while(|byte| *byte == 0)
+                .collect()
+        };
+        match (key_type, modulus, exponent, params, point) {
+            (Some(KeyType::RSA), Some(modulus), Some(exponent), _, _) => {
+                let modulus = strip(&modulus);
+                let bits = u32::try_from(modulus.len() * 8).unwrap_or(0);
+                let spec = RsaBits::from_bits(bits)
+                    .map(KeySpec::Rsa)
+                    .ok_or_else(|| HsmError::Unsupported(format!("an RSA key of {bits} bits")))?;
+                Ok((spec, rsa_dnskey(&strip(&exponent), &modulus)))
+            }
+            (Some(KeyType::EC), _, _, Some(params), Some(point)) if params == P256_PARAMS => {
+                // CKA_EC_POINT is a DER OCTET STRING around 04 ‖ x ‖ y.
+                let xy = octet_string(&point)
+                    .and_then(|inner| inner.strip_prefix(&[0x04]))
+                    .filter(|xy| xy.len() == 64)
+                    .ok_or_else(|| HsmError::Pkcs11("a P-256 point of the wrong form".into()))?;
+                Ok((
+                    KeySpec::EcdsaP256,
+                    Dnskey::new(Flags::KSK, 3, Algorithm::ECDSAP256SHA256, xy.to_vec()),
+                ))
+            }
+            (Some(KeyType::EC_EDWARDS), _, _, _, Some(point)) => {
+                let raw = octet_string(&point)
+                    .filter(|raw| raw.len() == 32)
+                    .ok_or_else(|| HsmError::Pkcs11("an Ed25519 point of the wrong form".into()))?;
+                Ok((
+                    KeySpec::Ed25519,
+                    Dnskey::new(Flags::KSK, 3, Algorithm::ED25519, raw.to_vec()),
+                ))
+            }
+            (kind, ..) => Err(HsmError::Unsupported(format!(
+                "a key of type {kind:?} is not a KSK this HSM uses"
+            ))),
+        }
+    }
+
+    fn save(&self) -> Result<(), HsmError> {
+        write_sidecar(&self.dir, &self.sidecar)
+    }
+}
+
+impl Hsm for Pkcs11Hsm {
+    fn activate(&mut self, secret: &ActivationSecret) -> Result<(), HsmError> {
+        self.deactivate();
+        selftest::run(None).map_err(HsmError::SelfTest)?;
+        let failures_path = self.dir.join(PKCS11_FAILURES_FILE);
+        let failures = read_failures(&failures_path)?;
+        if failures >= MAX_FAILED_ACTIVATIONS {
+            return Err(HsmError::Locked(failures));
+        }
+        write_failures(&failures_path, failures + 1)?;
+        if secret.public_point() != self.sidecar.roster.commitments().secret_point() {
+            return Err(HsmError::WrongSecret);
+        }
+        let session = self.context()?.open_rw_session(self.slot).map_err(pkcs11)?;
+        let pin = derived_pin(secret);
+        if let Err(err) = session.login(UserType::User, Some(&AuthPin::from(pin.as_str()))) {
+            let _ = session.close();
+            return Err(match err {
+                Error::Pkcs11(RvError::PinIncorrect, _) => HsmError::WrongSecret,
+                other => pkcs11(other),
+            });
+        }
+        write_failures(&failures_path, 0)?;
+        *self.lock() = Some(ActiveSession {
+            session,
+            last_used: (self.clock)(),
+        });
+        Ok(())
+    }
+
+    fn deactivate(&mut self) {
+        if let Some(active) = self.lock().take() {
+            close(active.session);
+        }
+    }
+
+    fn is_active(&self) -> bool {
+        self.with_session(|_| Ok(())).is_ok()
+    }
+
+    fn generate(&mut self, label: &str, spec: KeySpec, created: u64) -> Result<KeyInfo, HsmError> {
+        check_label(label).map_err(HsmError::Invalid)?;
+        let dnskey = self.with_session(|session| {
+            let taken = session
+                .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
+                .map_err(pkcs11)?;
+            if !taken.is_empty() {
+                return Err(HsmError::DuplicateLabel(label.to_owned()));
+            }
+            let id = Sha256::digest(label.as_bytes()).to_vec();
+            let common = |private: bool| {
+                vec![
+                    Attribute::Token(true),
+                    Attribute::Private(private),
+                    Attribute::Label(label.as_bytes().to_vec()),
+                    Attribute::Id(id.clone()),
+                ]
+            };
+            let mut public = common(false);
+            public.push(Attribute::Verify(true));
+            let mut private = common(true);
+            private.extend([
+                Attribute::Sensitive(true),
+                Attribute::Extractable(false),
+                Attribute::Sign(true),
+            ]);
+            let mechanism = match spec {
+                KeySpec::Rsa(bits) => {
+                    public.push(Attribute::ModulusBits(u64::from(bits.bits()).into()));
+                    public.push(Attribute::PublicExponent(vec![0x01, 0x00, 0x01]));
+                    Mechanism::RsaPkcsKeyPairGen
+                }
+                KeySpec::EcdsaP256 => {
+                    public.push(Attribute::EcParams(P256_PARAMS.to_vec()));
+                    Mechanism::EccKeyPairGen
+                }
+                KeySpec::Ed25519 => {
+                    public.push(Attribute::EcParams(ED25519_PARAMS.to_vec()));
+                    Mechanism::EccEdwardsKeyPairGen
+                }
+            };
+            let (public_handle, _) = session
+                .generate_key_pair(&mechanism, &public, &private)
+                .map_err(|err| match err {
+                    Error::Pkcs11(RvError::MechanismInvalid, _) => {
+                        HsmError::Unsupported(format!("this token cannot make {spec} keys"))
+                    }
+                    other => pkcs11(other),
+                })?;
+            Ok(Self::read_public(session, public_handle)?.1)
+        })?;
+        self.sidecar
+            .keys
+            .insert(label.to_owned(), KeyRecord { spec, created });
+        self.save()?;
+        Ok(KeyInfo {
+            label: label.to_owned(),
+            spec,
+            dnskey,
+            created,
+        })
+    }
+
+    fn public_key(&self, label: &str) -> Result<Dnskey, HsmError> {
+        self.with_public_session(|session| {
+            let handle = Self::object(session, label, ObjectClass::PUBLIC_KEY)?;
+            Ok(Self::read_public(session, handle)?.1)
+        })
+    }
+
+    fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, HsmError> {
+        self.with_session(|session| {
+            let private = Self::object(session, label, ObjectClass::PRIVATE_KEY)?;
+            let spec = match self.sidecar.keys.get(label) {
+                Some(record) => record.spec,
+                None => {
+                    let public = Self::object(session, label, ObjectClass::PUBLIC_KEY)?;
+                    Self::read_public(session, public)?.0
+                }
+            };
+            let signature = match spec {
+                KeySpec::Rsa(_) => session.sign(&Mechanism::Sha256RsaPkcs, private, data),
+                // SoftHSM has no CKM_ECDSA_SHA256: the host hashes, the
+                // token signs the digest (raw r ‖ s, as DNSSEC wants).
+                KeySpec::EcdsaP256 => {
+                    session.sign(&Mechanism::Ecdsa, private, &Sha256::digest(data))
+                }
+                KeySpec::Ed25519 => session.sign(
+                    &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
+                    private,
+                    data,
+                ),
+            };
+            signature.map_err(pkcs11)
+        })
+    }
+
+    fn inventory(&self) -> Result<Vec<KeyInfo>, HsmError> {
+        self.with_public_session(|session| {
+            let handles = session
+                .find_objects(&[Attribute::Class(ObjectClass::PUBLIC_KEY)])
+                .map_err(pkcs11)?;
+            let mut keys = Vec::new();
+            for handle in handles {
+                let label = session
+                    .get_attributes(handle, &[AttributeType::Label])
+                    .map_err(pkcs11)?
+                    .into_iter()
+                    .find_map(|attribute| match attribute {
+                        Attribute::Label(label) => String::from_utf8(label).ok(),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let (spec, dnskey) = Self::read_public(session, handle)?;
+                let created = self
+                    .sidecar
+                    .keys
+                    .get(&label)
+                    .map_or(0, |record| record.created);
+                keys.push(KeyInfo {
+                    label,
+                    spec,
+                    dnskey,
+                    created,
+                });
+            }
+            keys.sort_by(|a, b| a.label.cmp(&b.label));
+            Ok(keys)
+        })
+    }
+
+    fn delete(&mut self, label: &str) -> Result<(), HsmError> {
+        self.with_session(|session| {
+            for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+                let handle = Self::object(session, label, class)?;
+                session.destroy_object(handle).map_err(pkcs11)?;
+            }
+            Ok(())
+        })?;
+        self.sidecar.keys.remove(label);
+        self.save()
+    }
+
+    fn roster(&self) -> Result<Roster, HsmError> {
+        Ok(self.sidecar.roster.clone())
+    }
+}
+
+impl Drop for Pkcs11Hsm {
+    /// Logs out, closes the session and finalizes the module (cryptoki
+    /// does not finalize on drop).
+    fn drop(&mut self) {
+        self.deactivate();
+        if let Some(context) = self.context.take() {
+            let _ = context.finalize();
+        }
+    }
+}
+
+crate::hsm::bundle_signer!(Pkcs11Hsm);
+
+impl Pkcs11Hsm {
+    /// CKA_EXTRACTABLE and CKA_SENSITIVE of a label's private key, and
+    /// whether reading its secret value returned anything: for audits and
+    /// tests.
+    ///
+    /// # Errors
+    ///
+    /// Sealed, or no such key.
+    pub fn private_key_protection(&self, label: &str) -> Result<(bool, bool, bool), HsmError> {
+        self.with_session(|session| {
+            let handle = Self::object(session, label, ObjectClass::PRIVATE_KEY)?;
+            let attributes = session
+                .get_attributes(
+                    handle,
+                    &[
+                        AttributeType::Extractable,
+                        AttributeType::Sensitive,
+                        AttributeType::PrivateExponent,
+                        AttributeType::Value,
+                    ],
+                )
+                .map_err(pkcs11)?;
+            let mut flags = (true, false, false);
+            for attribute in attributes {
+                match attribute {
+                    Attribute::Extractable(value) => flags.0 = value,
+                    Attribute::Sensitive(value) => flags.1 = value,
+                    Attribute::PrivateExponent(_) | Attribute::Value(_) => flags.2 = true,
+                    _ => {}
+                }
+            }
+            Ok(flags)
+        })
+    }
+}
+
+/// Loads and initializes a module.
+fn load(module: &Path) -> Result<Pkcs11, HsmError> {
+    let context = Pkcs11::new(module)
+        .map_err(|err| HsmError::Pkcs11(format!("cannot load {}: {err:?}", module.display())))?;
+    context
+        .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .map_err(pkcs11)?;
+    Ok(context)
+}
+
+/// The one slot whose token has this label.
+fn find_slot(context: &Pkcs11, token: &str) -> Result<Slot, HsmError> {
+    let mut found = Vec::new();
+    for slot in context.get_slots_with_initialized_token().map_err(pkcs11)? {
+        let info = context.get_token_info(slot).map_err(pkcs11)?;
+        if info.label().trim_end() == token {
+            found.push(slot);
+        }
+    }
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(HsmError::Invalid(format!(
+            "no initialized token is labelled {token:?}"
+        ))),
+        more => Err(HsmError::Ambiguous(format!(
+            "{} slots hold a token labelled {token:?}; refusing to guess",
+            more.len()
+        ))),
+    }
+}
+
+/// The user PIN: the hex of a key derived from the secret.
+fn derived_pin(secret: &ActivationSecret) -> Zeroizing<String> {
+    Zeroizing::new(hex::encode(secret.derive_key(PIN_PURPOSE).as_ref()))
+}
+
+/// The contents of a DER OCTET STRING (short or one-byte long length).
+fn octet_string(bytes: &[u8]) -> Option<&[u8]> {
+    match bytes {
+        [0x04, length, rest @ ..] if *length < 0x80 => rest
+            .get(..usize::from(*length))
+            .filter(|inner| inner.len() == rest.len()),
+        [0x04, 0x81, length, rest @ ..] => rest
+            .get(..usize::from(*length))
+            .filter(|inner| inner.len() == rest.len()),
+        _ => None,
+    }
+}
+
+/// Logs out and closes a session, ignoring what a dying session says.
+fn close(session: Session) {
+    let _ = session.logout();
+    let _ = session.close();
+}
+
+fn pkcs11(err: Error) -> HsmError {
+    match err {
+        Error::Pkcs11(rv, function) => HsmError::Pkcs11(format!("{function:?}: {rv:?}")),
+        other => HsmError::Pkcs11(format!("{other:?}")),
+    }
+}
+
+fn write_sidecar(dir: &Path, sidecar: &Sidecar) -> Result<(), HsmError> {
+    let path = dir.join(PKCS11_FILE);
+    let bytes = serde_json::to_vec_pretty(sidecar)
+        .map_err(|err| HsmError::Crypto(format!("the token file does not serialize: {err}")))?;
+    atomic_write(&path, &bytes)
+        .map_err(|err| HsmError::Io(format!("cannot write {}", path.display()), err))
+}
