@@ -93,9 +93,15 @@ impl PinFile {
                     source,
                 })?,
             );
-        let table: toml::Table = text
-            .parse()
-            .map_err(|err: toml::de::Error| error(err.to_string()))?;
+        // toml's message quotes the offending line, which may hold a PIN:
+        // only the position is reported.
+        let table: toml::Table = text.parse().map_err(|err: toml::de::Error| {
+            let line = err.span().map_or(0, |span| {
+                text.get(..span.start)
+                    .map_or(0, |head| head.matches('\n').count() + 1)
+            });
+            error(format!("not valid TOML at line {line}"))
+        })?;
         let mut file = Self {
             path: path.to_owned(),
             pins: BTreeMap::new(),

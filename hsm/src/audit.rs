@@ -92,9 +92,13 @@ pub enum AuditError {
 /// The log, open for appending.
 pub struct AuditLog {
     path: PathBuf,
+    /// Open for appending and locked against other processes.
     file: File,
     head: String,
     next: u64,
+    /// A write failed: the file may end in a torn line, so nothing more is
+    /// appended through this handle.
+    failed: bool,
 }
 
 impl AuditLog {
@@ -109,19 +113,31 @@ impl AuditLog {
             path: path.to_owned(),
             source,
         };
-        let entries = match read(path) {
-            Ok(entries) => entries,
-            Err(AuditError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                Vec::new()
-            }
-            Err(err) => return Err(err),
-        };
-        let head = head_of(path)?;
+        let existed = path.exists();
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(io)?;
+        // One writer at a time: two would fork the chain.
+        file.try_lock().map_err(|err| match err {
+            std::fs::TryLockError::WouldBlock => io(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "the audit log is open in another process",
+            )),
+            std::fs::TryLockError::Error(err) => io(err),
+        })?;
+        if !existed {
+            // The new file's name is durable only once its directory is.
+            let directory = match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent,
+                _ => Path::new("."),
+            };
+            File::open(directory)
+                .and_then(|dir| dir.sync_all())
+                .map_err(io)?;
+        }
+        let (entries, head) = read_chain(path, true)?;
         Ok(Self {
             path: path.to_owned(),
             file,
@@ -129,6 +145,7 @@ impl AuditLog {
             next: u64::try_from(entries.len())
                 .unwrap_or(u64::MAX)
                 .saturating_add(1),
+            failed: false,
         })
     }
 
@@ -144,6 +161,12 @@ impl AuditLog {
         actor: Option<Actor>,
         details: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Entry, AuditError> {
+        if self.failed {
+            return Err(AuditError::Io {
+                path: self.path.clone(),
+                source: io::Error::other("an earlier write failed; reopen and verify the log"),
+            });
+        }
         let entry = Entry {
             seq: self.next,
             time: time.to_owned(),
@@ -158,13 +181,17 @@ impl AuditLog {
         })?;
         let mut bytes = line.clone().into_bytes();
         bytes.push(b'\n');
-        self.file
+        if let Err(source) = self
+            .file
             .write_all(&bytes)
             .and_then(|()| self.file.sync_data())
-            .map_err(|source| AuditError::Io {
+        {
+            self.failed = true;
+            return Err(AuditError::Io {
                 path: self.path.clone(),
                 source,
-            })?;
+            });
+        }
         self.head = hex::encode(Sha256::digest(line.as_bytes()));
         self.next += 1;
         Ok(entry)
@@ -183,11 +210,25 @@ impl AuditLog {
 /// [`AuditError::Broken`] naming the first entry edited, removed or
 /// reordered; or the file cannot be read.
 pub fn read(path: &Path) -> Result<Vec<Entry>, AuditError> {
-    let text = read_text(path)?;
+    read_chain(path, false).map(|(entries, _)| entries)
+}
+
+/// Reads and verifies a whole log (an absent one is empty if
+/// `absent_is_empty`, as for a log about to be started); returns its
+/// entries and its head, the hash of the last line exactly as checked.
+fn read_chain(path: &Path, absent_is_empty: bool) -> Result<(Vec<Entry>, String), AuditError> {
+    let text = match read_text(path) {
+        Ok(text) => text,
+        Err(AuditError::Io { source, .. })
+            if absent_is_empty && source.kind() == io::ErrorKind::NotFound =>
+        {
+            return Ok((Vec::new(), GENESIS.to_owned()));
+        }
+        Err(err) => return Err(err),
+    };
     let mut entries = Vec::new();
     let mut prev = GENESIS.to_owned();
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    for (index, raw) in lines.iter().enumerate() {
+    for (index, raw) in text.split_inclusive('\n').enumerate() {
         let line = index + 1;
         let expected = u64::try_from(line).unwrap_or(u64::MAX);
         let broken = |entry: u64, problem: String| AuditError::Broken {
@@ -230,7 +271,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, AuditError> {
         prev = hex::encode(Sha256::digest(content.as_bytes()));
         entries.push(entry);
     }
-    Ok(entries)
+    Ok((entries, prev))
 }
 
 /// Verifies a log, and its head against a witnessed one when given;
@@ -240,8 +281,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, AuditError> {
 ///
 /// As [`read`], and [`AuditError::Head`].
 pub fn verify(path: &Path, witnessed: Option<&str>) -> Result<(usize, String), AuditError> {
-    let entries = read(path)?;
-    let head = head_of(path)?;
+    let (entries, head) = read_chain(path, false)?;
     if let Some(expected) = witnessed
         && !expected.eq_ignore_ascii_case(&head)
     {
@@ -253,22 +293,8 @@ pub fn verify(path: &Path, witnessed: Option<&str>) -> Result<(usize, String), A
     Ok((entries.len(), head))
 }
 
-/// The hash of the last line, or the genesis value for an empty or absent
-/// log.
-fn head_of(path: &Path) -> Result<String, AuditError> {
-    let text = match read_text(path) {
-        Ok(text) => text,
-        Err(AuditError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-            return Ok(GENESIS.to_owned());
-        }
-        Err(err) => return Err(err),
-    };
-    Ok(text.lines().last().map_or_else(
-        || GENESIS.to_owned(),
-        |line| hex::encode(Sha256::digest(line.as_bytes())),
-    ))
-}
-
+/// The log's text; a log larger than [`MAX_LOG`] is an error, never read
+/// in part.
 fn read_text(path: &Path) -> Result<String, AuditError> {
     let io = |source| AuditError::Io {
         path: path.to_owned(),
@@ -276,7 +302,15 @@ fn read_text(path: &Path) -> Result<String, AuditError> {
     };
     let file = File::open(path).map_err(io)?;
     let mut text = String::new();
-    file.take(MAX_LOG).read_to_string(&mut text).map_err(io)?;
+    file.take(MAX_LOG + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if u64::try_from(text.len()).unwrap_or(u64::MAX) > MAX_LOG {
+        return Err(io(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {MAX_LOG} bytes"),
+        )));
+    }
     Ok(text)
 }
 

@@ -33,6 +33,6 @@ pub use audit::{
 };
 pub use error::HsmError;
 pub use hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS};
-pub use pkcs11::{PKCS11_FAILURES_FILE, PKCS11_FILE, Pkcs11Hsm};
+pub use pkcs11::{PKCS11_FAILURES_FILE, PKCS11_FILE, Pkcs11Hsm, Protection};
 pub use soft::{FAILURES_FILE, STORE_FILE, SoftHsm};
 pub use spec::{KeyInfo, KeySpec, RsaBits};

@@ -339,6 +339,7 @@ impl Hsm for Pkcs11Hsm {
             let _ = session.close();
             return Err(match err {
                 Error::Pkcs11(RvError::PinIncorrect, _) => HsmError::WrongSecret,
+                Error::Pkcs11(RvError::PinLocked, _) => HsmError::Locked(failures + 1),
                 other => pkcs11(other),
             });
         }
@@ -357,7 +358,18 @@ impl Hsm for Pkcs11Hsm {
     }
 
     fn is_active(&self) -> bool {
-        self.with_session(|_| Ok(())).is_ok()
+        // Asking does not count as use: the idle clock keeps running.
+        let now = (self.clock)();
+        let mut guard = self.lock();
+        let idle = guard
+            .as_ref()
+            .map(|active| now.saturating_duration_since(active.last_used) > self.idle_timeout);
+        if idle == Some(true)
+            && let Some(active) = guard.take()
+        {
+            close(active.session);
+        }
+        idle == Some(false)
     }
 
     fn generate(&mut self, label: &str, spec: KeySpec, created: u64) -> Result<KeyInfo, HsmError> {
@@ -381,10 +393,15 @@ impl Hsm for Pkcs11Hsm {
             let mut public = common(false);
             public.push(Attribute::Verify(true));
             let mut private = common(true);
+            // A KSK signs and does nothing else: no decryption, unwrapping
+            // or derivation that could turn it into an oracle.
             private.extend([
                 Attribute::Sensitive(true),
                 Attribute::Extractable(false),
                 Attribute::Sign(true),
+                Attribute::Decrypt(false),
+                Attribute::Unwrap(false),
+                Attribute::Derive(false),
             ]);
             let mechanism = match spec {
                 KeySpec::Rsa(bits) => {
@@ -453,7 +470,18 @@ impl Hsm for Pkcs11Hsm {
                     data,
                 ),
             };
-            signature.map_err(pkcs11)
+            let signature = signature.map_err(pkcs11)?;
+            // The token is not trusted blindly: every signature is checked
+            // on the host, with the token's own public key, before it
+            // leaves the HSM.
+            let public = Self::object(session, label, ObjectClass::PUBLIC_KEY)?;
+            let (_, dnskey) = Self::read_public(session, public)?;
+            ksr::verify(&dnskey, data, &signature).map_err(|err| {
+                HsmError::Crypto(format!(
+                    "the token's {spec} signature does not verify: {err}"
+                ))
+            })?;
+            Ok(signature)
         })
     }
 
@@ -508,6 +536,19 @@ impl Hsm for Pkcs11Hsm {
     }
 }
 
+/// How a private key on the token is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Protection {
+    /// CKA_EXTRACTABLE.
+    pub extractable: bool,
+    /// CKA_SENSITIVE.
+    pub sensitive: bool,
+    /// Any of CKA_DECRYPT, CKA_UNWRAP, CKA_DERIVE.
+    pub other_uses: bool,
+    /// Whether reading the secret value gave anything.
+    pub secret_readable: bool,
+}
+
 impl Drop for Pkcs11Hsm {
     /// Logs out, closes the session and finalizes the module (cryptoki
     /// does not finalize on drop).
@@ -529,7 +570,7 @@ impl Pkcs11Hsm {
     /// # Errors
     ///
     /// Sealed, or no such key.
-    pub fn private_key_protection(&self, label: &str) -> Result<(bool, bool, bool), HsmError> {
+    pub fn private_key_protection(&self, label: &str) -> Result<Protection, HsmError> {
         self.with_session(|session| {
             let handle = Self::object(session, label, ObjectClass::PRIVATE_KEY)?;
             let attributes = session
@@ -538,21 +579,37 @@ impl Pkcs11Hsm {
                     &[
                         AttributeType::Extractable,
                         AttributeType::Sensitive,
+                        AttributeType::Decrypt,
+                        AttributeType::Unwrap,
+                        AttributeType::Derive,
                         AttributeType::PrivateExponent,
                         AttributeType::Value,
                     ],
                 )
                 .map_err(pkcs11)?;
-            let mut flags = (true, false, false);
+            // What is not reported counts against the key.
+            let mut protection = Protection {
+                extractable: true,
+                sensitive: false,
+                other_uses: false,
+                secret_readable: false,
+            };
             for attribute in attributes {
                 match attribute {
-                    Attribute::Extractable(value) => flags.0 = value,
-                    Attribute::Sensitive(value) => flags.1 = value,
-                    Attribute::PrivateExponent(_) | Attribute::Value(_) => flags.2 = true,
+                    Attribute::Extractable(value) => protection.extractable = value,
+                    Attribute::Sensitive(value) => protection.sensitive = value,
+                    Attribute::Decrypt(value)
+                    | Attribute::Unwrap(value)
+                    | Attribute::Derive(value) => {
+                        protection.other_uses |= value;
+                    }
+                    Attribute::PrivateExponent(_) | Attribute::Value(_) => {
+                        protection.secret_readable = true;
+                    }
                     _ => {}
                 }
             }
-            Ok(flags)
+            Ok(protection)
         })
     }
 }

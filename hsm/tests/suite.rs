@@ -322,7 +322,10 @@ fn idle_time_seals<B: Backend>() {
     Hsm::sign(&hsm, "ksk", b"x").unwrap();
     clock.advance(14 * 60);
     Hsm::sign(&hsm, "ksk", b"x").unwrap();
-    clock.advance(15 * 60 + 1);
+    // Asking whether it is active does not keep it active.
+    clock.advance(10 * 60);
+    assert!(hsm.is_active());
+    clock.advance(5 * 60 + 1);
     assert!(matches!(
         Hsm::sign(&hsm, "ksk", b"x"),
         Err(HsmError::IdleTimeout(_))
@@ -387,12 +390,48 @@ fn the_token_pin_before_initialization_no_longer_works_and_keys_stay_inside() {
         ("ed25519", KeySpec::Ed25519),
     ] {
         hsm.generate(label, spec, 1).unwrap();
-        let (extractable, sensitive, value_read) = hsm.private_key_protection(label).unwrap();
-        assert!(!extractable && sensitive && !value_read, "{label}");
+        assert_eq!(
+            hsm.private_key_protection(label).unwrap(),
+            hsm::Protection {
+                extractable: false,
+                sensitive: true,
+                other_uses: false,
+                secret_readable: false,
+            },
+            "{label}"
+        );
     }
     drop(hsm);
     assert!(!Token::user_pin_works(OLD_USER_PIN));
     drop(fixture);
+}
+
+#[test]
+fn a_token_whose_pin_changed_behind_the_hsm_refuses_the_secret() {
+    let clock = TestClock::new();
+    let (hsm, secret, fixture) = Token::make(clock.clock());
+    drop(hsm);
+    // The security officer sets another user PIN on the token.
+    let context = load_module();
+    let session = context.open_rw_session(test_token(&context)).unwrap();
+    session
+        .login(
+            cryptoki::session::UserType::So,
+            Some(&cryptoki::types::AuthPin::from(SO_PIN)),
+        )
+        .unwrap();
+    session
+        .init_pin(&cryptoki::types::AuthPin::from("someone-elses-pin"))
+        .unwrap();
+    session.logout().unwrap();
+    session.close().unwrap();
+    context.finalize().unwrap();
+    let mut hsm = Pkcs11Hsm::open(fixture._dir.path(), clock.clock()).unwrap();
+    // The secret's point is right, so C_Login is tried, and refused.
+    assert!(matches!(hsm.activate(&secret), Err(HsmError::WrongSecret)));
+    let failures =
+        std::fs::read_to_string(fixture._dir.path().join(hsm::PKCS11_FAILURES_FILE)).unwrap();
+    assert_eq!(failures.trim(), "1");
 }
 
 #[test]
@@ -432,7 +471,7 @@ fn a_flipped_byte_in_the_soft_store_is_found_on_activation() {
     drop(hsm);
     let path = fixture._dir.path().join(hsm::STORE_FILE);
     let original = std::fs::read(&path).unwrap();
-    let mut positions: Vec<usize> = (0..original.len()).step_by(7).collect();
+    let mut positions: Vec<usize> = (0..original.len()).step_by(3).collect();
     positions.push(original.len() - 2);
     for position in positions {
         let mut edited = original.clone();

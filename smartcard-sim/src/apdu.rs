@@ -291,6 +291,9 @@ pub const TAG_TRIES: u16 = 0x5F05;
 pub const TAG_CARD_KEY: u16 = 0x5F06;
 /// GET DATA tag of the life-cycle state (one byte, see `Lifecycle`).
 pub const TAG_LIFECYCLE: u16 = 0x5F07;
+/// GET DATA tag of the Argon2id parameters: memory in KiB, passes, lanes
+/// (three 4-byte big-endian numbers).
+pub const TAG_KDF: u16 = 0x5F08;
 
 /// The length of a PIN or PUK block: the digits, padded with 0xFF.
 pub const SECRET_BLOCK: usize = 16;

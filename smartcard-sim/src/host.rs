@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::apdu::*;
 use crate::card::Card;
+use crate::record::KdfParams;
 use crate::secret::{Pin, Puk};
 use crate::sim::lifecycle;
 
@@ -76,6 +77,8 @@ pub struct CardStatus {
     pub puk_tries_left: u8,
     /// The card's public key, compressed SEC1.
     pub card_key: Vec<u8>,
+    /// The Argon2id parameters of its PIN and PUK.
+    pub kdf: KdfParams,
     /// The life-cycle state.
     pub state: CardState,
 }
@@ -191,7 +194,20 @@ impl<C: Card> CardClient<C> {
             .map_err(|_| CardError::Malformed)?;
         let [pin_tries_left, puk_tries_left] =
             <[u8; 2]>::try_from(self.get_data(TAG_TRIES)?).map_err(|_| CardError::Malformed)?;
+        let kdf = self.get_data(TAG_KDF)?;
+        let number = |index: usize| {
+            kdf.get(index * 4..index * 4 + 4)
+                .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+                .map(u32::from_be_bytes)
+                .ok_or(CardError::Malformed)
+        };
+        let kdf = KdfParams {
+            m_kib: number(0)?,
+            t: number(1)?,
+            p: number(2)?,
+        };
         Ok(CardStatus {
+            kdf,
             serial,
             holder,
             role,

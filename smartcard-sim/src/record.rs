@@ -48,6 +48,13 @@ pub struct KdfParams {
     pub p: u32,
 }
 
+/// Real cards get the strong profile unless told otherwise.
+impl Default for KdfParams {
+    fn default() -> Self {
+        Self::STRONG
+    }
+}
+
 impl KdfParams {
     /// RFC 9106's second recommended option, for memory-constrained
     /// environments: 64 MiB, 3 passes, 4 lanes. What real cards get.
@@ -58,7 +65,8 @@ impl KdfParams {
     };
 
     /// The lightest Argon2id allows (8 KiB, one pass, one lane): for tests
-    /// and fast rehearsals only. A card issued with it says so.
+    /// and fast rehearsals only. `ceremony card status` says so of a card
+    /// issued with it.
     pub const LIGHT: Self = Self {
         m_kib: 8,
         t: 1,

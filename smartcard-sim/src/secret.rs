@@ -21,7 +21,6 @@ pub struct SecretFormatError {
 macro_rules! digits_secret {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $min:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq)]
         pub struct $name(Zeroizing<Vec<u8>>);
 
         impl $name {
@@ -118,7 +117,10 @@ mod tests {
         let pin = Pin::new("483920".into()).unwrap_or_else(|_| unreachable!());
         assert_eq!(format!("{pin:?}"), "PIN(<secret>)");
         let block = pin.to_block();
-        assert_eq!(Pin::from_block(block.as_ref()).ok(), Some(pin));
+        assert_eq!(
+            Pin::from_block(block.as_ref()).map(|back| back.as_bytes().to_vec()),
+            Ok(b"483920".to_vec())
+        );
         let mut bad = *block;
         bad[15] = b'1';
         assert!(Pin::from_block(&bad).is_err());

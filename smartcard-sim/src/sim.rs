@@ -223,6 +223,10 @@ impl<S: Storage> SimulatedCard<S> {
             TAG_GENERATION => record.generation.to_be_bytes().to_vec(),
             TAG_TRIES => vec![record.pin_tries_left, record.puk_tries_left],
             TAG_CARD_KEY => hex::decode(&record.card_key).map_err(|_| StatusWord::DAMAGED)?,
+            TAG_KDF => [record.kdf.m_kib, record.kdf.t, record.kdf.p]
+                .iter()
+                .flat_map(|value| value.to_be_bytes())
+                .collect(),
             TAG_LIFECYCLE => vec![match (record.pin_tries_left, record.puk_tries_left) {
                 (_, 0) => lifecycle::DEAD,
                 (0, _) => lifecycle::BLOCKED,
@@ -238,6 +242,16 @@ impl<S: Storage> SimulatedCard<S> {
             State::Issued(record) => Ok(record),
             State::Blank(_) => Err(StatusWord::CONDITIONS),
         }
+    }
+
+    /// Stores a changed record and only then makes it the card's: after a
+    /// failed write, memory and file still agree.
+    fn replace(&mut self, record: CardRecord) -> Result<(), StatusWord> {
+        self.storage
+            .store(&record.to_bytes())
+            .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+        self.state = State::Issued(Box::new(record));
+        Ok(())
     }
 
     /// Writes the record; a failure is 6581 and the caller checks nothing.
@@ -260,6 +274,9 @@ impl<S: Storage> SimulatedCard<S> {
                 (false, tries) => Err(StatusWord::tries_left(tries)),
             };
         }
+        // Any VERIFY with data, even a malformed one, ends what an earlier
+        // one opened.
+        self.unlocked = None;
         let block = exact::<SECRET_BLOCK>(data)?;
         let pin = Pin::from_block(block).map_err(|_| StatusWord::BAD_DATA)?;
         self.unlocked = Some(self.check_pin(&pin)?);
@@ -287,10 +304,11 @@ impl<S: Storage> SimulatedCard<S> {
             // 63C0 on the try that blocks; 6983 on any try after it.
             return Err(StatusWord::tries_left(record.pin_tries_left));
         };
-        let unlocked = unlock(record, &data_key)?;
+        // The PIN is right: the counter is full again even if the secrets
+        // then turn out damaged (a damaged card must not block itself).
         record.pin_tries_left = PIN_TRIES;
         self.persist()?;
-        Ok(unlocked)
+        unlock(self.record()?, &data_key)
     }
 
     /// CHANGE REFERENCE DATA: the old PIN (which costs a try when wrong),
@@ -301,9 +319,9 @@ impl<S: Storage> SimulatedCard<S> {
         let old = Pin::from_block(old).map_err(|_| StatusWord::BAD_DATA)?;
         let new = Pin::from_block(new).map_err(|_| StatusWord::BAD_DATA)?;
         let unlocked = self.check_pin(&old)?;
-        let record = self.record()?;
-        seal_pin(record, &new, &unlocked.data_key);
-        self.persist()?;
+        let mut changed = self.record()?.clone();
+        seal_pin(&mut changed, &new, &unlocked.data_key);
+        self.replace(changed)?;
         self.unlocked = Some(unlocked);
         Ok(Vec::new())
     }
@@ -333,12 +351,15 @@ impl<S: Storage> SimulatedCard<S> {
             return Err(StatusWord::tries_left(record.puk_tries_left));
         };
         let data_key = to_key(&data_key)?;
-        // The secrets must open too: a damaged card is not unblocked.
-        drop(unlock(record, data_key.as_ref())?);
-        seal_pin(record, &pin, &data_key);
-        record.pin_tries_left = PIN_TRIES;
+        // The PUK is right: its counter is full again, whatever follows.
         record.puk_tries_left = PUK_TRIES;
         self.persist()?;
+        // The secrets must open too: a damaged card is not unblocked.
+        let mut unblocked = self.record()?.clone();
+        drop(unlock(&unblocked, data_key.as_ref())?);
+        seal_pin(&mut unblocked, &pin, &data_key);
+        unblocked.pin_tries_left = PIN_TRIES;
+        self.replace(unblocked)?;
         Ok(Vec::new())
     }
 
@@ -470,7 +491,8 @@ fn issue(blank: &mut Blank) -> Result<CardRecord, StatusWord> {
         pin_tries_left: PIN_TRIES,
         puk_tries_left: PUK_TRIES,
     };
-    let mut secrets = Zeroizing::new(key.to_bytes().to_vec());
+    let key_bytes = Zeroizing::new(key.to_bytes());
+    let mut secrets = Zeroizing::new(key_bytes.to_vec());
     secrets.extend_from_slice(share);
     record.secrets = Sealed::seal(&data_key, &record.associated(Slot::Secrets), &secrets);
     let pin_key = record.kdf.derive(pin.as_bytes(), &pin_salt);

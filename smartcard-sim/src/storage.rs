@@ -1,6 +1,6 @@
 //! Where a simulated card keeps its state: a file, replaced atomically.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -26,17 +26,56 @@ pub trait Storage {
     fn store(&mut self, bytes: &[u8]) -> io::Result<()>;
 }
 
-/// A card file on disk: written to a temporary file beside it, synced,
-/// renamed over it, and the directory synced.
-#[derive(Clone, Debug)]
+/// A card file on disk: written to a fresh temporary file beside it
+/// (random name, created new, mode 0600), synced, renamed over it, and the
+/// directory synced.
+#[derive(Debug)]
 pub struct FileStorage {
     path: PathBuf,
+    /// The lock held on `<card>.lock` while the card is in the reader.
+    _lock: Option<File>,
 }
 
 impl FileStorage {
-    /// The card file at `path` (which need not exist yet).
+    /// The card file at `path` (which need not exist yet), without a lock:
+    /// for tests and tools that own the file.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            _lock: None,
+        }
+    }
+
+    /// The card file at `path`, locked against every other process until
+    /// dropped, as a card sits in one reader at a time: two processes
+    /// counting down one copy of the counter would each get three tries.
+    ///
+    /// # Errors
+    ///
+    /// Another process holds the card, or the lock file cannot be made.
+    pub fn locked(path: impl Into<PathBuf>) -> io::Result<Self> {
+        let path = path.into();
+        let mut name = path
+            .file_name()
+            .map(|name| name.to_os_string())
+            .unwrap_or_default();
+        name.push(".lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.with_file_name(name))?;
+        lock.try_lock().map_err(|err| match err {
+            std::fs::TryLockError::WouldBlock => io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "the card is in use by another process",
+            ),
+            std::fs::TryLockError::Error(err) => err,
+        })?;
+        Ok(Self {
+            path,
+            _lock: Some(lock),
+        })
     }
 
     /// The path.
@@ -44,15 +83,12 @@ impl FileStorage {
         &self.path
     }
 
-    /// The temporary file a write goes through.
-    fn temporary(&self) -> PathBuf {
-        let mut name = self
-            .path
-            .file_name()
-            .map(|name| name.to_os_string())
-            .unwrap_or_default();
-        name.push(".tmp");
-        self.path.with_file_name(name)
+    /// The directory the file is in.
+    fn directory(&self) -> &Path {
+        match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        }
     }
 }
 
@@ -77,26 +113,12 @@ impl Storage for FileStorage {
     }
 
     fn store(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let temporary = self.temporary();
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            // Only the owner reads a card file.
-            options.mode(0o600);
-        }
-        let mut file = options.open(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&temporary, &self.path)?;
+        let mut temporary = tempfile::NamedTempFile::new_in(self.directory())?;
+        temporary.write_all(bytes)?;
+        temporary.as_file().sync_all()?;
+        temporary.persist(&self.path).map_err(|err| err.error)?;
         // The rename itself is durable only once the directory is synced.
-        let directory = match self.path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        File::open(directory)?.sync_all()
+        File::open(self.directory())?.sync_all()
     }
 }
 
@@ -112,12 +134,18 @@ mod tests {
         storage.store(b"first")?;
         storage.store(b"second")?;
         assert_eq!(storage.load()?.as_deref(), Some(&b"second"[..]));
-        let names: Vec<_> = fs::read_dir(dir.path())?
+        let names: Vec<_> = std::fs::read_dir(dir.path())?
             .map(|entry| entry.map(|entry| entry.file_name()))
             .collect::<Result<_, _>>()?;
         assert_eq!(names, ["CO-1.card"]);
-        fs::write(storage.path(), vec![b' '; 70_000])?;
+        std::fs::write(storage.path(), vec![b' '; 70_000])?;
         assert!(storage.load().is_err());
+        // One reader at a time.
+        let held = FileStorage::locked(storage.path())?;
+        let second = FileStorage::locked(storage.path()).unwrap_err();
+        assert_eq!(second.kind(), io::ErrorKind::WouldBlock);
+        drop(held);
+        assert!(FileStorage::locked(storage.path()).is_ok());
         Ok(())
     }
 }

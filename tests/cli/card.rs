@@ -50,7 +50,8 @@ fn status_shows_the_card_without_a_pin() {
         .expect_stdout("holder      CO-1")
         .expect_stdout("generation  1")
         .expect_stdout("PIN tries   3 of 3")
-        .expect_stdout("state       active");
+        .expect_stdout("state       active")
+        .expect_stdout("PIN KDF     Argon2id, 8 KiB, 1 passes, 1 lanes  (exercise strength");
     let result = run(&["--json", "card", "status", arg(&card)]);
     result.expect_code(0);
     let json = result.json();
@@ -115,6 +116,13 @@ fn bad_pin_files_and_damaged_cards_are_clear_errors() {
     run(&["card", "verify", arg(&card), "--pin-file", arg(&other)])
         .expect_code(2)
         .expect_stderr("hint: a pin file is TOML");
+    // A syntax error: the message gives the line, never the PIN on it.
+    std::fs::write(&other, "CO-2 = \"1\"\nCO-1 = \"483920\n").unwrap();
+    let result = run(&["card", "verify", arg(&card), "--pin-file", arg(&other)]);
+    result
+        .expect_code(2)
+        .expect_stderr("not valid TOML at line 2");
+    assert!(!result.stderr.contains("483920"), "{}", result.stderr);
     std::fs::write(&other, "CO-1 = \"4839\"\n").unwrap();
     run(&["card", "verify", arg(&card), "--pin-file", arg(&other)])
         .expect_code(2)

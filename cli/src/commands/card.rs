@@ -60,6 +60,8 @@ struct StatusJson<'a> {
     puk_tries_left: u8,
     state: String,
     card_key: String,
+    kdf: String,
+    kdf_strong: bool,
 }
 
 /// Runs a `card` command.
@@ -134,6 +136,8 @@ fn show(path: &Path, status: &CardStatus, context: &Context) -> Result<Outcome, 
             puk_tries_left: status.puk_tries_left,
             state: status.state.to_string(),
             card_key: hex::encode(&status.card_key),
+            kdf: kdf(status),
+            kdf_strong: status.kdf.is_strong(),
         })?;
         return Ok(Outcome::Success);
     }
@@ -154,7 +158,21 @@ fn show(path: &Path, status: &CardStatus, context: &Context) -> Result<Outcome, 
     ))?;
     out(format!("state       {}", status.state))?;
     out(format!("card key    {}", hex::encode(&status.card_key)))?;
+    let strength = if status.kdf.is_strong() {
+        ""
+    } else {
+        "  (exercise strength: issue real cards with the default)"
+    };
+    out(format!("PIN KDF     {}{strength}", kdf(status)))?;
     Ok(Outcome::Success)
+}
+
+/// The Argon2id parameters in words.
+fn kdf(status: &CardStatus) -> String {
+    format!(
+        "Argon2id, {} KiB, {} passes, {} lanes",
+        status.kdf.m_kib, status.kdf.t, status.kdf.p
+    )
 }
 
 /// Reports a command that worked, with the tries left.

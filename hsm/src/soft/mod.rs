@@ -208,7 +208,16 @@ impl Hsm for SoftHsm {
     }
 
     fn is_active(&self) -> bool {
-        self.with_active(|_| Ok(())).is_ok()
+        // Asking does not count as use: the idle clock keeps running.
+        let now = (self.clock)();
+        let mut guard = self.lock();
+        let idle = guard
+            .as_ref()
+            .map(|active| now.saturating_duration_since(active.last_used) > self.idle_timeout);
+        if idle == Some(true) {
+            *guard = None;
+        }
+        idle == Some(false)
     }
 
     fn generate(&mut self, label: &str, spec: KeySpec, created: u64) -> Result<KeyInfo, HsmError> {

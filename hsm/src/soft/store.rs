@@ -9,9 +9,9 @@
 //! on activation. The count of failed activations, which must change while
 //! the store is sealed, lives in a file of its own beside it.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead as _, Payload};
@@ -249,30 +249,18 @@ impl Store {
     }
 }
 
-/// Replaces a file's bytes so that a crash leaves the old or the new.
+/// Replaces a file's bytes so that a crash leaves the old or the new: a
+/// fresh temporary file (random name, created new, mode 0600), synced,
+/// renamed over the file, and the directory synced.
 pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut name = path
-        .file_name()
-        .map(|name| name.to_os_string())
-        .unwrap_or_default();
-    name.push(".tmp");
-    let temporary: PathBuf = path.with_file_name(name);
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&temporary)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&temporary, path)?;
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
+    let mut temporary = tempfile::NamedTempFile::new_in(directory)?;
+    temporary.write_all(bytes)?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|err| err.error)?;
     File::open(directory)?.sync_all()
 }
 
