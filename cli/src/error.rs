@@ -102,6 +102,29 @@ pub enum CliError {
     /// The terminal could not be asked.
     #[error("cannot read a PIN from the terminal: {0}")]
     Prompt(#[source] io::Error),
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The command line asks for something that cannot be done.
+    #[error("{0}")]
+    Usage(String),
+    /// The HSM failed.
+    #[error("HSM: {0}")]
+    Hsm(#[from] hsm::HsmError),
+    /// The quorum was not met.
+    #[error("the quorum was not met: {accepted} of {threshold} cards counted")]
+    NoQuorum {
+        /// Cards that counted.
+        accepted: usize,
+        /// The threshold.
+        threshold: usize,
+    },
     /// Output could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[source] io::Error),
@@ -136,11 +159,17 @@ impl CliError {
             Self::Audit(_) => Some(
                 "the log was edited, cut or reordered at that entry; keep it as evidence and compare with a copy",
             ),
+            Self::NoQuorum { .. } => Some(
+                "present more cards of the current roster; `ceremony card status CARD` shows a card's state",
+            ),
             Self::Read { .. }
             | Self::Stdin(_)
             | Self::Output(_)
             | Self::Card { .. }
             | Self::CardFile { .. }
+            | Self::Write { .. }
+            | Self::Usage(_)
+            | Self::Hsm(_)
             | Self::Secret(_) => None,
         }
     }
@@ -163,8 +192,11 @@ pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
             | CliError::Now { .. }
             | CliError::Schema(_)
             | CliError::PinFile { .. }
+            | CliError::Usage(_)
             | CliError::Secret(_),
         ) => 2,
+        Err(CliError::NoQuorum { .. }) => 4,
+        Err(CliError::Write { .. } | CliError::Hsm(_)) => 1,
         Err(CliError::Card { source, .. }) => match source {
             CardError::WrongPin { .. }
             | CardError::WrongPuk { .. }

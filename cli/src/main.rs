@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+mod ceremony;
 mod commands;
 mod context;
 mod document;
@@ -48,6 +49,9 @@ struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start a ceremony: the cards, the HSM with its first KSK, the policy
+    /// and the audit log, in a new directory.
+    Init(commands::init::Args),
     /// Show or check a Key Signing Request (IANA XML format).
     #[command(subcommand)]
     Ksr(commands::ksr::Command),
@@ -56,6 +60,8 @@ enum Command {
     Skr(commands::skr::Command),
     /// Print the SHA-256 of files in hex and as PGP words, to read aloud.
     Hash(commands::hash::Args),
+    /// Sign a KSR once a quorum of officers has presented their cards.
+    Sign(commands::sign::Args),
     /// Print DS records for DNSKEY records given in zone-file form.
     Ds(commands::ds::Args),
     /// The audit log: show it, or verify its hash chain.
@@ -67,6 +73,9 @@ enum Command {
     /// Print the effective policy as TOML.
     #[command(subcommand)]
     Policy(commands::policy::Command),
+    /// The ZSK operator's side, for exercises and tests.
+    #[command(subcommand)]
+    Zsk(commands::zsk::Command),
     /// Run a whole tabletop ceremony on the embedded soft HSM.
     Demo(commands::demo::Args),
 }
@@ -87,14 +96,17 @@ fn main() -> ExitCode {
         now: cli.now,
     };
     let result = match cli.command {
+        Command::Init(args) => commands::init::run(&args, &context),
         Command::Ksr(command) => commands::ksr::run(command, &context),
         Command::Skr(command) => commands::skr::run(command, &context),
         Command::Hash(args) => commands::hash::run(&args, &context),
         Command::Ds(args) => commands::ds::run(&args, &context),
+        Command::Sign(args) => commands::sign::run(&args, &context),
         Command::Policy(command) => commands::policy::run(&command, &context),
         Command::Card(command) => commands::card::run(command, &context),
         Command::Audit(command) => commands::audit::run(&command, &context),
         Command::Demo(args) => commands::demo::run(&args, &context),
+        Command::Zsk(command) => commands::zsk::run(&command, &context),
     };
     match &result {
         // A reader that stops early (`ceremony ksr show … | head`) is not

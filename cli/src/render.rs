@@ -176,7 +176,7 @@ pub fn findings(
 
 /// Renders a finding as one table line, such as
 /// `error   KSR-BUNDLE-POP.2     ksr  bundle 3/9 <id>: <message>`.
-fn finding_line(file: &str, finding: &Finding) -> String {
+pub fn finding_line(file: &str, finding: &Finding) -> String {
     let mut place = String::new();
     if let Some(position) = finding.position {
         place.push_str(&format!("{file}:{position}: "));

@@ -63,17 +63,19 @@ impl Secrets {
         Puk::new(text.to_string()).map_err(|err| CliError::Secret(err.to_string()))
     }
 
+    /// The PIN of a card about to be issued: asked twice on the terminal,
+    /// or the officer's PIN in the file.
+    pub fn initial_pin(&self, officer: &str) -> Result<Pin, CliError> {
+        match self {
+            Self::Prompt => twice(officer),
+            Self::File(file) => file.take(&file.pins, "", officer).and_then(pin),
+        }
+    }
+
     /// A new PIN: asked twice on the terminal, or from `[new-pin]`.
     pub fn new_pin(&self, officer: &str) -> Result<Pin, CliError> {
         match self {
-            Self::Prompt => {
-                let first = prompt(&format!("new PIN of {officer}'s card: "))?;
-                let second = prompt(&format!("new PIN of {officer}'s card, again: "))?;
-                if *first != *second {
-                    return Err(CliError::Secret("the two new PINs differ".into()));
-                }
-                pin(first)
-            }
+            Self::Prompt => twice(officer),
             Self::File(file) => file.take(&file.new_pins, "new-pin", officer).and_then(pin),
         }
     }
@@ -159,6 +161,16 @@ fn strings(table: toml::Table, name: &str) -> Result<BTreeMap<String, Zeroizing<
             _ => Err(format!("[{name}] {key:?} is not a string")),
         })
         .collect()
+}
+
+/// Asks for a new PIN twice.
+fn twice(officer: &str) -> Result<Pin, CliError> {
+    let first = prompt(&format!("new PIN of {officer}'s card: "))?;
+    let second = prompt(&format!("new PIN of {officer}'s card, again: "))?;
+    if *first != *second {
+        return Err(CliError::Secret("the two new PINs differ".into()));
+    }
+    pin(first)
 }
 
 /// Asks on the terminal without echo.

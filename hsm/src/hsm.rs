@@ -106,3 +106,17 @@ pub(crate) fn signer_error(err: HsmError) -> ksr::SignerError {
         other => ksr::SignerError::failed(other.to_string()),
     }
 }
+
+/// Any [`Hsm`] as a `ksr::BundleSigner`, for code that holds a
+/// `Box<dyn Hsm>`.
+pub struct Signer<'a>(pub &'a dyn Hsm);
+
+impl ksr::BundleSigner for Signer<'_> {
+    fn public_key(&self, label: &str) -> Result<ksr::Dnskey, ksr::SignerError> {
+        self.0.public_key(label).map_err(signer_error)
+    }
+
+    fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, ksr::SignerError> {
+        self.0.sign(label, data).map_err(signer_error)
+    }
+}

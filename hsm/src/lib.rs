@@ -32,7 +32,7 @@ pub use audit::{
     Actor, AuditError, AuditLog, Entry, read as read_audit_log, verify as verify_audit_log,
 };
 pub use error::HsmError;
-pub use hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS};
+pub use hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS, Signer};
 pub use pkcs11::{PKCS11_FAILURES_FILE, PKCS11_FILE, Pkcs11Hsm, Protection};
-pub use soft::{FAILURES_FILE, STORE_FILE, SoftHsm};
+pub use soft::{FAILURES_FILE, STORE_FILE, SoftHsm, SoftKey};
 pub use spec::{KeyInfo, KeySpec, RsaBits};

@@ -360,6 +360,25 @@ impl<C: Card> CardClient<C> {
         puk: &Puk,
         share: &[u8],
     ) -> Result<Vec<u8>, CardError> {
+        let public = self.begin_personalization(fields, pin, puk)?;
+        self.finish_personalization(share)?;
+        Ok(public)
+    }
+
+    /// The first half of personalization: fields, PIN and PUK, and the
+    /// card key made on the card, whose public key is returned. Issuance
+    /// needs every card's key before the shares exist (the roster binds
+    /// them), hence the two halves.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::personalize`].
+    pub fn begin_personalization(
+        &mut self,
+        fields: &Personalization,
+        pin: &Pin,
+        puk: &Puk,
+    ) -> Result<Vec<u8>, CardError> {
         let mut tlv = Vec::new();
         for (tag, value) in [
             (0x01, fields.serial.as_bytes()),
@@ -377,9 +396,17 @@ impl<C: Card> CardClient<C> {
             self.send(Command::with_data(CLA_PROPRIETARY, ins, 0x00, 0x00, data))
                 .map_err(|status| common(status, false))?;
         }
-        let public = self
-            .send(Command::new(CLA_PROPRIETARY, INS_GENERATE_KEY, 0x00, 0x00))
-            .map_err(|status| common(status, false))?;
+        self.send(Command::new(CLA_PROPRIETARY, INS_GENERATE_KEY, 0x00, 0x00))
+            .map_err(|status| common(status, false))
+    }
+
+    /// The second half: the share, then the end of personalization, which
+    /// stores the card.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::personalize`].
+    pub fn finish_personalization(&mut self, share: &[u8]) -> Result<(), CardError> {
         self.send(Command::with_data(
             CLA_PROPRIETARY,
             INS_WRITE_SHARE,
@@ -394,8 +421,8 @@ impl<C: Card> CardClient<C> {
             0x00,
             0x00,
         ))
-        .map_err(|status| common(status, false))?;
-        Ok(public)
+        .map(drop)
+        .map_err(|status| common(status, false))
     }
 }
 

@@ -5,8 +5,11 @@ pub mod card;
 pub mod demo;
 pub mod ds;
 pub mod hash;
+pub mod init;
 pub mod ksr;
 pub mod policy;
+pub mod sign;
 pub mod skr;
+pub mod zsk;
 
 mod show;

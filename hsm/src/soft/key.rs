@@ -22,7 +22,7 @@ enum Pair {
 }
 
 /// A usable key.
-pub(crate) struct SoftKey {
+pub struct SoftKey {
     pkcs8: Zeroizing<Vec<u8>>,
     pair: Pair,
 }
@@ -30,6 +30,10 @@ pub(crate) struct SoftKey {
 impl SoftKey {
     /// A new key of this kind, made from the operating system's random
     /// numbers.
+    ///
+    /// # Errors
+    ///
+    /// The library could not make the key.
     pub fn generate(spec: KeySpec) -> Result<Self, HsmError> {
         let failed = |what: &str| HsmError::Crypto(format!("cannot make the {spec} key: {what}"));
         let rng = SystemRandom::new();
@@ -64,6 +68,10 @@ impl SoftKey {
     }
 
     /// The key of these PKCS#8 bytes.
+    ///
+    /// # Errors
+    ///
+    /// The bytes are not a key of this kind.
     pub fn from_pkcs8(spec: KeySpec, pkcs8: Zeroizing<Vec<u8>>) -> Result<Self, HsmError> {
         let rejected = |_| HsmError::Tampered(format!("a {spec} key does not load"));
         let pair = match spec {
@@ -128,6 +136,10 @@ impl SoftKey {
 
     /// Signs in the DNSSEC encoding of the algorithm: RSASSA-PKCS1-v1_5
     /// with SHA-256 (RFC 5702), r‖s (RFC 6605), pure Ed25519 (RFC 8080).
+    ///
+    /// # Errors
+    ///
+    /// The library failed.
     pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, HsmError> {
         let rng = SystemRandom::new();
         let failed = |_| HsmError::Crypto("the signature could not be made".into());

@@ -16,7 +16,7 @@ use crate::error::HsmError;
 use crate::hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS};
 use crate::selftest;
 use crate::spec::{KeyInfo, KeySpec, check_label};
-use key::SoftKey;
+pub use key::SoftKey;
 use store::{Store, StoredKey};
 pub(crate) use store::{atomic_write, read_failures, write_failures};
 

@@ -1,0 +1,205 @@
+//! Activation: cards present their shares to a quorum session, one after
+//! the other, until the threshold is met or the cards run out. A refused
+//! card is named with its reason and the others stay usable.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use p256::ecdsa::Signature;
+use quorum::{Activated, ActivationSession, Presentation, Progress, Share};
+use serde::Serialize;
+use smartcard_sim::{CardClient, CardError, FileStorage, SimulatedCard};
+
+use crate::error::CliError;
+use crate::secrets::Secrets;
+
+/// A card that counted.
+#[derive(Clone, Debug, Serialize)]
+pub struct Accepted {
+    /// The card file.
+    pub card: String,
+    /// Its serial.
+    pub serial: String,
+    /// Its officer.
+    pub officer: String,
+}
+
+/// A card that did not count, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Refused {
+    /// The card file.
+    pub card: String,
+    /// Its serial, when the card could say.
+    pub serial: Option<String>,
+    /// Its officer, when the card could say.
+    pub officer: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// What happened while the cards were presented, for the screen and the
+/// audit log.
+pub enum Event<'a> {
+    /// Card `number` is about to be read.
+    Reading {
+        /// 1, 2, …
+        number: usize,
+        /// The threshold.
+        of: usize,
+        /// The card file.
+        card: &'a Path,
+    },
+    /// A wrong PIN; the officer may try again when PINs are asked.
+    WrongPin {
+        /// The officer.
+        officer: &'a str,
+        /// Tries left.
+        tries_left: u8,
+    },
+    /// The card counted.
+    Accepted(&'a Accepted, &'a Progress),
+    /// The card did not count.
+    Refused(&'a Refused),
+}
+
+/// The outcome of an activation.
+pub struct Outcome {
+    /// The cards that counted.
+    pub accepted: Vec<Accepted>,
+    /// The cards that did not.
+    pub refused: Vec<Refused>,
+    /// The secret and its roster, when the quorum was met.
+    pub activated: Option<Activated>,
+}
+
+/// Presents the cards, in order, until the quorum is met.
+pub fn activate(
+    session: &ActivationSession,
+    cards: &[PathBuf],
+    secrets: &Secrets,
+    mut report: impl FnMut(Event<'_>),
+) -> Result<Outcome, CliError> {
+    let threshold = session.roster().threshold();
+    let mut outcome = Outcome {
+        accepted: Vec::new(),
+        refused: Vec::new(),
+        activated: None,
+    };
+    for card in cards {
+        if outcome.accepted.len() >= threshold {
+            break;
+        }
+        report(Event::Reading {
+            number: outcome.accepted.len() + 1,
+            of: threshold,
+            card,
+        });
+        match present(session, card, secrets, &mut report)? {
+            Ok((accepted, progress)) => {
+                report(Event::Accepted(&accepted, &progress));
+                outcome.accepted.push(accepted);
+                if progress.complete {
+                    outcome.activated = session.take_secret(Instant::now());
+                }
+            }
+            Err(refused) => {
+                report(Event::Refused(&refused));
+                outcome.refused.push(refused);
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// One card: open it, check its PIN, read its share, have it sign the
+/// challenge, present. A card's own failure is a refusal; only a failure
+/// to ask for a PIN stops everything.
+fn present(
+    session: &ActivationSession,
+    path: &Path,
+    secrets: &Secrets,
+    report: &mut impl FnMut(Event<'_>),
+) -> Result<Result<(Accepted, Progress), Refused>, CliError> {
+    let name = path.display().to_string();
+    let refused = |serial: Option<&str>, officer: Option<&str>, reason: String| Refused {
+        card: name.clone(),
+        serial: serial.map(str::to_owned),
+        officer: officer.map(str::to_owned),
+        reason,
+    };
+    let card = match FileStorage::locked(path)
+        .map_err(smartcard_sim::OpenError::Io)
+        .and_then(SimulatedCard::open)
+    {
+        Ok(card) => card,
+        Err(err) => return Ok(Err(refused(None, None, err.to_string()))),
+    };
+    let mut client = CardClient::new(card);
+    let status = match client.select().and_then(|()| client.status()) {
+        Ok(status) => status,
+        Err(err) => return Ok(Err(refused(None, None, err.to_string()))),
+    };
+    let (serial, officer) = (status.serial.as_str(), status.holder.as_str());
+    // A wrong PIN typed at the terminal may be typed again while tries
+    // are left; a wrong PIN in a pin file would only be wrong again.
+    loop {
+        let pin = secrets.pin(officer)?;
+        match client.verify(&pin) {
+            Ok(()) => break,
+            Err(CardError::WrongPin { tries_left }) => {
+                report(Event::WrongPin {
+                    officer,
+                    tries_left,
+                });
+                if !matches!(secrets, Secrets::Prompt) || tries_left == 0 {
+                    return Ok(Err(refused(
+                        Some(serial),
+                        Some(officer),
+                        format!("wrong PIN ({tries_left} tries left)"),
+                    )));
+                }
+            }
+            Err(err) => return Ok(Err(refused(Some(serial), Some(officer), err.to_string()))),
+        }
+    }
+    let challenge = session.challenge();
+    let share = match client.read_share() {
+        Ok(bytes) => match Share::from_bytes(&bytes) {
+            Ok(share) => share,
+            Err(err) => {
+                return Ok(Err(refused(
+                    Some(serial),
+                    Some(officer),
+                    format!("its share is unusable: {err}"),
+                )));
+            }
+        },
+        Err(err) => return Ok(Err(refused(Some(serial), Some(officer), err.to_string()))),
+    };
+    let signature = match client
+        .authenticate(&challenge.message(share.index()))
+        .map_err(|err| err.to_string())
+        .and_then(|bytes| Signature::from_slice(&bytes).map_err(|err| err.to_string()))
+    {
+        Ok(signature) => signature,
+        Err(err) => return Ok(Err(refused(Some(serial), Some(officer), err))),
+    };
+    let presentation = Presentation {
+        card_serial: serial.to_owned(),
+        generation: status.generation,
+        nonce: challenge.nonce,
+        share,
+        signature,
+    };
+    Ok(match session.present(presentation, Instant::now()) {
+        Ok(progress) => Ok((
+            Accepted {
+                card: name.clone(),
+                serial: serial.to_owned(),
+                officer: officer.to_owned(),
+            },
+            progress,
+        )),
+        Err(refusal) => Err(refused(Some(serial), Some(officer), refusal.to_string())),
+    })
+}

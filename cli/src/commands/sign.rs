@@ -1,0 +1,440 @@
+//! `ceremony sign`: a KSR in, an SKR out, once a quorum of officers has
+//! presented their cards (DESIGN.md, "The main job").
+
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hsm::{Clock, Hsm, Pkcs11Hsm, SoftHsm};
+use ksr::{BundleSigner, CheckedKsr, DocumentRole, Request, Severity};
+use quorum::ActivationSession;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::ceremony::Layout;
+use crate::ceremony::activation::{self, Accepted, Event, Refused};
+use crate::ceremony::audit::Audit;
+use crate::document::parse_file;
+use crate::error::{CliError, Outcome};
+use crate::render::{self, Context, Files, out};
+use crate::secrets::Secrets;
+
+/// How long the officers have to present their cards.
+const ACTIVATION_TIME: Duration = Duration::from_secs(15 * 60);
+
+/// Arguments of `sign`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The KSR to sign.
+    ksr: PathBuf,
+    /// The SKR of the previous quarter: the chain and safety checks run
+    /// against it.
+    #[arg(long, value_name = "SKR", required_unless_present = "no_previous_skr")]
+    previous_skr: Option<PathBuf>,
+    /// Sign without the previous SKR (a first quarter); recorded in the
+    /// audit log.
+    #[arg(long, conflicts_with = "previous_skr")]
+    no_previous_skr: bool,
+    /// Where to write the SKR (never overwritten).
+    #[arg(short, long, value_name = "SKR")]
+    out: PathBuf,
+    /// The signing schema: normal, pre-publish, rollover, revoke, publish+,
+    /// rollover+, revoke+, or one of the policy's.
+    #[arg(long, default_value = "normal", value_name = "NAME")]
+    schema: String,
+    /// The officers' card files, in the order they are presented (for
+    /// scripted runs); without it the cards are asked for one by one.
+    #[arg(long, num_args = 1.., value_name = "CARD")]
+    cards: Vec<PathBuf>,
+    /// The PINs (TOML: officer = "PIN"); without it each PIN is asked.
+    #[arg(long, value_name = "FILE")]
+    pin_file: Option<PathBuf>,
+    /// Do not ask for confirmation (tests and exercises; recorded).
+    #[arg(long)]
+    yes: bool,
+}
+
+/// What `sign` reports in JSON.
+#[derive(Serialize)]
+struct Signed {
+    skr: Option<String>,
+    sha256: Option<String>,
+    pgp_words: Option<String>,
+    ksr: String,
+    ksr_sha256: String,
+    schema: String,
+    accepted: Vec<Accepted>,
+    refused: Vec<Refused>,
+}
+
+/// Runs `sign`.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the ceremony's steps, in order, read best in one place"
+)]
+pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
+    let (config, config_path) = context.config()?;
+    let config_path = config_path.ok_or_else(|| {
+        CliError::Usage(
+            "sign needs the ceremony's policy: --config DIR/ceremony.toml, or run it in DIR".into(),
+        )
+    })?;
+    let layout = Layout::of_config(&config_path);
+    let (now, _) = context.now()?;
+    let secrets = Secrets::new(args.pin_file.as_deref())?;
+
+    // 1. The documents and every check that needs no HSM.
+    let files = Files::with_previous(&args.ksr, args.previous_skr.as_deref());
+    let ksr_bytes = std::fs::read(&args.ksr).map_err(|source| CliError::Read {
+        path: args.ksr.clone(),
+        source,
+    })?;
+    let ksr_sha256 = Sha256::digest(&ksr_bytes);
+    let request = parse_file(&args.ksr, DocumentRole::Ksr, ksr::parse_ksr)?;
+    let previous = args
+        .previous_skr
+        .as_ref()
+        .map(|path| parse_file(path, DocumentRole::PreviousSkr, ksr::parse_skr))
+        .transpose()?;
+    let (request, previous) = match (request, previous.transpose()) {
+        (Ok(request), Ok(previous)) => (request, previous),
+        (request, previous) => {
+            let mut findings = request.err().unwrap_or_default();
+            findings.extend(previous.err().unwrap_or_default());
+            return render::findings(context, &files, &mut findings, "not readable");
+        }
+    };
+    let checked = match CheckedKsr::check(&Request {
+        ksr: &request,
+        previous: previous.as_ref(),
+        config: &config,
+        now,
+    }) {
+        Ok(checked) => checked,
+        Err(mut findings) => {
+            let summary = format!("KSR {} refused: nothing was signed", request.id);
+            return render::findings(context, &files, &mut findings, &summary);
+        }
+    };
+    let mut audit = Audit::open(&layout)?;
+    let say =
+        |line: String| -> Result<(), CliError> { if context.json { Ok(()) } else { out(line) } };
+    for finding in checked.findings() {
+        if finding.severity == Severity::Warning {
+            say(render::finding_line(
+                &files_of(args, finding.document),
+                finding,
+            ))?;
+        }
+    }
+    let ksr_hex = hex::encode(ksr_sha256);
+    say(format!(
+        "KSR {} ({} bundles) for {}, checked as of {now}",
+        request.id,
+        request.bundles.len(),
+        request.domain
+    ))?;
+    say(format!("KSR SHA-256 {ksr_hex}"))?;
+    say(format!("  {}", ksr::pgp_words(&ksr_sha256)))?;
+    audit.record(
+        "ksr-checked",
+        None,
+        serde_json::json!({
+            "ksr": args.ksr.display().to_string(),
+            "ksr_id": request.id,
+            "ksr_sha256": ksr_hex,
+            "previous_skr": args.previous_skr.as_ref().map(|path| path.display().to_string()),
+            "previous_skr_waived": args.no_previous_skr,
+            "now": now.to_string(),
+            "warnings": checked.findings().iter().filter(|f| f.severity == Severity::Warning).map(|f| f.code.as_str()).collect::<Vec<_>>(),
+        }),
+    )?;
+    if args.yes {
+        audit.record(
+            "confirmation-skipped",
+            None,
+            serde_json::json!({"by": "--yes"}),
+        )?;
+    } else if !confirm()? {
+        audit.record("confirmation-refused", None, serde_json::json!({}))?;
+        return Err(CliError::Usage("not confirmed: nothing was signed".into()));
+    }
+
+    // 2. Activation by the quorum.
+    let clock: Clock = Arc::new(Instant::now);
+    let mut hsm = open_hsm(&layout, clock)?;
+    let roster = hsm.roster()?;
+    let session = ActivationSession::new(roster, ACTIVATION_TIME, Instant::now());
+    let cards = if args.cards.is_empty() {
+        ask_for_cards(session.roster().threshold())?
+    } else {
+        args.cards.clone()
+    };
+    let mut events = Vec::new();
+    let outcome = activation::activate(&session, &cards, &secrets, |event| {
+        events.push(describe(&event));
+    })?;
+    for (line, actor, event, details) in events {
+        say(line)?;
+        if let Some(event) = event {
+            let actor = actor
+                .as_ref()
+                .map(|(card, officer)| (card.as_str(), officer.as_str()));
+            audit.record(event, actor, details)?;
+        }
+    }
+    let Some(activated) = outcome.activated else {
+        let threshold = session.roster().threshold();
+        let accepted = outcome.accepted.len();
+        audit.record(
+            "activation-failed",
+            None,
+            serde_json::json!({"accepted": outcome.accepted.len(), "threshold": threshold}),
+        )?;
+        if context.json {
+            render::json(&Signed {
+                skr: None,
+                sha256: None,
+                pgp_words: None,
+                ksr: args.ksr.display().to_string(),
+                ksr_sha256: ksr_hex,
+                schema: args.schema.clone(),
+                accepted: outcome.accepted,
+                refused: outcome.refused,
+            })?;
+        }
+        return Err(CliError::NoQuorum {
+            accepted,
+            threshold,
+        });
+    };
+    hsm.activate(activated.secret())?;
+    drop(activated);
+    audit.record("hsm-activated", None, serde_json::json!({}))?;
+
+    // 3. Signing, writing, reading back.
+    let signer = Progress {
+        hsm: hsm.as_ref(),
+        signed: AtomicUsize::new(0),
+        bundles: request.bundles.len(),
+        quiet: context.json,
+    };
+    let built = ksr::build_skr(&checked, &args.schema, &signer);
+    hsm.deactivate();
+    audit.record("hsm-deactivated", None, serde_json::json!({}))?;
+    let signed = match built {
+        Ok(signed) => signed,
+        Err(ksr::BuildError::Rejected(mut findings)) => {
+            audit.record(
+                "signing-refused",
+                None,
+                serde_json::json!({"codes": findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>()}),
+            )?;
+            let summary = format!("KSR {}: no SKR (schema {})", request.id, args.schema);
+            return render::findings(context, &files, &mut findings, &summary);
+        }
+        Err(err) => return Err(CliError::Usage(err.to_string())),
+    };
+    write_skr(&args.out, &signed)?;
+    let skr_sha256 = Sha256::digest(signed.xml.as_bytes());
+    let skr_hex = hex::encode(skr_sha256);
+    audit.record(
+        "skr-written",
+        None,
+        serde_json::json!({
+            "skr": args.out.display().to_string(),
+            "skr_sha256": skr_hex,
+            "ksr_sha256": ksr_hex,
+            "schema": args.schema,
+            "bundles": signed.skr.bundles.len(),
+            "signers": signed.skr.bundles.iter().flat_map(|b| b.signatures.iter().map(|s| s.rrsig.key_tag.to_int())).collect::<std::collections::BTreeSet<_>>(),
+        }),
+    )?;
+    let words = ksr::pgp_words(&skr_sha256);
+    if context.json {
+        render::json(&Signed {
+            skr: Some(args.out.display().to_string()),
+            sha256: Some(skr_hex),
+            pgp_words: Some(words),
+            ksr: args.ksr.display().to_string(),
+            ksr_sha256: ksr_hex,
+            schema: args.schema.clone(),
+            accepted: outcome.accepted,
+            refused: outcome.refused,
+        })?;
+    } else {
+        out(format!("SKR written: {}", args.out.display()))?;
+        out(format!("SKR SHA-256 {skr_hex}"))?;
+        out(format!("  {words}"))?;
+        out(format!("HSM deactivated; audit head {}", audit.head()))?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// The file of a finding's document.
+fn files_of(args: &Args, role: DocumentRole) -> String {
+    match (role, &args.previous_skr) {
+        (DocumentRole::PreviousSkr, Some(path)) => path.display().to_string(),
+        _ => args.ksr.display().to_string(),
+    }
+}
+
+/// Asks the operator to type `yes` (TOOL-CONFIRM).
+fn confirm() -> Result<bool, CliError> {
+    print!("Read the hash aloud and compare it out of band. Type yes to go on: ");
+    std::io::stdout().flush().map_err(CliError::Output)?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(CliError::Stdin)?;
+    Ok(line.trim() == "yes")
+}
+
+/// Asks for card files one by one, up to the threshold and a few spares.
+fn ask_for_cards(threshold: usize) -> Result<Vec<PathBuf>, CliError> {
+    let mut cards = Vec::new();
+    for number in 1..=threshold + 3 {
+        print!("card {number} (of {threshold} needed): the card file, or empty to stop: ");
+        std::io::stdout().flush().map_err(CliError::Output)?;
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(CliError::Stdin)?;
+        let path = line.trim();
+        if path.is_empty() {
+            break;
+        }
+        cards.push(PathBuf::from(path));
+    }
+    Ok(cards)
+}
+
+/// The HSM of a ceremony directory, sealed.
+pub fn open_hsm(layout: &Layout, clock: Clock) -> Result<Box<dyn Hsm>, CliError> {
+    let dir = layout.hsm();
+    if dir.join(hsm::STORE_FILE).exists() {
+        Ok(Box::new(SoftHsm::open(&dir, clock)?))
+    } else if dir.join(hsm::PKCS11_FILE).exists() {
+        Ok(Box::new(Pkcs11Hsm::open(&dir, clock)?))
+    } else {
+        Err(CliError::Usage(format!(
+            "{} holds no HSM: run ceremony init first",
+            dir.display()
+        )))
+    }
+}
+
+/// A line for the screen and an audit entry for an activation event.
+type Described = (
+    String,
+    Option<(String, String)>,
+    Option<&'static str>,
+    serde_json::Value,
+);
+
+fn describe(event: &Event<'_>) -> Described {
+    match event {
+        Event::Reading { number, of, card } => (
+            format!("card {number} of {of}: {}", card.display()),
+            None,
+            None,
+            serde_json::Value::Null,
+        ),
+        Event::WrongPin {
+            officer,
+            tries_left,
+        } => (
+            format!("  {officer}: wrong PIN, {tries_left} tries left"),
+            None,
+            Some("wrong-pin"),
+            serde_json::json!({"officer": officer, "tries_left": tries_left}),
+        ),
+        Event::Accepted(accepted, progress) => (
+            format!(
+                "  accepted: card {} ({}); {progress}",
+                accepted.serial, accepted.officer
+            ),
+            Some((accepted.serial.clone(), accepted.officer.clone())),
+            Some("card-accepted"),
+            serde_json::json!({"card": accepted.card, "progress": progress.to_string()}),
+        ),
+        Event::Refused(refused) => (
+            format!(
+                "  refused: {}{}: {}",
+                refused.card,
+                refused
+                    .officer
+                    .as_ref()
+                    .map(|officer| format!(" ({officer})"))
+                    .unwrap_or_default(),
+                refused.reason
+            ),
+            refused.serial.clone().zip(refused.officer.clone()),
+            Some("card-refused"),
+            serde_json::json!({"card": refused.card, "reason": refused.reason}),
+        ),
+    }
+}
+
+/// The HSM as the builder's signer, saying which bundle it signs.
+struct Progress<'a> {
+    hsm: &'a dyn Hsm,
+    signed: AtomicUsize,
+    bundles: usize,
+    quiet: bool,
+}
+
+impl BundleSigner for Progress<'_> {
+    fn public_key(&self, label: &str) -> Result<ksr::Dnskey, ksr::SignerError> {
+        hsm::Signer(self.hsm).public_key(label)
+    }
+
+    fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, ksr::SignerError> {
+        let signature = hsm::Signer(self.hsm).sign(label, data)?;
+        let count = self.signed.fetch_add(1, Ordering::SeqCst) + 1;
+        if !self.quiet {
+            let _ = writeln!(
+                std::io::stdout(),
+                "  signed with {label}: {count} signature(s), {} bundles",
+                self.bundles
+            );
+        }
+        Ok(signature)
+    }
+}
+
+/// Writes the SKR: a fresh temporary file beside the target, synced, read
+/// back from disk and checked (SKR-REREAD), and only then renamed into
+/// place; an existing file is never overwritten.
+fn write_skr(path: &Path, signed: &ksr::Signed) -> Result<(), CliError> {
+    let error = |source| CliError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temporary = tempfile::NamedTempFile::new_in(directory).map_err(error)?;
+    temporary.write_all(signed.xml.as_bytes()).map_err(error)?;
+    temporary.as_file().sync_all().map_err(error)?;
+    let reread = std::fs::read(temporary.path()).map_err(error)?;
+    let back = ksr::parse_skr(&reread, DocumentRole::NewSkr).map_err(|_| {
+        CliError::Usage("SKR-REREAD: the SKR on disk does not parse; nothing was kept".into())
+    })?;
+    if back != signed.skr || !ksr::check_skr(&back, DocumentRole::NewSkr).is_empty() {
+        return Err(CliError::Usage(
+            "SKR-REREAD: the SKR on disk differs from what was signed; nothing was kept".into(),
+        ));
+    }
+    temporary
+        .persist_noclobber(path)
+        .map_err(|err| error(err.error))?;
+    std::fs::File::open(directory)
+        .and_then(|dir| dir.sync_all())
+        .map_err(error)
+}
