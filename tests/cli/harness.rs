@@ -65,9 +65,19 @@ impl Run {
 /// Runs `ceremony` with arguments and standard input, killing it if it
 /// runs past `deadline` (a hang is a failure, not a slow test).
 pub fn run_with(args: &[&str], stdin: &[u8], deadline: Duration) -> Run {
+    run_in(args, stdin, deadline, &[])
+}
+
+/// Runs `ceremony` with extra environment variables.
+pub fn run_env(args: &[&str], env: &[(&str, &Path)]) -> Run {
+    run_in(args, b"", Duration::from_secs(120), env)
+}
+
+fn run_in(args: &[&str], stdin: &[u8], deadline: Duration, env: &[(&str, &Path)]) -> Run {
     let start = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ceremony"))
         .args(args)
+        .envs(env.iter().map(|(key, value)| (*key, *value)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -13,6 +13,7 @@ mod harness;
 
 mod audit;
 mod card;
+mod ceremony;
 mod demo;
 mod ds;
 mod hash;

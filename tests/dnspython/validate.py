@@ -6,9 +6,11 @@ parser, the DNSKEY RRset of each bundle is built by dnspython, and each
 Signature is checked with dns.dnssec.validate_rrsig against the one key it
 names. Key tags are recomputed with dns.dnssec.key_id.
 
-Usage: validate.py FILE... [--ds OWNER TAG]
+Usage: validate.py [--ksk-tags TAG,TAG...] FILE...
 Prints one line per document and "N passed, N failed" at the end; exits 1
-if any signature or key tag fails.
+if any signature or key tag fails. With --ksk-tags, every bundle must also
+carry a valid signature by a key with Flags 257 or 385 whose tag is one of
+those: the SKR is anchored to the expected KSKs.
 """
 
 import base64
@@ -49,7 +51,7 @@ def dnskey(key):
     return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DNSKEY, text)
 
 
-def check_document(path):
+def check_document(path, anchors=None):
     root = ET.parse(path).getroot()
     domain = dns.name.from_text(root.get("domain"))
     body = root[0]
@@ -66,6 +68,7 @@ def check_document(path):
                 problems.append("bundle %s: key tag of %s" % (bundle.get("id"), ident))
             else:
                 passed += 1
+        anchored = False
         for sig in bundle.findall("Signature"):
             f = lambda name: sig.find(name).text.strip()
             original_ttl = int(f("OriginalTTL"))
@@ -87,16 +90,28 @@ def check_document(path):
             try:
                 dns.dnssec.validate_rrsig(rrset, rrsig, {domain: key_set}, now=inception + 1)
                 passed += 1
+                if anchors is not None and signer.flags in (257, 385) and dns.dnssec.key_id(signer) in anchors:
+                    anchored = True
             except dns.dnssec.ValidationFailure as err:
                 failed += 1
                 problems.append("bundle %s: signature by %s: %s" % (bundle.get("id"), sig.get("keyIdentifier"), err))
+        if anchors is not None:
+            if anchored:
+                passed += 1
+            else:
+                failed += 1
+                problems.append("bundle %s: no valid signature by a KSK tagged %s" % (bundle.get("id"), sorted(anchors)))
     return passed, failed, problems
 
 
 def main(argv):
+    anchors = None
+    if argv[:1] == ["--ksk-tags"]:
+        anchors = {int(tag) for tag in argv[1].split(",")}
+        argv = argv[2:]
     total_passed = total_failed = 0
     for path in argv:
-        passed, failed, problems = check_document(path)
+        passed, failed, problems = check_document(path, anchors)
         total_passed += passed
         total_failed += failed
         print("%s: %d passed, %d failed" % (path, passed, failed))

@@ -1,0 +1,372 @@
+//! Whole ceremonies through the binary: init, the ZSK side, sign with a
+//! quorum of cards, quarter after quarter, on the soft HSM and on a
+//! SoftHSM2 token; every SKR validated by dnspython anchored to the KSK.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::{Run, arg, run_env};
+
+/// A ceremony in a temporary directory: 3 of 5 officers, light card KDF.
+struct Ceremony {
+    dir: tempfile::TempDir,
+    /// SOFTHSM2_CONF for a token backend.
+    softhsm: Option<PathBuf>,
+}
+
+/// The module of Debian's softhsm2 (the test command installs it).
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+impl Ceremony {
+    fn new(backend: &str, threshold: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("pins.toml"),
+            "CO-1 = \"111111\"\nCO-2 = \"222222\"\nCO-3 = \"333333\"\nCO-4 = \"444444\"\nCO-5 = \"555555\"\n",
+        )
+        .unwrap();
+        let mut ceremony = Self { dir, softhsm: None };
+        let mut args = vec![
+            "--now".to_owned(),
+            "2029-12-01T00:00:00Z".to_owned(),
+            "init".to_owned(),
+            "--dir".to_owned(),
+            ceremony.path("c"),
+            "--cards".to_owned(),
+            "5".to_owned(),
+            "--threshold".to_owned(),
+            threshold.to_owned(),
+            "--algorithm".to_owned(),
+            "ecdsap256sha256".to_owned(),
+            "--domain".to_owned(),
+            "example.".to_owned(),
+            "--pin-file".to_owned(),
+            ceremony.path("pins.toml"),
+            "--puk-file".to_owned(),
+            ceremony.path("puks.toml"),
+            "--kdf".to_owned(),
+            "light".to_owned(),
+        ];
+        if backend == "pkcs11" {
+            ceremony.token();
+            args.extend(
+                [
+                    "--backend",
+                    "pkcs11",
+                    "--module",
+                    MODULE,
+                    "--token",
+                    "ceremony",
+                    "--so-pin-file",
+                ]
+                .map(String::from),
+            );
+            args.push(ceremony.path("so-pin"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ceremony.run(&args).expect_code(0);
+        ceremony
+    }
+
+    /// A SoftHSM2 token labelled "ceremony" in a token directory of this
+    /// ceremony's own.
+    fn token(&mut self) {
+        let tokens = self.dir.path().join("tokens");
+        std::fs::create_dir_all(&tokens).unwrap();
+        let conf = self.dir.path().join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                tokens.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(self.dir.path().join("so-pin"), "so-pin-1234\n").unwrap();
+        let status = Command::new("softhsm2-util")
+            .args([
+                "--init-token",
+                "--free",
+                "--label",
+                "ceremony",
+                "--so-pin",
+                "so-pin-1234",
+                "--pin",
+                "officers-never-know",
+            ])
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .expect("softhsm2-util runs; the test command installs softhsm2");
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        self.softhsm = Some(conf);
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn card(&self, officer: &str) -> String {
+        self.path(&format!("c/cards/{officer}.card"))
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        match &self.softhsm {
+            Some(conf) => run_env(args, &[("SOFTHSM2_CONF", conf.as_path())]),
+            None => run_env(args, &[]),
+        }
+    }
+
+    /// The KSR of quarter `n` (1, 2, …), continuing from the SKR before.
+    fn make_ksr(&self, quarter: u32) -> String {
+        let out = self.path(&format!("ksr-{quarter}.xml"));
+        let config = self.path("c/ceremony.toml");
+        let dir = self.path("zsk");
+        let mut args = vec![
+            "--config", &config, "zsk", "make-ksr", "--dir", &dir, "--domain", "example.", "--out",
+            &out,
+        ];
+        let previous = self.path(&format!("skr-{}.xml", quarter - 1));
+        if quarter == 1 {
+            args.extend(["--inception", "2030-01-10T00:00:00Z"]);
+        } else {
+            args.extend(["--previous-skr", &previous]);
+        }
+        self.run(&args).expect_code(0);
+        out
+    }
+
+    /// Signs quarter `n` with these officers' cards, as of ten days before
+    /// it starts.
+    fn sign(&self, quarter: u32, officers: &[&str], extra: &[&str]) -> Run {
+        let ksr = self.path(&format!("ksr-{quarter}.xml"));
+        let out = self.path(&format!("skr-{quarter}.xml"));
+        let previous = self.path(&format!("skr-{}.xml", quarter - 1));
+        let now = now_for(quarter);
+        let config = self.path("c/ceremony.toml");
+        let pins = self.path("pins.toml");
+        let mut args: Vec<String> = [
+            "--json",
+            "--config",
+            &config,
+            "--now",
+            &now,
+            "sign",
+            &ksr,
+            "-o",
+            &out,
+            "--pin-file",
+            &pins,
+            "--yes",
+        ]
+        .map(String::from)
+        .to_vec();
+        if quarter == 1 {
+            args.push("--no-previous-skr".into());
+        } else {
+            args.extend(["--previous-skr".to_owned(), previous]);
+        }
+        args.extend(extra.iter().map(|extra| (*extra).to_owned()));
+        args.push("--cards".into());
+        args.extend(officers.iter().map(|officer| {
+            if officer.contains('/') {
+                (*officer).to_owned()
+            } else {
+                self.card(officer)
+            }
+        }));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(&args)
+    }
+
+    /// The KSK tag from the policy.
+    fn ksk_tags(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.path("c/ceremony.toml")).unwrap();
+        text.lines()
+            .filter_map(|line| line.strip_prefix("key_tag = "))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// The evaluation instant for signing quarter `n`: 20 days before it
+/// starts (quarter 1 starts 2030-01-10, each later one 90 days on).
+fn now_for(quarter: u32) -> String {
+    let start = 1_894_233_600 + (quarter - 1) * 90 * 86_400 - 20 * 86_400;
+    let output = Command::new("date")
+        .args(["-u", "-d", &format!("@{start}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// dnspython, anchored to the tags.
+fn dnspython(files: &[&str], tags: &[String]) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/dnspython/validate.py");
+    let output = Command::new("/usr/bin/python3")
+        .arg(script)
+        .args(["--ksk-tags", &tags.join(",")])
+        .args(files)
+        .output()
+        .expect("/usr/bin/python3 runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains(" 0 failed"), "{text}");
+}
+
+fn two_quarters(backend: &str) {
+    let ceremony = Ceremony::new(backend, "3");
+    ceremony.make_ksr(1);
+    let first = ceremony.sign(1, &["CO-1", "CO-3", "CO-5"], &[]);
+    first.expect_code(0);
+    assert_eq!(first.json()["accepted"].as_array().unwrap().len(), 3);
+    ceremony.make_ksr(2);
+    ceremony
+        .sign(2, &["CO-2", "CO-4", "CO-5"], &[])
+        .expect_code(0);
+    let tags = ceremony.ksk_tags();
+    dnspython(
+        &[&ceremony.path("skr-1.xml"), &ceremony.path("skr-2.xml")],
+        &tags,
+    );
+    // The audit log records it all and verifies.
+    ceremony
+        .run(&["audit", "verify", &ceremony.path("c/audit.log")])
+        .expect_code(0);
+    // Too few cards: exit 4, nothing written.
+    ceremony.make_ksr(3);
+    let refused = ceremony.sign(3, &["CO-1", "CO-2"], &[]);
+    refused
+        .expect_code(4)
+        .expect_stderr("the quorum was not met: 2 of 3");
+    assert!(!Path::new(&ceremony.path("skr-3.xml")).exists());
+}
+
+#[test]
+fn two_quarters_in_a_row_and_too_few_cards() {
+    two_quarters("soft");
+}
+
+#[test]
+fn two_quarters_in_a_row_and_too_few_cards_on_a_softhsm2_token() {
+    two_quarters("pkcs11");
+}
+
+fn bad_cards(backend: &str) {
+    let ceremony = Ceremony::new(backend, "2");
+    let other = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    // CO-1 of another ceremony, a blocked CO-2, a damaged CO-3; CO-4 and
+    // CO-5 still activate.
+    let wrong = ceremony.path("wrong.toml");
+    std::fs::write(&wrong, "CO-2 = \"999999\"\n").unwrap();
+    for _ in 0..3 {
+        ceremony
+            .run(&[
+                "card",
+                "verify",
+                &ceremony.card("CO-2"),
+                "--pin-file",
+                &wrong,
+            ])
+            .expect_code(4);
+    }
+    let damaged = ceremony.card("CO-3");
+    let text = std::fs::read_to_string(&damaged).unwrap();
+    let (_, body) = text.split_once('\n').unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(body).unwrap();
+    let sealed = json["secrets"]["ciphertext"].as_str().unwrap().to_owned();
+    let flipped = format!(
+        "{}{}",
+        if sealed.starts_with('0') { "1" } else { "0" },
+        &sealed[1..]
+    );
+    json["secrets"]["ciphertext"] = flipped.into();
+    let body = serde_json::to_vec_pretty(&json).unwrap();
+    let digest = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(&body)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let digest = String::from_utf8(digest.stdout).unwrap();
+    let mut file = format!("ceremony-card 1 sha256:{}\n", &digest[..64]).into_bytes();
+    file.extend_from_slice(&body);
+    file.push(b'\n');
+    std::fs::write(&damaged, file).unwrap();
+    let signed = ceremony.sign(
+        1,
+        &[&other.card("CO-1"), "CO-2", "CO-3", "CO-4", "CO-5"],
+        &[],
+    );
+    signed.expect_code(0);
+    let json = signed.json();
+    let refused = json["refused"].as_array().unwrap();
+    let reasons: Vec<String> = refused
+        .iter()
+        .map(|refusal| format!("{} {}", refusal["officer"], refusal["reason"]))
+        .collect();
+    assert_eq!(refused.len(), 3, "{reasons:?}");
+    assert!(reasons[0].contains("not enrolled"), "{reasons:?}");
+    assert!(
+        reasons[1].contains("CO-2") && reasons[1].contains("blocked"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[2].contains("CO-3") && reasons[2].contains("damaged"),
+        "{reasons:?}"
+    );
+    let accepted: Vec<&str> = json["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|card| card["officer"].as_str().unwrap())
+        .collect();
+    assert_eq!(accepted, ["CO-4", "CO-5"]);
+    dnspython(&[&ceremony.path("skr-1.xml")], &ceremony.ksk_tags());
+}
+
+#[test]
+fn foreign_blocked_and_damaged_cards_are_named_and_the_rest_activate() {
+    bad_cards("soft");
+}
+
+#[test]
+fn foreign_blocked_and_damaged_cards_on_a_softhsm2_token() {
+    bad_cards("pkcs11");
+}
+
+#[test]
+fn the_demo_runs_and_its_skr_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo");
+    let result = run_env(&["--json", "demo", "--dir", arg(&demo_dir)], &[]);
+    result.expect_code(0);
+    let json = result.json();
+    let skr = json["skr"].as_str().unwrap();
+    assert!(Path::new(json["ksr"].as_str().unwrap()).exists());
+    let steps = json["steps"].as_array().unwrap();
+    assert!(steps.iter().any(|step| {
+        step["output"]
+            .as_str()
+            .unwrap()
+            .contains("wrong PIN: 2 tries left")
+    }));
+    assert!(
+        steps
+            .iter()
+            .any(|step| step["output"].as_str().unwrap().contains("3 of 3"))
+    );
+    dnspython(&[skr], &[json["ksk_tag"].to_string()]);
+}
