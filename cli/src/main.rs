@@ -60,6 +60,11 @@ enum Command {
     Skr(commands::skr::Command),
     /// Print the SHA-256 of files in hex and as PGP words, to read aloud.
     Hash(commands::hash::Args),
+    /// Make a new KSK (with a quorum); the policy gets it as the next KSK.
+    Keygen(commands::keygen::Args),
+    /// The KSKs of the policy: promote the next one after its roll.
+    #[command(subcommand)]
+    Ksk(commands::keygen::KskCommand),
     /// Sign a KSR once a quorum of officers has presented their cards.
     Sign(commands::sign::Args),
     /// Print DS records for DNSKEY records given in zone-file form.
@@ -102,6 +107,8 @@ fn main() -> ExitCode {
         Command::Hash(args) => commands::hash::run(&args, &context),
         Command::Ds(args) => commands::ds::run(&args, &context),
         Command::Sign(args) => commands::sign::run(&args, &context),
+        Command::Keygen(args) => commands::keygen::run(&args, &context),
+        Command::Ksk(command) => commands::keygen::run_ksk(&command, &context),
         Command::Policy(command) => commands::policy::run(&command, &context),
         Command::Card(command) => commands::card::run(command, &context),
         Command::Audit(command) => commands::audit::run(&command, &context),

@@ -370,3 +370,75 @@ fn the_demo_runs_and_its_skr_validates() {
     );
     dnspython(&[skr], &[json["ksk_tag"].to_string()]);
 }
+
+fn ksk_roll(backend: &str) {
+    let ceremony = Ceremony::new(backend, "2");
+    let config = ceremony.path("c/ceremony.toml");
+    let pins = ceremony.path("pins.toml");
+    let current = ceremony.ksk_tags();
+    assert_eq!(current.len(), 1);
+    ceremony.make_ksr(1);
+    ceremony.sign(1, &["CO-1", "CO-2"], &[]).expect_code(0);
+    // A new KSK, made with a quorum; the policy now names it the next KSK.
+    let now = now_for(2);
+    let (card_3, card_4) = (ceremony.card("CO-3"), ceremony.card("CO-4"));
+    ceremony
+        .run(&[
+            "--config",
+            &config,
+            "--now",
+            &now,
+            "keygen",
+            "--algorithm",
+            "ecdsap256sha256",
+            "--label",
+            "ksk-2",
+            "--cards",
+            &card_3,
+            &card_4,
+            "--pin-file",
+            &pins,
+        ])
+        .expect_code(0)
+        .expect_stdout("it is the next KSK of the policy");
+    let both = ceremony.ksk_tags();
+    assert_eq!(both.len(), 2);
+    let next = vec![both[1].clone()];
+    for (quarter, schema) in [(2, "pre-publish"), (3, "rollover"), (4, "revoke")] {
+        ceremony.make_ksr(quarter);
+        ceremony
+            .sign(quarter, &["CO-2", "CO-5"], &["--schema", schema])
+            .expect_code(0);
+    }
+    ceremony
+        .run(&["--config", &config, "ksk", "promote"])
+        .expect_code(0);
+    assert_eq!(ceremony.ksk_tags(), next);
+    ceremony.make_ksr(5);
+    ceremony.sign(5, &["CO-1", "CO-4"], &[]).expect_code(0);
+    let skr = |quarter: u32| ceremony.path(&format!("skr-{quarter}.xml"));
+    dnspython(&[&skr(1), &skr(2)], &current);
+    dnspython(&[&skr(3)], &both);
+    dnspython(&[&skr(4), &skr(5)], &next);
+    // The pre-publish quarter publishes the next KSK from bundle 2; the
+    // revoke quarter revokes the old one in bundles 2 to 8.
+    let count = |quarter: u32, needle: &str| {
+        std::fs::read_to_string(skr(quarter))
+            .unwrap()
+            .matches(needle)
+            .count()
+    };
+    assert_eq!(count(1, "<Flags>257</Flags>"), 9);
+    assert_eq!(count(2, "<Flags>257</Flags>"), 17);
+    assert_eq!(count(4, "<Flags>385</Flags>"), 7);
+}
+
+#[test]
+fn a_ksk_roll_over_four_quarters() {
+    ksk_roll("soft");
+}
+
+#[test]
+fn a_ksk_roll_over_four_quarters_on_a_softhsm2_token() {
+    ksk_roll("pkcs11");
+}

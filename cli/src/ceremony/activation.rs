@@ -2,15 +2,21 @@
 //! the other, until the threshold is met or the cards run out. A refused
 //! card is named with its reason and the others stay usable.
 
+use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
+use hsm::{Clock, Hsm, Pkcs11Hsm, SoftHsm};
 use p256::ecdsa::Signature;
 use quorum::{Activated, ActivationSession, Presentation, Progress, Share};
 use serde::Serialize;
 use smartcard_sim::{CardClient, CardError, FileStorage, SimulatedCard};
 
+use crate::ceremony::Layout;
+use crate::ceremony::audit::Audit;
 use crate::error::CliError;
+use crate::render::out;
 use crate::secrets::Secrets;
 
 /// A card that counted.
@@ -202,4 +208,180 @@ fn present(
         )),
         Err(refusal) => Err(refused(Some(serial), Some(officer), refusal.to_string())),
     })
+}
+
+//------------ The HSM activated by a quorum ---------------------------------
+
+/// How long the officers have to present their cards.
+const ACTIVATION_TIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The ceremony's HSM after the cards were presented.
+pub struct QuorumResult {
+    /// The HSM: active when `activated`, else sealed.
+    pub hsm: Box<dyn Hsm>,
+    /// Whether the quorum was met and the HSM activated.
+    pub activated: bool,
+    /// The cards that counted.
+    pub accepted: Vec<Accepted>,
+    /// The cards that did not.
+    pub refused: Vec<Refused>,
+    /// The threshold.
+    pub threshold: usize,
+}
+
+impl QuorumResult {
+    /// The error of a quorum not met.
+    pub fn failure(&self) -> CliError {
+        CliError::NoQuorum {
+            accepted: self.accepted.len(),
+            threshold: self.threshold,
+        }
+    }
+}
+
+/// Opens the ceremony's HSM, lets the cards present (those given, or
+/// asked for one by one), and activates the HSM with the secret if the
+/// quorum is met; every event is shown (unless `quiet`) and audited.
+pub fn activate_hsm(
+    layout: &Layout,
+    cards: &[PathBuf],
+    secrets: &Secrets,
+    quiet: bool,
+    audit: &mut Audit,
+) -> Result<QuorumResult, CliError> {
+    let clock: Clock = Arc::new(Instant::now);
+    let mut hsm = open_hsm(layout, clock)?;
+    let roster = hsm.roster()?;
+    let threshold = roster.threshold();
+    let session = ActivationSession::new(roster, ACTIVATION_TIME, Instant::now());
+    let cards = if cards.is_empty() {
+        ask_for_cards(threshold)?
+    } else {
+        cards.to_vec()
+    };
+    let mut events = Vec::new();
+    let outcome = activate(&session, &cards, secrets, |event| {
+        events.push(describe(&event));
+    })?;
+    for (line, actor, event, details) in events {
+        if !quiet {
+            out(line)?;
+        }
+        if let Some(event) = event {
+            let actor = actor
+                .as_ref()
+                .map(|(card, officer)| (card.as_str(), officer.as_str()));
+            audit.record(event, actor, details)?;
+        }
+    }
+    let activated = match outcome.activated {
+        Some(activated) => {
+            hsm.activate(activated.secret())?;
+            drop(activated);
+            audit.record("hsm-activated", None, serde_json::json!({}))?;
+            true
+        }
+        None => {
+            audit.record(
+                "activation-failed",
+                None,
+                serde_json::json!({"accepted": outcome.accepted.len(), "threshold": threshold}),
+            )?;
+            false
+        }
+    };
+    Ok(QuorumResult {
+        hsm,
+        activated,
+        accepted: outcome.accepted,
+        refused: outcome.refused,
+        threshold,
+    })
+}
+
+/// The HSM of a ceremony directory, sealed.
+pub fn open_hsm(layout: &Layout, clock: Clock) -> Result<Box<dyn Hsm>, CliError> {
+    let dir = layout.hsm();
+    if dir.join(hsm::STORE_FILE).exists() {
+        Ok(Box::new(SoftHsm::open(&dir, clock)?))
+    } else if dir.join(hsm::PKCS11_FILE).exists() {
+        Ok(Box::new(Pkcs11Hsm::open(&dir, clock)?))
+    } else {
+        Err(CliError::Usage(format!(
+            "{} holds no HSM: run ceremony init first",
+            dir.display()
+        )))
+    }
+}
+
+/// Asks for card files one by one, up to the threshold and a few spares.
+fn ask_for_cards(threshold: usize) -> Result<Vec<PathBuf>, CliError> {
+    let mut cards = Vec::new();
+    for number in 1..=threshold + 3 {
+        print!("card {number} (of {threshold} needed): the card file, or empty to stop: ");
+        std::io::stdout().flush().map_err(CliError::Output)?;
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(CliError::Stdin)?;
+        let path = line.trim();
+        if path.is_empty() {
+            break;
+        }
+        cards.push(PathBuf::from(path));
+    }
+    Ok(cards)
+}
+
+/// A line for the screen and an audit entry for an activation event.
+type Described = (
+    String,
+    Option<(String, String)>,
+    Option<&'static str>,
+    serde_json::Value,
+);
+
+fn describe(event: &Event<'_>) -> Described {
+    match event {
+        Event::Reading { number, of, card } => (
+            format!("card {number} of {of}: {}", card.display()),
+            None,
+            None,
+            serde_json::Value::Null,
+        ),
+        Event::WrongPin {
+            officer,
+            tries_left,
+        } => (
+            format!("  {officer}: wrong PIN, {tries_left} tries left"),
+            None,
+            Some("wrong-pin"),
+            serde_json::json!({"officer": officer, "tries_left": tries_left}),
+        ),
+        Event::Accepted(accepted, progress) => (
+            format!(
+                "  accepted: card {} ({}); {progress}",
+                accepted.serial, accepted.officer
+            ),
+            Some((accepted.serial.clone(), accepted.officer.clone())),
+            Some("card-accepted"),
+            serde_json::json!({"card": accepted.card, "progress": progress.to_string()}),
+        ),
+        Event::Refused(refused) => (
+            format!(
+                "  refused: {}{}: {}",
+                refused.card,
+                refused
+                    .officer
+                    .as_ref()
+                    .map(|officer| format!(" ({officer})"))
+                    .unwrap_or_default(),
+                refused.reason
+            ),
+            refused.serial.clone().zip(refused.officer.clone()),
+            Some("card-refused"),
+            serde_json::json!({"card": refused.card, "reason": refused.reason}),
+        ),
+    }
 }

@@ -3,26 +3,20 @@
 
 use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
-use hsm::{Clock, Hsm, Pkcs11Hsm, SoftHsm};
+use hsm::Hsm;
 use ksr::{BundleSigner, CheckedKsr, DocumentRole, Request, Severity};
-use quorum::ActivationSession;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::ceremony::Layout;
-use crate::ceremony::activation::{self, Accepted, Event, Refused};
+use crate::ceremony::activation::{self, Accepted, Refused};
 use crate::ceremony::audit::Audit;
 use crate::document::parse_file;
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, Files, out};
 use crate::secrets::Secrets;
-
-/// How long the officers have to present their cards.
-const ACTIVATION_TIME: Duration = Duration::from_secs(15 * 60);
 
 /// Arguments of `sign`.
 #[derive(Debug, clap::Args)]
@@ -163,36 +157,10 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     }
 
     // 2. Activation by the quorum.
-    let clock: Clock = Arc::new(Instant::now);
-    let mut hsm = open_hsm(&layout, clock)?;
-    let roster = hsm.roster()?;
-    let session = ActivationSession::new(roster, ACTIVATION_TIME, Instant::now());
-    let cards = if args.cards.is_empty() {
-        ask_for_cards(session.roster().threshold())?
-    } else {
-        args.cards.clone()
-    };
-    let mut events = Vec::new();
-    let outcome = activation::activate(&session, &cards, &secrets, |event| {
-        events.push(describe(&event));
-    })?;
-    for (line, actor, event, details) in events {
-        say(line)?;
-        if let Some(event) = event {
-            let actor = actor
-                .as_ref()
-                .map(|(card, officer)| (card.as_str(), officer.as_str()));
-            audit.record(event, actor, details)?;
-        }
-    }
-    let Some(activated) = outcome.activated else {
-        let threshold = session.roster().threshold();
-        let accepted = outcome.accepted.len();
-        audit.record(
-            "activation-failed",
-            None,
-            serde_json::json!({"accepted": outcome.accepted.len(), "threshold": threshold}),
-        )?;
+    let quorum =
+        activation::activate_hsm(&layout, &args.cards, &secrets, context.json, &mut audit)?;
+    if !quorum.activated {
+        let failure = quorum.failure();
         if context.json {
             render::json(&Signed {
                 skr: None,
@@ -201,18 +169,13 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
                 ksr: args.ksr.display().to_string(),
                 ksr_sha256: ksr_hex,
                 schema: args.schema.clone(),
-                accepted: outcome.accepted,
-                refused: outcome.refused,
+                accepted: quorum.accepted,
+                refused: quorum.refused,
             })?;
         }
-        return Err(CliError::NoQuorum {
-            accepted,
-            threshold,
-        });
-    };
-    hsm.activate(activated.secret())?;
-    drop(activated);
-    audit.record("hsm-activated", None, serde_json::json!({}))?;
+        return Err(failure);
+    }
+    let mut hsm = quorum.hsm;
 
     // 3. Signing, writing, reading back.
     let signer = Progress {
@@ -261,8 +224,8 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             ksr: args.ksr.display().to_string(),
             ksr_sha256: ksr_hex,
             schema: args.schema.clone(),
-            accepted: outcome.accepted,
-            refused: outcome.refused,
+            accepted: quorum.accepted,
+            refused: quorum.refused,
         })?;
     } else {
         out(format!("SKR written: {}", args.out.display()))?;
@@ -291,93 +254,6 @@ fn confirm() -> Result<bool, CliError> {
         .read_line(&mut line)
         .map_err(CliError::Stdin)?;
     Ok(line.trim() == "yes")
-}
-
-/// Asks for card files one by one, up to the threshold and a few spares.
-fn ask_for_cards(threshold: usize) -> Result<Vec<PathBuf>, CliError> {
-    let mut cards = Vec::new();
-    for number in 1..=threshold + 3 {
-        print!("card {number} (of {threshold} needed): the card file, or empty to stop: ");
-        std::io::stdout().flush().map_err(CliError::Output)?;
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(CliError::Stdin)?;
-        let path = line.trim();
-        if path.is_empty() {
-            break;
-        }
-        cards.push(PathBuf::from(path));
-    }
-    Ok(cards)
-}
-
-/// The HSM of a ceremony directory, sealed.
-pub fn open_hsm(layout: &Layout, clock: Clock) -> Result<Box<dyn Hsm>, CliError> {
-    let dir = layout.hsm();
-    if dir.join(hsm::STORE_FILE).exists() {
-        Ok(Box::new(SoftHsm::open(&dir, clock)?))
-    } else if dir.join(hsm::PKCS11_FILE).exists() {
-        Ok(Box::new(Pkcs11Hsm::open(&dir, clock)?))
-    } else {
-        Err(CliError::Usage(format!(
-            "{} holds no HSM: run ceremony init first",
-            dir.display()
-        )))
-    }
-}
-
-/// A line for the screen and an audit entry for an activation event.
-type Described = (
-    String,
-    Option<(String, String)>,
-    Option<&'static str>,
-    serde_json::Value,
-);
-
-fn describe(event: &Event<'_>) -> Described {
-    match event {
-        Event::Reading { number, of, card } => (
-            format!("card {number} of {of}: {}", card.display()),
-            None,
-            None,
-            serde_json::Value::Null,
-        ),
-        Event::WrongPin {
-            officer,
-            tries_left,
-        } => (
-            format!("  {officer}: wrong PIN, {tries_left} tries left"),
-            None,
-            Some("wrong-pin"),
-            serde_json::json!({"officer": officer, "tries_left": tries_left}),
-        ),
-        Event::Accepted(accepted, progress) => (
-            format!(
-                "  accepted: card {} ({}); {progress}",
-                accepted.serial, accepted.officer
-            ),
-            Some((accepted.serial.clone(), accepted.officer.clone())),
-            Some("card-accepted"),
-            serde_json::json!({"card": accepted.card, "progress": progress.to_string()}),
-        ),
-        Event::Refused(refused) => (
-            format!(
-                "  refused: {}{}: {}",
-                refused.card,
-                refused
-                    .officer
-                    .as_ref()
-                    .map(|officer| format!(" ({officer})"))
-                    .unwrap_or_default(),
-                refused.reason
-            ),
-            refused.serial.clone().zip(refused.officer.clone()),
-            Some("card-refused"),
-            serde_json::json!({"card": refused.card, "reason": refused.reason}),
-        ),
-    }
 }
 
 /// The HSM as the builder's signer, saying which bundle it signs.
