@@ -65,6 +65,11 @@ enum Command {
     /// The KSKs of the policy: promote the next one after its roll.
     #[command(subcommand)]
     Ksk(commands::keygen::KskCommand),
+    /// What the HSM holds: labels, tags, DNSKEYs, DS records, validity (no
+    /// quorum needed).
+    Inventory,
+    /// The policy's KSKs as an RFC 9718 trust anchor file.
+    TrustAnchor,
     /// Sign a KSR once a quorum of officers has presented their cards.
     Sign(commands::sign::Args),
     /// Print DS records for DNSKEY records given in zone-file form.
@@ -108,6 +113,8 @@ fn main() -> ExitCode {
         Command::Ds(args) => commands::ds::run(&args, &context),
         Command::Sign(args) => commands::sign::run(&args, &context),
         Command::Keygen(args) => commands::keygen::run(&args, &context),
+        Command::Inventory => commands::inventory::inventory(&context),
+        Command::TrustAnchor => commands::inventory::trust_anchor(&context),
         Command::Ksk(command) => commands::keygen::run_ksk(&command, &context),
         Command::Policy(command) => commands::policy::run(&command, &context),
         Command::Card(command) => commands::card::run(command, &context),

@@ -442,3 +442,55 @@ fn a_ksk_roll_over_four_quarters() {
 fn a_ksk_roll_over_four_quarters_on_a_softhsm2_token() {
     ksk_roll("pkcs11");
 }
+
+#[test]
+fn inventory_and_the_trust_anchor_agree_with_dnspython() {
+    let ceremony = Ceremony::new("soft", "2");
+    let config = ceremony.path("c/ceremony.toml");
+    let inventory = ceremony.run(&["--json", "--config", &config, "inventory"]);
+    inventory.expect_code(0);
+    let keys = inventory.json();
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    assert_eq!(keys[0]["key_tag"].to_string(), ceremony.ksk_tags()[0]);
+    assert_eq!(keys[0]["policy_name"], "ksk_current");
+    let anchor = ceremony.run(&["--config", &config, "trust-anchor"]);
+    anchor.expect_code(0);
+    // dnspython recomputes each KeyDigest's tag and DS from its key.
+    let script = r#"
+import sys, xml.etree.ElementTree as ET
+import dns.dnssec, dns.name, dns.rdata, dns.rdataclass, dns.rdatatype
+root = ET.fromstring(sys.stdin.read())
+zone = dns.name.from_text(root.find("Zone").text)
+for digest in root.findall("KeyDigest"):
+    f = lambda name: digest.find(name).text
+    key = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DNSKEY, "%s 3 %s %s" % (f("Flags"), f("Algorithm"), f("PublicKey")))
+    assert dns.dnssec.key_id(key) == int(f("KeyTag")), "tag"
+    ds = dns.dnssec.make_ds(zone, key, "SHA256")
+    assert ds.digest.hex().upper() == f("Digest"), "digest"
+    print("ok", f("KeyTag"))
+"#;
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(anchor.stdout.as_bytes())
+            .unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(text.trim(), format!("ok {}", ceremony.ksk_tags()[0]));
+}
