@@ -65,6 +65,13 @@ enum Command {
     /// The KSKs of the policy: promote the next one after its roll.
     #[command(subcommand)]
     Ksk(commands::keygen::KskCommand),
+    /// New shares of the same secret for a new set of cards (a quorum of
+    /// the current cards authorizes it); the old cards stop working.
+    Reshare(commands::reshare::Args),
+    /// A new secret and a new set of cards (a quorum of the current cards
+    /// authorizes it); the HSM takes the new secret, the old cards stop
+    /// working.
+    Rekey(commands::reshare::Args),
     /// What the HSM holds: labels, tags, DNSKEYs, DS records, validity (no
     /// quorum needed).
     Inventory,
@@ -114,6 +121,8 @@ fn main() -> ExitCode {
         Command::Sign(args) => commands::sign::run(&args, &context),
         Command::Keygen(args) => commands::keygen::run(&args, &context),
         Command::Inventory => commands::inventory::inventory(&context),
+        Command::Reshare(args) => commands::reshare::run(&args, &context, false),
+        Command::Rekey(args) => commands::reshare::run(&args, &context, true),
         Command::TrustAnchor => commands::inventory::trust_anchor(&context),
         Command::Ksk(command) => commands::keygen::run_ksk(&command, &context),
         Command::Policy(command) => commands::policy::run(&command, &context),

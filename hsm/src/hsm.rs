@@ -79,6 +79,46 @@ pub trait Hsm {
     ///
     /// The backend cannot be read.
     fn roster(&self) -> Result<Roster, HsmError>;
+
+    /// Moves the HSM to a new generation of the quorum (reshare or rekey):
+    /// from now on only `roster`'s cards activate it, with `new`, the
+    /// secret its commitments commit to (the same as `old` after a
+    /// reshare). The HSM must be active, activated with `old`.
+    ///
+    /// # Errors
+    ///
+    /// Sealed; the roster is not newer or does not commit to `new`; the
+    /// backend failed (then the old generation still holds).
+    fn commit_generation(
+        &mut self,
+        old: &ActivationSecret,
+        new: &ActivationSecret,
+        roster: Roster,
+    ) -> Result<(), HsmError>;
+}
+
+/// Checks a new generation's roster against the current one and its
+/// secret.
+pub(crate) fn check_generation(
+    current: &Roster,
+    new: &ActivationSecret,
+    roster: &Roster,
+) -> Result<(), HsmError> {
+    if roster.generation() <= current.generation() {
+        return Err(HsmError::Invalid(format!(
+            "the new roster is generation {}, not after the current {}",
+            roster.generation(),
+            current.generation()
+        )));
+    }
+    if new.public_point() != roster.commitments().secret_point() {
+        return Err(HsmError::Invalid(
+            "the new roster does not commit to the new secret".into(),
+        ));
+    }
+    roster
+        .verify_mac(new)
+        .map_err(|err| HsmError::Invalid(format!("the new roster: {err}")))
 }
 
 /// Implements `ksr::BundleSigner` for an `Hsm`, mapping errors to the

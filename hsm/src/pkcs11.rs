@@ -534,6 +534,30 @@ impl Hsm for Pkcs11Hsm {
     fn roster(&self) -> Result<Roster, HsmError> {
         Ok(self.sidecar.roster.clone())
     }
+
+    fn commit_generation(
+        &mut self,
+        old: &ActivationSecret,
+        new: &ActivationSecret,
+        roster: Roster,
+    ) -> Result<(), HsmError> {
+        crate::hsm::check_generation(&self.sidecar.roster, new, &roster)?;
+        let (old_pin, new_pin) = (derived_pin(old), derived_pin(new));
+        if old_pin != new_pin {
+            // C_SetPIN in the logged-in session: from now on only the new
+            // secret's PIN logs in.
+            self.with_session(|session| {
+                session
+                    .set_pin(
+                        &AuthPin::from(old_pin.as_str()),
+                        &AuthPin::from(new_pin.as_str()),
+                    )
+                    .map_err(pkcs11)
+            })?;
+        }
+        self.sidecar.roster = roster;
+        self.save()
+    }
 }
 
 /// How a private key on the token is protected.

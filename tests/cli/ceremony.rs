@@ -494,3 +494,117 @@ for digest in root.findall("KeyDigest"):
     );
     assert_eq!(text.trim(), format!("ok {}", ceremony.ksk_tags()[0]));
 }
+
+fn new_generations(backend: &str) {
+    let ceremony = Ceremony::new(backend, "3");
+    let config = ceremony.path("c/ceremony.toml");
+    let pins = ceremony.path("pins.toml");
+    ceremony.make_ksr(1);
+    ceremony
+        .sign(1, &["CO-1", "CO-2", "CO-3"], &[])
+        .expect_code(0);
+    // Reshare: three current cards authorize four new ones, two of which
+    // will do; the secret and the KSK stay.
+    let new_pins = ceremony.path("new-pins.toml");
+    std::fs::write(
+        &new_pins,
+        "CO-1 = \"121212\"\nCO-2 = \"232323\"\nCO-3 = \"343434\"\nCO-4 = \"454545\"\n",
+    )
+    .unwrap();
+    let (one, two, three) = (
+        ceremony.card("CO-1"),
+        ceremony.card("CO-2"),
+        ceremony.card("CO-3"),
+    );
+    let generation_2 =
+        |officer: &str| ceremony.path(&format!("c/cards/generation-2/{officer}.card"));
+    let resharing = ceremony.run(&[
+        "--config",
+        &config,
+        "reshare",
+        "--cards",
+        &one,
+        &two,
+        &three,
+        "--pin-file",
+        &pins,
+        "--new-cards",
+        "4",
+        "--threshold",
+        "2",
+        "--new-pin-file",
+        &new_pins,
+        "--puk-file",
+        &ceremony.path("puks-2.toml"),
+        "--kdf",
+        "light",
+    ]);
+    resharing
+        .expect_code(0)
+        .expect_stdout("generation 2: 2 of 4 new cards");
+    ceremony.make_ksr(2);
+    // The old cards, with their right PINs, are refused by name; the new ones sign.
+    let refused = ceremony.sign(2, &["CO-1", "CO-2", "CO-3"], &[]);
+    refused.expect_code(4);
+    let json = refused.json();
+    assert!(
+        json["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not enrolled in generation 2"),
+        "{json}"
+    );
+    std::fs::write(&pins, std::fs::read_to_string(&new_pins).unwrap()).unwrap();
+    ceremony
+        .sign(2, &[&generation_2("CO-4"), &generation_2("CO-2")], &[])
+        .expect_code(0);
+    // Rekey: a new secret for three new cards, any two of them.
+    let generation_3 =
+        |officer: &str| ceremony.path(&format!("c/cards/generation-3/{officer}.card"));
+    let (g2_one, g2_three) = (generation_2("CO-1"), generation_2("CO-3"));
+    ceremony
+        .run(&[
+            "--config",
+            &config,
+            "rekey",
+            "--cards",
+            &g2_one,
+            &g2_three,
+            "--pin-file",
+            &pins,
+            "--new-cards",
+            "3",
+            "--threshold",
+            "2",
+            "--new-pin-file",
+            &new_pins,
+            "--puk-file",
+            &ceremony.path("puks-3.toml"),
+            "--kdf",
+            "light",
+        ])
+        .expect_code(0)
+        .expect_stdout("(new secret)");
+    ceremony.make_ksr(3);
+    ceremony
+        .sign(3, &[&generation_2("CO-1"), &generation_2("CO-4")], &[])
+        .expect_code(4);
+    ceremony
+        .sign(3, &[&generation_3("CO-2"), &generation_3("CO-3")], &[])
+        .expect_code(0);
+    let skr = |quarter: u32| ceremony.path(&format!("skr-{quarter}.xml"));
+    dnspython(&[&skr(1), &skr(2), &skr(3)], &ceremony.ksk_tags());
+    ceremony
+        .run(&["audit", "verify", &ceremony.path("c/audit.log")])
+        .expect_code(0);
+}
+
+#[test]
+fn reshare_and_rekey_retire_the_old_cards() {
+    new_generations("soft");
+}
+
+#[test]
+fn reshare_and_rekey_on_a_softhsm2_token() {
+    new_generations("pkcs11");
+}

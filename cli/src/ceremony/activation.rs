@@ -227,6 +227,9 @@ pub struct QuorumResult {
     pub refused: Vec<Refused>,
     /// The threshold.
     pub threshold: usize,
+    /// The quorum's secret, for rekey and reshare (the others drop it at
+    /// once, which wipes it).
+    pub secret: Option<Activated>,
 }
 
 impl QuorumResult {
@@ -274,12 +277,11 @@ pub fn activate_hsm(
             audit.record(event, actor, details)?;
         }
     }
-    let activated = match outcome.activated {
+    let secret = match outcome.activated {
         Some(activated) => {
             hsm.activate(activated.secret())?;
-            drop(activated);
             audit.record("hsm-activated", None, serde_json::json!({}))?;
-            true
+            Some(activated)
         }
         None => {
             audit.record(
@@ -287,15 +289,16 @@ pub fn activate_hsm(
                 None,
                 serde_json::json!({"accepted": outcome.accepted.len(), "threshold": threshold}),
             )?;
-            false
+            None
         }
     };
     Ok(QuorumResult {
         hsm,
-        activated,
+        activated: secret.is_some(),
         accepted: outcome.accepted,
         refused: outcome.refused,
         threshold,
+        secret,
     })
 }
 

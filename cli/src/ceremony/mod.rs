@@ -5,6 +5,7 @@
 pub mod activation;
 pub mod audit;
 pub mod files;
+pub mod issue;
 
 use std::path::{Path, PathBuf};
 

@@ -7,14 +7,14 @@ use std::time::Instant;
 
 use hsm::{Clock, Hsm, KeyInfo, KeySpec, Pkcs11Hsm, RsaBits, SoftHsm};
 use ksr::{Config, DigestType, DomainName, Ds, KskConfig};
-use quorum::{NewOfficer, enrol};
+use quorum::enrol;
 use serde::Serialize;
-use smartcard_sim::{CardClient, FileStorage, KdfParams, Personalization, Pin, Puk, SimulatedCard};
+use smartcard_sim::{KdfParams, Pin};
 use zeroize::Zeroizing;
 
-use crate::ceremony::Layout;
 use crate::ceremony::audit::Audit;
-use crate::ceremony::files::{digits, serial, write_atomically};
+use crate::ceremony::files::write_atomically;
+use crate::ceremony::{Layout, issue};
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, out};
 use crate::secrets::Secrets;
@@ -118,6 +118,11 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         "light" => KdfParams::LIGHT,
         other => return Err(CliError::Usage(format!("--kdf {other:?}: strong or light"))),
     };
+    if context.json && args.puk_file.is_none() {
+        return Err(CliError::Usage(
+            "with --json, give --puk-file: the PUKs are shown once and not in JSON".into(),
+        ));
+    }
     let layout = Layout::new(&args.dir);
     if layout.config().exists() {
         return Err(CliError::Usage(format!(
@@ -137,57 +142,10 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
 
     // The cards: each makes its key, which the roster binds; then each
     // gets its share.
-    let mut clients = Vec::new();
-    let mut new_officers = Vec::new();
-    let mut puks = Vec::new();
-    for (officer, pin) in officers.iter().zip(&pins) {
-        let path = layout.card(officer);
-        let card = SimulatedCard::blank(FileStorage::new(&path), kdf).map_err(|source| {
-            CliError::CardFile {
-                path: path.clone(),
-                source,
-            }
-        })?;
-        let mut client = CardClient::new(card);
-        let card_error = |source| CliError::Card {
-            path: path.clone(),
-            source,
-        };
-        client.select().map_err(card_error)?;
-        let puk_digits = digits(12);
-        let puk =
-            Puk::new(puk_digits.to_string()).map_err(|err| CliError::Secret(err.to_string()))?;
-        let fields = Personalization {
-            serial: serial(),
-            holder: officer.clone(),
-            role: "crypto officer".into(),
-            generation: 1,
-        };
-        let public = client
-            .begin_personalization(&fields, pin, &puk)
-            .map_err(card_error)?;
-        let card_key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&public).map_err(|_| {
-            CliError::Usage(format!("{}: the card made no P-256 key", path.display()))
-        })?;
-        new_officers.push(NewOfficer {
-            name: officer.clone(),
-            role: fields.role.clone(),
-            card_serial: fields.serial.clone(),
-            card_key,
-        });
-        puks.push((officer.clone(), puk_digits));
-        clients.push((path, fields.serial, client));
-    }
-    let enrolment = enrol(new_officers, args.threshold)
+    let mut issuing = issue::begin(&layout.cards(), &officers, &pins, kdf, 1)?;
+    let enrolment = enrol(issuing.officers.clone(), args.threshold)
         .map_err(|err| CliError::Usage(format!("--threshold {}: {err}", args.threshold)))?;
-    for ((path, _, client), share) in clients.iter_mut().zip(&enrolment.shares) {
-        client
-            .finish_personalization(share.to_bytes().as_ref())
-            .map_err(|source| CliError::Card {
-                path: path.clone(),
-                source,
-            })?;
-    }
+    issuing.finish(&enrolment.shares)?;
 
     // The HSM and the first KSK.
     let clock: Clock = Arc::new(Instant::now);
@@ -239,20 +197,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             source,
         }
     })?;
-    let puk_file = match &args.puk_file {
-        Some(path) => {
-            let mut text = Zeroizing::new(String::from("[puk]\n"));
-            for (officer, puk) in &puks {
-                text.push_str(&format!("{officer:?} = \"{}\"\n", puk.as_str()));
-            }
-            write_atomically(path, text.as_bytes(), true).map_err(|source| CliError::Write {
-                path: path.clone(),
-                source,
-            })?;
-            Some(path.display().to_string())
-        }
-        None => None,
-    };
+    issuing.hand_out_puks(args.puk_file.as_deref(), true)?;
     let mut audit = Audit::open(&layout)?;
     audit.record(
         "init",
@@ -265,7 +210,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             "ds_sha256": ds.digest_hex(),
             "officers": officers,
             "threshold": args.threshold,
-            "serials": clients.iter().map(|(_, serial, _)| serial.clone()).collect::<Vec<_>>(),
+            "serials": issuing.cards().into_iter().map(|(_, serial, _)| serial).collect::<Vec<_>>(),
             "roster_digest": roster_digest,
             "backend": args.backend,
         }),
@@ -281,16 +226,19 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             ds: format!("{domain} IN DS {}", ds.rdata_text()),
         },
         threshold: args.threshold,
-        cards: clients
-            .iter()
-            .zip(&officers)
-            .map(|((path, serial, _), officer)| CardReport {
-                officer: officer.clone(),
-                serial: serial.clone(),
-                card: path.display().to_string(),
+        cards: issuing
+            .cards()
+            .into_iter()
+            .map(|(officer, serial, card)| CardReport {
+                officer,
+                serial,
+                card,
             })
             .collect(),
-        puk_file,
+        puk_file: args
+            .puk_file
+            .as_ref()
+            .map(|path| path.display().to_string()),
     };
     if context.json {
         render::json(&report)?;
@@ -320,12 +268,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         Some(path) => out(format!(
             "PUKs written to {path} (keep it offline; it is not shown again)"
         ))?,
-        None => {
-            out("PUKs (shown once; write them down and keep them apart from the cards):")?;
-            for (officer, puk) in &puks {
-                out(format!("  {officer}: {}", puk.as_str()))?;
-            }
-        }
+        None => issuing.hand_out_puks(None, false)?,
     }
     Ok(Outcome::Success)
 }

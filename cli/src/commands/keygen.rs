@@ -96,6 +96,8 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     if !quorum.activated {
         return Err(quorum.failure());
     }
+    // The secret is not needed once the HSM is active: wiped now.
+    drop(quorum.secret);
     let mut hsm = quorum.hsm;
     let made = hsm.generate(&args.label, spec, u64::from(now.to_unix()));
     hsm.deactivate();

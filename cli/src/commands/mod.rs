@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod keygen;
 pub mod ksr;
 pub mod policy;
+pub mod reshare;
 pub mod sign;
 pub mod skr;
 pub mod zsk;

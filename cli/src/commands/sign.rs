@@ -175,6 +175,8 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         }
         return Err(failure);
     }
+    // The secret is not needed once the HSM is active: wiped now.
+    drop(quorum.secret);
     let mut hsm = quorum.hsm;
 
     // 3. Signing, writing, reading back.

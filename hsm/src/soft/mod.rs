@@ -285,6 +285,43 @@ impl Hsm for SoftHsm {
     fn roster(&self) -> Result<Roster, HsmError> {
         Ok(self.store.roster.clone())
     }
+
+    fn commit_generation(
+        &mut self,
+        _old: &ActivationSecret,
+        new: &ActivationSecret,
+        roster: Roster,
+    ) -> Result<(), HsmError> {
+        crate::hsm::check_generation(&self.store.roster, new, &roster)?;
+        let (wrap, mac) = Store::keys(new);
+        let mut store = Store::new(roster);
+        // Every key sealed again under the new secret's wrapping key.
+        self.with_active(|active| {
+            for stored in &self.store.keys {
+                let key = active
+                    .keys
+                    .get(&stored.label)
+                    .ok_or_else(|| HsmError::NoKey(stored.label.clone()))?;
+                store.keys.push(StoredKey::seal(
+                    &stored.label,
+                    stored.spec,
+                    &stored.public_key()?,
+                    stored.created,
+                    key.pkcs8(),
+                    &wrap,
+                )?);
+            }
+            Ok(())
+        })?;
+        store.seal(&mac);
+        store.write(&self.path)?;
+        self.store = store;
+        if let Some(active) = self.lock().as_mut() {
+            active.wrap = wrap;
+            active.mac = mac;
+        }
+        Ok(())
+    }
 }
 
 crate::hsm::bundle_signer!(SoftHsm);
