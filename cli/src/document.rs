@@ -72,6 +72,29 @@ pub fn parse_file<T>(
     })
 }
 
+/// A parsed document, or why it is not one.
+pub type Parsed<T> = Result<T, Vec<Finding>>;
+
+/// Reads a document once, within the limit, and parses those bytes:
+/// returns the bytes too, so what is hashed is what is parsed.
+///
+/// # Errors
+///
+/// The file cannot be read.
+pub fn parse_file_with_bytes<T>(
+    path: &Path,
+    role: DocumentRole,
+    parse: impl FnOnce(&[u8], DocumentRole) -> Result<T, Vec<Finding>>,
+) -> Result<(Vec<u8>, Parsed<T>), CliError> {
+    Ok(match load(path, role)? {
+        Loaded::Bytes(bytes) => {
+            let parsed = parse(&bytes, role);
+            (bytes, parsed)
+        }
+        Loaded::TooLarge(finding) => (Vec::new(), Err(vec![finding])),
+    })
+}
+
 /// Reads and parses a document; if it cannot be parsed, prints its
 /// findings and returns the outcome they mean instead. `kind` names the
 /// document for the summary line ("KSR", "SKR").

@@ -114,6 +114,9 @@ pub enum CliError {
     /// The command line asks for something that cannot be done.
     #[error("{0}")]
     Usage(String),
+    /// Something failed while the command ran (not the input's fault).
+    #[error("{0}")]
+    Runtime(String),
     /// The HSM failed.
     #[error("HSM: {0}")]
     Hsm(#[from] hsm::HsmError),
@@ -169,6 +172,7 @@ impl CliError {
             | Self::CardFile { .. }
             | Self::Write { .. }
             | Self::Usage(_)
+            | Self::Runtime(_)
             | Self::Hsm(_)
             | Self::Secret(_) => None,
         }
@@ -195,8 +199,8 @@ pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
             | CliError::Usage(_)
             | CliError::Secret(_),
         ) => 2,
-        Err(CliError::NoQuorum { .. }) => 4,
-        Err(CliError::Write { .. } | CliError::Hsm(_)) => 1,
+        Err(CliError::NoQuorum { .. } | CliError::Hsm(hsm::HsmError::Locked(_))) => 4,
+        Err(CliError::Write { .. } | CliError::Hsm(_) | CliError::Runtime(_)) => 1,
         Err(CliError::Card { source, .. }) => match source {
             CardError::WrongPin { .. }
             | CardError::WrongPuk { .. }
@@ -205,6 +209,7 @@ pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
             _ => 1,
         },
         Err(CliError::CardFile { .. } | CliError::Prompt(_)) => 1,
+        Err(CliError::Audit(hsm::AuditError::Io { .. })) => 1,
         Err(CliError::Audit(_)) => 3,
     }
 }

@@ -555,8 +555,24 @@ impl Hsm for Pkcs11Hsm {
                     .map_err(pkcs11)
             })?;
         }
-        self.sidecar.roster = roster;
-        self.save()
+        let previous = std::mem::replace(&mut self.sidecar.roster, roster);
+        if let Err(err) = self.save() {
+            // The token must not be left wanting a PIN no roster on record
+            // can produce: the old PIN goes back.
+            self.sidecar.roster = previous;
+            if old_pin != new_pin {
+                self.with_session(|session| {
+                    session
+                        .set_pin(
+                            &AuthPin::from(new_pin.as_str()),
+                            &AuthPin::from(old_pin.as_str()),
+                        )
+                        .map_err(pkcs11)
+                })?;
+            }
+            return Err(err);
+        }
+        Ok(())
     }
 }
 

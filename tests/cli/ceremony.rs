@@ -608,3 +608,74 @@ fn reshare_and_rekey_retire_the_old_cards() {
 fn reshare_and_rekey_on_a_softhsm2_token() {
     new_generations("pkcs11");
 }
+
+#[test]
+fn a_failing_ksr_is_refused_before_any_card_and_nothing_is_written() {
+    let ceremony = Ceremony::new("soft", "2");
+    let config = ceremony.path("c/ceremony.toml");
+    let ksr = ceremony.make_ksr(1);
+    // One byte of a signature changed: KSR-BUNDLE-POP.2.
+    let text = std::fs::read_to_string(&ksr).unwrap();
+    let at = text.find("<SignatureData>").unwrap() + "<SignatureData>".len() + 4;
+    let mut bytes = text.into_bytes();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&ksr, bytes).unwrap();
+    let out = ceremony.path("skr-1.xml");
+    // No --cards: had the check passed, the cards would be asked for.
+    let refused = ceremony.run(&[
+        "--config",
+        &config,
+        "--now",
+        &now_for(1),
+        "sign",
+        &ksr,
+        "--no-previous-skr",
+        "-o",
+        &out,
+        "--yes",
+    ]);
+    refused.expect_code(3).expect_stdout("KSR-BUNDLE-POP.2");
+    assert!(!refused.stderr.contains("card 1"), "{}", refused.stderr);
+    assert!(!Path::new(&out).exists());
+    // The refusal is in the audit log.
+    let log = std::fs::read_to_string(ceremony.path("c/audit.log")).unwrap();
+    assert!(log.contains("\"ksr-refused\""), "{log}");
+    // Neither the previous SKR nor the waiver: a usage error.
+    ceremony
+        .run(&["--config", &config, "sign", &ksr, "-o", &out])
+        .expect_code(2);
+}
+
+#[test]
+fn init_refuses_an_existing_puk_file_before_making_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let puks = dir.path().join("puks.toml");
+    std::fs::write(&puks, "kept").unwrap();
+    let pins = dir.path().join("pins.toml");
+    std::fs::write(&pins, "CO-1 = \"111111\"\nCO-2 = \"222222\"\n").unwrap();
+    let ceremony = dir.path().join("c");
+    run_env(
+        &[
+            "init",
+            "--dir",
+            arg(&ceremony),
+            "--cards",
+            "2",
+            "--threshold",
+            "2",
+            "--algorithm",
+            "ed25519",
+            "--pin-file",
+            arg(&pins),
+            "--puk-file",
+            arg(&puks),
+            "--kdf",
+            "light",
+        ],
+        &[],
+    )
+    .expect_code(2)
+    .expect_stderr("never overwritten");
+    assert!(!ceremony.exists());
+    assert_eq!(std::fs::read_to_string(&puks).unwrap(), "kept");
+}

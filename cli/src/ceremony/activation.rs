@@ -83,7 +83,7 @@ pub fn activate(
     session: &ActivationSession,
     cards: &[PathBuf],
     secrets: &Secrets,
-    mut report: impl FnMut(Event<'_>),
+    mut report: impl FnMut(Event<'_>) -> Result<(), CliError>,
 ) -> Result<Outcome, CliError> {
     let threshold = session.roster().threshold();
     let mut outcome = Outcome {
@@ -99,17 +99,17 @@ pub fn activate(
             number: outcome.accepted.len() + 1,
             of: threshold,
             card,
-        });
+        })?;
         match present(session, card, secrets, &mut report)? {
             Ok((accepted, progress)) => {
-                report(Event::Accepted(&accepted, &progress));
+                report(Event::Accepted(&accepted, &progress))?;
                 outcome.accepted.push(accepted);
                 if progress.complete {
                     outcome.activated = session.take_secret(Instant::now());
                 }
             }
             Err(refused) => {
-                report(Event::Refused(&refused));
+                report(Event::Refused(&refused))?;
                 outcome.refused.push(refused);
             }
         }
@@ -124,7 +124,7 @@ fn present(
     session: &ActivationSession,
     path: &Path,
     secrets: &Secrets,
-    report: &mut impl FnMut(Event<'_>),
+    report: &mut impl FnMut(Event<'_>) -> Result<(), CliError>,
 ) -> Result<Result<(Accepted, Progress), Refused>, CliError> {
     let name = path.display().to_string();
     let refused = |serial: Option<&str>, officer: Option<&str>, reason: String| Refused {
@@ -156,7 +156,7 @@ fn present(
                 report(Event::WrongPin {
                     officer,
                     tries_left,
-                });
+                })?;
                 if !matches!(secrets, Secrets::Prompt) || tries_left == 0 {
                     return Ok(Err(refused(
                         Some(serial),
@@ -262,11 +262,10 @@ pub fn activate_hsm(
     } else {
         cards.to_vec()
     };
-    let mut events = Vec::new();
+    // Each event is shown and audited as it happens: a card's counter has
+    // moved by then, whatever comes after.
     let outcome = activate(&session, &cards, secrets, |event| {
-        events.push(describe(&event));
-    })?;
-    for (line, actor, event, details) in events {
+        let (line, actor, event, details) = describe(&event);
         if !quiet {
             out(line)?;
         }
@@ -276,10 +275,18 @@ pub fn activate_hsm(
                 .map(|(card, officer)| (card.as_str(), officer.as_str()));
             audit.record(event, actor, details)?;
         }
-    }
+        Ok(())
+    })?;
     let secret = match outcome.activated {
         Some(activated) => {
-            hsm.activate(activated.secret())?;
+            if let Err(err) = hsm.activate(activated.secret()) {
+                audit.record(
+                    "hsm-activation-failed",
+                    None,
+                    serde_json::json!({"error": err.to_string()}),
+                )?;
+                return Err(err.into());
+            }
             audit.record("hsm-activated", None, serde_json::json!({}))?;
             Some(activated)
         }
@@ -321,8 +328,8 @@ pub fn open_hsm(layout: &Layout, clock: Clock) -> Result<Box<dyn Hsm>, CliError>
 fn ask_for_cards(threshold: usize) -> Result<Vec<PathBuf>, CliError> {
     let mut cards = Vec::new();
     for number in 1..=threshold + 3 {
-        print!("card {number} (of {threshold} needed): the card file, or empty to stop: ");
-        std::io::stdout().flush().map_err(CliError::Output)?;
+        eprint!("card {number} (of {threshold} needed): the card file, or empty to stop: ");
+        std::io::stderr().flush().map_err(CliError::Output)?;
         let mut line = String::new();
         std::io::stdin()
             .lock()

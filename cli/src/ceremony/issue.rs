@@ -65,7 +65,7 @@ pub fn begin(
             .begin_personalization(&fields, pin, &puk)
             .map_err(card_error)?;
         let card_key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&public).map_err(|_| {
-            CliError::Usage(format!("{}: the card made no P-256 key", path.display()))
+            CliError::Runtime(format!("{}: the card made no P-256 key", path.display()))
         })?;
         issuing.officers.push(NewOfficer {
             name: officer.clone(),
@@ -113,9 +113,14 @@ impl Issuing {
     pub fn hand_out_puks(&self, path: Option<&Path>, quiet: bool) -> Result<(), CliError> {
         match path {
             Some(path) => {
-                let mut text = Zeroizing::new(String::from("[puk]\n"));
+                // Sized once, written in place: no stray copies of a PUK.
+                let mut text = Zeroizing::new(String::with_capacity(16 + self.puks.len() * 96));
+                text.push_str("[puk]\n");
                 for (officer, puk) in &self.puks {
-                    text.push_str(&format!("{officer:?} = \"{}\"\n", puk.as_str()));
+                    text.push_str(&format!("{officer:?}"));
+                    text.push_str(" = \"");
+                    text.push_str(puk.as_str());
+                    text.push_str("\"\n");
                 }
                 write_atomically(path, text.as_bytes(), true).map_err(|source| CliError::Write {
                     path: path.to_owned(),

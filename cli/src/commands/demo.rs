@@ -270,7 +270,7 @@ impl Transcript {
         if exit == expected {
             Ok(())
         } else {
-            Err(CliError::Usage(format!(
+            Err(CliError::Runtime(format!(
                 "the demo step `{command}` exited {exit}, not {expected}"
             )))
         }

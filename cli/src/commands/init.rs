@@ -123,6 +123,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             "with --json, give --puk-file: the PUKs are shown once and not in JSON".into(),
         ));
     }
+    check_puk_file(args.puk_file.as_deref())?;
     let layout = Layout::new(&args.dir);
     if layout.config().exists() {
         return Err(CliError::Usage(format!(
@@ -146,6 +147,8 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let enrolment = enrol(issuing.officers.clone(), args.threshold)
         .map_err(|err| CliError::Usage(format!("--threshold {}: {err}", args.threshold)))?;
     issuing.finish(&enrolment.shares)?;
+    // The PUKs go out at once: whatever fails later, the cards exist.
+    issuing.hand_out_puks(args.puk_file.as_deref(), context.json)?;
 
     // The HSM and the first KSK.
     let clock: Clock = Arc::new(Instant::now);
@@ -197,7 +200,6 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             source,
         }
     })?;
-    issuing.hand_out_puks(args.puk_file.as_deref(), true)?;
     let mut audit = Audit::open(&layout)?;
     audit.record(
         "init",
@@ -264,11 +266,10 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             card.serial, card.officer, card.card
         ))?;
     }
-    match &report.puk_file {
-        Some(path) => out(format!(
+    if let Some(path) = &report.puk_file {
+        out(format!(
             "PUKs written to {path} (keep it offline; it is not shown again)"
-        ))?,
-        None => issuing.hand_out_puks(None, false)?,
+        ))?;
     }
     Ok(Outcome::Success)
 }
@@ -279,12 +280,18 @@ fn officers(args: &Args) -> Result<Vec<String>, CliError> {
         Some(count) => (1..=count).map(|number| format!("CO-{number}")).collect(),
         None => args.officers.clone(),
     };
+    check_officers(&officers, args.threshold)?;
+    Ok(officers)
+}
+
+/// Officers' names name card files; k of n must be possible.
+pub fn check_officers(officers: &[String], threshold: usize) -> Result<(), CliError> {
     if officers.len() < 2 {
         return Err(CliError::Usage(
             "a quorum needs at least two officers (--officers A,B,… or --cards N)".into(),
         ));
     }
-    for officer in &officers {
+    for officer in officers {
         if officer.is_empty()
             || officer.len() > 64
             || !officer
@@ -296,7 +303,25 @@ fn officers(args: &Args) -> Result<Vec<String>, CliError> {
             )));
         }
     }
-    Ok(officers)
+    if threshold < 2 || threshold > officers.len() {
+        return Err(CliError::Usage(format!(
+            "--threshold {threshold}: 2 to {} (the number of officers)",
+            officers.len()
+        )));
+    }
+    Ok(())
+}
+
+/// A PUK file must not exist yet: the PUKs are written once, and a
+/// failure after the cards exist must not lose them.
+pub fn check_puk_file(path: Option<&Path>) -> Result<(), CliError> {
+    match path {
+        Some(path) if path.exists() => Err(CliError::Usage(format!(
+            "--puk-file {} exists; it is never overwritten",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The key kind of `--algorithm` and `--bits`.

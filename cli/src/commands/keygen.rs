@@ -104,6 +104,12 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     audit.record("hsm-deactivated", None, serde_json::json!({}))?;
     let ksk = made?;
     let ds = Ds::compute(&domain, &ksk.dnskey, DigestType::Sha256);
+    // Recorded before the policy changes: the key exists from now on.
+    audit.record(
+        "keygen",
+        None,
+        serde_json::json!({"label": ksk.label, "key_tag": ksk.dnskey.key_tag().to_int(), "ds_sha256": ds.digest_hex(), "as": NEXT}),
+    )?;
     let (rsa_size, rsa_exponent) = match spec {
         hsm::KeySpec::Rsa(bits) => (Some(bits.bits()), Some(65537)),
         _ => (None, None),
@@ -131,11 +137,6 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             source,
         }
     })?;
-    audit.record(
-        "keygen",
-        None,
-        serde_json::json!({"label": ksk.label, "key_tag": ksk.dnskey.key_tag().to_int(), "ds_sha256": ds.digest_hex(), "as": NEXT}),
-    )?;
     let report = NewKsk {
         label: ksk.label.clone(),
         key_tag: ksk.dnskey.key_tag().to_int(),
@@ -164,18 +165,18 @@ pub fn run_ksk(command: &KskCommand, context: &Context) -> Result<Outcome, CliEr
                 CliError::Usage("the policy has no next KSK to promote (ceremony keygen)".into())
             })?;
             let old = config.keys.insert(CURRENT.into(), next.clone());
-            write_atomically(&path, config.to_toml().as_bytes(), false).map_err(|source| {
-                CliError::Write {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
             let mut audit = Audit::open(&layout)?;
             audit.record(
                 "ksk-promoted",
                 None,
                 serde_json::json!({"current": next.label, "retired": old.as_ref().map(|key| key.label.clone())}),
             )?;
+            write_atomically(&path, config.to_toml().as_bytes(), false).map_err(|source| {
+                CliError::Write {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
             out(format!(
                 "KSK {} (tag {}) is now the current KSK{}",
                 next.label,

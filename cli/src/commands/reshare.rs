@@ -84,11 +84,8 @@ pub fn run(args: &Args, context: &Context, rekey: bool) -> Result<Outcome, CliEr
         Some(count) => (1..=count).map(|number| format!("CO-{number}")).collect(),
         None => args.officers.clone(),
     };
-    if officers.len() < 2 {
-        return Err(CliError::Usage(
-            "the new roster needs at least two officers (--officers or --new-cards)".into(),
-        ));
-    }
+    crate::commands::init::check_officers(&officers, args.threshold)?;
+    crate::commands::init::check_puk_file(args.puk_file.as_deref())?;
     let kdf = match args.kdf.as_str() {
         "strong" => KdfParams::STRONG,
         "light" => KdfParams::LIGHT,
@@ -128,23 +125,36 @@ pub fn run(args: &Args, context: &Context, rekey: bool) -> Result<Outcome, CliEr
             quorum::reshare(activated, issuing.officers.clone(), args.threshold).map_err(failed)?;
         (None, enrolment)
     };
-    // The new cards are complete before the HSM moves to their roster, so
-    // a failure here leaves the old cards in charge, never none.
+    // The new cards are complete, and their PUKs out, before the HSM moves
+    // to their roster: a failure up to the move leaves the old cards in
+    // charge, never none.
     issuing.finish(&enrolment.shares)?;
+    issuing.hand_out_puks(args.puk_file.as_deref(), context.json)?;
+    let event = if rekey { "rekey" } else { "reshare" };
+    let roster_digest = hex::encode(enrolment.roster.digest());
+    audit.record(
+        &format!("{event}-begin"),
+        None,
+        serde_json::json!({"generation": generation, "roster_digest": roster_digest}),
+    )?;
     let old_secret = previous
         .as_ref()
         .map_or(&enrolment.secret, |previous| previous.secret());
     let committed = hsm.commit_generation(old_secret, &enrolment.secret, enrolment.roster.clone());
     hsm.deactivate();
-    audit.record("hsm-deactivated", None, serde_json::json!({}))?;
-    committed?;
-    let roster_digest = hex::encode(enrolment.roster.digest());
     drop(previous);
     drop(enrolment);
-    issuing.hand_out_puks(args.puk_file.as_deref(), true)?;
+    if let Err(err) = committed {
+        audit.record(
+            &format!("{event}-failed"),
+            None,
+            serde_json::json!({"error": err.to_string()}),
+        )?;
+        return Err(err.into());
+    }
     let cards = issuing.cards();
     audit.record(
-        if rekey { "rekey" } else { "reshare" },
+        event,
         None,
         serde_json::json!({
             "generation": generation,
@@ -184,12 +194,12 @@ pub fn run(args: &Args, context: &Context, rekey: bool) -> Result<Outcome, CliEr
             card.serial, card.officer, card.card
         ))?;
     }
-    match &args.puk_file {
-        Some(path) => out(format!(
+    if let Some(path) = &args.puk_file {
+        out(format!(
             "PUKs written to {} (keep it offline; it is not shown again)",
             path.display()
-        ))?,
-        None => issuing.hand_out_puks(None, false)?,
+        ))?;
     }
+    audit.record("hsm-deactivated", None, serde_json::json!({}))?;
     Ok(Outcome::Success)
 }

@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 use crate::ceremony::Layout;
 use crate::ceremony::activation::{self, Accepted, Refused};
 use crate::ceremony::audit::Audit;
-use crate::document::parse_file;
+use crate::document::{parse_file, parse_file_with_bytes};
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, Files, out};
 use crate::secrets::Secrets;
@@ -79,14 +79,12 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let (now, _) = context.now()?;
     let secrets = Secrets::new(args.pin_file.as_deref())?;
 
-    // 1. The documents and every check that needs no HSM.
+    // 1. The documents and every check that needs no HSM. The KSR is read
+    // once: the bytes hashed for the officers are the bytes parsed.
+    let mut audit = Audit::open(&layout)?;
     let files = Files::with_previous(&args.ksr, args.previous_skr.as_deref());
-    let ksr_bytes = std::fs::read(&args.ksr).map_err(|source| CliError::Read {
-        path: args.ksr.clone(),
-        source,
-    })?;
+    let (ksr_bytes, request) = parse_file_with_bytes(&args.ksr, DocumentRole::Ksr, ksr::parse_ksr)?;
     let ksr_sha256 = Sha256::digest(&ksr_bytes);
-    let request = parse_file(&args.ksr, DocumentRole::Ksr, ksr::parse_ksr)?;
     let previous = args
         .previous_skr
         .as_ref()
@@ -97,6 +95,11 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         (request, previous) => {
             let mut findings = request.err().unwrap_or_default();
             findings.extend(previous.err().unwrap_or_default());
+            audit.record(
+                "ksr-refused",
+                None,
+                serde_json::json!({"ksr": args.ksr.display().to_string(), "codes": findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>()}),
+            )?;
             return render::findings(context, &files, &mut findings, "not readable");
         }
     };
@@ -108,11 +111,28 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     }) {
         Ok(checked) => checked,
         Err(mut findings) => {
+            audit.record(
+                "ksr-refused",
+                None,
+                serde_json::json!({
+                    "ksr": args.ksr.display().to_string(),
+                    "ksr_sha256": hex::encode(ksr_sha256),
+                    "codes": findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.code.as_str()).collect::<Vec<_>>(),
+                }),
+            )?;
             let summary = format!("KSR {} refused: nothing was signed", request.id);
             return render::findings(context, &files, &mut findings, &summary);
         }
     };
-    let mut audit = Audit::open(&layout)?;
+    // What would only fail after the officers presented their cards is
+    // checked now.
+    ksr::resolve_schema(&config, &args.schema, request.bundles.len()).map_err(CliError::Schema)?;
+    if args.out.exists() {
+        return Err(CliError::Usage(format!(
+            "{} exists; an SKR is never overwritten",
+            args.out.display()
+        )));
+    }
     let say =
         |line: String| -> Result<(), CliError> { if context.json { Ok(()) } else { out(line) } };
     for finding in checked.findings() {
@@ -200,7 +220,14 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             let summary = format!("KSR {}: no SKR (schema {})", request.id, args.schema);
             return render::findings(context, &files, &mut findings, &summary);
         }
-        Err(err) => return Err(CliError::Usage(err.to_string())),
+        Err(err) => {
+            audit.record(
+                "signing-failed",
+                None,
+                serde_json::json!({"error": err.to_string()}),
+            )?;
+            return Err(CliError::Runtime(err.to_string()));
+        }
     };
     write_skr(&args.out, &signed)?;
     let skr_sha256 = Sha256::digest(signed.xml.as_bytes());
@@ -248,8 +275,8 @@ fn files_of(args: &Args, role: DocumentRole) -> String {
 
 /// Asks the operator to type `yes` (TOOL-CONFIRM).
 fn confirm() -> Result<bool, CliError> {
-    print!("Read the hash aloud and compare it out of band. Type yes to go on: ");
-    std::io::stdout().flush().map_err(CliError::Output)?;
+    eprint!("Read the hash aloud and compare it out of band. Type yes to go on: ");
+    std::io::stderr().flush().map_err(CliError::Output)?;
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -302,10 +329,10 @@ fn write_skr(path: &Path, signed: &ksr::Signed) -> Result<(), CliError> {
     temporary.as_file().sync_all().map_err(error)?;
     let reread = std::fs::read(temporary.path()).map_err(error)?;
     let back = ksr::parse_skr(&reread, DocumentRole::NewSkr).map_err(|_| {
-        CliError::Usage("SKR-REREAD: the SKR on disk does not parse; nothing was kept".into())
+        CliError::Runtime("SKR-REREAD: the SKR on disk does not parse; nothing was kept".into())
     })?;
     if back != signed.skr || !ksr::check_skr(&back, DocumentRole::NewSkr).is_empty() {
-        return Err(CliError::Usage(
+        return Err(CliError::Runtime(
             "SKR-REREAD: the SKR on disk differs from what was signed; nothing was kept".into(),
         ));
     }

@@ -81,6 +81,12 @@ fn make_ksr(args: &MakeKsr, context: &Context) -> Result<Outcome, CliError> {
         .parse()
         .map_err(|err| CliError::Usage(format!("--domain {:?}: {err}", args.domain)))?;
     let spec = algorithm(args, context)?;
+    if args.out.exists() {
+        return Err(CliError::Usage(format!(
+            "{} exists; a KSR is never overwritten",
+            args.out.display()
+        )));
+    }
     let previous = match &args.previous_skr {
         Some(path) => match parse_file(path, DocumentRole::PreviousSkr, ksr::parse_skr)? {
             Ok(skr) => Some(skr),
@@ -260,7 +266,7 @@ fn bundle(domain: &DomainName, members: &[&Zsk], inception: u32) -> Result<Bundl
         rrsig.signature = zsk
             .key
             .sign(&input)
-            .map_err(|err| CliError::Usage(format!("ZSK {}: {err}", zsk.identifier)))?;
+            .map_err(|err| CliError::Runtime(format!("ZSK {}: {err}", zsk.identifier)))?;
         signatures.push(Signature {
             key_identifier: zsk.identifier.clone(),
             ttl,
@@ -317,7 +323,7 @@ struct ZskStore<'a> {
 impl ZskStore<'_> {
     /// A new ZSK, stored.
     fn create(&self) -> Result<Zsk, CliError> {
-        let failed = |err: hsm::HsmError| CliError::Usage(format!("cannot make a ZSK: {err}"));
+        let failed = |err: hsm::HsmError| CliError::Runtime(format!("cannot make a ZSK: {err}"));
         let key = SoftKey::generate(self.spec).map_err(failed)?;
         let dnskey = key.dnskey().with_flags(Flags::ZSK);
         let identifier = format!(
@@ -336,15 +342,26 @@ impl ZskStore<'_> {
         })
     }
 
-    /// A stored ZSK.
+    /// A stored ZSK. The identifier comes from an SKR, so it is checked
+    /// before it names a file.
     fn load(&self, identifier: &str) -> Result<Zsk, CliError> {
+        if identifier.is_empty()
+            || identifier.len() > 64
+            || !identifier
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(CliError::Usage(format!(
+                "ZSK identifier {identifier:?} in the previous SKR is not one this tool made"
+            )));
+        }
         let path = self.dir.join(format!("{identifier}.{}.key", self.spec));
         let bytes = Zeroizing::new(std::fs::read(&path).map_err(|source| CliError::Read {
             path: path.clone(),
             source,
         })?);
         let key = SoftKey::from_pkcs8(self.spec, Zeroizing::new(bytes.to_vec()))
-            .map_err(|err| CliError::Usage(format!("{}: {err}", path.display())))?;
+            .map_err(|err| CliError::Runtime(format!("{}: {err}", path.display())))?;
         let dnskey = key.dnskey().with_flags(Flags::ZSK);
         Ok(Zsk {
             identifier: identifier.to_owned(),
