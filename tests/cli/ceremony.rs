@@ -679,3 +679,55 @@ fn init_refuses_an_existing_puk_file_before_making_anything() {
     assert!(!ceremony.exists());
     assert_eq!(std::fs::read_to_string(&puks).unwrap(), "kept");
 }
+
+#[test]
+fn a_failing_token_leaves_no_card_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let pins = dir.path().join("pins.toml");
+    std::fs::write(&pins, "CO-1 = \"111111\"\nCO-2 = \"222222\"\n").unwrap();
+    let so_pin = dir.path().join("so-pin");
+    std::fs::write(&so_pin, "no-such-pin\n").unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::create_dir_all(dir.path().join("tokens")).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\n",
+            dir.path().join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let ceremony = dir.path().join("c");
+    let result = run_env(
+        &[
+            "init",
+            "--dir",
+            arg(&ceremony),
+            "--cards",
+            "2",
+            "--threshold",
+            "2",
+            "--algorithm",
+            "ed25519",
+            "--pin-file",
+            arg(&pins),
+            "--puk-file",
+            arg(&dir.path().join("puks.toml")),
+            "--kdf",
+            "light",
+            "--backend",
+            "pkcs11",
+            "--module",
+            MODULE,
+            "--token",
+            "absent",
+            "--so-pin-file",
+            arg(&so_pin),
+        ],
+        &[("SOFTHSM2_CONF", conf.as_path())],
+    );
+    result.expect_code(1).expect_stderr("no initialized token");
+    let cards: Vec<_> = std::fs::read_dir(ceremony.join("cards")).unwrap().collect();
+    assert!(cards.is_empty(), "{cards:?}");
+    assert!(!dir.path().join("puks.toml").exists());
+}

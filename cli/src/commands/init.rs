@@ -141,14 +141,12 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     }
     let (now, _) = context.now()?;
 
-    // The cards: each makes its key, which the roster binds; then each
-    // gets its share.
+    // The cards make their keys, which the roster binds. They are written
+    // only once the HSM and its KSK exist, so a failing HSM (a wrong SO
+    // PIN, no token) leaves no issued card behind.
     let mut issuing = issue::begin(&layout.cards(), &officers, &pins, kdf, 1)?;
     let enrolment = enrol(issuing.officers.clone(), args.threshold)
         .map_err(|err| CliError::Usage(format!("--threshold {}: {err}", args.threshold)))?;
-    issuing.finish(&enrolment.shares)?;
-    // The PUKs go out at once: whatever fails later, the cards exist.
-    issuing.hand_out_puks(args.puk_file.as_deref(), context.json)?;
 
     // The HSM and the first KSK.
     let clock: Clock = Arc::new(Instant::now);
@@ -188,6 +186,9 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let ksk = hsm.generate(FIRST_KSK, spec, u64::from(now.to_unix()));
     hsm.deactivate();
     let ksk = ksk?;
+    // Now the cards get their shares, and the PUKs go out at once.
+    issuing.finish(&enrolment.shares)?;
+    issuing.hand_out_puks(args.puk_file.as_deref(), context.json)?;
     // The secret is wiped here, before anything is reported.
     let roster_digest = hex::encode(enrolment.roster.digest());
     drop(enrolment);
