@@ -72,6 +72,7 @@ mod roster;
 mod secret;
 mod session;
 mod share;
+mod transit;
 mod wipe;
 
 pub use enrol::{EnrolError, Enrolment, NewOfficer, Rekeyed, enrol, rekey, reshare};
@@ -82,3 +83,4 @@ pub use roster::{CardKey, Officer, Roster, RosterError};
 pub use secret::ActivationSecret;
 pub use session::{Activated, ActivationSession, Challenge, Presentation, Progress, Refusal};
 pub use share::{SHARE_LEN, Share, ShareFormatError};
+pub use transit::{POINT_LEN, SealedShare, SessionKey, TransitError};

@@ -278,6 +278,11 @@ impl ActivationSession {
         self.progress_of(&self.lock())
     }
 
+    /// Whether the current attempt has run out of time at `now`.
+    pub fn has_expired(&self, now: Instant) -> bool {
+        self.expired(&self.lock(), now)
+    }
+
     /// Starts a new attempt: a new nonce and clock, every share so far
     /// wiped, a combined secret not yet taken wiped too.
     pub fn reset(&self, now: Instant) {
