@@ -128,6 +128,10 @@ pub enum CliError {
         /// The threshold.
         threshold: usize,
     },
+    /// The service refused: a card it did not count, or a client it does
+    /// not allow.
+    #[error("refused: {0}")]
+    Refused(String),
     /// Output could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[source] io::Error),
@@ -174,6 +178,7 @@ impl CliError {
             | Self::Usage(_)
             | Self::Runtime(_)
             | Self::Hsm(_)
+            | Self::Refused(_)
             | Self::Secret(_) => None,
         }
     }
@@ -199,7 +204,11 @@ pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
             | CliError::Usage(_)
             | CliError::Secret(_),
         ) => 2,
-        Err(CliError::NoQuorum { .. } | CliError::Hsm(hsm::HsmError::Locked(_))) => 4,
+        Err(
+            CliError::NoQuorum { .. }
+            | CliError::Refused(_)
+            | CliError::Hsm(hsm::HsmError::Locked(_)),
+        ) => 4,
         Err(CliError::Write { .. } | CliError::Hsm(_) | CliError::Runtime(_)) => 1,
         Err(CliError::Card { source, .. }) => match source {
             CardError::WrongPin { .. }

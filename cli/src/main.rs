@@ -12,6 +12,7 @@ mod document;
 mod error;
 mod render;
 mod secrets;
+mod service;
 
 use std::process::ExitCode;
 
@@ -90,6 +91,15 @@ enum Command {
     /// Print the effective policy as TOML.
     #[command(subcommand)]
     Policy(commands::policy::Command),
+    /// Run the ceremony as a service: officers present their cards from
+    /// their own terminals, the ZSK operator submits KSRs, the
+    /// administrator confirms, witnesses watch https://ADDR/.
+    Serve(service::Args),
+    /// Present a card to the service from an officer's terminal.
+    Present(commands::present::Args),
+    /// The service's activation attempt: status, or reset (administrator).
+    #[command(subcommand)]
+    Session(commands::present::SessionCommand),
     /// The ZSK operator's side, for exercises and tests.
     #[command(subcommand)]
     Zsk(commands::zsk::Command),
@@ -130,6 +140,9 @@ fn main() -> ExitCode {
         Command::Audit(command) => commands::audit::run(&command, &context),
         Command::Demo(args) => commands::demo::run(&args, &context),
         Command::Zsk(command) => commands::zsk::run(&command, &context),
+        Command::Serve(args) => service::run(&args, &context),
+        Command::Present(args) => commands::present::run(&args, &context),
+        Command::Session(command) => commands::present::run_session(&command, &context),
     };
     match &result {
         // A reader that stops early (`ceremony ksr show … | head`) is not

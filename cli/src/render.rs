@@ -65,9 +65,9 @@ struct JsonFinding<'a> {
     message: &'a str,
 }
 
-/// The JSON answer of a `check` command.
+/// The JSON answer of a `check` command, and of the service's KSR intake.
 #[derive(Serialize)]
-struct JsonReport<'a> {
+pub struct JsonReport<'a> {
     file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     previous_skr: Option<String>,
@@ -139,30 +139,7 @@ pub fn findings(
         .count();
     let file = files.main.display().to_string();
     if context.json {
-        json(&JsonReport {
-            file: file.clone(),
-            previous_skr: files.previous.map(|path| path.display().to_string()),
-            findings: findings
-                .iter()
-                .map(|finding| JsonFinding {
-                    code: finding.code.as_str(),
-                    severity: finding.severity,
-                    stage: finding.code.stage(),
-                    document: finding.document,
-                    file: files.of(finding.document),
-                    line: finding.position.map(|position| position.line),
-                    column: finding.position.map(|position| position.column),
-                    bundle: finding.bundle.as_ref().map(|bundle| bundle.id.as_str()),
-                    bundle_number: finding.bundle.as_ref().map(|bundle| bundle.number),
-                    key_identifier: finding.key.as_ref().map(|key| key.identifier.as_str()),
-                    key_tag: finding.key.as_ref().map(|key| key.tag.to_int()),
-                    message: &finding.message,
-                })
-                .collect(),
-            errors,
-            warnings,
-            passed: errors == 0,
-        })?;
+        json(&report(files, findings))?;
     } else {
         for finding in findings.iter() {
             out(finding_line(&files.of(finding.document), finding))?;
@@ -172,6 +149,39 @@ pub fn findings(
         ))?;
     }
     Ok(outcome(findings))
+}
+
+/// The findings of a document as the JSON report; `findings` sorted.
+pub fn report<'a>(files: &Files<'_>, findings: &'a [Finding]) -> JsonReport<'a> {
+    let errors = findings.iter().filter(|finding| finding.is_error()).count();
+    let warnings = findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Warning)
+        .count();
+    JsonReport {
+        file: files.main.display().to_string(),
+        previous_skr: files.previous.map(|path| path.display().to_string()),
+        findings: findings
+            .iter()
+            .map(|finding| JsonFinding {
+                code: finding.code.as_str(),
+                severity: finding.severity,
+                stage: finding.code.stage(),
+                document: finding.document,
+                file: files.of(finding.document),
+                line: finding.position.map(|position| position.line),
+                column: finding.position.map(|position| position.column),
+                bundle: finding.bundle.as_ref().map(|bundle| bundle.id.as_str()),
+                bundle_number: finding.bundle.as_ref().map(|bundle| bundle.number),
+                key_identifier: finding.key.as_ref().map(|key| key.identifier.as_str()),
+                key_tag: finding.key.as_ref().map(|key| key.tag.to_int()),
+                message: &finding.message,
+            })
+            .collect(),
+        errors,
+        warnings,
+        passed: errors == 0,
+    }
 }
 
 /// Renders a finding as one table line, such as

@@ -8,17 +8,17 @@ use std::process::Command;
 use crate::harness::{Run, arg, run_env};
 
 /// A ceremony in a temporary directory: 3 of 5 officers, light card KDF.
-struct Ceremony {
+pub struct Ceremony {
     dir: tempfile::TempDir,
     /// SOFTHSM2_CONF for a token backend.
-    softhsm: Option<PathBuf>,
+    pub softhsm: Option<PathBuf>,
 }
 
 /// The module of Debian's softhsm2 (the test command installs it).
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
 impl Ceremony {
-    fn new(backend: &str, threshold: &str) -> Self {
+    pub fn new(backend: &str, threshold: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("pins.toml"),
@@ -105,15 +105,15 @@ impl Ceremony {
         self.softhsm = Some(conf);
     }
 
-    fn path(&self, name: &str) -> String {
+    pub fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
 
-    fn card(&self, officer: &str) -> String {
+    pub fn card(&self, officer: &str) -> String {
         self.path(&format!("c/cards/{officer}.card"))
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub fn run(&self, args: &[&str]) -> Run {
         match &self.softhsm {
             Some(conf) => run_env(args, &[("SOFTHSM2_CONF", conf.as_path())]),
             None => run_env(args, &[]),
@@ -121,7 +121,7 @@ impl Ceremony {
     }
 
     /// The KSR of quarter `n` (1, 2, …), continuing from the SKR before.
-    fn make_ksr(&self, quarter: u32) -> String {
+    pub fn make_ksr(&self, quarter: u32) -> String {
         let out = self.path(&format!("ksr-{quarter}.xml"));
         let config = self.path("c/ceremony.toml");
         let dir = self.path("zsk");
@@ -183,7 +183,7 @@ impl Ceremony {
     }
 
     /// The KSK tag from the policy.
-    fn ksk_tags(&self) -> Vec<String> {
+    pub fn ksk_tags(&self) -> Vec<String> {
         let text = std::fs::read_to_string(self.path("c/ceremony.toml")).unwrap();
         text.lines()
             .filter_map(|line| line.strip_prefix("key_tag = "))
@@ -194,7 +194,7 @@ impl Ceremony {
 
 /// The evaluation instant for signing quarter `n`: 20 days before it
 /// starts (quarter 1 starts 2030-01-10, each later one 90 days on).
-fn now_for(quarter: u32) -> String {
+pub fn now_for(quarter: u32) -> String {
     let start = 1_894_233_600 + (quarter - 1) * 90 * 86_400 - 20 * 86_400;
     let output = Command::new("date")
         .args(["-u", "-d", &format!("@{start}"), "+%Y-%m-%dT%H:%M:%SZ"])
@@ -204,7 +204,7 @@ fn now_for(quarter: u32) -> String {
 }
 
 /// dnspython, anchored to the tags.
-fn dnspython(files: &[&str], tags: &[String]) {
+pub fn dnspython(files: &[&str], tags: &[String]) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/dnspython/validate.py");
     let output = Command::new("/usr/bin/python3")
         .arg(script)

@@ -20,6 +20,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run of a finished child process.
+    pub fn from_output(output: std::process::Output, elapsed: Duration) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed,
+        }
+    }
+
     /// Asserts the exit code, showing the output when it differs.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
@@ -101,12 +111,7 @@ fn run_in(args: &[&str], stdin: &[u8], deadline: Duration, env: &[(&str, &Path)]
         std::thread::sleep(Duration::from_millis(5));
     }
     let output = child.wait_with_output().expect("output is readable");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: start.elapsed(),
-    }
+    Run::from_output(output, start.elapsed())
 }
 
 /// Runs `ceremony` with arguments, with a generous deadline.

@@ -12,6 +12,7 @@
 mod harness;
 
 mod audit;
+mod browser;
 mod card;
 mod ceremony;
 mod demo;
@@ -21,5 +22,7 @@ mod hostile;
 mod ksr_check;
 mod ksr_policy;
 mod ksr_show;
+mod load;
+mod service;
 mod skr_check;
 mod usage;

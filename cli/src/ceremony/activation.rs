@@ -117,15 +117,74 @@ pub fn activate(
     Ok(outcome)
 }
 
-/// One card: open it, check its PIN, read its share, have it sign the
-/// challenge, present. A card's own failure is a refusal; only a failure
-/// to ask for a PIN stops everything.
+/// One card: read it for this attempt's challenge, present.
 fn present(
     session: &ActivationSession,
     path: &Path,
     secrets: &Secrets,
     report: &mut impl FnMut(Event<'_>) -> Result<(), CliError>,
 ) -> Result<Result<(Accepted, Progress), Refused>, CliError> {
+    let challenge = session.challenge();
+    let answer = match read_card(path, secrets, &challenge, report)? {
+        Ok(answer) => answer,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let accepted = Accepted {
+        card: path.display().to_string(),
+        serial: answer.serial.clone(),
+        officer: answer.officer.clone(),
+    };
+    let (serial, officer) = (answer.serial.clone(), answer.officer.clone());
+    Ok(
+        match session.present(answer.into_presentation(challenge.nonce), Instant::now()) {
+            Ok(progress) => Ok((accepted, progress)),
+            Err(refusal) => Err(Refused {
+                card: path.display().to_string(),
+                serial: Some(serial),
+                officer: Some(officer),
+                reason: refusal.to_string(),
+            }),
+        },
+    )
+}
+
+/// What a card gave for a challenge: its share (which only the PIN
+/// unlocked) and its signature over the challenge.
+pub struct CardAnswer {
+    /// The card's serial.
+    pub serial: String,
+    /// Its officer.
+    pub officer: String,
+    /// The generation it was issued in.
+    pub generation: u64,
+    /// The share; wiped on drop.
+    pub share: Share,
+    /// The card's signature over the challenge for its share index.
+    pub signature: Signature,
+}
+
+impl CardAnswer {
+    /// The presentation for the attempt of `nonce`.
+    pub fn into_presentation(self, nonce: [u8; 32]) -> Presentation {
+        Presentation {
+            card_serial: self.serial,
+            generation: self.generation,
+            nonce,
+            share: self.share,
+            signature: self.signature,
+        }
+    }
+}
+
+/// Opens a card, checks its PIN, reads its share and has it sign the
+/// challenge. A card's own failure is a refusal; only a failure to ask for
+/// a PIN stops everything.
+pub fn read_card(
+    path: &Path,
+    secrets: &Secrets,
+    challenge: &quorum::Challenge,
+    report: &mut impl FnMut(Event<'_>) -> Result<(), CliError>,
+) -> Result<Result<CardAnswer, Refused>, CliError> {
     let name = path.display().to_string();
     let refused = |serial: Option<&str>, officer: Option<&str>, reason: String| Refused {
         card: name.clone(),
@@ -168,7 +227,6 @@ fn present(
             Err(err) => return Ok(Err(refused(Some(serial), Some(officer), err.to_string()))),
         }
     }
-    let challenge = session.challenge();
     let share = match client.read_share() {
         Ok(bytes) => match Share::from_bytes(&bytes) {
             Ok(share) => share,
@@ -190,24 +248,13 @@ fn present(
         Ok(signature) => signature,
         Err(err) => return Ok(Err(refused(Some(serial), Some(officer), err))),
     };
-    let presentation = Presentation {
-        card_serial: serial.to_owned(),
+    Ok(Ok(CardAnswer {
+        serial: serial.to_owned(),
+        officer: officer.to_owned(),
         generation: status.generation,
-        nonce: challenge.nonce,
         share,
         signature,
-    };
-    Ok(match session.present(presentation, Instant::now()) {
-        Ok(progress) => Ok((
-            Accepted {
-                card: name.clone(),
-                serial: serial.to_owned(),
-                officer: officer.to_owned(),
-            },
-            progress,
-        )),
-        Err(refusal) => Err(refused(Some(serial), Some(officer), refusal.to_string())),
-    })
+    }))
 }
 
 //------------ The HSM activated by a quorum ---------------------------------

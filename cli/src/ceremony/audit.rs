@@ -26,7 +26,7 @@ impl Audit {
         event: &str,
         actor: Option<(&str, &str)>,
         details: serde_json::Value,
-    ) -> Result<(), CliError> {
+    ) -> Result<hsm::Entry, CliError> {
         let details = match details {
             serde_json::Value::Object(map) => map,
             other => {
@@ -41,7 +41,6 @@ impl Audit {
         });
         self.log
             .append(&clock(), event, actor, details)
-            .map(drop)
             .map_err(CliError::Audit)
     }
 

@@ -5,8 +5,11 @@ use std::fs::File;
 use std::io::{self, Write as _};
 use std::path::Path;
 
+use ksr::DocumentRole;
 use rand::TryRng as _;
 use zeroize::Zeroizing;
+
+use crate::error::CliError;
 
 /// Writes a file atomically: a fresh temporary file beside it, synced,
 /// renamed over the target, the directory synced. With `exclusive`, an
@@ -76,4 +79,36 @@ pub fn digits(count: usize) -> Zeroizing<String> {
 /// A card serial: eight random hexadecimal digits, upper case.
 pub fn serial() -> String {
     hex::encode_upper(*random::<4>())
+}
+
+/// Writes the SKR: a fresh temporary file beside the target, synced, read
+/// back from disk and checked (SKR-REREAD), and only then renamed into
+/// place; an existing file is never overwritten.
+pub fn write_skr(path: &Path, signed: &ksr::Signed) -> Result<(), CliError> {
+    let error = |source| CliError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temporary = tempfile::NamedTempFile::new_in(directory).map_err(error)?;
+    temporary.write_all(signed.xml.as_bytes()).map_err(error)?;
+    temporary.as_file().sync_all().map_err(error)?;
+    let reread = std::fs::read(temporary.path()).map_err(error)?;
+    let back = ksr::parse_skr(&reread, DocumentRole::NewSkr).map_err(|_| {
+        CliError::Runtime("SKR-REREAD: the SKR on disk does not parse; nothing was kept".into())
+    })?;
+    if back != signed.skr || !ksr::check_skr(&back, DocumentRole::NewSkr).is_empty() {
+        return Err(CliError::Runtime(
+            "SKR-REREAD: the SKR on disk differs from what was signed; nothing was kept".into(),
+        ));
+    }
+    temporary
+        .persist_noclobber(path)
+        .map_err(|err| error(err.error))?;
+    std::fs::File::open(directory)
+        .and_then(|dir| dir.sync_all())
+        .map_err(error)
 }

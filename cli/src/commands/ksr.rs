@@ -1,4 +1,4 @@
-//! `ceremony ksr show|check`.
+//! `ceremony ksr show|check|submit`.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +32,15 @@ pub enum Command {
         #[arg(long, value_name = "SKR")]
         previous_skr: Option<PathBuf>,
     },
+    /// Submit a KSR to the ceremony service as the ZSK operator: the
+    /// service runs every check and answers the findings; an accepted KSR
+    /// is stored until the administrator confirms it. Exits 3 if refused.
+    Submit {
+        #[command(flatten)]
+        remote: crate::service::client::RemoteArgs,
+        /// The KSR (IANA XML).
+        file: PathBuf,
+    },
 }
 
 /// Runs a `ksr` command.
@@ -39,6 +48,7 @@ pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
     match command {
         Command::Show { file } => show(&file, context),
         Command::Check { file, previous_skr } => check(&file, previous_skr.as_deref(), context),
+        Command::Submit { remote, file } => super::remote::submit(&remote, &file, context),
     }
 }
 

@@ -10,6 +10,8 @@ pub mod inventory;
 pub mod keygen;
 pub mod ksr;
 pub mod policy;
+pub mod present;
+pub mod remote;
 pub mod reshare;
 pub mod sign;
 pub mod skr;

@@ -2,7 +2,7 @@
 //! presented their cards (DESIGN.md, "The main job").
 
 use std::io::{BufRead as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hsm::Hsm;
@@ -13,27 +13,48 @@ use sha2::{Digest as _, Sha256};
 use crate::ceremony::Layout;
 use crate::ceremony::activation::{self, Accepted, Refused};
 use crate::ceremony::audit::Audit;
+use crate::ceremony::files::write_skr;
 use crate::document::{parse_file, parse_file_with_bytes};
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, Files, out};
 use crate::secrets::Secrets;
+use crate::service::client::RemoteArgs;
+use crate::service::wire::SignRequest;
 
 /// Arguments of `sign`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The KSR to sign.
+    /// The KSR to sign; with --server, the service's identifier of a
+    /// submitted KSR (ksr-…).
     ksr: PathBuf,
     /// The SKR of the previous quarter: the chain and safety checks run
     /// against it.
-    #[arg(long, value_name = "SKR", required_unless_present = "no_previous_skr")]
+    #[arg(
+        long,
+        value_name = "SKR",
+        required_unless_present_any = ["no_previous_skr", "server"],
+        conflicts_with = "server"
+    )]
     previous_skr: Option<PathBuf>,
     /// Sign without the previous SKR (a first quarter); recorded in the
-    /// audit log.
+    /// audit log. With --server: confirm although the service has no
+    /// previous SKR.
     #[arg(long, conflicts_with = "previous_skr")]
     no_previous_skr: bool,
-    /// Where to write the SKR (never overwritten).
-    #[arg(short, long, value_name = "SKR")]
-    out: PathBuf,
+    /// Where to write the SKR (never overwritten); with --server, where to
+    /// download it once signed.
+    #[arg(short, long, value_name = "SKR", required_unless_present = "server")]
+    out: Option<PathBuf>,
+    /// Confirm a KSR submitted to this ceremony service, as its
+    /// administrator, and follow the signing (needs --tls-dir and --as).
+    #[arg(long, value_name = "URL", requires_all = ["tls_dir", "name"], conflicts_with_all = ["cards", "pin_file", "yes"])]
+    server: Option<String>,
+    /// With --server: the directory `ceremony serve --init-tls` made.
+    #[arg(long, value_name = "DIR", requires = "server")]
+    tls_dir: Option<PathBuf>,
+    /// With --server: whose certificate to show (admin).
+    #[arg(long = "as", value_name = "NAME", requires = "server")]
+    name: Option<String>,
     /// The signing schema: normal, pre-publish, rollover, revoke, publish+,
     /// rollover+, revoke+, or one of the policy's.
     #[arg(long, default_value = "normal", value_name = "NAME")]
@@ -69,6 +90,23 @@ struct Signed {
     reason = "the ceremony's steps, in order, read best in one place"
 )]
 pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
+    if let (Some(server), Some(tls_dir), Some(name)) = (&args.server, &args.tls_dir, &args.name) {
+        let remote = RemoteArgs {
+            server: server.clone(),
+            tls_dir: tls_dir.clone(),
+            name: name.clone(),
+        };
+        let request = SignRequest {
+            schema: Some(args.schema.clone()),
+            no_previous_skr: args.no_previous_skr,
+        };
+        let id = args.ksr.to_string_lossy();
+        return super::remote::sign(&remote, &id, &request, args.out.as_deref(), context);
+    }
+    let out_path = args
+        .out
+        .as_deref()
+        .ok_or_else(|| CliError::Usage("give -o SKR".into()))?;
     let (config, config_path) = context.config()?;
     let config_path = config_path.ok_or_else(|| {
         CliError::Usage(
@@ -127,10 +165,10 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     // What would only fail after the officers presented their cards is
     // checked now.
     ksr::resolve_schema(&config, &args.schema, request.bundles.len()).map_err(CliError::Schema)?;
-    if args.out.exists() {
+    if out_path.exists() {
         return Err(CliError::Usage(format!(
             "{} exists; an SKR is never overwritten",
-            args.out.display()
+            out_path.display()
         )));
     }
     let say =
@@ -229,14 +267,14 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             return Err(CliError::Runtime(err.to_string()));
         }
     };
-    write_skr(&args.out, &signed)?;
+    write_skr(out_path, &signed)?;
     let skr_sha256 = Sha256::digest(signed.xml.as_bytes());
     let skr_hex = hex::encode(skr_sha256);
     audit.record(
         "skr-written",
         None,
         serde_json::json!({
-            "skr": args.out.display().to_string(),
+            "skr": out_path.display().to_string(),
             "skr_sha256": skr_hex,
             "ksr_sha256": ksr_hex,
             "schema": args.schema,
@@ -247,7 +285,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let words = ksr::pgp_words(&skr_sha256);
     if context.json {
         render::json(&Signed {
-            skr: Some(args.out.display().to_string()),
+            skr: Some(out_path.display().to_string()),
             sha256: Some(skr_hex),
             pgp_words: Some(words),
             ksr: args.ksr.display().to_string(),
@@ -257,7 +295,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             refused: quorum.refused,
         })?;
     } else {
-        out(format!("SKR written: {}", args.out.display()))?;
+        out(format!("SKR written: {}", out_path.display()))?;
         out(format!("SKR SHA-256 {skr_hex}"))?;
         out(format!("  {words}"))?;
         out(format!("HSM deactivated; audit head {}", audit.head()))?;
@@ -310,36 +348,4 @@ impl BundleSigner for Progress<'_> {
         }
         Ok(signature)
     }
-}
-
-/// Writes the SKR: a fresh temporary file beside the target, synced, read
-/// back from disk and checked (SKR-REREAD), and only then renamed into
-/// place; an existing file is never overwritten.
-fn write_skr(path: &Path, signed: &ksr::Signed) -> Result<(), CliError> {
-    let error = |source| CliError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temporary = tempfile::NamedTempFile::new_in(directory).map_err(error)?;
-    temporary.write_all(signed.xml.as_bytes()).map_err(error)?;
-    temporary.as_file().sync_all().map_err(error)?;
-    let reread = std::fs::read(temporary.path()).map_err(error)?;
-    let back = ksr::parse_skr(&reread, DocumentRole::NewSkr).map_err(|_| {
-        CliError::Runtime("SKR-REREAD: the SKR on disk does not parse; nothing was kept".into())
-    })?;
-    if back != signed.skr || !ksr::check_skr(&back, DocumentRole::NewSkr).is_empty() {
-        return Err(CliError::Runtime(
-            "SKR-REREAD: the SKR on disk differs from what was signed; nothing was kept".into(),
-        ));
-    }
-    temporary
-        .persist_noclobber(path)
-        .map_err(|err| error(err.error))?;
-    std::fs::File::open(directory)
-        .and_then(|dir| dir.sync_all())
-        .map_err(error)
 }

@@ -43,12 +43,25 @@ pub enum Command {
         #[arg(long, value_name = "NAME", requires = "ksr")]
         schema: Option<String>,
     },
+    /// Download the SKR of a KSR the service signed, as the ZSK operator
+    /// (or administrator): its hash must be the one the service announced,
+    /// and it must pass its checks; it is never written over a file.
+    Fetch {
+        #[command(flatten)]
+        remote: crate::service::client::RemoteArgs,
+        /// The service's KSR identifier (ksr-…).
+        id: String,
+        /// Where to write the SKR.
+        #[arg(short, long, value_name = "SKR")]
+        out: PathBuf,
+    },
 }
 
 /// Runs an `skr` command.
 pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
     match command {
         Command::Show { file } => show(&file, context),
+        Command::Fetch { remote, id, out } => super::remote::fetch(&remote, &id, &out, context),
         Command::Check {
             file,
             ksk,

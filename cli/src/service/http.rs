@@ -1,0 +1,420 @@
+//! HTTPS for the service: TLS 1.3 with optional client certificates, one
+//! task per connection (a slow client holds only its own), timeouts on the
+//! handshake, the headers and the body, a cap on connections, and the
+//! routes. Handlers translate between HTTP and [`Service`]; the rules live
+//! there.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use http_body_util::BodyExt as _;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::service::pki::{self, AllowList, Role};
+use crate::service::state::{ApiError, Client, Service};
+use crate::service::wire::{ErrorAnswer, PresentRequest, SignRequest};
+
+/// The witness page: plain HTML, CSS and a little JavaScript.
+const WITNESS_PAGE: &str = include_str!("witness.html");
+
+/// The largest presentation or confirmation body.
+const SMALL_BODY: usize = 16 * 1024;
+
+/// How the server treats its clients.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// For the TLS handshake, the request headers, and each request body.
+    pub client_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+}
+
+/// What every handler sees.
+#[derive(Clone)]
+struct App {
+    service: Arc<Service>,
+    limits: Limits,
+}
+
+/// The client of one connection, from its certificate and the allow-list.
+#[derive(Clone, Debug)]
+enum Peer {
+    /// No certificate: the public pages only.
+    Anonymous,
+    /// A certificate from our CA that the allow-list does not name.
+    Unlisted(String),
+    /// A listed client.
+    Listed(Client),
+}
+
+impl Peer {
+    /// The client, if it may act as one of `roles`.
+    fn require(&self, roles: &[Role]) -> Result<&Client, ApiError> {
+        match self {
+            Self::Anonymous => Err(ApiError::new(401, "a client certificate is required")),
+            Self::Unlisted(fingerprint) => Err(ApiError::new(
+                403,
+                format!("certificate {fingerprint} is not on the allow-list"),
+            )),
+            Self::Listed(client) if roles.contains(&client.role) => Ok(client),
+            Self::Listed(client) => Err(ApiError::new(
+                403,
+                format!("{} ({:?}) may not do this", client.name, client.role),
+            )),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = match self.report {
+            Some(report) => serde_json::json!({"error": self.error, "report": report}),
+            None => serde_json::to_value(ErrorAnswer { error: self.error }).unwrap_or_default(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Serves until `shutdown` completes.
+///
+/// # Errors
+///
+/// The listener fails.
+pub async fn serve(
+    listener: TcpListener,
+    tls: rustls::ServerConfig,
+    allow: AllowList,
+    service: Arc<Service>,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let allow = Arc::new(allow);
+    let app = router(App { service, limits });
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            permit = Arc::clone(&slots).acquire_owned() => permit.map_err(std::io::Error::other)?,
+        };
+        let (tcp, _) = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of descriptors, a reset before accept: not fatal.
+                Err(_) => continue,
+            },
+        };
+        let (acceptor, app, allow) = (acceptor.clone(), app.clone(), Arc::clone(&allow));
+        tokio::spawn(async move {
+            let _permit = permit;
+            let Ok(Ok(tls)) =
+                tokio::time::timeout(limits.client_timeout, acceptor.accept(tcp)).await
+            else {
+                return;
+            };
+            let peer = match tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+                None => Peer::Anonymous,
+                Some(certificate) => {
+                    let fingerprint = pki::fingerprint(certificate.as_ref());
+                    match allow.client(&fingerprint) {
+                        Some((name, role)) => Peer::Listed(Client {
+                            name: name.to_owned(),
+                            role,
+                            fingerprint,
+                        }),
+                        None => Peer::Unlisted(fingerprint),
+                    }
+                }
+            };
+            let service = TowerToHyperService::new(app.layer(Extension(peer)));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.client_timeout)
+                .max_buf_size(64 * 1024)
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
+fn router(app: App) -> Router {
+    Router::new()
+        .route("/", get(witness_page))
+        .route("/status", get(status))
+        .route("/events", get(events))
+        .route("/session", get(session))
+        .route("/session/reset", post(reset))
+        .route("/present", post(present))
+        .route("/ksrs", post(submit))
+        .route("/ksrs/{id}", get(ksr_record))
+        .route("/ksrs/{id}/skr", get(skr))
+        .route("/ksrs/{id}/sign", post(sign))
+        .fallback(|| async { ApiError::new(404, "no such endpoint") })
+        .with_state(app)
+}
+
+async fn witness_page() -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "no-store")], Html(WITNESS_PAGE))
+}
+
+async fn status(State(app): State<App>) -> impl IntoResponse {
+    let status = app.service.watch().borrow().clone();
+    ([(header::CACHE_CONTROL, "no-store")], Json(status))
+}
+
+/// Server-sent events: the status now and at every change, with a comment
+/// every 15 seconds to keep proxies from closing the stream.
+async fn events(State(app): State<App>) -> impl IntoResponse {
+    let receiver = app.service.watch();
+    let stream =
+        futures_util::stream::unfold((receiver, true), |(mut receiver, first)| async move {
+            if !first {
+                match tokio::time::timeout(Duration::from_secs(15), receiver.changed()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return None,
+                    Err(_) => {
+                        return Some((
+                            Ok::<_, Infallible>(Bytes::from_static(b": keep-alive\n\n")),
+                            (receiver, false),
+                        ));
+                    }
+                }
+            }
+            let json = serde_json::to_string(&*receiver.borrow_and_update()).unwrap_or_default();
+            Some((
+                Ok(Bytes::from(format!("data: {json}\n\n"))),
+                (receiver, false),
+            ))
+        });
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Body::from_stream(stream),
+    )
+}
+
+async fn session(
+    State(app): State<App>,
+    Extension(peer): Extension<Peer>,
+) -> Result<impl IntoResponse, ApiError> {
+    peer.require(&[Role::Officer])?;
+    Ok(Json(app.service.offer()))
+}
+
+async fn present(
+    State(app): State<App>,
+    Extension(peer): Extension<Peer>,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    let client = peer.require(&[Role::Officer])?.clone();
+    let body = read_body(body, SMALL_BODY, app.limits.client_timeout).await?;
+    let request: PresentRequest = parse_json(&body)?;
+    let service = Arc::clone(&app.service);
+    let answer = blocking(move || service.present(&client, &request)).await?;
+    let status = if answer.accepted {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    };
+    Ok((status, Json(answer)))
+}
+
+async fn submit(
+    State(app): State<App>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let client = peer.require(&[Role::ZskOperator])?.clone();
+    let html = wants_html(&headers);
+    let body = read_body(body, ksr::MAX_DOCUMENT_SIZE, app.limits.client_timeout).await?;
+    let service = Arc::clone(&app.service);
+    let result = blocking(move || service.submit(&client, &body)).await;
+    Ok(match result {
+        Ok((record, report, created)) => {
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            if html {
+                (
+                    status,
+                    Html(findings_page(
+                        &format!("{} accepted", record.id),
+                        Some(&record),
+                        &report,
+                    )),
+                )
+                    .into_response()
+            } else {
+                (
+                    status,
+                    Json(serde_json::json!({"ksr": record, "report": report})),
+                )
+                    .into_response()
+            }
+        }
+        Err(err) if html && err.report.is_some() => {
+            let report = err.report.clone().unwrap_or_default();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(findings_page(&err.error, None, &report)),
+            )
+                .into_response()
+        }
+        Err(err) => err.into_response(),
+    })
+}
+
+async fn ksr_record(
+    State(app): State<App>,
+    Extension(peer): Extension<Peer>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    peer.require(&[Role::ZskOperator, Role::Admin])?;
+    app.service
+        .ksr(&id)
+        .map(Json)
+        .ok_or_else(|| ApiError::new(404, format!("no KSR {id:?}")))
+}
+
+async fn skr(
+    State(app): State<App>,
+    Extension(peer): Extension<Peer>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    peer.require(&[Role::ZskOperator, Role::Admin])?;
+    let bytes = app.service.skr(&id)?;
+    Ok(([(header::CONTENT_TYPE, "application/xml")], bytes))
+}
+
+async fn sign(
+    State(app): State<App>,
+    Extension(peer): Extension<Peer>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    let client = peer.require(&[Role::Admin])?.clone();
+    let body = read_body(body, SMALL_BODY, app.limits.client_timeout).await?;
+    let request: SignRequest = if body.is_empty() {
+        SignRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    let service = Arc::clone(&app.service);
+    let record = blocking(move || service.confirm(&client, &id, &request)).await?;
+    Ok((StatusCode::ACCEPTED, Json(record)))
+}
+
+async fn reset(
+    State(app): State<App>,
+    Extension(peer): Extension<Peer>,
+) -> Result<impl IntoResponse, ApiError> {
+    let client = peer.require(&[Role::Admin])?.clone();
+    let service = Arc::clone(&app.service);
+    Ok(Json(blocking(move || service.reset(&client)).await?))
+}
+
+/// Reads a whole body within the size limit (413 past it) and the time
+/// limit (408: a client trickling its body does not hold a slot for long).
+async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, ApiError> {
+    let limited = http_body_util::Limited::new(body, limit);
+    match tokio::time::timeout(timeout, limited.collect()).await {
+        Err(_) => Err(ApiError::new(
+            408,
+            "the request body did not arrive in time",
+        )),
+        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => Err(ApiError::new(
+            413,
+            format!("the request body is over the limit of {limit} bytes"),
+        )),
+        Ok(Err(err)) => Err(ApiError::new(
+            400,
+            format!("the request body could not be read: {err}"),
+        )),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|err| ApiError::new(400, format!("malformed JSON: {err}")))
+}
+
+/// Runs the synchronous service off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| ApiError::new(500, "the request failed inside the service"))?
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The findings of a submitted KSR as a page, for a browser.
+fn findings_page(
+    title: &str,
+    record: Option<&crate::service::wire::KsrRecord>,
+    report: &serde_json::Value,
+) -> String {
+    let mut rows = String::new();
+    for finding in report["findings"].as_array().into_iter().flatten() {
+        let place = match (finding["line"].as_u64(), finding["bundle_number"].as_u64()) {
+            (Some(line), _) => format!("line {line}:{}", finding["column"].as_u64().unwrap_or(0)),
+            (None, Some(bundle)) => format!("bundle {bundle}"),
+            (None, None) => String::new(),
+        };
+        rows.push_str(&format!(
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            escape(finding["severity"].as_str().unwrap_or("")),
+            escape(finding["severity"].as_str().unwrap_or("")),
+            escape(finding["code"].as_str().unwrap_or("")),
+            escape(&place),
+            escape(finding["message"].as_str().unwrap_or("")),
+        ));
+    }
+    let hash = record.map_or_else(String::new, |record| {
+        format!(
+            "<p>SHA-256 <code>{}</code><br>{}</p>",
+            escape(&record.sha256),
+            escape(&record.pgp_words)
+        )
+    });
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <style>body{{font:20px/1.4 sans-serif;background:#000;color:#fff;margin:2em}}\
+         td{{padding:.2em .6em;border-bottom:1px solid #444}}.error{{color:#ff8080}}.warning{{color:#ffd75e}}</style>\
+         </head><body><h1>{title}</h1>{hash}<p>{} error(s), {} warning(s)</p><table>{rows}</table></body></html>",
+        report["errors"].as_u64().unwrap_or(0),
+        report["warnings"].as_u64().unwrap_or(0),
+        title = escape(title),
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

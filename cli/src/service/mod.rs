@@ -1,0 +1,236 @@
+//! `ceremony serve`: the signer as a service. Officers present their
+//! cards from their own terminals (`ceremony present`), the ZSK operator
+//! submits KSRs (`ceremony ksr submit`), the administrator confirms
+//! (`ceremony sign --server`), and witnesses watch `/` on a projector.
+
+pub mod client;
+mod http;
+pub mod pki;
+mod state;
+pub mod wire;
+mod worker;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ceremony::Layout;
+use crate::ceremony::activation::open_hsm;
+use crate::document::parse_file;
+use crate::error::{CliError, Outcome};
+use crate::render::{self, Context, Files, out};
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Make the private CA, the server certificate and a client
+    /// certificate for each officer, the ZSK operator and the
+    /// administrator in the new directory DIR, print their fingerprints,
+    /// write DIR/allow-list.toml, and stop.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["tls_dir", "tls_cert", "previous_skr"])]
+    init_tls: Option<PathBuf>,
+    /// More names for the server certificate made by --init-tls (DNS names
+    /// or IP addresses; localhost and 127.0.0.1 are always in it).
+    #[arg(long, value_name = "NAME", requires = "init_tls")]
+    host: Vec<String>,
+    /// Validity of the certificates made by --init-tls, in days.
+    #[arg(long, default_value_t = 365, value_name = "DAYS")]
+    tls_days: u32,
+    /// The directory --init-tls made: ca.pem, server.pem, server.key,
+    /// allow-list.toml.
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["init_tls", "tls_cert"])]
+    tls_dir: Option<PathBuf>,
+    /// The server certificate (PEM chain) instead of DIR/server.pem.
+    #[arg(long, value_name = "FILE", requires_all = ["tls_key", "client_ca", "allow_list"])]
+    tls_cert: Option<PathBuf>,
+    /// The server key (PEM) instead of DIR/server.key.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The CA that issues client certificates, instead of DIR/ca.pem.
+    #[arg(long, value_name = "FILE")]
+    client_ca: Option<PathBuf>,
+    /// The clients and their roles, instead of DIR/allow-list.toml.
+    #[arg(long, value_name = "FILE")]
+    allow_list: Option<PathBuf>,
+    /// SKR(n-1): submitted KSRs are checked against it. Without it the
+    /// administrator must waive the chain when confirming.
+    #[arg(long, value_name = "SKR")]
+    previous_skr: Option<PathBuf>,
+    /// How long an activation attempt stays open, in seconds.
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    activation_timeout: u64,
+    /// How long an active HSM waits for a confirmed KSR before it seals
+    /// itself, in seconds.
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    hsm_idle: u64,
+    /// How long a client has for the TLS handshake, its request headers
+    /// and its request body, in seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    client_timeout: u64,
+    /// Connections served at once.
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    max_connections: usize,
+}
+
+/// Runs `serve`.
+pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
+    let (config, config_path) = context.config()?;
+    let config_path = config_path.ok_or_else(|| {
+        CliError::Usage(
+            "serve needs the ceremony's policy: --config DIR/ceremony.toml, or run it in DIR"
+                .into(),
+        )
+    })?;
+    let layout = Layout::of_config(&config_path);
+    if let Some(dir) = &args.init_tls {
+        let officers = roster_officers(&layout)?;
+        let (now, _) = context.now()?;
+        pki::init_tls(dir, &officers, &args.host, args.tls_days, now, context.json)?;
+        return Ok(Outcome::Success);
+    }
+    let tls_dir = args.tls_dir.as_deref().map(pki::TlsDir);
+    let tls = pki::server_config(
+        &pick(
+            args.client_ca.as_ref(),
+            tls_dir.as_ref().map(pki::TlsDir::ca),
+        )?,
+        &pick(
+            args.tls_cert.as_ref(),
+            tls_dir.as_ref().map(pki::TlsDir::server_cert),
+        )?,
+        &pick(
+            args.tls_key.as_ref(),
+            tls_dir.as_ref().map(pki::TlsDir::server_key),
+        )?,
+    )?;
+    let allow = pki::AllowList::read(&pick(
+        args.allow_list.as_ref(),
+        tls_dir.as_ref().map(pki::TlsDir::allow_list),
+    )?)?;
+    let previous = match &args.previous_skr {
+        None => None,
+        Some(path) => match parse_file(path, ksr::DocumentRole::PreviousSkr, ksr::parse_skr)? {
+            Ok(skr) => {
+                let mut findings = ksr::check_skr(&skr, ksr::DocumentRole::PreviousSkr);
+                if findings.iter().any(ksr::Finding::is_error) {
+                    return render::findings(
+                        context,
+                        &Files::one(path),
+                        &mut findings,
+                        "the previous SKR is not valid",
+                    );
+                }
+                Some(Arc::new(skr))
+            }
+            Err(mut findings) => {
+                return render::findings(context, &Files::one(path), &mut findings, "not readable");
+            }
+        },
+    };
+    let now = match &context.now {
+        Some(_) => Some(context.now()?.0),
+        None => None,
+    };
+    let service = state::Service::start(state::Settings {
+        layout,
+        config: Arc::new(config),
+        previous,
+        activation_timeout: Duration::from_secs(args.activation_timeout),
+        hsm_idle: Duration::from_secs(args.hsm_idle),
+        now,
+    })?;
+    let limits = http::Limits {
+        client_timeout: Duration::from_secs(args.client_timeout.max(1)),
+        max_connections: args.max_connections.max(1),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| CliError::Runtime(format!("cannot start the runtime: {err}")))?;
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|err| CliError::Runtime(format!("cannot listen on {}: {err}", args.listen)))?;
+        let address = listener
+            .local_addr()
+            .map_err(|err| CliError::Runtime(err.to_string()))?;
+        if context.json {
+            render::json(&serde_json::json!({"listening": format!("https://{address}/")}))?;
+        } else {
+            out(format!(
+                "listening on https://{address}/ (witness page; Ctrl-C stops)"
+            ))?;
+        }
+        let ticker = {
+            let service = Arc::clone(&service);
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    interval.tick().await;
+                    let service = Arc::clone(&service);
+                    let _ = tokio::task::spawn_blocking(move || service.tick()).await;
+                }
+            })
+        };
+        let served = http::serve(
+            listener,
+            tls,
+            allow,
+            Arc::clone(&service),
+            limits,
+            stop_signal(),
+        )
+        .await;
+        ticker.abort();
+        served.map_err(|err| CliError::Runtime(format!("the service failed: {err}")))
+    });
+    service.shutdown();
+    // Connections still open are dropped with the runtime.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result.map(|()| Outcome::Success)
+}
+
+/// A TLS file given on its own, or the one in the TLS directory.
+fn pick(given: Option<&PathBuf>, in_dir: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    given
+        .cloned()
+        .or(in_dir)
+        .ok_or_else(|| CliError::Usage("give --tls-dir, or each TLS file".into()))
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// The officers of the ceremony's current roster, from its sealed HSM.
+fn roster_officers(layout: &Layout) -> Result<Vec<String>, CliError> {
+    let hsm = open_hsm(layout, Arc::new(std::time::Instant::now))?;
+    Ok(hsm
+        .roster()?
+        .officers()
+        .iter()
+        .map(|officer| officer.name.clone())
+        .collect())
+}

@@ -1,0 +1,181 @@
+//! What the service and its clients say to each other, as JSON: one
+//! definition for both ends.
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /session`: the open activation attempt, for an officer's client.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionOffer {
+    /// Counts the attempts since the service started.
+    pub attempt: u64,
+    /// The attempt's nonce, hex.
+    pub nonce: String,
+    /// The roster's generation.
+    pub generation: u64,
+    /// The roster's digest, hex.
+    pub roster_digest: String,
+    /// The attempt's ephemeral P-256 key, uncompressed SEC1, hex.
+    pub session_key: String,
+    /// Cards presented so far, and how many are needed.
+    pub presented: usize,
+    /// The threshold.
+    pub threshold: usize,
+}
+
+/// `POST /present`: a card's share sealed to the attempt, and its
+/// signature over the challenge.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresentRequest {
+    /// The nonce of the attempt the card signed for, hex.
+    pub nonce: String,
+    /// The card's serial.
+    pub card_serial: String,
+    /// The generation the card was issued in.
+    pub generation: u64,
+    /// The card's ECDSA P-256 signature (r || s), hex.
+    pub signature: String,
+    /// The sender's ephemeral P-256 key, uncompressed SEC1, hex.
+    pub ephemeral_key: String,
+    /// The sealed share, hex.
+    pub sealed_share: String,
+}
+
+/// The answer to a presentation: progress, or the refusal naming the card
+/// and officer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PresentAnswer {
+    /// Whether the card counted.
+    pub accepted: bool,
+    /// Why not, when it did not.
+    pub refusal: Option<String>,
+    /// Cards counted in this attempt.
+    pub presented: usize,
+    /// The threshold.
+    pub threshold: usize,
+    /// The officers who presented, in order.
+    pub who: Vec<String>,
+    /// Whether the quorum is complete (the HSM is being activated).
+    pub complete: bool,
+}
+
+/// `POST /ksrs/{id}/sign`: the administrator's confirmation.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    /// The signing schema [default: normal].
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// Sign although the service has no previous SKR to chain to (a first
+    /// quarter); recorded in the audit log.
+    #[serde(default)]
+    pub no_previous_skr: bool,
+}
+
+/// Where a submitted KSR stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KsrState {
+    /// Checked and stored; waits for the administrator.
+    Accepted,
+    /// Confirmed; waits for the quorum.
+    Confirmed,
+    /// Being signed.
+    Signing,
+    /// Signed: the SKR can be downloaded.
+    Signed,
+    /// Signing failed; the reason is given.
+    Failed,
+}
+
+/// A submitted KSR, as `GET /ksrs/{id}` and the status show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KsrRecord {
+    /// The service's identifier: `ksr-` and 12 hex digits of its SHA-256.
+    pub id: String,
+    /// The KSR's own id attribute.
+    pub request_id: String,
+    /// Its domain.
+    pub domain: String,
+    /// Its bundles.
+    pub bundles: usize,
+    /// Its SHA-256, hex.
+    pub sha256: String,
+    /// The same as PGP words.
+    pub pgp_words: String,
+    /// Who submitted it (the client certificate's name).
+    pub submitted_by: String,
+    /// Where it stands.
+    pub state: KsrState,
+    /// The schema it is, or was, signed with.
+    pub schema: Option<String>,
+    /// The SKR's SHA-256, once signed.
+    pub skr_sha256: Option<String>,
+    /// The same as PGP words.
+    pub skr_pgp_words: Option<String>,
+    /// Why signing failed.
+    pub error: Option<String>,
+}
+
+/// An error answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorAnswer {
+    /// What went wrong, in plain English.
+    pub error: String,
+}
+
+/// Where the ceremony stands, for the witnesses: `GET /status` and each
+/// server-sent event. Nothing in it is secret.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// sealed, collecting, activating, active, signing or done.
+    pub phase: String,
+    /// One sentence for the room.
+    pub headline: String,
+    /// The zone.
+    pub domain: String,
+    /// Counts the activation attempts.
+    pub attempt: u64,
+    /// Cards counted in this attempt.
+    pub presented: usize,
+    /// The threshold k.
+    pub threshold: usize,
+    /// The officers n.
+    pub officers: usize,
+    /// Who presented, in order.
+    pub who: Vec<String>,
+    /// Whether the HSM is active.
+    pub hsm_active: bool,
+    /// While signing: the KSR, the bundle being signed and the bundles.
+    pub signing: Option<SigningProgress>,
+    /// The KSRs submitted since the service started.
+    pub ksrs: Vec<KsrRecord>,
+    /// The last entries of the audit log, oldest first.
+    pub audit: Vec<AuditLine>,
+    /// The hash of the last audit entry.
+    pub audit_head: String,
+}
+
+/// Signing in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningProgress {
+    /// The service's KSR identifier.
+    pub ksr: String,
+    /// The bundle being signed, from 1.
+    pub bundle: usize,
+    /// The bundles.
+    pub bundles: usize,
+}
+
+/// One audit entry, as the witness page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLine {
+    /// Its sequence number.
+    pub seq: u64,
+    /// When.
+    pub time: String,
+    /// What.
+    pub event: String,
+    /// Who: the client or the officer.
+    pub who: String,
+}

@@ -1,0 +1,770 @@
+//! The ceremony as a service, through the binary: `serve` in a child
+//! process, officers presenting from separate `present` processes, the ZSK
+//! operator and the administrator as `ksr submit` / `sign --server` /
+//! `skr fetch`, the SKR validated by dnspython; a witness page in headless
+//! Chromium; hostile and slow clients; a bounded load test.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use p256::ecdsa::Signature;
+use quorum::{Challenge, SealedShare, Share};
+use smartcard_sim::{CardClient, FileStorage, Pin, SimulatedCard};
+
+use crate::ceremony::{Ceremony, dnspython, now_for};
+use crate::harness::Run;
+
+/// A running `ceremony serve`; stopped (SIGTERM) when dropped.
+pub struct Server<'a> {
+    ceremony: &'a Ceremony,
+    child: Child,
+    pub url: String,
+}
+
+impl<'a> Server<'a> {
+    /// Makes the ceremony's TLS directory (once) and starts the service.
+    pub fn start(ceremony: &'a Ceremony, extra: &[&str]) -> Self {
+        let tls = ceremony.path("tls");
+        if !Path::new(&tls).exists() {
+            init_tls(ceremony, &tls)
+                .expect_code(0)
+                .expect_stdout("zsk-operator");
+        }
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ceremony"));
+        command
+            .args([
+                "--config",
+                &ceremony.path("c/ceremony.toml"),
+                "--now",
+                &now_for(1),
+            ])
+            .args(["serve", "--tls-dir", &tls, "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(conf) = &ceremony.softhsm {
+            command.env("SOFTHSM2_CONF", conf);
+        }
+        let mut child = command.spawn().expect("serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("serve says where it listens");
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("https://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Self {
+            ceremony,
+            child,
+            url,
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn remote(&self, name: &str) -> Vec<String> {
+        [
+            "--server",
+            &self.url,
+            "--tls-dir",
+            &self.ceremony.path("tls"),
+            "--as",
+            name,
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    /// `ceremony present` as the card's own officer, started, not waited for.
+    pub fn spawn_present(&self, officer: &str) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_ceremony"))
+            .arg("present")
+            .args(self.remote(officer))
+            .args([
+                "--card",
+                &self.ceremony.card(officer),
+                "--pin-file",
+                &self.ceremony.path("pins.toml"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("present starts")
+    }
+
+    pub fn present(&self, officer: &str) -> Run {
+        finish(self.spawn_present(officer))
+    }
+
+    /// The ceremony binary with a client's remote arguments after `args`.
+    pub fn client(&self, name: &str, args: &[&str]) -> Run {
+        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        all.extend(self.remote(name));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        self.ceremony.run(&all)
+    }
+
+    /// An HTTPS agent that trusts the ceremony's CA, with a client
+    /// certificate or without.
+    pub fn agent(&self, name: Option<&str>) -> ureq::Agent {
+        agent(&PathBuf::from(self.ceremony.path("tls")), name)
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        let mut response = self
+            .agent(None)
+            .get(format!("{}/status", self.url))
+            .call()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.body_mut().read_json().unwrap()
+    }
+
+    fn audit(&self) -> String {
+        std::fs::read_to_string(self.ceremony.path("c/audit.log")).unwrap()
+    }
+}
+
+impl Drop for Server<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `serve --init-tls DIR` for the ceremony's roster.
+fn init_tls(ceremony: &Ceremony, dir: &str) -> Run {
+    ceremony.run(&[
+        "--config",
+        &ceremony.path("c/ceremony.toml"),
+        "serve",
+        "--init-tls",
+        dir,
+    ])
+}
+
+/// Waits for a client started with piped output.
+pub fn finish(child: Child) -> Run {
+    let start = Instant::now();
+    Run::from_output(
+        child.wait_with_output().expect("the client ends"),
+        start.elapsed(),
+    )
+}
+
+fn agent(tls: &Path, name: Option<&str>) -> ureq::Agent {
+    use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+    let ca = std::fs::read(tls.join("ca.pem")).unwrap();
+    let mut config = TlsConfig::builder()
+        .root_certs(RootCerts::new_with_certs(&[
+            Certificate::from_pem(&ca).unwrap()
+        ]))
+        .unversioned_rustls_crypto_provider(
+            Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+        );
+    if let Some(name) = name {
+        let cert = std::fs::read(tls.join(format!("clients/{name}.pem"))).unwrap();
+        let key = std::fs::read(tls.join(format!("clients/{name}.key"))).unwrap();
+        config = config.client_cert(Some(ClientCert::new_with_certs(
+            &[Certificate::from_pem(&cert).unwrap().to_owned()],
+            PrivateKey::from_pem(&key).unwrap().to_owned(),
+        )));
+    }
+    ureq::Agent::config_builder()
+        .tls_config(config.build())
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent()
+}
+
+/// The JSON of an answer, and its status.
+fn answer(
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> (u16, serde_json::Value) {
+    let mut response = result.unwrap();
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+    )
+}
+
+//------------ The main job over the network ---------------------------------
+
+fn end_to_end(backend: &str) {
+    let ceremony = Ceremony::new(backend, "3");
+    let server = Server::start(&ceremony, &[]);
+    assert_eq!(server.status()["presented"], 0);
+
+    // Three officers, three processes, at the same time.
+    let officers = ["CO-2", "CO-4", "CO-5"];
+    let children: Vec<_> = officers
+        .iter()
+        .map(|officer| server.spawn_present(officer))
+        .collect();
+    for (officer, child) in officers.iter().zip(children) {
+        let run = finish(child);
+        assert_eq!(run.code, 0, "{officer}: {}{}", run.stdout, run.stderr);
+        assert!(run.stdout.contains("accepted:"), "{}", run.stdout);
+    }
+    let status = server.status();
+    assert_eq!(status["presented"], 3, "{status}");
+    assert_eq!(status["phase"], "active", "{status}");
+
+    // The ZSK operator uploads; the administrator confirms; the SKR is
+    // downloaded by the ZSK operator.
+    let ksr = ceremony.make_ksr(1);
+    let submitted = server.client("zsk-operator", &["--json", "ksr", "submit", &ksr]);
+    submitted.expect_code(0);
+    let id = submitted.json()["ksr"]["id"].as_str().unwrap().to_owned();
+    let skr = ceremony.path("skr-1.xml");
+    server
+        .client("admin", &["sign", &id, "--no-previous-skr", "-o", &skr])
+        .expect_code(0)
+        .expect_stdout("SKR written");
+    let fetched = ceremony.path("fetched.xml");
+    server
+        .client("zsk-operator", &["skr", "fetch", &id, "-o", &fetched])
+        .expect_code(0);
+    assert_eq!(
+        std::fs::read(&skr).unwrap(),
+        std::fs::read(&fetched).unwrap()
+    );
+    dnspython(&[&skr], &ceremony.ksk_tags());
+
+    // After signing the HSM is sealed and a new attempt is open.
+    let status = server.status();
+    assert_eq!(status["phase"], "done", "{status}");
+    assert_eq!(status["hsm_active"], false);
+    assert_eq!(status["presented"], 0);
+
+    // Every remote action is in the chained log with the client's subject.
+    let audit = server.audit();
+    for (event, subject) in [
+        ("card-accepted", "CN=CO-2"),
+        ("card-accepted", "CN=CO-4"),
+        ("card-accepted", "CN=CO-5"),
+        ("ksr-submitted", "CN=zsk-operator"),
+        ("sign-confirmed", "CN=admin"),
+    ] {
+        assert!(
+            audit
+                .lines()
+                .any(|line| line.contains(&format!("\"event\":\"{event}\""))
+                    && line.contains(subject)),
+            "{event} by {subject} not in the audit log"
+        );
+    }
+    assert!(audit.contains("\"event\":\"skr-written\""));
+    ceremony
+        .run(&["audit", "verify", &ceremony.path("c/audit.log")])
+        .expect_code(0);
+}
+
+#[test]
+fn three_officers_present_remotely_and_the_skr_validates_soft() {
+    end_to_end("soft");
+}
+
+#[test]
+fn three_officers_present_remotely_and_the_skr_validates_pkcs11() {
+    end_to_end("pkcs11");
+}
+
+#[test]
+fn confirming_first_signs_when_the_quorum_arrives() {
+    let ceremony = Ceremony::new("soft", "2");
+    let server = Server::start(&ceremony, &[]);
+    let ksr = ceremony.make_ksr(1);
+    let submitted = server.client("zsk-operator", &["--json", "ksr", "submit", &ksr]);
+    let id = submitted.json()["ksr"]["id"].as_str().unwrap().to_owned();
+    // Without a previous SKR the administrator must waive the chain.
+    server
+        .client("admin", &["sign", &id, "-o", &ceremony.path("x.xml")])
+        .expect_code(2)
+        .expect_stderr("no previous SKR");
+    // A schema that does not exist is refused before anyone presents.
+    server
+        .client(
+            "admin",
+            &["sign", &id, "--no-previous-skr", "--schema", "nonsense"],
+        )
+        .expect_code(2)
+        .expect_stderr("SIGN-SCHEMA");
+    let skr = ceremony.path("skr-1.xml");
+    let admin = {
+        let mut args = vec![
+            "sign".to_owned(),
+            id.clone(),
+            "--no-previous-skr".into(),
+            "-o".into(),
+            skr.clone(),
+        ];
+        args.extend(server.remote("admin"));
+        Command::new(env!("CARGO_BIN_EXE_ceremony"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(server.status()["ksrs"][0]["state"], "confirmed");
+    server.present("CO-1").expect_code(0);
+    server.present("CO-3").expect_code(0);
+    let signed = finish(admin);
+    assert_eq!(signed.code, 0, "{}{}", signed.stdout, signed.stderr);
+    dnspython(&[&skr], &ceremony.ksk_tags());
+    // The same KSR again is the same record; signing it twice is refused.
+    server
+        .client("zsk-operator", &["ksr", "submit", &ksr])
+        .expect_code(0)
+        .expect_stdout("already stored");
+    server
+        .client("admin", &["sign", &id, "--no-previous-skr"])
+        .expect_code(2)
+        .expect_stderr("Signed");
+}
+
+#[test]
+fn a_failing_ksr_is_refused_with_its_findings_and_not_stored() {
+    let ceremony = Ceremony::new("soft", "2");
+    let server = Server::start(&ceremony, &[]);
+    let ksr = ceremony.make_ksr(1);
+    // The KSR of another zone: the policy's domain is example.
+    let text = std::fs::read_to_string(&ksr)
+        .unwrap()
+        .replace("domain=\"example.\"", "domain=\"example.org.\"");
+    let bad = ceremony.path("bad.xml");
+    std::fs::write(&bad, text).unwrap();
+    let refused = server.client("zsk-operator", &["--json", "ksr", "submit", &bad]);
+    refused.expect_code(3);
+    let codes: Vec<String> = refused.json()["report"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        codes.iter().any(|code| code.starts_with("KSR-DOMAIN")),
+        "{codes:?}"
+    );
+    assert_eq!(server.status()["ksrs"].as_array().unwrap().len(), 0);
+    assert!(server.audit().contains("\"event\":\"ksr-refused\""));
+    // In a browser the same findings are a page.
+    let mut response = server
+        .agent(Some("zsk-operator"))
+        .post(format!("{}/ksrs", server.url))
+        .header("Accept", "text/html")
+        .send(std::fs::read(&bad).unwrap())
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let page = response.body_mut().read_to_string().unwrap();
+    assert!(
+        page.contains("<table>") && page.contains("KSR-DOMAIN"),
+        "{page}"
+    );
+}
+
+//------------ Hostile, slow and racing clients ------------------------------
+
+/// A presentation built here from the card itself, as `present` would, so
+/// that it can be sent twice.
+fn presentation(server: &Server<'_>, officer: &str, pin: &str) -> String {
+    let (_, offer) = answer(
+        server
+            .agent(Some(officer))
+            .get(format!("{}/session", server.url))
+            .call(),
+    );
+    let nonce: [u8; 32] = hex::decode(offer["nonce"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let challenge = Challenge {
+        nonce,
+        generation: offer["generation"].as_u64().unwrap(),
+        roster_digest: hex::decode(offer["roster_digest"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    };
+    let session_key = hex::decode(offer["session_key"].as_str().unwrap()).unwrap();
+    let card = SimulatedCard::open(
+        FileStorage::locked(Path::new(&server.ceremony.card(officer))).unwrap(),
+    )
+    .unwrap();
+    let mut card = CardClient::new(card);
+    card.select().unwrap();
+    let status = card.status().unwrap();
+    card.verify(&Pin::new(pin.to_owned()).unwrap()).unwrap();
+    let share = Share::from_bytes(&card.read_share().unwrap()).unwrap();
+    let signature = Signature::from_slice(
+        &card
+            .authenticate(&challenge.message(share.index()))
+            .unwrap(),
+    )
+    .unwrap();
+    let sealed = SealedShare::seal(&share, &session_key, &challenge, &status.serial).unwrap();
+    serde_json::json!({
+        "nonce": hex::encode(nonce),
+        "card_serial": status.serial,
+        "generation": status.generation,
+        "signature": hex::encode(signature.to_bytes()),
+        "ephemeral_key": hex::encode(&sealed.ephemeral),
+        "sealed_share": hex::encode(&sealed.ciphertext),
+    })
+    .to_string()
+}
+
+#[test]
+fn a_replayed_presentation_counts_in_no_other_attempt() {
+    let ceremony = Ceremony::new("soft", "3");
+    let server = Server::start(&ceremony, &[]);
+    let body = presentation(&server, "CO-1", "111111");
+    let post = |body: &str| {
+        answer(
+            server
+                .agent(Some("CO-1"))
+                .post(format!("{}/present", server.url))
+                .content_type("application/json")
+                .send(body),
+        )
+    };
+    let (status, first) = post(&body);
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["presented"], 1);
+    // The same bytes again in the same attempt: a duplicate.
+    let (status, again) = post(&body);
+    assert_eq!(status, 409);
+    assert!(
+        again["refusal"]
+            .as_str()
+            .unwrap()
+            .contains("already presented"),
+        "{again}"
+    );
+    // The administrator resets; the recording is useless in the new attempt.
+    server.client("admin", &["session", "reset"]).expect_code(0);
+    let (status, replayed) = post(&body);
+    assert_eq!(status, 409, "{replayed}");
+    assert!(
+        replayed["refusal"]
+            .as_str()
+            .unwrap()
+            .contains("stale nonce"),
+        "{replayed}"
+    );
+    assert_eq!(replayed["presented"], 0);
+    // Even with the new nonce pasted in, the share does not open (it was
+    // sealed to the old attempt's key) and the signature is for the old one.
+    let (_, offer) = answer(
+        server
+            .agent(Some("CO-1"))
+            .get(format!("{}/session", server.url))
+            .call(),
+    );
+    let mut forged: serde_json::Value = serde_json::from_str(&body).unwrap();
+    forged["nonce"] = offer["nonce"].clone();
+    let (status, refused) = post(&forged.to_string());
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["refusal"]
+            .as_str()
+            .unwrap()
+            .contains("does not open"),
+        "{refused}"
+    );
+    assert_eq!(server.status()["presented"], 0);
+    assert!(server.audit().contains("activation-reset"));
+}
+
+#[test]
+fn hostile_clients_change_nothing() {
+    let ceremony = Ceremony::new("soft", "3");
+    // CO-5's certificate is made by our CA but taken off the allow-list.
+    let server = {
+        let first = Server::start(&ceremony, &[]);
+        drop(first);
+        let list = ceremony.path("tls/allow-list.toml");
+        let text = std::fs::read_to_string(&list).unwrap();
+        let start = text.find("[clients.\"CO-5\"]").unwrap();
+        let end = start + text[start..].find("\n\n").unwrap() + 2;
+        std::fs::write(&list, format!("{}{}", &text[..start], &text[end..])).unwrap();
+        Server::start(&ceremony, &["--client-timeout", "2"])
+    };
+    let url = &server.url;
+    let officer = server.agent(Some("CO-1"));
+
+    // No certificate, or one not on the allow-list: only the public pages.
+    let anonymous = server.agent(None);
+    assert_eq!(
+        answer(anonymous.get(format!("{url}/session")).call()).0,
+        401
+    );
+    assert_eq!(
+        answer(anonymous.post(format!("{url}/ksrs")).send("<x/>")).0,
+        401
+    );
+    assert_eq!(
+        answer(anonymous.post(format!("{url}/present")).send("{}")).0,
+        401
+    );
+    assert_eq!(answer(anonymous.get(format!("{url}/")).call()).0, 200);
+    let unlisted = server.agent(Some("CO-5"));
+    let (status, body) = answer(unlisted.get(format!("{url}/session")).call());
+    assert_eq!(status, 403);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("not on the allow-list"),
+        "{body}"
+    );
+    server
+        .present("CO-5")
+        .expect_code(4)
+        .expect_stderr("allow-list");
+    // An officer may not submit a KSR, the ZSK operator may not present.
+    assert_eq!(
+        answer(officer.post(format!("{url}/ksrs")).send("<x/>")).0,
+        403
+    );
+    assert_eq!(
+        answer(
+            server
+                .agent(Some("zsk-operator"))
+                .get(format!("{url}/session"))
+                .call()
+        )
+        .0,
+        403
+    );
+    assert_eq!(
+        answer(officer.post(format!("{url}/session/reset")).send("")).0,
+        403
+    );
+    // A certificate from another CA fails the handshake.
+    let stranger = tempfile::tempdir().unwrap();
+    init_tls(&ceremony, &stranger.path().join("t").display().to_string()).expect_code(0);
+    let foreign = stranger.path().join("t");
+    std::fs::copy(ceremony.path("tls/ca.pem"), foreign.join("ca.pem")).unwrap();
+    assert!(
+        agent(&foreign, Some("CO-1"))
+            .get(format!("{url}/session"))
+            .call()
+            .is_err()
+    );
+
+    // Malformed JSON and XML, wrong field types, an upload over the limit.
+    for body in [
+        "",
+        "{",
+        "[]",
+        "{\"nonce\": 5}",
+        "{\"nonce\":\"zz\",\"card_serial\":\"x\",\"generation\":1,\"signature\":\"\",\"ephemeral_key\":\"\",\"sealed_share\":\"\"}",
+    ] {
+        let (status, answer) = answer(
+            officer
+                .post(format!("{url}/present"))
+                .content_type("application/json")
+                .send(body),
+        );
+        assert_eq!(status, 400, "{body:?}: {answer}");
+    }
+    let zsk = server.agent(Some("zsk-operator"));
+    for body in [
+        "",
+        "<KSR",
+        "\u{feff}<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><KSR/>",
+        "not xml at all",
+    ] {
+        let (status, answer) = answer(
+            zsk.post(format!("{url}/ksrs"))
+                .content_type("application/xml")
+                .send(body),
+        );
+        assert_eq!(status, 422, "{body:?}: {answer}");
+        assert!(
+            answer["report"]["errors"].as_u64().unwrap() >= 1,
+            "{answer}"
+        );
+    }
+    // Past the limit the server answers 413 at once, without reading the
+    // rest; the client may see the answer or a closed connection.
+    let huge = vec![b' '; ksr_max() + 1];
+    match zsk.post(format!("{url}/ksrs")).send(&huge[..]) {
+        Ok(response) => assert_eq!(response.status(), 413),
+        Err(err) => assert!(matches!(err, ureq::Error::Io(_)), "{err}"),
+    }
+    assert_eq!(server.status()["ksrs"].as_array().unwrap().len(), 0);
+
+    // A client that sends one byte a second: dropped after the timeout,
+    // while others are served at once.
+    let slow = std::thread::spawn({
+        let url = url.clone();
+        move || trickle(&url)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    assert_eq!(answer(anonymous.get(format!("{url}/status")).call()).0, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "status took {:?}",
+        started.elapsed()
+    );
+    let closed_after = slow.join().unwrap();
+    assert!(
+        closed_after < Duration::from_secs(8),
+        "the trickling client was kept {closed_after:?}"
+    );
+    // A body that trickles over a good TLS connection: 408 after the
+    // timeout (the client, still writing, may only see the close).
+    let started = Instant::now();
+    match officer
+        .post(format!("{url}/present"))
+        .content_type("application/json")
+        .send(ureq::SendBody::from_reader(&mut Trickle { sent: 0 }))
+    {
+        Ok(response) => assert_eq!(response.status(), 408),
+        Err(err) => assert!(matches!(err, ureq::Error::Io(_)), "{err}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the trickled body was read for {:?}",
+        started.elapsed()
+    );
+    // A client that disconnects in the middle of its presentation.
+    let body = presentation(&server, "CO-1", "111111");
+    let cut = officer
+        .post(format!("{url}/present"))
+        .content_type("application/json")
+        .header("Content-Length", body.len().to_string())
+        .send(ureq::SendBody::from_reader(&mut Cut {
+            body: body.as_bytes(),
+            at: body.len() / 2,
+        }));
+    assert!(cut.is_err() || cut.unwrap().status() != 200);
+    assert_eq!(server.status()["presented"], 0);
+
+    // Two officers race for the last slot: exactly one counts.
+    server.present("CO-1").expect_code(0);
+    server.present("CO-2").expect_code(0);
+    let racers = [server.spawn_present("CO-3"), server.spawn_present("CO-4")];
+    let codes: Vec<i32> = racers.into_iter().map(|child| finish(child).code).collect();
+    let mut sorted = codes.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [0, 4], "{codes:?}");
+    let status = server.status();
+    assert_eq!(status["presented"], 3, "{status}");
+    assert_eq!(status["phase"], "active");
+    // And the server is still whole: it signs.
+    let ksr = ceremony.make_ksr(1);
+    let id = server
+        .client("zsk-operator", &["--json", "ksr", "submit", &ksr])
+        .json()["ksr"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server
+        .client(
+            "admin",
+            &[
+                "sign",
+                &id,
+                "--no-previous-skr",
+                "-o",
+                &ceremony.path("skr-1.xml"),
+            ],
+        )
+        .expect_code(0);
+    ceremony
+        .run(&["audit", "verify", &ceremony.path("c/audit.log")])
+        .expect_code(0);
+}
+
+fn ksr_max() -> usize {
+    1 << 20
+}
+
+/// Opens a TCP connection and sends a byte a second (never a complete TLS
+/// handshake); returns how long the server kept it.
+fn trickle(url: &str) -> Duration {
+    let address = url.trim_start_matches("https://");
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let start = Instant::now();
+    let mut buffer = [0; 64];
+    while start.elapsed() < Duration::from_secs(15) {
+        if stream.write_all(&[0x16]).is_err() {
+            break;
+        }
+        if let Ok(0) = stream.read(&mut buffer) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(800));
+    }
+    start.elapsed()
+}
+
+/// A body that gives one byte a second, forever.
+struct Trickle {
+    sent: usize,
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.sent > 30 {
+            return Err(std::io::Error::other("gave up"));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        buffer[0] = b' ';
+        self.sent += 1;
+        Ok(1)
+    }
+}
+
+/// A body that stops halfway with an error: the connection is dropped.
+struct Cut<'a> {
+    body: &'a [u8],
+    at: usize,
+}
+
+impl std::io::Read for Cut<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == 0 {
+            return Err(std::io::Error::other("the client went away"));
+        }
+        let count = buffer.len().min(self.at);
+        buffer[..count].copy_from_slice(&self.body[..count]);
+        self.body = &self.body[count..];
+        self.at -= count;
+        Ok(count)
+    }
+}
