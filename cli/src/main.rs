@@ -21,8 +21,9 @@ use clap::{Parser, Subcommand};
 use crate::error::exit_code;
 
 /// Quorum-authorized DNSSEC KSK signing: checks Key Signing Requests and
-/// Signed Key Responses, and (in later releases) signs them once k of n
-/// crypto officers have presented their cards.
+/// Signed Key Responses, and signs a KSR into an SKR once k of n crypto
+/// officers have presented their cards, at one terminal or, with `serve`,
+/// each at their own.
 ///
 /// Exit codes: 0 success; 1 runtime failure or unreadable input; 2 usage;
 /// 3 a document failed its checks; 4 activation refused.
@@ -53,10 +54,12 @@ enum Command {
     /// Start a ceremony: the cards, the HSM with its first KSK, the policy
     /// and the audit log, in a new directory.
     Init(commands::init::Args),
-    /// Show or check a Key Signing Request (IANA XML format).
+    /// Show or check a Key Signing Request (IANA XML format), or submit it
+    /// to the ceremony service.
     #[command(subcommand)]
     Ksr(commands::ksr::Command),
-    /// Show or check a Signed Key Response (IANA XML format).
+    /// Show or check a Signed Key Response (IANA XML format), or fetch one
+    /// from the ceremony service.
     #[command(subcommand)]
     Skr(commands::skr::Command),
     /// Print the SHA-256 of files in hex and as PGP words, to read aloud.

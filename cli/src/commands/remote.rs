@@ -12,7 +12,7 @@ use crate::commands::present::{expect, failure};
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, out};
 use crate::service::client::{Remote, RemoteArgs};
-use crate::service::wire::{KsrRecord, KsrState, SignRequest, Status};
+use crate::service::wire::{KsrRecord, KsrState, REFUSED_PREFIX, SignRequest, Status};
 
 /// `ksr submit`: uploads a KSR; prints the findings and, if it was
 /// accepted, its identifier and hash.
@@ -168,36 +168,40 @@ pub fn sign(
         std::thread::sleep(Duration::from_millis(250));
     };
     match record.state {
-        KsrState::Signed => {
-            say(format!(
-                "SKR SHA-256 {}",
-                record.skr_sha256.as_deref().unwrap_or("")
-            ))?;
-            say(format!(
-                "  {}",
-                record.skr_pgp_words.as_deref().unwrap_or("")
-            ))?;
-            match output {
-                Some(path) => download(&remote, &record, path, context),
-                None => {
-                    if context.json {
-                        render::json(&record)?;
-                    }
-                    Ok(Outcome::Success)
+        KsrState::Signed => match output {
+            Some(path) => download(&remote, &record, path, context),
+            None => {
+                say(format!(
+                    "SKR SHA-256 {}",
+                    record.skr_sha256.as_deref().unwrap_or("")
+                ))?;
+                say(format!(
+                    "  {}",
+                    record.skr_pgp_words.as_deref().unwrap_or("")
+                ))?;
+                if context.json {
+                    render::json(&record)?;
                 }
+                Ok(Outcome::Success)
             }
-        }
+        },
         KsrState::Accepted => Err(CliError::Runtime(format!(
             "{id}: the confirmation was withdrawn (the activation was reset); nothing was signed"
         ))),
         _ => {
+            let error = record.error.clone().unwrap_or_default();
             if context.json {
                 render::json(&record)?;
             }
-            Err(CliError::Runtime(format!(
-                "{id}: signing failed: {}",
-                record.error.as_deref().unwrap_or("no reason given")
-            )))
+            // A KSR or SKR that failed a check when it was signed exits 3,
+            // like `sign` at one terminal; an HSM failure 1.
+            if error.starts_with(REFUSED_PREFIX) {
+                if !context.json {
+                    out(format!("{id}: no SKR: {error}"))?;
+                }
+                return Ok(Outcome::Failed);
+            }
+            Err(CliError::Runtime(format!("{id}: signing failed: {error}")))
         }
     }
 }

@@ -25,8 +25,8 @@ use crate::error::CliError;
 use crate::render::{self, Files};
 use crate::service::pki::Role;
 use crate::service::wire::{
-    AuditLine, KsrRecord, KsrState, PresentAnswer, PresentRequest, SessionOffer, SignRequest,
-    SigningProgress, Status,
+    AuditLine, KsrRecord, KsrState, PresentAnswer, PresentRequest, REFUSED_PREFIX, SessionOffer,
+    SignRequest, SigningProgress, Status,
 };
 use crate::service::worker::{HsmWorker, SignFailure, SignJob};
 
@@ -665,7 +665,7 @@ impl Service {
         let outcome = result
             .map_err(|failure| match failure {
                 SignFailure::Rejected(findings) => format!(
-                    "refused: {}",
+                    "{REFUSED_PREFIX}{}",
                     findings
                         .iter()
                         .filter(|f| f.is_error())
@@ -810,7 +810,8 @@ impl Service {
 
     /// Seals the HSM for good; the service is stopping.
     pub fn shutdown(&self) {
-        let _state = self.lock();
+        // Without the state lock: a signing job in progress reports to it
+        // from the HSM thread, which must finish before it can deactivate.
         self.hsm.deactivate();
         let _ = self.record("service-stopped", None, None, serde_json::json!({}));
     }

@@ -117,6 +117,10 @@ pub struct KsrRecord {
     pub error: Option<String>,
 }
 
+/// How [`KsrRecord::error`] begins when the KSR or the SKR failed a check
+/// at signing time (rather than the HSM failing).
+pub const REFUSED_PREFIX: &str = "refused: ";
+
 /// An error answer.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ErrorAnswer {
