@@ -25,7 +25,9 @@ const CHALLENGE_LABEL: &[u8] = b"ceremony activation challenge v1";
 //------------ Challenge -----------------------------------------------------
 
 /// What a card signs to present its share: the attempt's nonce, the share
-/// index, the generation and the roster digest.
+/// index, the generation, the roster digest, and the channel the attempt
+/// is bound to (empty at one terminal; the session's transport key when
+/// officers present over a network, see [`ActivationSession::bound_to`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Challenge {
     /// The attempt's fresh random nonce.
@@ -34,18 +36,28 @@ pub struct Challenge {
     pub generation: u64,
     /// The roster's digest.
     pub roster_digest: [u8; 32],
+    /// The channel binding: the public key shares are sealed to, or empty.
+    pub channel: Vec<u8>,
 }
 
 impl Challenge {
     /// The message a card signs for its share index (ECDSA P-256 with
     /// SHA-256 over these bytes).
     pub fn message(&self, share_index: NonZeroU8) -> Vec<u8> {
-        let mut message = Vec::with_capacity(CHALLENGE_LABEL.len() + 32 + 1 + 8 + 32);
+        let channel_length = u16::try_from(self.channel.len()).unwrap_or(u16::MAX);
+        let mut message =
+            Vec::with_capacity(CHALLENGE_LABEL.len() + 32 + 1 + 8 + 32 + 2 + self.channel.len());
         message.extend_from_slice(CHALLENGE_LABEL);
         message.extend_from_slice(&self.nonce);
         message.push(share_index.get());
         message.extend_from_slice(&self.generation.to_be_bytes());
         message.extend_from_slice(&self.roster_digest);
+        message.extend_from_slice(&channel_length.to_be_bytes());
+        message.extend_from_slice(
+            self.channel
+                .get(..usize::from(channel_length))
+                .unwrap_or_default(),
+        );
         message
     }
 }
@@ -210,6 +222,7 @@ impl Activated {
 pub struct ActivationSession {
     roster: Roster,
     timeout: Duration,
+    channel: Vec<u8>,
     state: Mutex<Attempt>,
 }
 
@@ -255,8 +268,19 @@ impl ActivationSession {
         Self {
             roster,
             timeout,
+            channel: Vec::new(),
             state: Mutex::new(Attempt::new(now)),
         }
+    }
+
+    /// Binds every challenge of this session to a channel: when officers
+    /// present over a network, the public key their shares are sealed to.
+    /// A card then signs that key too, so a relay that substitutes its own
+    /// key (to open the shares) makes every signature fail to verify.
+    #[must_use]
+    pub fn bound_to(mut self, channel: Vec<u8>) -> Self {
+        self.channel = channel;
+        self
     }
 
     /// The roster.
@@ -270,6 +294,7 @@ impl ActivationSession {
             nonce: self.lock().nonce,
             generation: self.roster.generation(),
             roster_digest: self.roster.digest(),
+            channel: self.channel.clone(),
         }
     }
 
@@ -409,6 +434,7 @@ impl ActivationSession {
             nonce: attempt.nonce,
             generation: roster.generation(),
             roster_digest: roster.digest(),
+            channel: self.channel.clone(),
         };
         let message = challenge.message(presentation.share.index());
         officer

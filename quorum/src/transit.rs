@@ -11,6 +11,14 @@
 //! session key of the attempt it was sealed for, so a recorded presentation
 //! replayed into another attempt does not open there, and its signature
 //! (over the nonce) would not count either.
+//!
+//! The session key reaches the officer over the same connection, so a
+//! relay that terminates TLS could offer its own. The session therefore
+//! binds its challenges to the key ([`ActivationSession::bound_to`]): the
+//! card signs the key it sealed to, and a substituted key makes the
+//! signature fail.
+//!
+//! [`ActivationSession::bound_to`]: crate::ActivationSession::bound_to
 
 use chacha20poly1305::aead::{Aead as _, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit as _, Nonce};
@@ -227,6 +235,7 @@ mod tests {
             nonce: [byte; 32],
             generation: 1,
             roster_digest: [7; 32],
+            channel: Vec::new(),
         }
     }
 

@@ -372,3 +372,38 @@ fn a_roster_with_one_card_twice_is_refused() {
             .contains("card key")
     );
 }
+
+#[test]
+fn a_session_bound_to_a_channel_refuses_signatures_for_another() {
+    let room = Room::new(2, 3);
+    let now = Instant::now();
+    let session = room.session(now).bound_to(vec![4; 65]);
+    // The card signed the challenge with the key a relay substituted.
+    let mut relayed = session.challenge();
+    assert_eq!(relayed.channel, vec![4; 65]);
+    relayed.channel = vec![5; 65];
+    let share = room.share(0);
+    let signature: p256::ecdsa::Signature = {
+        use p256::ecdsa::signature::Signer as _;
+        room.cards[0].sign(&relayed.message(share.index()))
+    };
+    let presentation = quorum::Presentation {
+        card_serial: room.enrolment.roster.officers()[0].card_serial.clone(),
+        generation: relayed.generation,
+        nonce: relayed.nonce,
+        share,
+        signature,
+    };
+    assert!(matches!(
+        session.present(presentation, now),
+        Err(Refusal::BadSignature { .. })
+    ));
+    // Signed for the bound channel, it counts.
+    assert_eq!(
+        session
+            .present(room.presentation(&session, 1), now)
+            .unwrap()
+            .presented,
+        1
+    );
+}

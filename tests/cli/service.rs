@@ -88,9 +88,15 @@ impl<'a> Server<'a> {
 
     /// `ceremony present` as the card's own officer, started, not waited for.
     pub fn spawn_present(&self, officer: &str) -> Child {
+        self.spawn_present_from(officer, &self.ceremony.path("tls"))
+    }
+
+    /// The same with the TLS files of `tls` (the whole directory, or the
+    /// officer's own folder of it).
+    pub fn spawn_present_from(&self, officer: &str, tls: &str) -> Child {
         Command::new(env!("CARGO_BIN_EXE_ceremony"))
             .arg("present")
-            .args(self.remote(officer))
+            .args(["--server", &self.url, "--tls-dir", tls, "--as", officer])
             .args([
                 "--card",
                 &self.ceremony.card(officer),
@@ -185,8 +191,8 @@ fn agent(tls: &Path, name: Option<&str>) -> ureq::Agent {
             Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
         );
     if let Some(name) = name {
-        let cert = std::fs::read(tls.join(format!("clients/{name}.pem"))).unwrap();
-        let key = std::fs::read(tls.join(format!("clients/{name}.key"))).unwrap();
+        let cert = std::fs::read(tls.join(format!("clients/{name}/{name}.pem"))).unwrap();
+        let key = std::fs::read(tls.join(format!("clients/{name}/{name}.key"))).unwrap();
         config = config.client_cert(Some(ClientCert::new_with_certs(
             &[Certificate::from_pem(&cert).unwrap().to_owned()],
             PrivateKey::from_pem(&key).unwrap().to_owned(),
@@ -220,11 +226,27 @@ fn end_to_end(backend: &str) {
     let server = Server::start(&ceremony, &[]);
     assert_eq!(server.status()["presented"], 0);
 
-    // Three officers, three processes, at the same time.
+    // Three officers, three processes, at the same time; CO-5 has only the
+    // folder --init-tls made for it (the CA certificate, its own key).
+    let own = tempfile::tempdir().unwrap();
+    for file in ["ca.pem", "CO-5.pem", "CO-5.key"] {
+        std::fs::copy(
+            ceremony.path(&format!("tls/clients/CO-5/{file}")),
+            own.path().join(file),
+        )
+        .unwrap();
+    }
+    assert!(
+        !Path::new(&ceremony.path("tls/ca.key")).exists(),
+        "the CA key is not kept"
+    );
     let officers = ["CO-2", "CO-4", "CO-5"];
     let children: Vec<_> = officers
         .iter()
-        .map(|officer| server.spawn_present(officer))
+        .map(|officer| match *officer {
+            "CO-5" => server.spawn_present_from(officer, &own.path().display().to_string()),
+            _ => server.spawn_present(officer),
+        })
         .collect();
     for (officer, child) in officers.iter().zip(children) {
         let run = finish(child);
@@ -243,7 +265,10 @@ fn end_to_end(backend: &str) {
     let id = submitted.json()["ksr"]["id"].as_str().unwrap().to_owned();
     let skr = ceremony.path("skr-1.xml");
     server
-        .client("admin", &["sign", &id, "--no-previous-skr", "-o", &skr])
+        .client(
+            "admin",
+            &["sign", &id, "--yes", "--no-previous-skr", "-o", &skr],
+        )
         .expect_code(0)
         .expect_stdout("SKR written");
     let fetched = ceremony.path("fetched.xml");
@@ -302,16 +327,43 @@ fn confirming_first_signs_when_the_quorum_arrives() {
     let ksr = ceremony.make_ksr(1);
     let submitted = server.client("zsk-operator", &["--json", "ksr", "submit", &ksr]);
     let id = submitted.json()["ksr"]["id"].as_str().unwrap().to_owned();
+    // The administrator reads the hash and must type yes.
+    server
+        .client("admin", &["sign", &id, "--no-previous-skr"])
+        .expect_code(2)
+        .expect_stdout(submitted.json()["ksr"]["pgp_words"].as_str().unwrap())
+        .expect_stderr("not confirmed");
+    // A confirmation names the hash it read: another hash signs nothing.
+    let (status, wrong) = answer(
+        server
+            .agent(Some("admin"))
+            .post(format!("{}/ksrs/{id}/sign", server.url))
+            .send(
+                serde_json::json!({"ksr_sha256": "00".repeat(32), "no_previous_skr": true})
+                    .to_string(),
+            ),
+    );
+    assert_eq!(status, 409, "{wrong}");
     // Without a previous SKR the administrator must waive the chain.
     server
-        .client("admin", &["sign", &id, "-o", &ceremony.path("x.xml")])
+        .client(
+            "admin",
+            &["sign", &id, "--yes", "-o", &ceremony.path("x.xml")],
+        )
         .expect_code(2)
         .expect_stderr("no previous SKR");
     // A schema that does not exist is refused before anyone presents.
     server
         .client(
             "admin",
-            &["sign", &id, "--no-previous-skr", "--schema", "nonsense"],
+            &[
+                "sign",
+                &id,
+                "--yes",
+                "--no-previous-skr",
+                "--schema",
+                "nonsense",
+            ],
         )
         .expect_code(2)
         .expect_stderr("SIGN-SCHEMA");
@@ -320,6 +372,7 @@ fn confirming_first_signs_when_the_quorum_arrives() {
         let mut args = vec![
             "sign".to_owned(),
             id.clone(),
+            "--yes".into(),
             "--no-previous-skr".into(),
             "-o".into(),
             skr.clone(),
@@ -332,8 +385,7 @@ fn confirming_first_signs_when_the_quorum_arrives() {
             .spawn()
             .unwrap()
     };
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(server.status()["ksrs"][0]["state"], "confirmed");
+    wait_for(&server, |status| status["ksrs"][0]["state"] == "confirmed");
     server.present("CO-1").expect_code(0);
     server.present("CO-3").expect_code(0);
     let signed = finish(admin);
@@ -345,7 +397,7 @@ fn confirming_first_signs_when_the_quorum_arrives() {
         .expect_code(0)
         .expect_stdout("already stored");
     server
-        .client("admin", &["sign", &id, "--no-previous-skr"])
+        .client("admin", &["sign", &id, "--yes", "--no-previous-skr"])
         .expect_code(2)
         .expect_stderr("Signed");
 }
@@ -390,6 +442,39 @@ fn a_failing_ksr_is_refused_with_its_findings_and_not_stored() {
     );
 }
 
+#[test]
+fn an_attempt_expires_and_an_idle_hsm_seals_itself() {
+    let ceremony = Ceremony::new("soft", "2");
+    let server = Server::start(&ceremony, &["--activation-timeout", "2", "--hsm-idle", "2"]);
+    server.present("CO-1").expect_code(0);
+    assert_eq!(server.status()["presented"], 1);
+    wait_for(&server, |status| {
+        status["attempt"] == 2 && status["presented"] == 0
+    });
+    assert!(server.audit().contains("activation-expired"));
+    // A quorum, then nobody confirms: the HSM seals itself.
+    server.present("CO-1").expect_code(0);
+    server.present("CO-2").expect_code(0);
+    assert_eq!(server.status()["hsm_active"], true);
+    wait_for(&server, |status| {
+        status["hsm_active"] == false && status["attempt"] == 3
+    });
+    assert!(server.audit().contains("hsm-idle-sealed"));
+}
+
+/// Polls the status until `done` says so (at most 30 seconds).
+fn wait_for(server: &Server<'_>, done: impl Fn(&serde_json::Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = server.status();
+        if done(&status) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 //------------ Hostile, slow and racing clients ------------------------------
 
 /// A presentation built here from the card itself, as `present` would, so
@@ -405,6 +490,7 @@ fn presentation(server: &Server<'_>, officer: &str, pin: &str) -> String {
         .unwrap()
         .try_into()
         .unwrap();
+    let session_key = hex::decode(offer["session_key"].as_str().unwrap()).unwrap();
     let challenge = Challenge {
         nonce,
         generation: offer["generation"].as_u64().unwrap(),
@@ -412,8 +498,8 @@ fn presentation(server: &Server<'_>, officer: &str, pin: &str) -> String {
             .unwrap()
             .try_into()
             .unwrap(),
+        channel: session_key.clone(),
     };
-    let session_key = hex::decode(offer["session_key"].as_str().unwrap()).unwrap();
     let card = SimulatedCard::open(
         FileStorage::locked(Path::new(&server.ceremony.card(officer))).unwrap(),
     )
@@ -455,6 +541,23 @@ fn a_replayed_presentation_counts_in_no_other_attempt() {
                 .send(body),
         )
     };
+    // CO-1's card under CO-2's certificate: refused before anything else.
+    let (status, borrowed) = answer(
+        server
+            .agent(Some("CO-2"))
+            .post(format!("{}/present", server.url))
+            .content_type("application/json")
+            .send(&body),
+    );
+    assert_eq!(status, 403, "{borrowed}");
+    assert!(
+        borrowed["error"]
+            .as_str()
+            .unwrap()
+            .contains("certificate of CO-2"),
+        "{borrowed}"
+    );
+    assert_eq!(server.status()["presented"], 0);
     let (status, first) = post(&body);
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["presented"], 1);
@@ -696,6 +799,7 @@ fn hostile_clients_change_nothing() {
             &[
                 "sign",
                 &id,
+                "--yes",
                 "--no-previous-skr",
                 "-o",
                 &ceremony.path("skr-1.xml"),

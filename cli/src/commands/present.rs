@@ -32,13 +32,16 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let remote = Remote::connect(&args.remote)?;
     let secrets = Secrets::new(args.pin_file.as_deref())?;
     let offer: SessionOffer = expect(remote.get("/session")?)?.json()?;
+    let session_key = hex::decode(&offer.session_key)
+        .map_err(|_| CliError::Runtime("the service sent a malformed session key".into()))?;
+    // The card signs the key its share is sealed to: a relay that offered
+    // its own key would get a signature the service refuses.
     let challenge = Challenge {
         nonce: decode(&offer.nonce, "nonce")?,
         generation: offer.generation,
         roster_digest: decode(&offer.roster_digest, "roster_digest")?,
+        channel: session_key.clone(),
     };
-    let session_key = hex::decode(&offer.session_key)
-        .map_err(|_| CliError::Runtime("the service sent a malformed session key".into()))?;
     if !context.json {
         out(format!(
             "attempt {}: {} of {} cards presented; reading {}",

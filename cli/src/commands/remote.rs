@@ -127,18 +127,47 @@ fn download(
     Ok(Outcome::Success)
 }
 
-/// `sign --server`: the administrator confirms a submitted KSR, then
-/// follows the ceremony until the SKR exists (or signing fails), and
-/// downloads it with `-o`.
+/// What the administrator decides with `sign --server`.
+pub struct Confirm {
+    /// The signing schema.
+    pub schema: String,
+    /// Sign without a previous SKR at the service.
+    pub no_previous_skr: bool,
+    /// Do not ask (scripted runs).
+    pub yes: bool,
+}
+
+/// `sign --server`: the administrator reads the KSR's hash (hex and PGP
+/// words, to compare out of band with the ZSK operator's), confirms it,
+/// and follows the ceremony until the SKR exists (or signing fails); with
+/// `-o` the SKR is downloaded. The confirmation names the hash, so the
+/// service signs exactly the KSR that was read out.
 pub fn sign(
     remote: &RemoteArgs,
     id: &str,
-    request: &SignRequest,
+    confirm: &Confirm,
     output: Option<&Path>,
     context: &Context,
 ) -> Result<Outcome, CliError> {
     let remote = Remote::connect(remote)?;
-    let body = serde_json::to_vec(request).map_err(|err| CliError::Runtime(err.to_string()))?;
+    let record: KsrRecord = expect(remote.get(&format!("/ksrs/{id}"))?)?.json()?;
+    if !context.json {
+        out(format!(
+            "{}: KSR {} for {} ({} bundles), submitted by {}",
+            record.id, record.request_id, record.domain, record.bundles, record.submitted_by
+        ))?;
+        out(format!("KSR SHA-256 {}", record.sha256))?;
+        out(format!("  {}", record.pgp_words))?;
+    }
+    if !confirm.yes && !crate::commands::sign::confirm()? {
+        return Err(CliError::Usage("not confirmed: nothing was signed".into()));
+    }
+    let request = SignRequest {
+        ksr_sha256: record.sha256.clone(),
+        schema: Some(confirm.schema.clone()),
+        no_previous_skr: confirm.no_previous_skr,
+    };
+    let body = serde_json::to_vec(&request).map_err(|err| CliError::Runtime(err.to_string()))?;
     let answer = remote.post(&format!("/ksrs/{id}/sign"), "application/json", &body)?;
     let record: KsrRecord = match answer.status {
         202 => answer.json()?,
@@ -146,11 +175,7 @@ pub fn sign(
         _ => return Err(failure(&answer)),
     };
     let say = |line: String| if context.json { Ok(()) } else { out(line) };
-    say(format!(
-        "{} confirmed: KSR SHA-256 {}",
-        record.id, record.sha256
-    ))?;
-    say(format!("  {}", record.pgp_words))?;
+    say(format!("{} confirmed", record.id))?;
     let mut shown = String::new();
     let record = loop {
         let status: Status = expect(remote.get("/status")?)?.json()?;

@@ -19,7 +19,6 @@ use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, Files, out};
 use crate::secrets::Secrets;
 use crate::service::client::RemoteArgs;
-use crate::service::wire::SignRequest;
 
 /// Arguments of `sign`.
 #[derive(Debug, clap::Args)]
@@ -47,7 +46,7 @@ pub struct Args {
     out: Option<PathBuf>,
     /// Confirm a KSR submitted to this ceremony service, as its
     /// administrator, and follow the signing (needs --tls-dir and --as).
-    #[arg(long, value_name = "URL", requires_all = ["tls_dir", "name"], conflicts_with_all = ["cards", "pin_file", "yes"])]
+    #[arg(long, value_name = "URL", requires_all = ["tls_dir", "name"], conflicts_with_all = ["cards", "pin_file"])]
     server: Option<String>,
     /// With --server: the directory `ceremony serve --init-tls` made.
     #[arg(long, value_name = "DIR", requires = "server")]
@@ -96,12 +95,13 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             tls_dir: tls_dir.clone(),
             name: name.clone(),
         };
-        let request = SignRequest {
-            schema: Some(args.schema.clone()),
-            no_previous_skr: args.no_previous_skr,
-        };
         let id = args.ksr.to_string_lossy();
-        return super::remote::sign(&remote, &id, &request, args.out.as_deref(), context);
+        let confirm = super::remote::Confirm {
+            schema: args.schema.clone(),
+            no_previous_skr: args.no_previous_skr,
+            yes: args.yes,
+        };
+        return super::remote::sign(&remote, &id, &confirm, args.out.as_deref(), context);
     }
     let out_path = args
         .out
@@ -312,7 +312,7 @@ fn files_of(args: &Args, role: DocumentRole) -> String {
 }
 
 /// Asks the operator to type `yes` (TOOL-CONFIRM).
-fn confirm() -> Result<bool, CliError> {
+pub fn confirm() -> Result<bool, CliError> {
     eprint!("Read the hash aloud and compare it out of band. Type yes to go on: ");
     std::io::stderr().flush().map_err(CliError::Output)?;
     let mut line = String::new();

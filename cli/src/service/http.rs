@@ -27,6 +27,10 @@ use crate::service::wire::{ErrorAnswer, PresentRequest, SignRequest};
 /// The witness page: plain HTML, CSS and a little JavaScript.
 const WITNESS_PAGE: &str = include_str!("witness.html");
 
+/// Connections of clients with a certificate served at once: the
+/// officers, the ZSK operator and the administrator are few.
+const CLIENT_CONNECTIONS: usize = 64;
+
 /// The largest presentation or confirmation body.
 const SMALL_BODY: usize = 16 * 1024;
 
@@ -35,7 +39,9 @@ const SMALL_BODY: usize = 16 * 1024;
 pub struct Limits {
     /// For the TLS handshake, the request headers, and each request body.
     pub client_timeout: Duration,
-    /// Connections served at once; more wait in the kernel's backlog.
+    /// TLS handshakes at once, and connections without a client
+    /// certificate (witnesses) at once; more wait in the kernel's backlog
+    /// or, once established, are closed.
     pub max_connections: usize,
 }
 
@@ -102,30 +108,57 @@ pub async fn serve(
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
     let allow = Arc::new(allow);
     let app = router(App { service, limits });
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // Handshakes in progress are bounded; once a connection is
+    // established it takes a slot from its own pool, so anonymous viewers
+    // (the witness page's event streams) cannot take the slots of the
+    // officers, the ZSK operator and the administrator.
+    let handshakes = Arc::new(Semaphore::new(limits.max_connections));
+    let pools = Pools {
+        anonymous: Arc::new(Semaphore::new(limits.max_connections)),
+        clients: Arc::new(Semaphore::new(CLIENT_CONNECTIONS)),
+    };
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
             () = &mut shutdown => return Ok(()),
-            permit = Arc::clone(&slots).acquire_owned() => permit.map_err(std::io::Error::other)?,
+            permit = Arc::clone(&handshakes).acquire_owned() => permit.map_err(std::io::Error::other)?,
         };
         let (tcp, _) = tokio::select! {
             () = &mut shutdown => return Ok(()),
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
-                // Out of descriptors, a reset before accept: not fatal.
-                Err(_) => continue,
+                // Out of descriptors, a reset before accept: not fatal,
+                // but not worth a busy loop either.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
             },
         };
-        let (acceptor, app, allow) = (acceptor.clone(), app.clone(), Arc::clone(&allow));
+        let (acceptor, app, allow, pools) = (
+            acceptor.clone(),
+            app.clone(),
+            Arc::clone(&allow),
+            pools.clone(),
+        );
         tokio::spawn(async move {
-            let _permit = permit;
             let Ok(Ok(tls)) =
                 tokio::time::timeout(limits.client_timeout, acceptor.accept(tcp)).await
             else {
                 return;
             };
-            let peer = match tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+            drop(permit);
+            let certificate = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+            let pool = if certificate.is_some() {
+                &pools.clients
+            } else {
+                &pools.anonymous
+            };
+            // A full pool closes the connection rather than queue it.
+            let Ok(_slot) = Arc::clone(pool).try_acquire_owned() else {
+                return;
+            };
+            let peer = match certificate {
                 None => Peer::Anonymous,
                 Some(certificate) => {
                     let fingerprint = pki::fingerprint(certificate.as_ref());
@@ -148,6 +181,13 @@ pub async fn serve(
                 .await;
         });
     }
+}
+
+/// The connection slots of clients with and without a certificate.
+#[derive(Clone)]
+struct Pools {
+    anonymous: Arc<Semaphore>,
+    clients: Arc<Semaphore>,
 }
 
 fn router(app: App) -> Router {
@@ -312,11 +352,7 @@ async fn sign(
 ) -> Result<impl IntoResponse, ApiError> {
     let client = peer.require(&[Role::Admin])?.clone();
     let body = read_body(body, SMALL_BODY, app.limits.client_timeout).await?;
-    let request: SignRequest = if body.is_empty() {
-        SignRequest::default()
-    } else {
-        parse_json(&body)?
-    };
+    let request: SignRequest = parse_json(&body)?;
     let service = Arc::clone(&app.service);
     let record = blocking(move || service.confirm(&client, &id, &request)).await?;
     Ok((StatusCode::ACCEPTED, Json(record)))

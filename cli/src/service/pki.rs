@@ -21,7 +21,11 @@ use crate::ceremony::files::write_atomically;
 use crate::error::CliError;
 use crate::render::{self, out};
 
-/// The files of a TLS directory made by `--init-tls`.
+/// The files of a TLS directory made by `--init-tls`: the server's at the
+/// top (`ca.pem`, `server.pem`, `server.key`, `allow-list.toml`), and one
+/// folder per client, `clients/NAME/` with `ca.pem`, `NAME.pem` and
+/// `NAME.key`, to hand to that person alone. A client's `--tls-dir` is its
+/// own folder, or the whole directory on a machine that has it.
 pub struct TlsDir<'a>(pub &'a Path);
 
 impl TlsDir<'_> {
@@ -37,13 +41,23 @@ impl TlsDir<'_> {
     pub fn server_key(&self) -> PathBuf {
         self.0.join("server.key")
     }
+    /// A client's folder: `clients/NAME` when this is the whole directory,
+    /// else this one.
+    pub fn bundle(&self, name: &str) -> PathBuf {
+        let inside = self.0.join("clients").join(name);
+        if inside.is_dir() {
+            inside
+        } else {
+            self.0.to_path_buf()
+        }
+    }
     /// A client's certificate.
     pub fn client_cert(&self, name: &str) -> PathBuf {
-        self.0.join("clients").join(format!("{name}.pem"))
+        self.bundle(name).join(format!("{name}.pem"))
     }
     /// A client's key.
     pub fn client_key(&self, name: &str) -> PathBuf {
-        self.0.join("clients").join(format!("{name}.key"))
+        self.bundle(name).join(format!("{name}.key"))
     }
     /// The allow-list.
     pub fn allow_list(&self) -> PathBuf {
@@ -235,7 +249,8 @@ pub fn init_tls(
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(failed)?;
     let ca_cert = ca.self_signed(&ca_key).map_err(failed)?;
     write(&dir.join("ca.pem"), ca_cert.pem().as_bytes())?;
-    write(&dir.join("ca.key"), ca_key.serialize_pem().as_bytes())?;
+    // The CA's key is not kept: whoever held it could make clients and
+    // servers at will. Another client later means a new directory.
     let issuer = Issuer::new(ca, ca_key);
 
     let leaf = |name: &str, sans: Vec<String>, purpose: ExtendedKeyUsagePurpose| {
@@ -263,12 +278,15 @@ pub fn init_tls(
         .chain([("zsk-operator", Role::ZskOperator), ("admin", Role::Admin)]);
     for (name, role) in names {
         let (pem, key, fingerprint) = leaf(name, Vec::new(), ExtendedKeyUsagePurpose::ClientAuth)?;
-        let certificate = dir.join("clients").join(format!("{name}.pem"));
+        let bundle = dir.join("clients").join(name);
+        std::fs::create_dir(&bundle).map_err(|source| CliError::Write {
+            path: bundle.clone(),
+            source,
+        })?;
+        write(&bundle.join("ca.pem"), ca_cert.pem().as_bytes())?;
+        let certificate = bundle.join(format!("{name}.pem"));
         write(&certificate, pem.as_bytes())?;
-        write(
-            &dir.join("clients").join(format!("{name}.key")),
-            key.as_bytes(),
-        )?;
+        write(&bundle.join(format!("{name}.key")), key.as_bytes())?;
         clients.push(Client {
             name: name.to_owned(),
             role,

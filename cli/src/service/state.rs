@@ -147,6 +147,8 @@ struct State {
     /// The progress of the attempt that completed the quorum, while the
     /// HSM it activated is in use (the session has wiped its own).
     completed: Option<quorum::Progress>,
+    /// The service is stopping: nothing new is taken.
+    stopping: bool,
 }
 
 struct Trail {
@@ -163,6 +165,8 @@ pub struct Service {
     state: Mutex<State>,
     trail: Mutex<Trail>,
     status: watch::Sender<Status>,
+    /// The signing thread, joined on shutdown.
+    signing: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Service {
@@ -200,9 +204,11 @@ impl Service {
                 ksrs,
                 done: false,
                 completed: None,
+                stopping: false,
             }),
             trail: Mutex::new(Trail { audit, tail }),
             status: watch::Sender::new(Status::default()),
+            signing: Mutex::new(None),
         });
         {
             let state = service.lock();
@@ -280,6 +286,9 @@ impl Service {
             return Err(ApiError::new(403, reason));
         }
         let named = officer.map_or_else(|| format!("card {serial:?}"), ToString::to_string);
+        if state.stopping {
+            return Err(ApiError::new(503, "the service is stopping"));
+        }
         if state.phase != Phase::Collecting {
             let reason =
                 format!("{named}: the quorum is already complete; wait for the next attempt");
@@ -375,35 +384,56 @@ impl Service {
         progress: quorum::Progress,
     ) -> Result<(), ApiError> {
         let Some(activated) = state.attempt.session.take_secret(Instant::now()) else {
+            // The time limit passed between the last card and now.
+            self.next_attempt(state)?;
+            self.record(
+                "activation-expired",
+                None,
+                None,
+                serde_json::json!({"attempt": state.attempt.number - 1, "presented": progress.presented}),
+            )?;
             return Ok(());
         };
         state.completed = Some(progress);
         state.phase = Phase::Activating;
         self.publish(state);
-        match self.hsm.activate(activated) {
-            Ok(()) => {
-                state.phase = Phase::Active {
-                    since: Instant::now(),
-                };
-                self.record(
-                    "hsm-activated",
-                    None,
-                    None,
-                    serde_json::json!({"attempt": state.attempt.number}),
-                )?;
-                self.start_signing(state)?;
-            }
-            Err(err) => {
-                self.record(
-                    "hsm-activation-failed",
-                    None,
-                    None,
-                    serde_json::json!({"error": err}),
-                )?;
-                self.next_attempt(state)?;
-            }
+        if let Err(err) = self.hsm.activate(activated) {
+            self.next_attempt(state)?;
+            self.record(
+                "hsm-activation-failed",
+                None,
+                None,
+                serde_json::json!({"error": err}),
+            )?;
+            return Ok(());
         }
-        Ok(())
+        state.phase = Phase::Active {
+            since: Instant::now(),
+        };
+        // An active HSM that cannot be audited is sealed again.
+        let audited = self.record(
+            "hsm-activated",
+            None,
+            None,
+            serde_json::json!({"attempt": state.attempt.number}),
+        );
+        if let Err(err) = audited {
+            self.seal(state);
+            return Err(err.into());
+        }
+        self.start_signing(state)
+    }
+
+    /// Seals the HSM and opens the next attempt, after a failure that
+    /// must not leave it active.
+    fn seal(&self, state: &mut State) {
+        let _ = self.hsm.deactivate();
+        if let Some(job) = state.job.take()
+            && let Some(stored) = state.ksrs.get_mut(&job.ksr)
+        {
+            stored.record.state = KsrState::Accepted;
+        }
+        let _ = self.next_attempt(state);
     }
 
     /// Checks and stores a submitted KSR. Answers the record and the report
@@ -457,6 +487,14 @@ impl Service {
         let report = serde_json::to_value(render::report(&files, &findings)).unwrap_or_default();
         let mut state = self.lock();
         if let Some(stored) = state.ksrs.get(&id) {
+            // The id is 48 bits of the hash: the same id must be the same
+            // document, or it is refused rather than confused.
+            if stored.record.sha256 != hex::encode(sha256) {
+                return Err(ApiError::new(
+                    409,
+                    format!("another KSR is stored as {id}; nothing was stored"),
+                ));
+            }
             return Ok((stored.record.clone(), report, false));
         }
         let path = self.store.join(&upload);
@@ -557,6 +595,9 @@ impl Service {
         request: &SignRequest,
     ) -> Result<KsrRecord, ApiError> {
         let mut state = self.lock();
+        if state.stopping {
+            return Err(ApiError::new(503, "the service is stopping"));
+        }
         let schema = request.schema.clone().unwrap_or_else(|| "normal".into());
         let stored = state
             .ksrs
@@ -566,6 +607,18 @@ impl Service {
             return Err(ApiError::new(
                 409,
                 format!("{} is already confirmed; one KSR at a time", job.ksr),
+            ));
+        }
+        if !request
+            .ksr_sha256
+            .eq_ignore_ascii_case(&stored.record.sha256)
+        {
+            return Err(ApiError::new(
+                409,
+                format!(
+                    "{id} has SHA-256 {}, not the {} confirmed: nothing was signed",
+                    stored.record.sha256, request.ksr_sha256
+                ),
             ));
         }
         if !matches!(stored.record.state, KsrState::Accepted | KsrState::Failed) {
@@ -625,11 +678,19 @@ impl Service {
             bundles,
         });
         let service = Arc::clone(self);
-        std::thread::Builder::new()
+        match std::thread::Builder::new()
             .name("signing".into())
             .spawn(move || service.sign(&job, &bytes))
-            .map_err(|err| ApiError::new(500, format!("cannot start signing: {err}")))?;
-        Ok(())
+        {
+            Ok(handle) => {
+                *self.signing.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+                Ok(())
+            }
+            Err(err) => {
+                self.seal(state);
+                Err(ApiError::new(500, format!("cannot start signing: {err}")))
+            }
+        }
     }
 
     /// The signing job, on its own thread: sign, write the SKR, seal the
@@ -660,24 +721,36 @@ impl Service {
             schema: job.schema.clone(),
             progress,
         });
-        self.hsm.deactivate();
+        let deactivated = self.hsm.deactivate();
         let mut state = self.lock();
+        // What the public status says, and what the audit log records.
         let outcome = result
             .map_err(|failure| match failure {
-                SignFailure::Rejected(findings) => format!(
-                    "{REFUSED_PREFIX}{}",
-                    findings
-                        .iter()
-                        .filter(|f| f.is_error())
-                        .map(|f| format!("{} {}", f.code.as_str(), f.message))
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                SignFailure::Rejected(findings) => {
+                    let text = format!(
+                        "{REFUSED_PREFIX}{}",
+                        findings
+                            .iter()
+                            .filter(|f| f.is_error())
+                            .map(|f| format!("{} {}", f.code.as_str(), f.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    );
+                    (text.clone(), text)
+                }
+                SignFailure::Signer(err) => (
+                    "the HSM failed to sign (the audit log has the reason)".to_owned(),
+                    format!("the HSM failed: {err}"),
                 ),
-                SignFailure::Signer(err) => format!("the HSM failed: {err}"),
             })
             .and_then(|signed| {
                 let path = self.store.join(format!("{}.skr.xml", job.ksr));
-                write_skr(&path, &signed).map_err(|err| err.to_string())?;
+                write_skr(&path, &signed).map_err(|err| {
+                    (
+                        "the SKR could not be written (the audit log has the reason)".to_owned(),
+                        err.to_string(),
+                    )
+                })?;
                 Ok(signed)
             });
         let mut failed = false;
@@ -701,22 +774,29 @@ impl Service {
                     }),
                 )
             }
-            Err(error) => {
+            Err((public, detail)) => {
                 failed = true;
                 if let Some(stored) = state.ksrs.get_mut(&job.ksr) {
                     stored.record.state = KsrState::Failed;
-                    stored.record.error = Some(error.clone());
+                    stored.record.error = Some(public.clone());
                 }
                 self.record(
                     "signing-failed",
                     None,
                     None,
-                    serde_json::json!({"ksr": job.ksr, "error": error}),
+                    serde_json::json!({"ksr": job.ksr, "error": detail}),
                 )
             }
         };
-        let _ =
-            audited.and_then(|_| self.record("hsm-deactivated", None, None, serde_json::json!({})));
+        let _ = audited.and_then(|_| match &deactivated {
+            Ok(()) => self.record("hsm-deactivated", None, None, serde_json::json!({})),
+            Err(err) => self.record(
+                "hsm-deactivation-failed",
+                None,
+                None,
+                serde_json::json!({"error": err}),
+            ),
+        });
         state.job = None;
         state.done = !failed || state.done;
         let _ = self.next_attempt(&mut state);
@@ -739,7 +819,7 @@ impl Service {
                 ));
             }
             if matches!(state.phase, Phase::Active { .. }) {
-                self.hsm.deactivate();
+                let _ = self.hsm.deactivate();
                 self.record(
                     "hsm-deactivated",
                     None,
@@ -787,7 +867,7 @@ impl Service {
             Phase::Active { since }
                 if state.job.is_none() && now.duration_since(since) >= self.settings.hsm_idle =>
             {
-                self.hsm.deactivate();
+                let _ = self.hsm.deactivate();
                 self.record(
                     "hsm-idle-sealed",
                     None,
@@ -808,11 +888,22 @@ impl Service {
         self.publish(&state);
     }
 
-    /// Seals the HSM for good; the service is stopping.
+    /// Stops: no presentation or confirmation is taken any more, a signing
+    /// job in progress finishes (its SKR written and audited), and the HSM
+    /// is sealed.
     pub fn shutdown(&self) {
-        // Without the state lock: a signing job in progress reports to it
-        // from the HSM thread, which must finish before it can deactivate.
-        self.hsm.deactivate();
+        self.lock().stopping = true;
+        // Without the state lock: the job reports to it while it runs.
+        let job = self
+            .signing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(job) = job {
+            let _ = job.join();
+        }
+        let _state = self.lock();
+        let _ = self.hsm.deactivate();
         let _ = self.record("service-stopped", None, None, serde_json::json!({}));
     }
 
@@ -958,11 +1049,14 @@ impl Service {
     }
 }
 
+/// A new attempt, its challenges bound to its session key.
 fn new_attempt(roster: &Roster, timeout: Duration, number: u64) -> Result<Attempt, CliError> {
+    let key = SessionKey::generate().map_err(|err| CliError::Runtime(err.to_string()))?;
     Ok(Attempt {
         number,
-        session: ActivationSession::new(roster.clone(), timeout, Instant::now()),
-        key: SessionKey::generate().map_err(|err| CliError::Runtime(err.to_string()))?,
+        session: ActivationSession::new(roster.clone(), timeout, Instant::now())
+            .bound_to(key.public_key()),
+        key,
     })
 }
 

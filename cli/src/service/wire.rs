@@ -60,9 +60,12 @@ pub struct PresentAnswer {
 }
 
 /// `POST /ksrs/{id}/sign`: the administrator's confirmation.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignRequest {
+    /// The SHA-256 of the KSR the administrator read out, hex: the
+    /// service signs only if it is the stored KSR's.
+    pub ksr_sha256: String,
     /// The signing schema [default: normal].
     #[serde(default)]
     pub schema: Option<String>,

@@ -81,7 +81,15 @@ impl HsmWorker {
                     }
                 };
                 for command in inbox {
-                    run(hsm.as_mut(), command);
+                    // A panic must not leave an active HSM behind a thread
+                    // that no longer answers: seal it and stop answering,
+                    // so every later request fails as "stopped".
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run(hsm.as_mut(), command);
+                    }));
+                    if ran.is_err() {
+                        break;
+                    }
                 }
                 hsm.deactivate();
             })
@@ -100,8 +108,13 @@ impl HsmWorker {
     }
 
     /// Seals the HSM.
-    pub fn deactivate(&self) {
-        let _ = self.ask(Command::Deactivate);
+    ///
+    /// # Errors
+    ///
+    /// The HSM thread is gone (it sealed the HSM as it stopped).
+    pub fn deactivate(&self) -> Result<(), String> {
+        self.ask(Command::Deactivate)
+            .ok_or_else(|| "the HSM thread stopped".to_owned())
     }
 
     /// Checks the KSR again and signs it with the active HSM.
