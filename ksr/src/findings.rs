@@ -64,6 +64,22 @@ check_codes! {
     ParsePublicKey => "KSR-PARSE-PUBKEY", stage 1;
     /// TypeCovered is not DNSKEY, or SignersName is not a domain name.
     ParseRrsig => "KSR-PARSE-RRSIG", stage 1;
+    /// A text-format header or footer is malformed, missing or out of
+    /// order, or the header times do not increase.
+    TxtParseHeader => "TXT-PARSE-HEADER", stage 1;
+    /// A text-format record is malformed, of the wrong owner, class or
+    /// type, repeated, or of another TTL than its bundle's.
+    TxtParseRr => "TXT-PARSE-RR", stage 1;
+    /// A DNSKEY of a text KSR is not a ZSK (Flags 256, Protocol 3).
+    TxtKsrZskOnly => "TXT-KSR-ZSK-ONLY", stage 2;
+    /// A text KSR carries no proof of possession (a warning, always).
+    TxtKsrUnauthenticated => "TXT-KSR-UNAUTHENTICATED", stage 2;
+    /// A text KSR starts after SKR(n-1)'s last signatures expire.
+    TxtChainGap => "TXT-CHAIN-GAP", stage 4;
+    /// In a text SKR, a bundle's signatures expire less than
+    /// text_rrsig_refresh after the next bundle takes over, or before it
+    /// (a bundle missing); a code of ours.
+    TxtSkrGap => "TXT-SKR-GAP", stage 3;
     /// A key's keyTag attribute differs from the tag of its RDATA.
     BundleKeysTag => "KSR-BUNDLE-KEYS.3", stage 2;
     /// Bundle shape: keys and signatures present, identifiers unique and

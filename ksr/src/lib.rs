@@ -56,11 +56,14 @@ mod octets;
 mod pgp_words;
 mod policy;
 mod response;
+pub mod text;
 mod xml;
 mod zonefile;
 
 pub use checks::{
-    CheckedKsr, Request, check_ksr, check_response, check_skr, check_skr_anchor, validate_request,
+    CheckedKsr, CheckedText, Request, SignedText, TextRequest, build_text_skr, check_ksr,
+    check_response, check_skr, check_skr_anchor, check_text_answer, check_text_skr,
+    validate_request, validate_text_request,
 };
 pub use dnssec::algorithm::{Algorithm, AlgorithmFamily};
 pub use dnssec::dnskey::{Dnskey, Flags, PublicKey, PublicKeyError};
@@ -78,7 +81,9 @@ pub use model::{
 };
 pub use octets::{from_document_base64, to_base64};
 pub use pgp_words::pgp_words;
-pub use policy::{Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy};
+pub use policy::{
+    Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy, TextPolicy,
+};
 pub use response::{
     Action, BuildError, BundleSigner, Schema, Signed, SignerError, SignerErrorKind, build_skr,
     builtin as builtin_schemas, resolve as resolve_schema,

@@ -13,10 +13,15 @@ mod response;
 mod rsa;
 pub(crate) mod sink;
 mod skr;
+mod text;
 
 pub use ksr::check_ksr;
 pub use response::check_response;
 pub use skr::{check_skr, check_skr_anchor};
+pub use text::{
+    CheckedText, SignedText, TextRequest, build_text_skr, check_text_answer, check_text_skr,
+    validate_text_request,
+};
 
 use std::borrow::Cow;
 

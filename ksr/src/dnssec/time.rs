@@ -105,7 +105,14 @@ impl Timestamp {
         self.civil().strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string()
     }
 
-    /// Writes the RRSIG presentation form `YYYYMMDDHHmmSS` (RFC 4034 §3.2).
+    /// The C `ctime` form in UTC, `Sat Apr  1 00:00:00 2017`, as BIND's
+    /// text headers show the time.
+    pub fn to_ctime(self) -> String {
+        self.civil().strftime("%a %b %e %H:%M:%S %Y").to_string()
+    }
+
+    /// `YYYYMMDDHHmmSS` in UTC (RFC 4034 §3.2), as RRSIG records and BIND's
+    /// text headers write it.
     pub fn to_rrsig_text(self) -> String {
         self.civil().strftime("%Y%m%d%H%M%S").to_string()
     }

@@ -24,6 +24,8 @@ pub struct Config {
     pub response_policy: ResponsePolicy,
     /// The KSK operator's own policy, written into every SKR.
     pub ksk_policy: KskPolicy,
+    /// How text-format (Knot DNS / BIND) SKRs are signed.
+    pub text: TextPolicy,
     /// The KSKs by name.
     pub keys: BTreeMap<String, KskConfig>,
     /// Signing schemas of the operator's own, by name and then by bundle
@@ -39,6 +41,7 @@ impl Default for Config {
             request_policy: RequestPolicy::default(),
             response_policy: ResponsePolicy::default(),
             ksk_policy: KskPolicy::default(),
+            text: TextPolicy::default(),
             keys: root_ksks(),
             schemas: BTreeMap::new(),
         }
@@ -95,6 +98,15 @@ impl Config {
             return error(
                 "request_policy.num_different_keys_in_all_bundles must be at least 1".into(),
             );
+        }
+        let text = &self.text;
+        if text.text_rrsig_refresh.as_seconds() == 0
+            || text.text_rrsig_refresh >= text.text_rrsig_validity
+        {
+            return error(format!(
+                "text.text_rrsig_refresh ({}) must be above zero and below text.text_rrsig_validity ({})",
+                text.text_rrsig_refresh, text.text_rrsig_validity
+            ));
         }
         for (name, schema) in &self.schemas {
             for number in schema.keys() {
@@ -287,6 +299,39 @@ impl Default for KskPolicy {
             min_signature_validity: Duration::from_seconds(21 * DAY),
             max_validity_overlap: Duration::from_seconds(16 * DAY),
             min_validity_overlap: Duration::from_seconds(9 * DAY),
+        }
+    }
+}
+
+//------------ TextPolicy ----------------------------------------------------
+
+/// How a text-format SKR is signed (`ksr-skr-format.md` §5.4): a bundle at
+/// each KSR bundle's time and then every `text_rrsig_validity −
+/// text_rrsig_refresh`, each signature valid from its bundle's time less
+/// `text_rrsig_backdate` to its time plus `text_rrsig_validity`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TextPolicy {
+    /// How long each signature is valid after its bundle's time.
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub text_rrsig_validity: Duration,
+    /// How long a signature must stay valid after the next bundle takes
+    /// over; the step between bundles is the validity less this.
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub text_rrsig_refresh: Duration,
+    /// How long before its bundle's time a signature's inception is.
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
+    pub text_rrsig_backdate: Duration,
+}
+
+impl Default for TextPolicy {
+    /// P14D, P7D, PT1H (the spec's defaults; Knot's own are 14 and 7 days,
+    /// backdated 90 minutes).
+    fn default() -> Self {
+        Self {
+            text_rrsig_validity: Duration::from_seconds(14 * DAY),
+            text_rrsig_refresh: Duration::from_seconds(7 * DAY),
+            text_rrsig_backdate: Duration::from_seconds(3600),
         }
     }
 }

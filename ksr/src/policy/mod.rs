@@ -8,4 +8,6 @@
 mod config;
 mod serde_helpers;
 
-pub use config::{Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy};
+pub use config::{
+    Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy, TextPolicy,
+};
