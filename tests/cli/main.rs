@@ -19,6 +19,7 @@ mod demo;
 mod ds;
 mod hash;
 mod hostile;
+mod knot;
 mod ksr_check;
 mod ksr_policy;
 mod ksr_show;

@@ -1,10 +1,15 @@
 #!/usr/bin/python3
-"""Validate every signature of KSR/SKR XML documents with dnspython.
+"""Validate every signature of KSR/SKR documents with dnspython.
 
 An independent check of `ceremony`: the XML is read with Python's own
 parser, the DNSKEY RRset of each bundle is built by dnspython, and each
 Signature is checked with dns.dnssec.validate_rrsig against the one key it
 names. Key tags are recomputed with dns.dnssec.key_id.
+
+A document in the Knot DNS / BIND text format (it starts with ";;") is read
+with dnspython's own master-file parser, bundle by bundle, and each RRSIG
+is checked against the DNSKEY of its bundle with its key tag and algorithm,
+at its inception.
 
 Usage: validate.py [--ksk-tags TAG,TAG...] FILE...
 Prints one line per document and "N passed, N failed" at the end; exits 1
@@ -51,7 +56,55 @@ def dnskey(key):
     return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DNSKEY, text)
 
 
+def check_text_document(path, anchors=None):
+    """A text SKR: bundles under ";; SignedKeyResponse 1.0 <time>" headers."""
+    import dns.zone
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    bundles, current = [], None
+    for line in lines:
+        if line.startswith(";; SignedKeyResponse 1.0 ") or line.startswith(";; KeySigningRequest 1.0 "):
+            word = line.split()[3]
+            current = None if word == "generated" else []
+            if current is not None:
+                bundles.append((word, current))
+        elif current is not None:
+            current.append(line)
+    passed = failed = 0
+    problems = []
+    for time_text, body in bundles:
+        records = [line for line in body if line.strip() and not line.lstrip().startswith(";")]
+        origin = dns.name.from_text(records[0].split()[0])
+        zone = dns.zone.from_text("\n".join(records) + "\n", origin=origin, relativize=False, check_origin=False)
+        node = zone.get_node(origin)
+        keys = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.DNSKEY)
+        sigs = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY)
+        rrset = dns.rrset.from_rdata_list(origin, keys.ttl, list(keys))
+        anchored = False
+        for rrsig in sigs or []:
+            signer = [k for k in keys if dns.dnssec.key_id(k) == rrsig.key_tag and k.algorithm == rrsig.algorithm]
+            key_set = dns.rdataset.from_rdata_list(keys.ttl, signer)
+            try:
+                dns.dnssec.validate_rrsig(rrset, rrsig, {origin: key_set}, now=rrsig.inception + 1)
+                passed += 1
+                if anchors is not None and signer and signer[0].flags in (257, 385) and rrsig.key_tag in anchors:
+                    anchored = True
+            except dns.dnssec.ValidationFailure as err:
+                failed += 1
+                problems.append("bundle %s: signature by %d: %s" % (time_text, rrsig.key_tag, err))
+        if anchors is not None:
+            if anchored:
+                passed += 1
+            else:
+                failed += 1
+                problems.append("bundle %s: no valid signature by a KSK tagged %s" % (time_text, sorted(anchors)))
+    return passed, failed, problems
+
+
 def check_document(path, anchors=None):
+    with open(path, "rb") as handle:
+        if handle.read(64).lstrip().startswith(b";;"):
+            return check_text_document(path, anchors)
     root = ET.parse(path).getroot()
     domain = dns.name.from_text(root.get("domain"))
     body = root[0]
@@ -107,7 +160,7 @@ def check_document(path, anchors=None):
 def main(argv):
     anchors = None
     if argv[:1] == ["--ksk-tags"]:
-        anchors = {int(tag) for tag in argv[1].split(",")}
+        anchors = {int(tag) for tag in argv[1].split(",") if tag} or None
         argv = argv[2:]
     total_passed = total_failed = 0
     for path in argv:

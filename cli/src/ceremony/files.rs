@@ -81,10 +81,26 @@ pub fn serial() -> String {
     hex::encode_upper(*random::<4>())
 }
 
-/// Writes the SKR: a fresh temporary file beside the target, synced, read
-/// back from disk and checked (SKR-REREAD), and only then renamed into
-/// place; an existing file is never overwritten.
+/// Writes the SKR: a fresh temporary file beside the target, synced,
+/// read back from disk and checked (SKR-REREAD), and only then renamed
+/// into place; an existing file is never overwritten.
 pub fn write_skr(path: &Path, signed: &ksr::Signed) -> Result<(), CliError> {
+    write_checked(path, signed.xml.as_bytes(), |reread| {
+        ksr::parse_skr(reread, DocumentRole::NewSkr).is_ok_and(|back| {
+            back == signed.skr && ksr::check_skr(&back, DocumentRole::NewSkr).is_empty()
+        })
+    })
+}
+
+/// Writes `bytes` to a fresh temporary file beside `path`, synced, reads it
+/// back from disk, and renames it into place only if it reads back the
+/// same and `good` accepts it (SKR-REREAD); an existing file is never
+/// overwritten.
+pub fn write_checked(
+    path: &Path,
+    bytes: &[u8],
+    good: impl Fn(&[u8]) -> bool,
+) -> Result<(), CliError> {
     let error = |source| CliError::Write {
         path: path.to_owned(),
         source,
@@ -94,13 +110,10 @@ pub fn write_skr(path: &Path, signed: &ksr::Signed) -> Result<(), CliError> {
         _ => Path::new("."),
     };
     let mut temporary = tempfile::NamedTempFile::new_in(directory).map_err(error)?;
-    temporary.write_all(signed.xml.as_bytes()).map_err(error)?;
+    temporary.write_all(bytes).map_err(error)?;
     temporary.as_file().sync_all().map_err(error)?;
     let reread = std::fs::read(temporary.path()).map_err(error)?;
-    let back = ksr::parse_skr(&reread, DocumentRole::NewSkr).map_err(|_| {
-        CliError::Runtime("SKR-REREAD: the SKR on disk does not parse; nothing was kept".into())
-    })?;
-    if back != signed.skr || !ksr::check_skr(&back, DocumentRole::NewSkr).is_empty() {
+    if reread != bytes || !good(&reread) {
         return Err(CliError::Runtime(
             "SKR-REREAD: the SKR on disk differs from what was signed; nothing was kept".into(),
         ));
@@ -108,7 +121,7 @@ pub fn write_skr(path: &Path, signed: &ksr::Signed) -> Result<(), CliError> {
     temporary
         .persist_noclobber(path)
         .map_err(|err| error(err.error))?;
-    std::fs::File::open(directory)
+    File::open(directory)
         .and_then(|dir| dir.sync_all())
         .map_err(error)
 }

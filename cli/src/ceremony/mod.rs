@@ -6,6 +6,7 @@ pub mod activation;
 pub mod audit;
 pub mod files;
 pub mod issue;
+pub mod request;
 
 use std::path::{Path, PathBuf};
 

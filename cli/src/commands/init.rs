@@ -339,8 +339,10 @@ pub fn spec(algorithm: &str, bits: u32) -> Result<KeySpec, CliError> {
     }
 }
 
-/// The policy of a new ceremony: the built-in one for the domain, with
-/// the KSK's algorithm the only approved one, and the KSK pinned.
+/// The policy of a new ceremony: the built-in one for the domain, the
+/// KSK's algorithm the only approved one for the root (8, 13 and 15 for
+/// another zone, with Knot's and BIND's year-ahead horizon), and the KSK
+/// pinned.
 fn config(
     domain: &DomainName,
     spec: KeySpec,
@@ -359,6 +361,22 @@ fn config(
     policy.approved_algorithms = vec![mnemonic.clone()];
     policy.enable_unsupported_ecdsa = spec == KeySpec::EcdsaP256;
     policy.enable_unsupported_edwards_dsa = spec == KeySpec::Ed25519;
+    if domain.as_str() != "." {
+        // A zone signed by Knot DNS or BIND: their ZSK algorithms (8, 13,
+        // 15; the KSK's first, which `zsk make-ksr` takes) and sizes, and
+        // their cadence, many short bundles a year ahead. The DNSSEC rule
+        // that the ZSKs' algorithm be the KSK's is SIGN-ALG-COVERAGE's at
+        // signing time. The root keeps its published practice.
+        for other in ["RSASHA256", "ECDSAP256SHA256", "ED25519"] {
+            if !policy.approved_algorithms.iter().any(|name| name == other) {
+                policy.approved_algorithms.push(other.to_owned());
+            }
+        }
+        policy.enable_unsupported_ecdsa = true;
+        policy.enable_unsupported_edwards_dsa = true;
+        policy.rsa_approved_key_sizes = vec![2048, 3072, 4096];
+        policy.signature_horizon_days = 400;
+    }
     config.ksk_policy.signers_name = domain.to_string();
     config.keys.clear();
     let (rsa_size, rsa_exponent) = match spec {

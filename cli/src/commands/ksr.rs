@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use ksr::{CheckCode, DocumentRole, Finding, Severity};
 
 use super::show;
+use crate::ceremony::request::is_text_file;
 use crate::context::NowSource;
 use crate::document::{parse_file, read_parsed};
 use crate::error::{CliError, Outcome};
@@ -14,7 +15,8 @@ use crate::render::{self, Context, Files};
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Summarise a KSR: id, serial, domain, policy, and per bundle its keys
-    /// and proof-of-possession signatures.
+    /// and proof-of-possession signatures (IANA XML, or the Knot DNS / BIND
+    /// text format, detected from the file).
     Show {
         /// The KSR (IANA XML).
         file: PathBuf,
@@ -46,7 +48,11 @@ pub enum Command {
 /// Runs a `ksr` command.
 pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
     match command {
+        Command::Show { file } if is_text_file(&file)? => super::text::show_ksr(&file, context),
         Command::Show { file } => show(&file, context),
+        Command::Check { file, previous_skr } if is_text_file(&file)? => {
+            super::text::check_ksr(&file, previous_skr.as_deref(), context)
+        }
         Command::Check { file, previous_skr } => check(&file, previous_skr.as_deref(), context),
         Command::Submit { remote, file } => super::remote::submit(&remote, &file, context),
     }
@@ -88,20 +94,7 @@ fn check(
         None => None,
     };
     let files = Files::with_previous(path, previous_path);
-    let now_finding = Finding {
-        severity: Severity::Info,
-        ..Finding::error(
-            CheckCode::ToolNow,
-            DocumentRole::Ksr,
-            format!(
-                "evaluated as of {now} ({})",
-                match source {
-                    NowSource::Option => "--now",
-                    NowSource::SystemClock => "the system clock",
-                }
-            ),
-        )
-    };
+    let now_finding = now_finding(now, source);
     let mut findings = vec![now_finding];
     let (ksr, previous) = match (ksr, previous.transpose()) {
         (Ok(ksr), Ok(previous)) => (ksr, previous),
@@ -127,4 +120,22 @@ fn check(
         ksr.bundles.len()
     );
     render::findings(context, &files, &mut findings, &summary)
+}
+
+/// The TOOL-NOW info: the instant the checks used, and where it came from.
+pub fn now_finding(now: ksr::Timestamp, source: NowSource) -> Finding {
+    Finding {
+        severity: Severity::Info,
+        ..Finding::error(
+            CheckCode::ToolNow,
+            DocumentRole::Ksr,
+            format!(
+                "evaluated as of {now} ({})",
+                match source {
+                    NowSource::Option => "--now",
+                    NowSource::SystemClock => "the system clock",
+                }
+            ),
+        )
+    }
 }

@@ -15,6 +15,7 @@ pub mod remote;
 pub mod reshare;
 pub mod sign;
 pub mod skr;
+pub mod text;
 pub mod zsk;
 
 mod show;

@@ -6,15 +6,14 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hsm::Hsm;
-use ksr::{BundleSigner, CheckedKsr, DocumentRole, Request, Severity};
+use ksr::{BundleSigner, DocumentRole, Severity, Timestamp};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::ceremony::Layout;
 use crate::ceremony::activation::{self, Accepted, Refused};
 use crate::ceremony::audit::Audit;
-use crate::ceremony::files::write_skr;
-use crate::document::{parse_file, parse_file_with_bytes};
+use crate::ceremony::request::{Format, Loaded};
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, Files, out};
 use crate::secrets::Secrets;
@@ -68,6 +67,15 @@ pub struct Args {
     /// Do not ask for confirmation (tests and exercises; recorded).
     #[arg(long)]
     yes: bool,
+    /// The SKR's format: knot or bind (text, for a text KSR) or iana (XML,
+    /// for an XML KSR) [default: the KSR's, in the requester's dialect].
+    #[arg(long, value_enum, conflicts_with = "server")]
+    format: Option<Format>,
+    /// For a text KSR: the end of the last bundle's span (BIND's -e), in
+    /// RFC 3339 UTC; re-signing bundles are made up to it. Without it the
+    /// last bundle is signed once, at its time.
+    #[arg(long, value_name = "RFC3339", conflicts_with = "server")]
+    end: Option<String>,
 }
 
 /// What `sign` reports in JSON.
@@ -118,21 +126,15 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let secrets = Secrets::new(args.pin_file.as_deref())?;
 
     // 1. The documents and every check that needs no HSM. The KSR is read
-    // once: the bytes hashed for the officers are the bytes parsed.
+    // once: the bytes hashed for the officers are the bytes parsed. Its
+    // format (IANA XML, or Knot DNS / BIND text) is read from the file.
     let mut audit = Audit::open(&layout)?;
     let files = Files::with_previous(&args.ksr, args.previous_skr.as_deref());
-    let (ksr_bytes, request) = parse_file_with_bytes(&args.ksr, DocumentRole::Ksr, ksr::parse_ksr)?;
+    let (ksr_bytes, loaded) = Loaded::read(&args.ksr, args.previous_skr.as_deref())?;
     let ksr_sha256 = Sha256::digest(&ksr_bytes);
-    let previous = args
-        .previous_skr
-        .as_ref()
-        .map(|path| parse_file(path, DocumentRole::PreviousSkr, ksr::parse_skr))
-        .transpose()?;
-    let (request, previous) = match (request, previous.transpose()) {
-        (Ok(request), Ok(previous)) => (request, previous),
-        (request, previous) => {
-            let mut findings = request.err().unwrap_or_default();
-            findings.extend(previous.err().unwrap_or_default());
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(mut findings) => {
             audit.record(
                 "ksr-refused",
                 None,
@@ -141,12 +143,15 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             return render::findings(context, &files, &mut findings, "not readable");
         }
     };
-    let checked = match CheckedKsr::check(&Request {
-        ksr: &request,
-        previous: previous.as_ref(),
-        config: &config,
-        now,
-    }) {
+    let end = args
+        .end
+        .as_deref()
+        .map(|text| {
+            Timestamp::parse_document(text)
+                .map_err(|err| CliError::Usage(format!("--end {text:?}: {err}")))
+        })
+        .transpose()?;
+    let checked = match loaded.check(&config, now, end) {
         Ok(checked) => checked,
         Err(mut findings) => {
             audit.record(
@@ -158,13 +163,13 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
                     "codes": findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.code.as_str()).collect::<Vec<_>>(),
                 }),
             )?;
-            let summary = format!("KSR {} refused: nothing was signed", request.id);
+            let summary = format!("KSR {} refused: nothing was signed", loaded.id());
             return render::findings(context, &files, &mut findings, &summary);
         }
     };
     // What would only fail after the officers presented their cards is
     // checked now.
-    ksr::resolve_schema(&config, &args.schema, request.bundles.len()).map_err(CliError::Schema)?;
+    checked.preflight(&config, &args.schema, args.format)?;
     if out_path.exists() {
         return Err(CliError::Usage(format!(
             "{} exists; an SKR is never overwritten",
@@ -183,20 +188,26 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     }
     let ksr_hex = hex::encode(ksr_sha256);
     say(format!(
-        "KSR {} ({} bundles) for {}, checked as of {now}",
-        request.id,
-        request.bundles.len(),
-        request.domain
+        "KSR {} ({} bundles, {} SKR bundles) for {}, checked as of {now}",
+        loaded.id(),
+        loaded.bundles(),
+        checked.skr_bundles(),
+        loaded.domain()
     ))?;
     say(format!("KSR SHA-256 {ksr_hex}"))?;
     say(format!("  {}", ksr::pgp_words(&ksr_sha256)))?;
+    if let Some(zsks) = loaded.zsk_set_sha256() {
+        say(format!("ZSK set SHA-256 {}", hex::encode(zsks)))?;
+        say(format!("  {}", ksr::pgp_words(&zsks)))?;
+    }
     audit.record(
         "ksr-checked",
         None,
         serde_json::json!({
             "ksr": args.ksr.display().to_string(),
-            "ksr_id": request.id,
+            "ksr_id": loaded.id(),
             "ksr_sha256": ksr_hex,
+            "zsk_set_sha256": loaded.zsk_set_sha256().map(hex::encode),
             "previous_skr": args.previous_skr.as_ref().map(|path| path.display().to_string()),
             "previous_skr_waived": args.no_previous_skr,
             "now": now.to_string(),
@@ -241,21 +252,21 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let signer = Progress {
         hsm: hsm.as_ref(),
         signed: AtomicUsize::new(0),
-        bundles: request.bundles.len(),
+        bundles: checked.skr_bundles(),
         quiet: context.json,
     };
-    let built = ksr::build_skr(&checked, &args.schema, &signer);
+    let built = checked.build(&args.schema, &signer, args.format, now);
     hsm.deactivate();
     audit.record("hsm-deactivated", None, serde_json::json!({}))?;
-    let signed = match built {
-        Ok(signed) => signed,
+    let built = match built {
+        Ok(built) => built,
         Err(ksr::BuildError::Rejected(mut findings)) => {
             audit.record(
                 "signing-refused",
                 None,
                 serde_json::json!({"codes": findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>()}),
             )?;
-            let summary = format!("KSR {}: no SKR (schema {})", request.id, args.schema);
+            let summary = format!("KSR {}: no SKR (schema {})", loaded.id(), args.schema);
             return render::findings(context, &files, &mut findings, &summary);
         }
         Err(err) => {
@@ -267,8 +278,8 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             return Err(CliError::Runtime(err.to_string()));
         }
     };
-    write_skr(out_path, &signed)?;
-    let skr_sha256 = Sha256::digest(signed.xml.as_bytes());
+    built.write(out_path)?;
+    let skr_sha256 = Sha256::digest(built.text().as_bytes());
     let skr_hex = hex::encode(skr_sha256);
     audit.record(
         "skr-written",
@@ -278,8 +289,8 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             "skr_sha256": skr_hex,
             "ksr_sha256": ksr_hex,
             "schema": args.schema,
-            "bundles": signed.skr.bundles.len(),
-            "signers": signed.skr.bundles.iter().flat_map(|b| b.signatures.iter().map(|s| s.rrsig.key_tag.to_int())).collect::<std::collections::BTreeSet<_>>(),
+            "bundles": built.bundles(),
+            "signers": built.signers(),
         }),
     )?;
     let words = ksr::pgp_words(&skr_sha256);

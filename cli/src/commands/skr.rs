@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use ksr::DocumentRole;
 
 use super::show;
+use crate::ceremony::request::is_text_file;
 use crate::document::{parse_file, read_parsed};
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context};
@@ -60,6 +61,7 @@ pub enum Command {
 /// Runs an `skr` command.
 pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
     match command {
+        Command::Show { file } if is_text_file(&file)? => super::text::show_skr(&file, context),
         Command::Show { file } => show(&file, context),
         Command::Fetch { remote, id, out } => super::remote::fetch(&remote, &id, &out, context),
         Command::Check {
@@ -134,6 +136,14 @@ fn check(
         }
         None => None,
     };
+    if is_text_file(path)? {
+        if previous_path.is_some() || schema_name.is_some() {
+            return Err(CliError::Usage(
+                "--previous-skr and --schema are for XML SKRs; a text SKR is checked by itself, with --ksr and --ksk".into(),
+            ));
+        }
+        return super::text::check_skr(path, trusted.as_deref(), ksr_path, context);
+    }
     let role = DocumentRole::NewSkr;
     let files = render::Files::answer(path, ksr_path, previous_path);
     let skr = parse_file(path, role, ksr::parse_skr)?;
