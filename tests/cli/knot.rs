@@ -401,6 +401,43 @@ fn a_bind_dialect_ksr_is_answered_in_its_dialect() {
     .expect_code(3)
     .expect_stdout("TXT-CHAIN-GAP")
     .expect_stdout("KSR-CHAIN-KEYS.2");
+    // A next request that chains: it starts before the last signatures
+    // expire, with the last bundle's ZSK; signed with the previous SKR,
+    // which runs the chain and the safety checks.
+    let zsk_14796 = fixture_text.lines().nth(2).unwrap();
+    let chained = format!(
+        ";; KeySigningRequest 1.0 20170501000000 (Mon May  1 00:00:00 2017)\n{zsk_14796}\n\
+         ;; KeySigningRequest 1.0 20170511000000 (Thu May 11 00:00:00 2017)\n{zsk_14796}\n\
+         ;; KeySigningRequest 1.0 generated at 2017-04-01T00:00:00Z by a hand-written fixture\n"
+    );
+    let chained_path = zone.path("chained.txt");
+    std::fs::write(&chained_path, chained).unwrap();
+    let second = zone.path("skr-2.txt");
+    zone.ceremony(&[
+        "--now",
+        "2017-04-20T00:00:00Z",
+        "sign",
+        &chained_path,
+        "--previous-skr",
+        &skr,
+        "-o",
+        &second,
+        "--pin-file",
+        &zone.path("pins.toml"),
+        "--yes",
+        "--cards",
+        &zone.path("c/cards/CO-1.card"),
+        &zone.path("c/cards/CO-2.card"),
+    ])
+    .expect_code(0);
+    dnspython(&[&second], &zone.ksk_tags());
+    // A record without its TTL.
+    let no_ttl = fixture_text.replacen(". 172800 IN DNSKEY", ". IN DNSKEY", 1);
+    let no_ttl_path = zone.path("no-ttl.txt");
+    std::fs::write(&no_ttl_path, no_ttl).unwrap();
+    zone.ceremony(&["--now", now, "ksr", "check", &no_ttl_path])
+        .expect_code(3)
+        .expect_stdout("TXT-PARSE-RR");
     // A KSK in a text KSR.
     let ksk = fixture_text.replacen(
         ". 172800 IN DNSKEY 256 3 8 AwEAAYvg",

@@ -81,6 +81,9 @@ def check_text_document(path, anchors=None):
         sigs = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY)
         rrset = dns.rrset.from_rdata_list(origin, keys.ttl, list(keys))
         anchored = False
+        if not sigs:
+            failed += 1
+            problems.append("bundle %s: no RRSIG over the DNSKEY RRset" % time_text)
         for rrsig in sigs or []:
             signer = [k for k in keys if dns.dnssec.key_id(k) == rrsig.key_tag and k.algorithm == rrsig.algorithm]
             key_set = dns.rdataset.from_rdata_list(keys.ttl, signer)

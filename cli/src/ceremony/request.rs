@@ -218,11 +218,52 @@ impl Checked<'_> {
         schema: &str,
         format: Option<Format>,
     ) -> Result<(), CliError> {
-        let (bundles, text) = match self {
-            Self::Xml(checked) => (checked.ksr().bundles.len(), false),
-            Self::Text(checked, _) => (checked.ksr().bundles.len(), true),
+        // The ZSK algorithms of each KSR bundle.
+        let algorithms: Vec<BTreeSet<String>> = match self {
+            Self::Xml(checked) => checked
+                .ksr()
+                .bundles
+                .iter()
+                .map(|bundle| {
+                    bundle
+                        .keys
+                        .iter()
+                        .map(|key| mnemonic(key.dnskey.algorithm()))
+                        .collect()
+                })
+                .collect(),
+            Self::Text(checked, _) => checked
+                .ksr()
+                .bundles
+                .iter()
+                .map(|bundle| {
+                    bundle
+                        .keys
+                        .iter()
+                        .map(|key| mnemonic(key.dnskey.algorithm()))
+                        .collect()
+                })
+                .collect(),
         };
-        ksr::resolve_schema(config, schema, bundles).map_err(CliError::Schema)?;
+        let text = matches!(self, Self::Text(..));
+        let actions =
+            ksr::resolve_schema(config, schema, algorithms.len()).map_err(CliError::Schema)?;
+        // SIGN-ALG-COVERAGE, before anyone presents a card: DNSSEC wants
+        // the DNSKEY RRset signed with each algorithm in it.
+        for (number, (zsks, action)) in algorithms.iter().zip(&actions).enumerate() {
+            let ksks: BTreeSet<String> = action
+                .sign
+                .iter()
+                .filter_map(|name| config.keys.get(name))
+                .map(|key| key.algorithm.to_ascii_uppercase())
+                .collect();
+            if !zsks.is_subset(&ksks) {
+                return Err(CliError::Usage(format!(
+                    "SIGN-ALG-COVERAGE: bundle {} has ZSKs of {zsks:?} but the schema signs it with {ksks:?}; the ZSKs' algorithm must be the KSK's",
+                    number + 1
+                )));
+            }
+        }
         match (format, text) {
             (Some(Format::Iana), true) => Err(CliError::Usage(
                 "--format iana: a text KSR is answered with a text SKR (knot or bind)".into(),
@@ -260,6 +301,12 @@ impl Checked<'_> {
             }
         }
     }
+}
+
+fn mnemonic(algorithm: ksr::Algorithm) -> String {
+    algorithm
+        .mnemonic()
+        .map_or_else(|| algorithm.to_int().to_string(), str::to_owned)
 }
 
 /// A signed SKR, not yet written.

@@ -151,6 +151,11 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
                 .map_err(|err| CliError::Usage(format!("--end {text:?}: {err}")))
         })
         .transpose()?;
+    if end.is_some() && loaded.zsk_set_sha256().is_none() {
+        return Err(CliError::Usage(
+            "--end is for a text KSR: an XML KSR gives each bundle its own end".into(),
+        ));
+    }
     let checked = match loaded.check(&config, now, end) {
         Ok(checked) => checked,
         Err(mut findings) => {

@@ -127,6 +127,46 @@ impl<'a> CheckedText<'a> {
                 }
             }
         }
+        let ttl = bundles
+            .first()
+            .and_then(|bundle| bundle.keys.first())
+            .map_or(request.config.ksk_policy.ttl, |key| key.ttl);
+        let mut problems = Vec::new();
+        if points.len() > 256 {
+            problems.push(Finding::error(
+                CheckCode::ParseLimits,
+                DocumentRole::Ksr,
+                format!(
+                    "the SKR would have {} bundles, more than the 256 an SKR may hold: ask for a shorter period",
+                    points.len()
+                ),
+            ));
+        }
+        if i64::from(policy.text_rrsig_refresh.as_seconds()) < i64::from(ttl) {
+            problems.push(Finding::error(
+                CheckCode::ToolConfig,
+                DocumentRole::Ksr,
+                format!(
+                    "text.text_rrsig_refresh {} is below the KSR's TTL {ttl} s: signatures would lapse while cached (TXT-SKR-GAP)",
+                    policy.text_rrsig_refresh
+                ),
+            ));
+        }
+        if points.iter().any(|(time, _)| {
+            time.checked_add(policy.text_rrsig_validity.as_seconds())
+                .is_none()
+        }) {
+            problems.push(Finding::error(
+                CheckCode::TxtParseHeader,
+                DocumentRole::Ksr,
+                "a signature would expire after 2106, beyond what an RRSIG can say",
+            ));
+        }
+        if !problems.is_empty() {
+            let mut all = findings;
+            all.extend(problems);
+            return Err(all);
+        }
         let keys = request.ksr.to_model(Timestamp::from_unix(u32::MAX));
         let (backdate, validity) = (
             policy.text_rrsig_backdate.as_seconds(),
@@ -150,10 +190,6 @@ impl<'a> CheckedText<'a> {
                 .collect(),
             ..keys
         };
-        let ttl = bundles
-            .first()
-            .and_then(|bundle| bundle.keys.first())
-            .map_or(request.config.ksk_policy.ttl, |key| key.ttl);
         Ok(Self {
             request: *request,
             points,
@@ -240,10 +276,12 @@ pub fn validate_text_request(request: &TextRequest<'_>) -> Vec<Finding> {
         ));
         return findings;
     }
-    let last_until = end.unwrap_or_else(|| {
-        last.checked_add(config.text.text_rrsig_validity.as_seconds())
-            .unwrap_or(last)
-    });
+    // The last signature made expires at most a validity after the end
+    // (or the last header): the horizon is checked on that.
+    let last_until = end
+        .unwrap_or(last)
+        .checked_add(config.text.text_rrsig_validity.as_seconds())
+        .unwrap_or(Timestamp::from_unix(u32::MAX));
     let model = ksr.to_model(last_until);
     let previous_model = previous.map(TextSkr::to_model);
     findings.extend(
@@ -306,7 +344,13 @@ pub fn validate_text_request(request: &TextRequest<'_>) -> Vec<Finding> {
             format!("the bundles have different TTLs {ttls:?}: the SKR signs one RRset TTL"),
         ));
     }
-    if let (Some(previous), Some(first)) = (previous, ksr.bundles.first()) {
+    if !config.request_policy.check_chain_overlap && previous.is_some() {
+        findings.push(Finding::warning(
+            CheckCode::CheckDisabled,
+            DocumentRole::Ksr,
+            "TXT-CHAIN-GAP disabled by check_chain_overlap = false",
+        ));
+    } else if let (Some(previous), Some(first)) = (previous, ksr.bundles.first()) {
         let latest = previous
             .bundles
             .last()
@@ -381,9 +425,49 @@ pub fn build_text_skr(
         })
         .collect();
     adjusted.schemas.insert(schema_name.to_owned(), expanded);
+    // SKR(n-1) for the safety checks of stage 6: keys are matched by RDATA
+    // (§6 of the checks), so its KSKs take the labels of the HSM's keys
+    // with the same public key, as the new SKR's KSKs carry them.
+    let previous = checked.request.previous.map(|previous| {
+        let mut model = previous.to_model();
+        let labels: Vec<(String, crate::Dnskey)> = config
+            .keys
+            .values()
+            .filter_map(|ksk| {
+                signer
+                    .public_key(&ksk.label)
+                    .ok()
+                    .map(|dnskey| (ksk.label.clone(), dnskey))
+            })
+            .collect();
+        for key in model
+            .bundles
+            .iter_mut()
+            .flat_map(|bundle| bundle.keys.iter_mut())
+        {
+            if let Some((label, _)) = labels.iter().find(|(_, hsm)| {
+                hsm.algorithm() == key.dnskey.algorithm()
+                    && hsm.public_key() == key.dnskey.public_key()
+            }) {
+                key.identifier.clone_from(label);
+            }
+        }
+        for bundle in &mut model.bundles {
+            let keys = bundle.keys.clone();
+            for signature in &mut bundle.signatures {
+                if let Some(key) = keys.iter().find(|key| {
+                    key.key_tag == signature.rrsig.key_tag
+                        && key.dnskey.algorithm() == signature.rrsig.algorithm
+                }) {
+                    signature.key_identifier.clone_from(&key.identifier);
+                }
+            }
+        }
+        model
+    });
     let internal = CheckedKsr {
         ksr: Cow::Borrowed(&checked.expanded),
-        previous: None,
+        previous: previous.as_ref(),
         config: &adjusted,
         findings: Vec::new(),
     };

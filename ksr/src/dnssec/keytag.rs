@@ -28,15 +28,17 @@ impl KeyTag {
     /// another method (Appendix B.1); it is deprecated and rejected by
     /// policy, as kskm does too.
     pub fn of_rdata(rdata: &[u8]) -> Self {
-        let mut sum: u32 = 0;
+        // RDATA is at most 65535 octets, whose sum fits a u32; a u64 keeps
+        // an over-long input from overflowing rather than trusting callers.
+        let mut sum: u64 = 0;
         let mut words = rdata.chunks_exact(2);
         for word in &mut words {
             if let [high, low] = word {
-                sum += u32::from(u16::from_be_bytes([*high, *low]));
+                sum += u64::from(u16::from_be_bytes([*high, *low]));
             }
         }
         if let [last] = words.remainder() {
-            sum += u32::from(*last) << 8;
+            sum += u64::from(*last) << 8;
         }
         sum += (sum >> 16) & 0xFFFF;
         Self((sum & 0xFFFF) as u16)

@@ -21,6 +21,16 @@ use crate::findings::{CheckCode, DocumentRole, Finding, Position};
 use crate::octets::from_document_base64;
 use crate::xml::MAX_DOCUMENT_SIZE;
 
+/// The longest public key or signature accepted: 2048 octets, an RSA
+/// modulus of 16384 bits, well above any DNSSEC key, so that RDATA stays
+/// far below its 65535-octet limit.
+const MAX_KEY_OCTETS: usize = 2048;
+
+/// The most bundles a text document may have, and DNSKEY records a bundle
+/// may hold (the limits of the XML format, KSR-PARSE-LIMITS).
+const MAX_BUNDLES: usize = 256;
+const MAX_KEYS: usize = 64;
+
 /// The two kinds of text document.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -172,7 +182,16 @@ fn parse(bytes: &[u8], role: DocumentRole, kind: Kind) -> Result<Parsed, Vec<Fin
             header(&mut reader, number, trimmed);
             continue;
         }
-        let content = line.split(';').next().unwrap_or_default();
+        let (content, comment) = line.split_once(';').unwrap_or((line, ""));
+        // A header anywhere but on a line of its own would split the
+        // document differently for Knot than for us: refused.
+        if comment.contains(Kind::Request.word()) || comment.contains(Kind::Response.word()) {
+            reader.error(
+                CheckCode::TxtParseHeader,
+                number,
+                "a bundle header inside a record or after one: a header is a line of its own, \";; \" and the header",
+            );
+        }
         let mut tokens = Vec::new();
         for word in content
             .replace('(', " ( ")
@@ -274,6 +293,16 @@ fn hex_id(bytes: &[u8]) -> String {
 fn header(reader: &mut Reader, line: u32, text: &str) {
     let mut words = text.trim_start_matches(';').split_whitespace();
     let Some(word) = words.next() else { return };
+    let is_header_word = word == Kind::Request.word() || word == Kind::Response.word();
+    let well_formed = text.starts_with(";; ") && !text.starts_with(";; ;");
+    if is_header_word && !well_formed {
+        reader.error(
+            CheckCode::TxtParseHeader,
+            line,
+            "a header starts with exactly \";; \" (two semicolons and a space)",
+        );
+        return;
+    }
     let other = match reader.kind {
         Kind::Request => Kind::Response,
         Kind::Response => Kind::Request,
@@ -350,6 +379,13 @@ fn header(reader: &mut Reader, line: u32, text: &str) {
             previous.time, previous.line
         );
         reader.error(CheckCode::TxtParseHeader, line, message);
+    }
+    if reader.bundles.len() == MAX_BUNDLES {
+        reader.error(
+            CheckCode::ParseLimits,
+            line,
+            format!("more than {MAX_BUNDLES} bundles"),
+        );
     }
     reader.bundles.push(RawBundle {
         time: parsed,
@@ -449,7 +485,13 @@ fn add(
     }
     let mut problem = None;
     if let Some(bundle) = reader.bundles.last_mut() {
-        if bundle.rdatas.insert((kind.to_owned(), rdata)) {
+        if bundle.rdatas.len() >= 4 * MAX_KEYS {
+            problem = Some(format!(
+                "more than {} records in the bundle of line {}",
+                4 * MAX_KEYS,
+                bundle.line
+            ));
+        } else if bundle.rdatas.insert((kind.to_owned(), rdata)) {
             put(bundle);
             if let (Some(first), Some(last)) = (bundle.keys.first(), bundle.keys.last())
                 && first.ttl != last.ttl
@@ -498,9 +540,16 @@ fn read_record(reader: &mut Reader, words: &[String]) -> Result<Record, String> 
         Some(_) => {}
         None => reader.domain = Some(owner.clone()),
     }
+    // RFC 2181 §8: a TTL is 0 to 2^31 - 1, written in digits.
     let ttl: u32 = ttl
-        .parse()
-        .map_err(|_| format!("{ttl:?} is not a TTL: every record needs an explicit TTL"))?;
+        .bytes()
+        .all(|byte| byte.is_ascii_digit())
+        .then(|| ttl.parse().ok())
+        .flatten()
+        .filter(|ttl| *ttl <= 0x7FFF_FFFF)
+        .ok_or_else(|| {
+            format!("{ttl:?} is not a TTL (0 to 2147483647): every record needs an explicit TTL")
+        })?;
     let rest = match rest {
         [class, rest @ ..] if class.eq_ignore_ascii_case("IN") => rest,
         [class, ..]
@@ -571,6 +620,12 @@ fn dnskey(data: &[String]) -> Result<Dnskey, String> {
         return Err("DNSKEY has no public key".into());
     }
     let public = from_document_base64(&key.concat()).map_err(|err| format!("public key: {err}"))?;
+    if public.len() > MAX_KEY_OCTETS {
+        return Err(format!(
+            "a public key of {} octets: DNSKEY RDATA is at most {MAX_KEY_OCTETS} octets here",
+            public.len()
+        ));
+    }
     let dnskey = Dnskey::new(
         Flags::from_int(flags),
         protocol,
@@ -613,7 +668,17 @@ fn rrsig(data: &[String]) -> Result<Rrsig, String> {
         key_tag: KeyTag::from_int(number(Some(key_tag), "key tag")?),
         signer_name,
         signature: from_document_base64(&signature.concat())
-            .map_err(|err| format!("signature: {err}"))?,
+            .map_err(|err| format!("signature: {err}"))
+            .and_then(|octets| {
+                if octets.len() > MAX_KEY_OCTETS {
+                    Err(format!(
+                        "a signature of {} octets is too long",
+                        octets.len()
+                    ))
+                } else {
+                    Ok(octets)
+                }
+            })?,
     })
 }
 
@@ -708,6 +773,35 @@ example.com.  3600 IN DNSKEY 256 3 13 5iZ7RJtLp3kxLbCr9Z9d9Nc7+uWyqT/Uw14Mgylqpf
                 .iter()
                 .all(|(code, _)| *code == "TXT-PARSE-HEADER")
         );
+    }
+
+    #[test]
+    fn headers_hidden_in_records_and_huge_keys_are_refused() {
+        let inside = KNOT.replace(
+            "    nx0q1Q==\n    )",
+            "    nx0q1Q==\n;; KeySigningRequest 1.0 1491400000\n    )",
+        );
+        assert!(codes(&inside).contains(&("TXT-PARSE-HEADER", Some(6))));
+        let trailing = KNOT.replace(
+            "    ) ; ZSK, ECDSAP256SHA256 (256b), id = 36967",
+            "    ) ;; KeySigningRequest 1.0 1491400000",
+        );
+        assert!(codes(&trailing).contains(&("TXT-PARSE-HEADER", Some(6))));
+        let squashed = KNOT.replace(
+            ";; KeySigningRequest 1.0 1491868800",
+            ";;KeySigningRequest 1.0 1491868800",
+        );
+        assert!(codes(&squashed).contains(&("TXT-PARSE-HEADER", Some(7))));
+        // A 140 KB "RSA key" once overflowed the key tag sum.
+        let mut key = vec![3u8, 1, 0, 1];
+        key.extend(std::iter::repeat_n(0xFF, 140_000));
+        let huge = format!(
+            ";; KeySigningRequest 1.0 1491004800\nexample.com. 3600 DNSKEY 256 3 8 {}\n;; KeySigningRequest 1.0 generated at x by y\n",
+            crate::octets::to_base64(&key)
+        );
+        assert_eq!(codes(&huge), [("TXT-PARSE-RR", Some(2))]);
+        let big_ttl = KNOT.replace("example.com.  3600 IN", "example.com.  4294967295 IN");
+        assert_eq!(codes(&big_ttl), [("TXT-PARSE-RR", Some(8))]);
     }
 
     #[test]
