@@ -82,7 +82,7 @@ pub use model::{
 pub use octets::{from_document_base64, to_base64};
 pub use pgp_words::pgp_words;
 pub use policy::{
-    Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy, TextPolicy,
+    Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy, TextCds, TextPolicy,
 };
 pub use response::{
     Action, BuildError, BundleSigner, Schema, Signed, SignerError, SignerErrorKind, build_skr,

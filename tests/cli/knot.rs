@@ -156,9 +156,19 @@ fn headers(text: &str, kind: &str) -> usize {
         .count()
 }
 
-fn round_trip(algorithm: &str, knot_algorithm: &str) {
+fn round_trip(algorithm: &str, knot_algorithm: &str, cds: bool) {
     // The KSK exists before the first ZSK bundle it signs (valid_from).
     let zone = Zone::new("example.com.", algorithm, &two_days_ago());
+    if cds {
+        let config = zone.path("c/ceremony.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.contains("text_cds = \"none\""), "{text}");
+        std::fs::write(
+            &config,
+            text.replace("text_cds = \"none\"", "text_cds = \"both\""),
+        )
+        .unwrap();
+    }
     let conf = knot(&zone.dir.path().join("zsk"), knot_algorithm);
     let ksr = zone.path("ksr.txt");
     knot_ksr(&conf, &ksr);
@@ -186,6 +196,26 @@ fn round_trip(algorithm: &str, knot_algorithm: &str) {
     zone.ceremony(&["skr", "check", &skr, "--ksr", &ksr])
         .expect_code(0);
     dnspython(&[&skr], &zone.ksk_tags());
+    let records = text
+        .lines()
+        .filter(|line| line.contains(" IN CDS ") || line.contains(" IN CDNSKEY "))
+        .count();
+    if cds {
+        // One CDNSKEY and one CDS per bundle, each signed; a flipped byte
+        // in a CDS signature is caught.
+        assert_eq!(records, 2 * headers(&text, "SignedKeyResponse"));
+        let at = text.find(" IN RRSIG CDS ").unwrap();
+        let end = at + text[at..].find('\n').unwrap() - 8;
+        let mut bytes = text.clone().into_bytes();
+        bytes[end] = if bytes[end] == b'A' { b'B' } else { b'A' };
+        let bad = zone.path("bad-cds.txt");
+        std::fs::write(&bad, bytes).unwrap();
+        zone.ceremony(&["skr", "check", &bad])
+            .expect_code(3)
+            .expect_stdout("the RRSIG over CDS");
+    } else {
+        assert_eq!(records, 0);
+    }
 
     // Knot takes it, and lists every bundle.
     let (code, stdout, stderr) = keymgr(&conf, &["import-skr", &skr]);
@@ -211,12 +241,12 @@ fn round_trip(algorithm: &str, knot_algorithm: &str) {
 
 #[test]
 fn knot_takes_our_year_of_rsasha256_signatures() {
-    round_trip("rsasha256", "rsasha256");
+    round_trip("rsasha256", "rsasha256", false);
 }
 
 #[test]
-fn knot_takes_our_year_of_ecdsap256sha256_signatures() {
-    round_trip("ecdsap256sha256", "ecdsap256sha256");
+fn knot_takes_our_year_of_ecdsap256sha256_signatures_with_cds() {
+    round_trip("ecdsap256sha256", "ecdsap256sha256", true);
 }
 
 #[test]

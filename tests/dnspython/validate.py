@@ -95,6 +95,25 @@ def check_text_document(path, anchors=None):
             except dns.dnssec.ValidationFailure as err:
                 failed += 1
                 problems.append("bundle %s: signature by %d: %s" % (time_text, rrsig.key_tag, err))
+        # CDNSKEY and CDS, when present: signed by the bundle's KSKs too.
+        for rdtype in (dns.rdatatype.CDNSKEY, dns.rdatatype.CDS):
+            records = node.get_rdataset(dns.rdataclass.IN, rdtype)
+            if records is None:
+                continue
+            covering = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.RRSIG, rdtype)
+            if not covering:
+                failed += 1
+                problems.append("bundle %s: %s without RRSIG" % (time_text, dns.rdatatype.to_text(rdtype)))
+                continue
+            rrset_other = dns.rrset.from_rdata_list(origin, records.ttl, list(records))
+            for rrsig in covering:
+                signer = [k for k in keys if dns.dnssec.key_id(k) == rrsig.key_tag and k.algorithm == rrsig.algorithm]
+                try:
+                    dns.dnssec.validate_rrsig(rrset_other, rrsig, {origin: dns.rdataset.from_rdata_list(keys.ttl, signer)}, now=rrsig.inception + 1)
+                    passed += 1
+                except dns.dnssec.ValidationFailure as err:
+                    failed += 1
+                    problems.append("bundle %s: %s signature by %d: %s" % (time_text, dns.rdatatype.to_text(rdtype), rrsig.key_tag, err))
         if anchors is not None:
             if anchored:
                 passed += 1

@@ -504,6 +504,40 @@ pub fn build_text_skr(
             })
             .collect(),
     };
+    let mut skr = skr;
+    let cds = config.text.text_cds;
+    if cds != crate::TextCds::None {
+        for (bundle, internal) in skr.bundles.iter_mut().zip(&signed.skr.bundles) {
+            let keys = bundle.keys.clone();
+            crate::text::cds::add(bundle, &checked.ksr().domain, cds, |like, input| {
+                let label = internal
+                    .signatures
+                    .iter()
+                    .find(|signature| signature.rrsig.key_tag == like.key_tag)
+                    .map(|signature| signature.key_identifier.clone())
+                    .unwrap_or_default();
+                let signature =
+                    signer
+                        .sign(&label, input)
+                        .map_err(|source| BuildError::Signer {
+                            label: label.clone(),
+                            source,
+                        })?;
+                let key = keys.iter().find(|key| {
+                    key.dnskey.key_tag() == like.key_tag && key.dnskey.algorithm() == like.algorithm
+                });
+                match key.map(|key| crate::verify(&key.dnskey, input, &signature)) {
+                    Some(Ok(())) => Ok(signature),
+                    _ => Err(reject(
+                        CheckCode::SkrVerify,
+                        format!(
+                            "the signature of {label} over the CDNSKEY/CDS records does not verify"
+                        ),
+                    )),
+                }
+            })?;
+        }
+    }
     let text = write_text_skr(&skr, dialect, generated, by);
     let back = parse_text_skr(text.as_bytes(), DocumentRole::NewSkr).map_err(|findings| {
         reject(
@@ -517,7 +551,13 @@ pub fn build_text_skr(
             ),
         )
     })?;
-    if !same_content(&back, &skr) {
+    if !same_content(&back, &skr)
+        || back
+            .bundles
+            .iter()
+            .zip(&skr.bundles)
+            .any(|(a, b)| a.other != b.other)
+    {
         return Err(reject(
             CheckCode::SkrReread,
             "the SKR written reads back different from what was signed".into(),
@@ -587,6 +627,14 @@ pub fn check_text_skr(skr: &TextSkr, config: &Config, role: DocumentRole) -> Vec
     let model: Skr = skr.to_model();
     let mut findings = super::check_skr(&model, role);
     findings.retain(applies);
+    for (index, bundle) in skr.bundles.iter().enumerate() {
+        for problem in crate::text::cds::problems(bundle, &skr.domain) {
+            findings.push(
+                Finding::error(CheckCode::SkrSignatures, role, problem)
+                    .in_bundle(index + 1, &bundle_id(bundle.time)),
+            );
+        }
+    }
     let refresh = i64::from(config.text.text_rrsig_refresh.as_seconds());
     for (index, pair) in skr.bundles.windows(2).enumerate() {
         let [bundle, next] = pair else { continue };

@@ -81,6 +81,16 @@ impl Ds {
         hex::encode_upper(&self.digest)
     }
 
+    /// Returns the record's RDATA in wire form (RFC 4034 §5.1): key tag,
+    /// algorithm, digest type, digest.
+    pub fn rdata(&self) -> Vec<u8> {
+        let mut rdata = self.key_tag.to_int().to_be_bytes().to_vec();
+        rdata.push(self.algorithm.to_int());
+        rdata.push(self.digest_type.to_int());
+        rdata.extend_from_slice(&self.digest);
+        rdata
+    }
+
     /// Returns the record's RDATA in presentation format:
     /// `<tag> <algorithm> <digest type> <digest>`.
     pub fn rdata_text(&self) -> String {

@@ -322,6 +322,36 @@ pub struct TextPolicy {
     /// How long before its bundle's time a signature's inception is.
     #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
     pub text_rrsig_backdate: Duration,
+    /// CDNSKEY and CDS records for the parent, signed like the DNSKEY
+    /// RRset: none, cdnskey, cds or both (CDS with SHA-256).
+    pub text_cds: TextCds,
+}
+
+/// Which child-to-parent records a text SKR carries (RFC 7344).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextCds {
+    /// Neither.
+    #[default]
+    None,
+    /// CDNSKEY records.
+    Cdnskey,
+    /// CDS records (SHA-256).
+    Cds,
+    /// Both.
+    Both,
+}
+
+impl TextCds {
+    /// Whether CDNSKEY records are written.
+    pub fn cdnskey(self) -> bool {
+        matches!(self, Self::Cdnskey | Self::Both)
+    }
+
+    /// Whether CDS records are written.
+    pub fn cds(self) -> bool {
+        matches!(self, Self::Cds | Self::Both)
+    }
 }
 
 impl Default for TextPolicy {
@@ -332,6 +362,7 @@ impl Default for TextPolicy {
             text_rrsig_validity: Duration::from_seconds(14 * DAY),
             text_rrsig_refresh: Duration::from_seconds(7 * DAY),
             text_rrsig_backdate: Duration::from_seconds(3600),
+            text_cds: TextCds::None,
         }
     }
 }

@@ -9,5 +9,5 @@ mod config;
 mod serde_helpers;
 
 pub use config::{
-    Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy, TextPolicy,
+    Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy, TextCds, TextPolicy,
 };

@@ -7,6 +7,7 @@
 //! the document model for the checks that apply (§5.6), and written back
 //! in the dialect of the requester ([`Dialect`]).
 
+pub(crate) mod cds;
 mod parse;
 mod write;
 

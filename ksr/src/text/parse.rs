@@ -609,7 +609,7 @@ fn number<T: std::str::FromStr>(text: Option<&String>, what: &str) -> Result<T, 
         .map_err(|_| format!("{what} {text:?} is not a number in range"))
 }
 
-fn dnskey(data: &[String]) -> Result<Dnskey, String> {
+pub(super) fn dnskey(data: &[String]) -> Result<Dnskey, String> {
     let [flags, protocol, algorithm, key @ ..] = data else {
         return Err("DNSKEY needs flags, protocol, algorithm and a public key".into());
     };
@@ -638,7 +638,7 @@ fn dnskey(data: &[String]) -> Result<Dnskey, String> {
     Ok(dnskey)
 }
 
-fn rrsig(data: &[String]) -> Result<Rrsig, String> {
+pub(super) fn rrsig(data: &[String]) -> Result<Rrsig, String> {
     let [
         _covered,
         algorithm,
