@@ -37,21 +37,6 @@ pub struct Rrsig {
 }
 
 impl Rrsig {
-    /// Returns the RRSIG RDATA without the signature, the first part of the
-    /// signing input (RFC 4034 §3.1.8.1).
-    fn rdata_without_signature(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(32);
-        out.extend_from_slice(&RTYPE_DNSKEY.to_be_bytes());
-        out.push(self.algorithm.to_int());
-        out.push(self.labels);
-        out.extend_from_slice(&self.original_ttl.to_be_bytes());
-        out.extend_from_slice(&self.expiration.to_unix().to_be_bytes());
-        out.extend_from_slice(&self.inception.to_unix().to_be_bytes());
-        out.extend_from_slice(&self.key_tag.to_int().to_be_bytes());
-        out.extend_from_slice(&self.signer_name.canonical_wire());
-        out
-    }
-
     /// Returns the data this RRSIG signs over a DNSKEY RRset at `owner`.
     ///
     /// RFC 4034 §3.1.8.1: "signature = sign(RRSIG_RDATA | RR(1) | RR(2)...)"
@@ -65,18 +50,37 @@ impl Rrsig {
         owner: &DomainName,
         keys: impl IntoIterator<Item = &'a Dnskey>,
     ) -> Vec<u8> {
-        let mut rdatas: Vec<Vec<u8>> = keys.into_iter().map(Dnskey::rdata).collect();
+        let rdatas: Vec<Vec<u8>> = keys.into_iter().map(Dnskey::rdata).collect();
+        self.signing_input_of(RTYPE_DNSKEY, owner, rdatas)
+    }
+
+    /// The same for an RRset of another type (CDNSKEY, CDS) with these
+    /// RDATA, signed with this RRSIG's fields.
+    pub fn signing_input_of(
+        &self,
+        rtype: u16,
+        owner: &DomainName,
+        mut rdatas: Vec<Vec<u8>>,
+    ) -> Vec<u8> {
         rdatas.sort();
         rdatas.dedup();
         let owner = owner.canonical_wire();
-        let mut input = self.rdata_without_signature();
+        let mut input = Vec::with_capacity(32);
+        input.extend_from_slice(&rtype.to_be_bytes());
+        input.push(self.algorithm.to_int());
+        input.push(self.labels);
+        input.extend_from_slice(&self.original_ttl.to_be_bytes());
+        input.extend_from_slice(&self.expiration.to_unix().to_be_bytes());
+        input.extend_from_slice(&self.inception.to_unix().to_be_bytes());
+        input.extend_from_slice(&self.key_tag.to_int().to_be_bytes());
+        input.extend_from_slice(&self.signer_name.canonical_wire());
         for rdata in rdatas {
             input.extend_from_slice(&owner);
-            input.extend_from_slice(&RTYPE_DNSKEY.to_be_bytes());
+            input.extend_from_slice(&rtype.to_be_bytes());
             input.extend_from_slice(&CLASS_IN.to_be_bytes());
             input.extend_from_slice(&self.original_ttl.to_be_bytes());
-            // DNSKEY RDATA of a parsed document is far below 64 KiB (the
-            // whole document is at most 1 MiB, and keys are checked).
+            // RDATA of a parsed document is far below 64 KiB (the whole
+            // document is at most 1 MiB, and keys are checked).
             let length = u16::try_from(rdata.len()).unwrap_or(u16::MAX);
             input.extend_from_slice(&length.to_be_bytes());
             input.extend_from_slice(&rdata);

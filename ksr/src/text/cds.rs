@@ -72,32 +72,6 @@ fn rrsets(bundle: &TextResponseBundle, owner: &DomainName, cds: TextCds) -> Vec<
     sets
 }
 
-/// The RRSIG signing input over an RRset of another type than DNSKEY
-/// (RFC 4034 §3.1.8.1), with the fields of `like`.
-fn signing_input(rtype: u16, like: &Rrsig, owner: &DomainName, rdatas: &[Vec<u8>]) -> Vec<u8> {
-    let mut input = rtype.to_be_bytes().to_vec();
-    input.push(like.algorithm.to_int());
-    input.push(like.labels);
-    input.extend_from_slice(&like.original_ttl.to_be_bytes());
-    input.extend_from_slice(&like.expiration.to_unix().to_be_bytes());
-    input.extend_from_slice(&like.inception.to_unix().to_be_bytes());
-    input.extend_from_slice(&like.key_tag.to_int().to_be_bytes());
-    input.extend_from_slice(&like.signer_name.canonical_wire());
-    let mut sorted = rdatas.to_vec();
-    sorted.sort();
-    sorted.dedup();
-    let owner = owner.canonical_wire();
-    for rdata in sorted {
-        input.extend_from_slice(&owner);
-        input.extend_from_slice(&rtype.to_be_bytes());
-        input.extend_from_slice(&1u16.to_be_bytes());
-        input.extend_from_slice(&like.original_ttl.to_be_bytes());
-        input.extend_from_slice(&u16::try_from(rdata.len()).unwrap_or(u16::MAX).to_be_bytes());
-        input.extend_from_slice(&rdata);
-    }
-    input
-}
-
 /// Adds the CDNSKEY and CDS RRsets and their signatures to a bundle:
 /// `sign` signs with the KSK of a DNSKEY signature of the bundle (given
 /// its RRSIG) and returns the signature, already verified.
@@ -119,7 +93,7 @@ pub(crate) fn add<E>(
         lines.extend(set.lines);
         for dnskey_signature in &bundle.signatures {
             let like = &dnskey_signature.rrsig;
-            let input = signing_input(set.rtype, like, owner, &set.rdatas);
+            let input = like.signing_input_of(set.rtype, owner, set.rdatas.clone());
             let signature = sign(like, &input)?;
             lines.push(format!(
                 "{owner} {} IN RRSIG {} {} {} {} {} {} {} {} {}",
@@ -190,7 +164,7 @@ pub(crate) fn problems(bundle: &TextResponseBundle, owner: &DomainName) -> Vec<S
             ));
             continue;
         };
-        let input = signing_input(*rtype, rrsig, owner, rdatas);
+        let input = rrsig.signing_input_of(*rtype, owner, rdatas.clone());
         if let Err(err) = crate::verify(&key.dnskey, &input, &rrsig.signature) {
             problems.push(format!(
                 "the RRSIG over {covered} by key {} does not verify: {err}",
