@@ -117,3 +117,23 @@ pub fn read_parsed<T>(
         }
     }
 }
+
+/// A document and an optional second one (SKR(n-1), the KSR answered)
+/// as parsed: both, or every finding of either.
+///
+/// # Errors
+///
+/// The findings of the one or both that did not parse.
+pub fn join<A, B>(
+    one: Result<A, Vec<Finding>>,
+    other: Option<Result<B, Vec<Finding>>>,
+) -> Result<(A, Option<B>), Vec<Finding>> {
+    match (one, other.transpose()) {
+        (Ok(one), Ok(other)) => Ok((one, other)),
+        (one, other) => {
+            let mut findings = one.err().unwrap_or_default();
+            findings.extend(other.err().unwrap_or_default());
+            Err(findings)
+        }
+    }
+}

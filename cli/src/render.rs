@@ -1,6 +1,6 @@
 //! Output: findings as a table or JSON on stdout, errors on stderr.
 
-use std::io::Write as _;
+use std::io::{BufRead as _, Write as _};
 use std::path::Path;
 
 use ksr::{Finding, Severity};
@@ -22,6 +22,19 @@ pub fn report_error(err: &CliError) {
 /// than a panic.
 pub fn out(line: impl std::fmt::Display) -> Result<(), CliError> {
     writeln!(std::io::stdout().lock(), "{line}").map_err(CliError::Output)
+}
+
+/// Asks a question on stderr and reads one line of the answer from
+/// stdin, trimmed.
+pub fn ask(question: &str) -> Result<String, CliError> {
+    eprint!("{question}");
+    std::io::stderr().flush().map_err(CliError::Output)?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(CliError::Stdin)?;
+    Ok(line.trim().to_owned())
 }
 
 /// Prints a JSON value on stdout.

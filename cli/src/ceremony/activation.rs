@@ -2,7 +2,6 @@
 //! the other, until the threshold is met or the cards run out. A refused
 //! card is named with its reason and the others stay usable.
 
-use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -375,14 +374,9 @@ pub fn open_hsm(layout: &Layout, clock: Clock) -> Result<Box<dyn Hsm>, CliError>
 fn ask_for_cards(threshold: usize) -> Result<Vec<PathBuf>, CliError> {
     let mut cards = Vec::new();
     for number in 1..=threshold + 3 {
-        eprint!("card {number} (of {threshold} needed): the card file, or empty to stop: ");
-        std::io::stderr().flush().map_err(CliError::Output)?;
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(CliError::Stdin)?;
-        let path = line.trim();
+        let path = crate::render::ask(&format!(
+            "card {number} (of {threshold} needed): the card file, or empty to stop: "
+        ))?;
         if path.is_empty() {
             break;
         }

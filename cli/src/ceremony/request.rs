@@ -9,7 +9,7 @@ use std::path::Path;
 use ksr::text::{Dialect, TextKsr, TextSkr};
 use ksr::{BundleSigner, CheckedKsr, CheckedText, Config, DocumentRole, Finding, Timestamp};
 
-use crate::document::{parse_file, parse_file_with_bytes};
+use crate::document::{join, parse_file, parse_file_with_bytes};
 use crate::error::CliError;
 
 /// The format an SKR is written in (`sign --format`).
@@ -166,20 +166,6 @@ impl Loaded {
     }
 }
 
-fn join<A, B>(
-    one: Result<A, Vec<Finding>>,
-    other: Option<Result<B, Vec<Finding>>>,
-) -> Result<(A, Option<B>), Vec<Finding>> {
-    match (one, other.transpose()) {
-        (Ok(one), Ok(other)) => Ok((one, other)),
-        (one, other) => {
-            let mut findings = one.err().unwrap_or_default();
-            findings.extend(other.err().unwrap_or_default());
-            Err(findings)
-        }
-    }
-}
-
 /// A checked KSR, ready to sign.
 pub enum Checked<'a> {
     /// IANA XML.
@@ -224,25 +210,13 @@ impl Checked<'_> {
                 .ksr()
                 .bundles
                 .iter()
-                .map(|bundle| {
-                    bundle
-                        .keys
-                        .iter()
-                        .map(|key| mnemonic(key.dnskey.algorithm()))
-                        .collect()
-                })
+                .map(|bundle| algorithms_of(bundle.keys.iter().map(|key| &key.dnskey)))
                 .collect(),
             Self::Text(checked, _) => checked
                 .ksr()
                 .bundles
                 .iter()
-                .map(|bundle| {
-                    bundle
-                        .keys
-                        .iter()
-                        .map(|key| mnemonic(key.dnskey.algorithm()))
-                        .collect()
-                })
+                .map(|bundle| algorithms_of(bundle.keys.iter().map(|key| &key.dnskey)))
                 .collect(),
         };
         let text = matches!(self, Self::Text(..));
@@ -303,10 +277,15 @@ impl Checked<'_> {
     }
 }
 
-fn mnemonic(algorithm: ksr::Algorithm) -> String {
-    algorithm
-        .mnemonic()
-        .map_or_else(|| algorithm.to_int().to_string(), str::to_owned)
+/// The mnemonics of the algorithms of some keys, as the policy names them.
+fn algorithms_of<'a>(keys: impl Iterator<Item = &'a ksr::Dnskey>) -> BTreeSet<String> {
+    keys.map(|key| {
+        let algorithm = key.algorithm();
+        algorithm
+            .mnemonic()
+            .map_or_else(|| algorithm.to_int().to_string(), str::to_owned)
+    })
+    .collect()
 }
 
 /// A signed SKR, not yet written.
@@ -336,19 +315,24 @@ impl Built {
 
     /// The key tags that signed.
     pub fn signers(&self) -> BTreeSet<u16> {
+        let tags = |rrsigs: &mut dyn Iterator<Item = &ksr::Rrsig>| {
+            rrsigs.map(|rrsig| rrsig.key_tag.to_int()).collect()
+        };
         match self {
-            Self::Xml(signed) => signed
-                .skr
-                .bundles
-                .iter()
-                .flat_map(|b| b.signatures.iter().map(|s| s.rrsig.key_tag.to_int()))
-                .collect(),
-            Self::Text(signed) => signed
-                .skr
-                .bundles
-                .iter()
-                .flat_map(|b| b.signatures.iter().map(|s| s.rrsig.key_tag.to_int()))
-                .collect(),
+            Self::Xml(signed) => tags(
+                &mut signed
+                    .skr
+                    .bundles
+                    .iter()
+                    .flat_map(|b| b.signatures.iter().map(|s| &s.rrsig)),
+            ),
+            Self::Text(signed) => tags(
+                &mut signed
+                    .skr
+                    .bundles
+                    .iter()
+                    .flat_map(|b| b.signatures.iter().map(|s| &s.rrsig)),
+            ),
         }
     }
 

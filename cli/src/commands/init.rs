@@ -44,7 +44,8 @@ pub struct Args {
     threshold: usize,
     /// The KSK algorithm: rsasha256, ecdsap256sha256 or ed25519. The ZSKs
     /// must use it too (DNSSEC signs the DNSKEY RRset with every algorithm
-    /// in it), so the policy approves only it.
+    /// in it): for the root the policy approves only it; for another zone
+    /// all three, and signing holds the ZSKs to it (SIGN-ALG-COVERAGE).
     #[arg(long, value_name = "ALGORITHM")]
     algorithm: String,
     /// RSA modulus size: 2048, 3072 or 4096.

@@ -7,7 +7,7 @@ use ksr::{CheckCode, DocumentRole, Finding, Severity};
 use super::show;
 use crate::ceremony::request::is_text_file;
 use crate::context::NowSource;
-use crate::document::{parse_file, read_parsed};
+use crate::document::{join, parse_file, read_parsed};
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, Files};
 
@@ -96,11 +96,10 @@ fn check(
     let files = Files::with_previous(path, previous_path);
     let now_finding = now_finding(now, source);
     let mut findings = vec![now_finding];
-    let (ksr, previous) = match (ksr, previous.transpose()) {
-        (Ok(ksr), Ok(previous)) => (ksr, previous),
-        (ksr, previous) => {
-            findings.extend(ksr.err().unwrap_or_default());
-            findings.extend(previous.err().unwrap_or_default());
+    let (ksr, previous) = match join(ksr, previous) {
+        Ok(both) => both,
+        Err(unreadable) => {
+            findings.extend(unreadable);
             return render::findings(context, &files, &mut findings, "not readable");
         }
     };

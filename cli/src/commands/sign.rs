@@ -1,7 +1,7 @@
 //! `ceremony sign`: a KSR in, an SKR out, once a quorum of officers has
 //! presented their cards (DESIGN.md, "The main job").
 
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -329,14 +329,8 @@ fn files_of(args: &Args, role: DocumentRole) -> String {
 
 /// Asks the operator to type `yes` (TOOL-CONFIRM).
 pub fn confirm() -> Result<bool, CliError> {
-    eprint!("Read the hash aloud and compare it out of band. Type yes to go on: ");
-    std::io::stderr().flush().map_err(CliError::Output)?;
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(CliError::Stdin)?;
-    Ok(line.trim() == "yes")
+    render::ask("Read the hash aloud and compare it out of band. Type yes to go on: ")
+        .map(|answer| answer == "yes")
 }
 
 /// The HSM as the builder's signer, saying which bundle it signs.

@@ -8,7 +8,7 @@ use ksr::text::{TextKsr, TextSkr};
 use sha2::{Digest as _, Sha256};
 
 use crate::ceremony::request::is_text_file;
-use crate::document::{parse_file, parse_file_with_bytes};
+use crate::document::{join, parse_file, parse_file_with_bytes};
 use crate::error::{CliError, Outcome};
 use crate::render::{self, Context, Files, out};
 
@@ -145,11 +145,10 @@ pub fn check_ksr(
         .transpose()?;
     let files = Files::with_previous(path, previous_path);
     let mut findings = vec![super::ksr::now_finding(now, source)];
-    let (ksr, previous) = match (ksr, previous.transpose()) {
-        (Ok(ksr), Ok(previous)) => (ksr, previous),
-        (ksr, previous) => {
-            findings.extend(ksr.err().unwrap_or_default());
-            findings.extend(previous.err().unwrap_or_default());
+    let (ksr, previous) = match join(ksr, previous) {
+        Ok(both) => both,
+        Err(unreadable) => {
+            findings.extend(unreadable);
             return render::findings(context, &files, &mut findings, "not readable");
         }
     };
@@ -262,11 +261,9 @@ pub fn check_skr(
     let request = ksr_path
         .map(|ksr_path| parse_file(ksr_path, DocumentRole::Ksr, ksr::text::parse_text_ksr))
         .transpose()?;
-    let (skr, request): (TextSkr, Option<TextKsr>) = match (skr, request.transpose()) {
-        (Ok(skr), Ok(request)) => (skr, request),
-        (skr, request) => {
-            let mut findings = skr.err().unwrap_or_default();
-            findings.extend(request.err().unwrap_or_default());
+    let (skr, request): (TextSkr, Option<TextKsr>) = match join(skr, request) {
+        Ok(both) => both,
+        Err(mut findings) => {
             return render::findings(context, &files, &mut findings, "not readable");
         }
     };

@@ -211,7 +211,7 @@ async fn witness_page() -> impl IntoResponse {
 }
 
 async fn status(State(app): State<App>) -> impl IntoResponse {
-    let status = app.service.watch().borrow().clone();
+    let status = app.service.status();
     ([(header::CACHE_CONTROL, "no-store")], Json(status))
 }
 

@@ -228,6 +228,11 @@ impl Service {
         self.status.subscribe()
     }
 
+    /// The status now.
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
     /// The open attempt, for an officer's client.
     pub fn offer(&self) -> SessionOffer {
         let state = self.lock();

@@ -95,18 +95,12 @@ pub(crate) fn add<E>(
             let like = &dnskey_signature.rrsig;
             let input = like.signing_input_of(set.rtype, owner, set.rdatas.clone());
             let signature = sign(like, &input)?;
-            lines.push(format!(
-                "{owner} {} IN RRSIG {} {} {} {} {} {} {} {} {}",
+            lines.push(super::write::rrsig_line(
+                owner.as_str(),
                 dnskey_signature.ttl,
                 set.name,
-                like.algorithm.to_int(),
-                like.labels,
-                like.original_ttl,
-                like.expiration.to_rrsig_text(),
-                like.inception.to_rrsig_text(),
-                like.key_tag.to_int(),
-                like.signer_name,
-                to_base64(&signature)
+                like,
+                &signature,
             ));
         }
     }

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::{Dialect, TextSkr};
+use crate::dnssec::rrsig::Rrsig;
 use crate::dnssec::time::Timestamp;
 use crate::octets::to_base64;
 
@@ -51,16 +52,8 @@ pub fn write_text_skr(skr: &TextSkr, dialect: Dialect, generated: Timestamp, by:
             let rrsig = &signature.rrsig;
             let _ = writeln!(
                 out,
-                "{owner} {} IN RRSIG DNSKEY {} {} {} {} {} {} {} {}",
-                signature.ttl,
-                rrsig.algorithm.to_int(),
-                rrsig.labels,
-                rrsig.original_ttl,
-                rrsig.expiration.to_rrsig_text(),
-                rrsig.inception.to_rrsig_text(),
-                rrsig.key_tag.to_int(),
-                rrsig.signer_name,
-                to_base64(&rrsig.signature)
+                "{}",
+                rrsig_line(owner, signature.ttl, "DNSKEY", rrsig, &rrsig.signature)
             );
         }
         for record in &bundle.other {
@@ -72,4 +65,26 @@ pub fn write_text_skr(skr: &TextSkr, dialect: Dialect, generated: Timestamp, by:
         ";; SignedKeyResponse 1.0 generated at {generated} by {by}"
     );
     out
+}
+
+/// An RRSIG record over `covered` in one line: the fields of `rrsig` with
+/// `signature` as its value.
+pub(super) fn rrsig_line(
+    owner: &str,
+    ttl: u32,
+    covered: &str,
+    rrsig: &Rrsig,
+    signature: &[u8],
+) -> String {
+    format!(
+        "{owner} {ttl} IN RRSIG {covered} {} {} {} {} {} {} {} {}",
+        rrsig.algorithm.to_int(),
+        rrsig.labels,
+        rrsig.original_ttl,
+        rrsig.expiration.to_rrsig_text(),
+        rrsig.inception.to_rrsig_text(),
+        rrsig.key_tag.to_int(),
+        rrsig.signer_name,
+        to_base64(signature)
+    )
 }
