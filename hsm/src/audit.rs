@@ -129,13 +129,7 @@ impl AuditLog {
         })?;
         if !existed {
             // The new file's name is durable only once its directory is.
-            let directory = match path.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => parent,
-                _ => Path::new("."),
-            };
-            File::open(directory)
-                .and_then(|dir| dir.sync_all())
-                .map_err(io)?;
+            durable::sync_directory(durable::directory_of(path)).map_err(io)?;
         }
         let (entries, head) = read_chain(path, true)?;
         Ok(Self {

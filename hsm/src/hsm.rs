@@ -125,11 +125,13 @@ pub(crate) fn check_generation(
 /// signer's kinds (`SIGN-KEY-LOOKUP`, `SIGN-KEY-LABEL`).
 macro_rules! bundle_signer {
     ($type:ty) => {
-        impl ksr::BundleSigner for $type {
+        impl ksr::KeySource for $type {
             fn public_key(&self, label: &str) -> Result<ksr::Dnskey, ksr::SignerError> {
                 $crate::hsm::Hsm::public_key(self, label).map_err($crate::hsm::signer_error)
             }
+        }
 
+        impl ksr::BundleSigner for $type {
             fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, ksr::SignerError> {
                 $crate::hsm::Hsm::sign(self, label, data).map_err($crate::hsm::signer_error)
             }
@@ -151,11 +153,13 @@ pub(crate) fn signer_error(err: HsmError) -> ksr::SignerError {
 /// `Box<dyn Hsm>`.
 pub struct Signer<'a>(pub &'a dyn Hsm);
 
-impl ksr::BundleSigner for Signer<'_> {
+impl ksr::KeySource for Signer<'_> {
     fn public_key(&self, label: &str) -> Result<ksr::Dnskey, ksr::SignerError> {
         self.0.public_key(label).map_err(signer_error)
     }
+}
 
+impl ksr::BundleSigner for Signer<'_> {
     fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, ksr::SignerError> {
         self.0.sign(label, data).map_err(signer_error)
     }

@@ -35,4 +35,4 @@ pub use error::HsmError;
 pub use hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS, Signer};
 pub use pkcs11::{PKCS11_FAILURES_FILE, PKCS11_FILE, Pkcs11Hsm, Protection};
 pub use soft::{FAILURES_FILE, STORE_FILE, SoftHsm, SoftKey};
-pub use spec::{KeyInfo, KeySpec, RsaBits};
+pub use spec::{KeyInfo, KeySpec, RsaBits, check_label};

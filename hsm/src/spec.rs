@@ -120,9 +120,9 @@ pub struct KeyInfo {
     pub created: u64,
 }
 
-/// A label: 1 to 64 printable ASCII characters without spaces (it names
+/// Checks a key label: 1 to 64 printable ASCII characters without spaces (it names
 /// keys in configurations, SKRs and PKCS#11 objects).
-pub(crate) fn check_label(label: &str) -> Result<(), String> {
+pub fn check_label(label: &str) -> Result<(), String> {
     if !label.is_empty() && label.len() <= 64 && label.chars().all(|c| c.is_ascii_graphic()) {
         Ok(())
     } else {

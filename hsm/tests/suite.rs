@@ -257,7 +257,7 @@ fn keys_sign_and_verify<B: Backend>() {
         assert!(ksr::verify(&info.dnskey, b"something else", &signature).is_err());
         // And through the builder's trait.
         assert_eq!(
-            ksr::BundleSigner::public_key(&hsm, &label).unwrap(),
+            ksr::KeySource::public_key(&hsm, &label).unwrap(),
             info.dnskey
         );
     }

@@ -19,15 +19,19 @@
 //!   [`check_skr`], [`check_skr_anchor`]), each result a [`Finding`].
 //!
 //! * The policy checks of a KSR, its chain to the previous SKR
-//!   ([`validate_request`], [`CheckedKsr`]) and, through a
-//!   [`BundleSigner`], the SKR that answers it ([`build_skr`]), checked
+//!   ([`validate_request`], [`CheckedKsr`]), the plan of the SKR that
+//!   answers it with every check that needs no private key
+//!   ([`plan_skr`], reading public keys through a [`KeySource`]), and the
+//!   signed SKR ([`SkrPlan::sign`] through a [`BundleSigner`]), checked
 //!   against the KSR, the schema and the previous SKR before it is
 //!   returned ([`check_response`]).
+//! * The Knot DNS / BIND text format ([`text`]), with the same steps.
+//! * One type for both formats: [`Documents`] (a KSR and its SKR(n-1)) →
+//!   [`Checked`] → [`Plan`] → [`SignedSkr`].
 //!
 //! # What it does not do
 //!
-//! Hold keys: the HSM implements [`BundleSigner`]. The text format of Knot
-//! and BIND comes with a later issue.
+//! Hold keys: the HSM implements [`KeySource`] and [`BundleSigner`].
 //!
 //! # Example
 //!
@@ -50,6 +54,7 @@
 
 mod checks;
 mod dnssec;
+mod documents;
 mod findings;
 mod model;
 mod octets;
@@ -61,8 +66,8 @@ mod xml;
 mod zonefile;
 
 pub use checks::{
-    CheckedKsr, CheckedText, Request, SignedText, TextRequest, build_text_skr, check_ksr,
-    check_response, check_skr, check_skr_anchor, check_text_answer, check_text_skr,
+    CheckedKsr, CheckedText, Request, SignedText, TextPlan, TextRequest, build_text_skr, check_ksr,
+    check_response, check_skr, check_skr_anchor, check_text_answer, check_text_skr, plan_text_skr,
     validate_request, validate_text_request,
 };
 pub use dnssec::algorithm::{Algorithm, AlgorithmFamily};
@@ -73,6 +78,10 @@ pub use dnssec::name::{DomainName, NameError};
 pub use dnssec::rrsig::Rrsig;
 pub use dnssec::time::{Duration, DurationError, TimeError, Timestamp};
 pub use dnssec::verify::{VerifyError, verify};
+pub use documents::{
+    Checked, Documents, Format, FormatMismatch, KsrDocument, Plan, SignedSkr, SkrDocument,
+    detect_format,
+};
 pub use findings::{
     BundleRef, CheckCode, DocumentRole, Finding, KeyRef, Position, Severity, sort_findings,
 };
@@ -85,8 +94,11 @@ pub use policy::{
     Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy, TextCds, TextPolicy,
 };
 pub use response::{
-    Action, BuildError, BundleSigner, Schema, Signed, SignerError, SignerErrorKind, build_skr,
-    builtin as builtin_schemas, resolve as resolve_schema,
+    Action, BuildError, BundleSigner, KeySource, KskRole, Schema, Signed, SignerError,
+    SignerErrorKind, SkrPlan, build_skr, builtin as builtin_schemas, plan_skr,
+    resolve as resolve_schema,
 };
-pub use xml::{MAX_DOCUMENT_SIZE, parse_ksr, parse_skr, write_ksr, write_skr};
+pub use xml::{
+    MAX_DOCUMENT_SIZE, escape as xml_escape, parse_ksr, parse_skr, write_ksr, write_skr,
+};
 pub use zonefile::{DnskeyRecord, ZoneFileError, read_dnskeys};

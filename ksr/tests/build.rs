@@ -14,9 +14,9 @@ use std::path::PathBuf;
 
 use ksr::{
     Algorithm, AlgorithmParameters, BuildError, Bundle, BundleSigner, CheckCode, CheckedKsr,
-    Config, DigestType, Dnskey, DocumentRole, DomainName, Ds, Duration, Flags, Key, KskConfig, Ksr,
-    Policy, Request, Rrsig, Signature, SignatureAlgorithm, Signed, SignerError, Skr, Timestamp,
-    build_skr, builtin_schemas, check_skr,
+    Config, DigestType, Dnskey, DocumentRole, DomainName, Ds, Duration, Flags, Key, KeySource,
+    KskConfig, Ksr, Policy, Request, Rrsig, Signature, SignatureAlgorithm, Signed, SignerError,
+    Skr, Timestamp, build_skr, builtin_schemas, check_skr, plan_skr,
 };
 
 mod common;
@@ -25,14 +25,16 @@ use common::{TestKey, dnspython};
 /// A software signer with keys by label.
 struct Signer(BTreeMap<String, TestKey>);
 
-impl BundleSigner for Signer {
+impl KeySource for Signer {
     fn public_key(&self, label: &str) -> Result<Dnskey, SignerError> {
         self.0
             .get(label)
             .map(TestKey::dnskey)
             .ok_or_else(|| SignerError::not_found(format!("no key {label}")))
     }
+}
 
+impl BundleSigner for Signer {
     fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, SignerError> {
         self.0
             .get(label)
@@ -354,12 +356,15 @@ fn a_key_that_does_not_match_its_configuration_is_refused() {
 #[test]
 fn a_label_the_signer_finds_twice_is_refused() {
     struct Twice(Signer);
-    impl BundleSigner for Twice {
+    impl KeySource for Twice {
         fn public_key(&self, label: &str) -> Result<Dnskey, SignerError> {
             Err(SignerError::ambiguous(format!(
                 "{label} is in slot 0 and slot 1"
             )))
         }
+    }
+
+    impl BundleSigner for Twice {
         fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, SignerError> {
             self.0.sign(label, data)
         }
@@ -374,10 +379,13 @@ fn a_label_the_signer_finds_twice_is_refused() {
 #[test]
 fn a_signer_that_signs_badly_is_caught() {
     struct Liar(Signer);
-    impl BundleSigner for Liar {
+    impl KeySource for Liar {
         fn public_key(&self, label: &str) -> Result<Dnskey, SignerError> {
             self.0.public_key(label)
         }
+    }
+
+    impl BundleSigner for Liar {
         fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, SignerError> {
             let mut signature = self.0.sign(label, data)?;
             signature[0] ^= 1;
@@ -400,10 +408,13 @@ fn a_signer_that_signs_badly_is_caught() {
 #[test]
 fn a_signer_that_fails_stops_the_build() {
     struct Broken(Signer);
-    impl BundleSigner for Broken {
+    impl KeySource for Broken {
         fn public_key(&self, label: &str) -> Result<Dnskey, SignerError> {
             self.0.public_key(label)
         }
+    }
+
+    impl BundleSigner for Broken {
         fn sign(&self, _: &str, _: &[u8]) -> Result<Vec<u8>, SignerError> {
             Err(SignerError::failed("CKR_DEVICE_REMOVED"))
         }
@@ -465,6 +476,91 @@ fn a_quarter_chains_to_the_one_before_and_safety_is_checked() {
     let err = build_skr(&checked, "rollover+", &signer).unwrap_err();
     let codes: Vec<CheckCode> = err.findings().iter().map(|f| f.code).collect();
     assert_eq!(codes, [CheckCode::PolicySafetyPublishKeys], "{err}");
+}
+
+/// The public half of a signer, which cannot sign: what a sealed HSM is.
+struct Sealed<'a>(&'a Signer);
+
+impl KeySource for Sealed<'_> {
+    fn public_key(&self, label: &str) -> Result<Dnskey, SignerError> {
+        self.0.public_key(label)
+    }
+}
+
+#[test]
+fn a_plan_needs_only_public_keys_and_signs_what_it_planned() {
+    let (config, signer) = setup("example.", Algorithm::ECDSAP256SHA256);
+    let first = generated_quarter("example.", Algorithm::ECDSAP256SHA256, 0);
+    let checked = checked(&first, None, &config);
+    let plan = plan_skr(&checked, "pre-publish", &Sealed(&signer)).unwrap();
+    // The key sets and signers are final; no signature bytes yet.
+    assert_eq!(plan.bundles().len(), 9);
+    assert!(plan.bundles().iter().all(|bundle| {
+        bundle.signatures.iter().all(|signature| {
+            signature.rrsig.signature.is_empty() && signature.key_identifier == "Kcurrent"
+        })
+    }));
+    assert_eq!(
+        plan.bundles()[0].keys.len(),
+        3,
+        "bundle 1: current + 2 ZSKs"
+    );
+    assert_eq!(
+        plan.bundles()[1].keys.len(),
+        3,
+        "bundle 2: current, next, ZSK"
+    );
+    let signed = plan.sign(&signer).unwrap();
+    assert_eq!(
+        signed.skr,
+        build_skr(&checked, "pre-publish", &signer).unwrap().skr
+    );
+    // A KSK replaced in the HSM between planning and signing is refused.
+    let (_, other) = setup_with("example.", Algorithm::ECDSAP256SHA256, |seed| {
+        TestKey::new(Algorithm::ECDSAP256SHA256, seed + 50)
+    });
+    let err = plan.sign(&other).unwrap_err();
+    assert_eq!(err.findings()[0].code, CheckCode::SignKeyLookup, "{err}");
+}
+
+#[test]
+fn a_previous_skr_signed_by_a_key_the_hsm_lacks_is_refused_when_planning() {
+    let (config, signer) = setup("example.", Algorithm::ECDSAP256SHA256);
+    let first = generated_quarter("example.", Algorithm::ECDSAP256SHA256, 0);
+    let previous = build(&first, &config, "normal", &signer).skr;
+    let second = generated_quarter("example.", Algorithm::ECDSAP256SHA256, 1);
+    let checked = checked(&second, Some(&previous), &config);
+    assert!(plan_skr(&checked, "normal", &Sealed(&signer)).is_ok());
+    // An HSM without Kcurrent under that label, but with the same pins in
+    // the policy: KSR-CHAIN-KEYS.1 against the HSM, before any signing.
+    let (_, same_keys) = setup("example.", Algorithm::ECDSAP256SHA256);
+    let relabelled = Signer(
+        same_keys
+            .0
+            .into_iter()
+            .map(|(label, key)| (format!("{label}-other"), key))
+            .collect(),
+    );
+    let codes: Vec<CheckCode> = plan_skr(&checked, "normal", &Sealed(&relabelled))
+        .unwrap_err()
+        .iter()
+        .filter(|f| f.is_error())
+        .map(|f| f.code)
+        .collect();
+    assert!(codes.contains(&CheckCode::ChainKeysHsm), "{codes:?}");
+}
+
+#[test]
+fn a_ttl_no_resolver_keeps_is_refused_when_planning() {
+    let (mut config, signer) = setup("example.", Algorithm::ED25519);
+    let ksr = generated_ksr("example.", Algorithm::ED25519);
+    config.ksk_policy.ttl = 1 << 31;
+    let findings = plan_skr(&checked(&ksr, None, &config), "normal", &Sealed(&signer)).unwrap_err();
+    assert!(
+        findings.iter().all(|f| f.code == CheckCode::SignTtl),
+        "{findings:#?}"
+    );
+    assert_eq!(findings.len(), 9);
 }
 
 #[test]

@@ -20,13 +20,15 @@ use crate::secret::ActivationSecret;
 use crate::share::Share;
 
 /// The domain separation of the message a card signs.
-const CHALLENGE_LABEL: &[u8] = b"ceremony activation challenge v1";
+const CHALLENGE_LABEL: &[u8] = b"ceremony activation challenge v2";
 
 //------------ Challenge -----------------------------------------------------
 
 /// What a card signs to present its share: the attempt's nonce, the share
-/// index, the generation, the roster digest, and the channel the attempt
-/// is bound to (empty at one terminal; the session's transport key when
+/// index, the generation, the roster digest, the digest of the operation
+/// the officers were shown and authorize (see
+/// [`ActivationSession::for_operation`]), and the channel the attempt is
+/// bound to (empty at one terminal; the session's transport key when
 /// officers present over a network, see [`ActivationSession::bound_to`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Challenge {
@@ -36,6 +38,8 @@ pub struct Challenge {
     pub generation: u64,
     /// The roster's digest.
     pub roster_digest: [u8; 32],
+    /// The digest of the operation the presentation authorizes.
+    pub operation: [u8; 32],
     /// The channel binding: the public key shares are sealed to, or empty.
     pub channel: Vec<u8>,
 }
@@ -45,13 +49,15 @@ impl Challenge {
     /// SHA-256 over these bytes).
     pub fn message(&self, share_index: NonZeroU8) -> Vec<u8> {
         let channel_length = u16::try_from(self.channel.len()).unwrap_or(u16::MAX);
-        let mut message =
-            Vec::with_capacity(CHALLENGE_LABEL.len() + 32 + 1 + 8 + 32 + 2 + self.channel.len());
+        let mut message = Vec::with_capacity(
+            CHALLENGE_LABEL.len() + 32 + 1 + 8 + 32 + 32 + 2 + self.channel.len(),
+        );
         message.extend_from_slice(CHALLENGE_LABEL);
         message.extend_from_slice(&self.nonce);
         message.push(share_index.get());
         message.extend_from_slice(&self.generation.to_be_bytes());
         message.extend_from_slice(&self.roster_digest);
+        message.extend_from_slice(&self.operation);
         message.extend_from_slice(&channel_length.to_be_bytes());
         message.extend_from_slice(
             self.channel
@@ -222,6 +228,7 @@ impl Activated {
 pub struct ActivationSession {
     roster: Roster,
     timeout: Duration,
+    operation: [u8; 32],
     channel: Vec<u8>,
     state: Mutex<Attempt>,
 }
@@ -268,9 +275,25 @@ impl ActivationSession {
         Self {
             roster,
             timeout,
+            operation: [0; 32],
             channel: Vec::new(),
             state: Mutex::new(Attempt::new(now)),
         }
+    }
+
+    /// Binds every challenge of this session to one operation: the digest
+    /// of the summary the officers were shown (what is signed, with which
+    /// policy). A card's signature then counts for that operation only, so
+    /// a quorum gathered for one KSR cannot be spent on another.
+    #[must_use]
+    pub fn for_operation(mut self, digest: [u8; 32]) -> Self {
+        self.operation = digest;
+        self
+    }
+
+    /// The digest of the operation this session's presentations authorize.
+    pub fn operation(&self) -> [u8; 32] {
+        self.operation
     }
 
     /// Binds every challenge of this session to a channel: when officers
@@ -294,6 +317,7 @@ impl ActivationSession {
             nonce: self.lock().nonce,
             generation: self.roster.generation(),
             roster_digest: self.roster.digest(),
+            operation: self.operation,
             channel: self.channel.clone(),
         }
     }
@@ -434,6 +458,7 @@ impl ActivationSession {
             nonce: attempt.nonce,
             generation: roster.generation(),
             roster_digest: roster.digest(),
+            operation: self.operation,
             channel: self.channel.clone(),
         };
         let message = challenge.message(presentation.share.index());

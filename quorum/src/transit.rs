@@ -203,9 +203,10 @@ fn derive(
     session_public: &[u8],
     ephemeral_public: &[u8],
 ) -> Result<Zeroizing<[u8; 32]>, TransitError> {
-    let mut info = Vec::with_capacity(INFO_LABEL.len() + 32 + 2 * POINT_LEN);
+    let mut info = Vec::with_capacity(INFO_LABEL.len() + 64 + 2 * POINT_LEN);
     info.extend_from_slice(INFO_LABEL);
     info.extend_from_slice(&challenge.roster_digest);
+    info.extend_from_slice(&challenge.operation);
     info.extend_from_slice(session_public);
     info.extend_from_slice(ephemeral_public);
     let mut key = Zeroizing::new([0; 32]);
@@ -216,12 +217,13 @@ fn derive(
 }
 
 /// What the ciphertext is bound to besides the key: the attempt's nonce,
-/// the generation, the roster and the card.
+/// the generation, the roster, the operation and the card.
 fn associated_data(challenge: &Challenge, card_serial: &str) -> Vec<u8> {
-    let mut data = Vec::with_capacity(32 + 8 + 32 + card_serial.len());
+    let mut data = Vec::with_capacity(32 + 8 + 64 + card_serial.len());
     data.extend_from_slice(&challenge.nonce);
     data.extend_from_slice(&challenge.generation.to_be_bytes());
     data.extend_from_slice(&challenge.roster_digest);
+    data.extend_from_slice(&challenge.operation);
     data.extend_from_slice(card_serial.as_bytes());
     data
 }
@@ -235,6 +237,7 @@ mod tests {
             nonce: [byte; 32],
             generation: 1,
             roster_digest: [7; 32],
+            operation: [9; 32],
             channel: Vec::new(),
         }
     }
@@ -277,6 +280,13 @@ mod tests {
         later.generation = 2;
         assert_eq!(
             key.open(&sealed, &later, "CARD-1").err(),
+            Some(TransitError::Open)
+        );
+        // Sealed for another operation: nothing opens either.
+        let mut elsewhere = challenge(1);
+        elsewhere.operation = [8; 32];
+        assert_eq!(
+            key.open(&sealed, &elsewhere, "CARD-1").err(),
             Some(TransitError::Open)
         );
     }

@@ -407,3 +407,38 @@ fn a_session_bound_to_a_channel_refuses_signatures_for_another() {
         1
     );
 }
+
+#[test]
+fn a_session_for_one_operation_refuses_signatures_for_another() {
+    let room = Room::new(2, 3);
+    let now = Instant::now();
+    let session = room.session(now).for_operation([1; 32]);
+    assert_eq!(session.operation(), [1; 32]);
+    // The officer was shown, and the card signed, another operation.
+    let mut other = session.challenge();
+    assert_eq!(other.operation, [1; 32]);
+    other.operation = [2; 32];
+    let share = room.share(0);
+    let signature: p256::ecdsa::Signature = {
+        use p256::ecdsa::signature::Signer as _;
+        room.cards[0].sign(&other.message(share.index()))
+    };
+    let presentation = quorum::Presentation {
+        card_serial: room.enrolment.roster.officers()[0].card_serial.clone(),
+        generation: other.generation,
+        nonce: other.nonce,
+        share,
+        signature,
+    };
+    assert!(matches!(
+        session.present(presentation, now),
+        Err(Refusal::BadSignature { .. })
+    ));
+    assert_eq!(
+        session
+            .present(room.presentation(&session, 1), now)
+            .unwrap()
+            .presented,
+        1
+    );
+}

@@ -1,8 +1,10 @@
 //! Where a simulated card keeps its state: a file, replaced atomically.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read as _, Write as _};
+use std::fs::File;
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
+
+use durable::{LockError, LockFile, Replace};
 
 /// The largest card file read: a card holds a few hundred bytes.
 pub const MAX_CARD_FILE: u64 = 64 * 1024;
@@ -26,14 +28,15 @@ pub trait Storage {
     fn store(&mut self, bytes: &[u8]) -> io::Result<()>;
 }
 
-/// A card file on disk: written to a fresh temporary file beside it
-/// (random name, created new, mode 0600), synced, renamed over it, and the
-/// directory synced.
+/// A card file on disk, replaced through [`durable::write`]: a fresh
+/// temporary file beside it (random name, created new, mode 0600), synced,
+/// renamed over it, and the directory synced.
 #[derive(Debug)]
 pub struct FileStorage {
     path: PathBuf,
-    /// The lock held on `<card>.lock` while the card is in the reader.
-    _lock: Option<File>,
+    /// The lock on `<card>.lock` while the card is in the reader; the lock
+    /// file goes when the card leaves it.
+    _lock: Option<LockFile>,
 }
 
 impl FileStorage {
@@ -46,32 +49,41 @@ impl FileStorage {
         }
     }
 
-    /// The card file at `path`, locked against every other process until
-    /// dropped, as a card sits in one reader at a time: two processes
-    /// counting down one copy of the counter would each get three tries.
+    /// The existing card file at `path`, locked against every other
+    /// process until dropped, as a card sits in one reader at a time: two
+    /// processes counting down one copy of the counter would each get
+    /// three tries. The lock file `<card>.lock` is removed when the lock is
+    /// released; none is made for a path that holds no card.
     ///
     /// # Errors
     ///
-    /// Another process holds the card, or the lock file cannot be made.
+    /// No file at `path` (`NotFound`), another process holds the card
+    /// (`WouldBlock`, naming it), or the lock file cannot be made.
     pub fn locked(path: impl Into<PathBuf>) -> io::Result<Self> {
         let path = path.into();
+        if !path.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "no card has been issued here (no file at {})",
+                    path.display()
+                ),
+            ));
+        }
         let mut name = path
             .file_name()
             .map(|name| name.to_os_string())
             .unwrap_or_default();
         name.push(".lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path.with_file_name(name))?;
-        lock.try_lock().map_err(|err| match err {
-            std::fs::TryLockError::WouldBlock => io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "the card is in use by another process",
-            ),
-            std::fs::TryLockError::Error(err) => err,
-        })?;
+        let holder = format!("process {}", std::process::id());
+        let lock =
+            LockFile::acquire(path.with_file_name(name), &holder).map_err(|err| match err {
+                LockError::Busy { holder, .. } => io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!("the card is in use by another process ({holder})"),
+                ),
+                LockError::Io { source, .. } => source,
+            })?;
         Ok(Self {
             path,
             _lock: Some(lock),
@@ -81,14 +93,6 @@ impl FileStorage {
     /// The path.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// The directory the file is in.
-    fn directory(&self) -> &Path {
-        match self.path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        }
     }
 }
 
@@ -113,12 +117,7 @@ impl Storage for FileStorage {
     }
 
     fn store(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let mut temporary = tempfile::NamedTempFile::new_in(self.directory())?;
-        temporary.write_all(bytes)?;
-        temporary.as_file().sync_all()?;
-        temporary.persist(&self.path).map_err(|err| err.error)?;
-        // The rename itself is durable only once the directory is synced.
-        File::open(self.directory())?.sync_all()
+        Ok(durable::write(&self.path, bytes, Replace::Allowed)?)
     }
 }
 
@@ -146,6 +145,13 @@ mod tests {
         assert_eq!(second.kind(), io::ErrorKind::WouldBlock);
         drop(held);
         assert!(FileStorage::locked(storage.path()).is_ok());
+        // No lock file is left, and none is made for a mistyped name.
+        let absent = FileStorage::locked(dir.path().join("CO-9.card")).unwrap_err();
+        assert_eq!(absent.kind(), io::ErrorKind::NotFound);
+        let names: Vec<_> = std::fs::read_dir(dir.path())?
+            .map(|entry| entry.map(|entry| entry.file_name()))
+            .collect::<Result<_, _>>()?;
+        assert_eq!(names, ["CO-1.card"]);
         Ok(())
     }
 }

@@ -498,6 +498,7 @@ fn presentation(server: &Server<'_>, officer: &str, pin: &str) -> String {
             .unwrap()
             .try_into()
             .unwrap(),
+        operation: [0; 32],
         channel: session_key.clone(),
     };
     let card = SimulatedCard::open(

@@ -40,6 +40,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         nonce: decode(&offer.nonce, "nonce")?,
         generation: offer.generation,
         roster_digest: decode(&offer.roster_digest, "roster_digest")?,
+        operation: [0; 32],
         channel: session_key.clone(),
     };
     if !context.json {

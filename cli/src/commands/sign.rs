@@ -341,11 +341,13 @@ struct Progress<'a> {
     quiet: bool,
 }
 
-impl BundleSigner for Progress<'_> {
+impl ksr::KeySource for Progress<'_> {
     fn public_key(&self, label: &str) -> Result<ksr::Dnskey, ksr::SignerError> {
         hsm::Signer(self.hsm).public_key(label)
     }
+}
 
+impl BundleSigner for Progress<'_> {
     fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, ksr::SignerError> {
         let signature = hsm::Signer(self.hsm).sign(label, data)?;
         let count = self.signed.fetch_add(1, Ordering::SeqCst) + 1;

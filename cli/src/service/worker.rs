@@ -181,11 +181,13 @@ struct Progress<'a> {
     progress: &'a (dyn Fn(usize, usize) + Send),
 }
 
-impl BundleSigner for Progress<'_> {
+impl ksr::KeySource for Progress<'_> {
     fn public_key(&self, label: &str) -> Result<ksr::Dnskey, ksr::SignerError> {
         hsm::Signer(self.hsm).public_key(label)
     }
+}
 
+impl BundleSigner for Progress<'_> {
     fn sign(&self, label: &str, data: &[u8]) -> Result<Vec<u8>, ksr::SignerError> {
         if let Some(inception) = data.get(12..16).and_then(|b| <[u8; 4]>::try_from(b).ok()) {
             let bundle = {

@@ -10,7 +10,7 @@
 //! the store is sealed, lives in a file of its own beside it.
 
 use std::fs::{self, File};
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Read as _};
 use std::path::Path;
 
 use base64::Engine as _;
@@ -249,19 +249,10 @@ impl Store {
     }
 }
 
-/// Replaces a file's bytes so that a crash leaves the old or the new: a
-/// fresh temporary file (random name, created new, mode 0600), synced,
-/// renamed over the file, and the directory synced.
+/// Replaces a file's bytes so that a crash leaves the old or the new
+/// (the workspace's one [`durable::write`]).
 pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temporary = tempfile::NamedTempFile::new_in(directory)?;
-    temporary.write_all(bytes)?;
-    temporary.as_file().sync_all()?;
-    temporary.persist(path).map_err(|err| err.error)?;
-    File::open(directory)?.sync_all()
+    Ok(durable::write(path, bytes, durable::Replace::Allowed)?)
 }
 
 /// The count of failed activations since the last good one: a decimal

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use ksr::{
-    Algorithm, BundleSigner, DigestType, Dnskey, DomainName, Ds, Flags, KskConfig, SignerError,
-    Timestamp,
+    Algorithm, BundleSigner, DigestType, Dnskey, DomainName, Ds, Flags, KeySource, KskConfig,
+    SignerError, Timestamp,
 };
 use rsa::pkcs8::EncodePrivateKey as _;
 use rsa::traits::PublicKeyParts as _;
@@ -73,11 +73,13 @@ impl RingKey {
     }
 }
 
-impl BundleSigner for RingKey {
+impl KeySource for RingKey {
     fn public_key(&self, _label: &str) -> Result<Dnskey, SignerError> {
         Ok(self.dnskey.clone())
     }
+}
 
+impl BundleSigner for RingKey {
     fn sign(&self, _label: &str, data: &[u8]) -> Result<Vec<u8>, SignerError> {
         Ok(RingKey::sign(self, data))
     }

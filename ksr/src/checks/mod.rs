@@ -19,8 +19,8 @@ pub use ksr::check_ksr;
 pub use response::check_response;
 pub use skr::{check_skr, check_skr_anchor};
 pub use text::{
-    CheckedText, SignedText, TextRequest, build_text_skr, check_text_answer, check_text_skr,
-    validate_text_request,
+    CheckedText, SignedText, TextPlan, TextRequest, build_text_skr, check_text_answer,
+    check_text_skr, plan_text_skr, validate_text_request,
 };
 
 use std::borrow::Cow;
@@ -61,7 +61,7 @@ pub fn validate_request(request: &Request<'_>) -> Vec<Finding> {
 //------------ CheckedKsr ----------------------------------------------------
 
 /// A KSR that passed stages 2, 3 and 4 without an error, with what it was
-/// checked against. [`build_skr`](crate::build_skr) takes nothing else, so
+/// checked against. [`plan_skr`](crate::plan_skr) takes nothing else, so
 /// an unchecked KSR cannot be signed.
 #[derive(Clone, Debug)]
 pub struct CheckedKsr<'a> {

@@ -17,7 +17,7 @@ use crate::dnssec::time::Timestamp;
 use crate::findings::{CheckCode, DocumentRole, Finding};
 use crate::model::{Bundle, Ksr, Skr};
 use crate::policy::Config;
-use crate::response::{BuildError, BundleSigner, build_skr, resolve};
+use crate::response::{BuildError, BundleSigner, KeySource, SkrPlan, plan_skr, resolve};
 use crate::text::{
     Dialect, TextKey, TextKsr, TextResponseBundle, TextSignature, TextSkr, bundle_id,
     parse_text_skr, write_text_skr,
@@ -80,7 +80,7 @@ pub struct TextRequest<'a> {
 //------------ CheckedText ---------------------------------------------------
 
 /// A text KSR that passed its checks without an error, with the signing
-/// points of its SKR. [`build_text_skr`] takes nothing else.
+/// points of its SKR. [`plan_text_skr`] takes nothing else.
 #[derive(Clone, Debug)]
 pub struct CheckedText<'a> {
     request: TextRequest<'a>,
@@ -383,33 +383,45 @@ pub struct SignedText {
     pub findings: Vec<Finding>,
 }
 
-/// Signs a checked text KSR: one SKR bundle per signing point, each with
+/// A text SKR planned in every detail but its signature bytes: the
+/// expanded request planned through [`plan_skr`] (so stages 4, 5 and 6 ran
+/// on it before any card), the signing points, the dialect to write and
+/// whether CDNSKEY/CDS records go with each bundle.
+#[derive(Clone, Debug)]
+pub struct TextPlan {
+    inner: SkrPlan,
+    domain: crate::DomainName,
+    points: Vec<(Timestamp, usize)>,
+    dialect: Dialect,
+    cds: crate::TextCds,
+    config: Config,
+}
+
+/// Plans a checked text KSR: one SKR bundle per signing point, each with
 /// the DNSKEY RRset of its KSR bundle's ZSKs and the KSKs of the schema's
 /// action for that KSR bundle, signed by the action's signing KSKs with
 /// inception = time − `text_rrsig_backdate` and expiration = time +
-/// `text_rrsig_validity`, TTLs the KSR's. The signing itself, and every
-/// check of stages 5 and 6 against the expanded request, is
-/// [`build_skr`]'s; the text is then written in `dialect`, read back, and
-/// must equal what was signed and pass [`check_text_skr`]
-/// (`SKR-REREAD`).
+/// `text_rrsig_validity`, TTLs the KSR's. Every check of stages 4 (HSM
+/// part), 5 and 6 against the expanded request is [`plan_skr`]'s; SKR(n-1)'s
+/// KSKs are matched to the HSM's keys by public key.
 ///
 /// # Errors
 ///
-/// See [`BuildError`]; on any error there is no SKR.
-pub fn build_text_skr(
+/// Every finding of the planning stages, when one is an error.
+pub fn plan_text_skr(
     checked: &CheckedText<'_>,
     schema_name: &str,
-    signer: &dyn BundleSigner,
+    keys: &dyn KeySource,
     dialect: Dialect,
-    generated: Timestamp,
-    by: &str,
-) -> Result<SignedText, BuildError> {
+) -> Result<TextPlan, Vec<Finding>> {
     let config = checked.request.config;
-    let reject = |code: CheckCode, message: String| {
-        BuildError::Rejected(vec![Finding::error(code, DocumentRole::NewSkr, message)])
-    };
-    let schema = resolve(config, schema_name, checked.ksr().bundles.len())
-        .map_err(|message| reject(CheckCode::SignSchema, message))?;
+    let schema = resolve(config, schema_name, checked.ksr().bundles.len()).map_err(|message| {
+        vec![Finding::error(
+            CheckCode::SignSchema,
+            DocumentRole::NewSkr,
+            message,
+        )]
+    })?;
     // The schema by KSR bundle becomes one by signing point, under the
     // same name, in a copy of the policy whose TTL is the KSR's.
     let mut adjusted = config.clone();
@@ -425,7 +437,7 @@ pub fn build_text_skr(
         })
         .collect();
     adjusted.schemas.insert(schema_name.to_owned(), expanded);
-    // SKR(n-1) for the safety checks of stage 6: keys are matched by RDATA
+    // SKR(n-1) for the chain and safety checks: keys are matched by RDATA
     // (§6 of the checks), so its KSKs take the labels of the HSM's keys
     // with the same public key, as the new SKR's KSKs carry them.
     let previous = checked.request.previous.map(|previous| {
@@ -434,8 +446,7 @@ pub fn build_text_skr(
             .keys
             .values()
             .filter_map(|ksk| {
-                signer
-                    .public_key(&ksk.label)
+                keys.public_key(&ksk.label)
                     .ok()
                     .map(|dnskey| (ksk.label.clone(), dnskey))
             })
@@ -471,113 +482,172 @@ pub fn build_text_skr(
         config: &adjusted,
         findings: Vec::new(),
     };
-    let signed = build_skr(&internal, schema_name, signer)?;
-    let skr = TextSkr {
-        dialect,
+    let inner = plan_skr(&internal, schema_name, keys)?;
+    Ok(TextPlan {
+        inner,
         domain: checked.ksr().domain.clone(),
-        id: String::new(),
-        bundles: signed
-            .skr
-            .bundles
-            .iter()
-            .zip(&checked.points)
-            .map(|(bundle, (time, _))| TextResponseBundle {
-                time: *time,
-                line: 0,
-                keys: bundle
-                    .keys
-                    .iter()
-                    .map(|key| TextKey {
-                        ttl: key.ttl,
-                        dnskey: key.dnskey.clone(),
-                    })
-                    .collect(),
-                signatures: bundle
-                    .signatures
-                    .iter()
-                    .map(|signature| TextSignature {
-                        ttl: signature.ttl,
-                        rrsig: signature.rrsig.clone(),
-                    })
-                    .collect(),
-                other: Vec::new(),
-            })
-            .collect(),
-    };
-    let mut skr = skr;
-    let cds = config.text.text_cds;
-    if cds != crate::TextCds::None {
-        for (bundle, internal) in skr.bundles.iter_mut().zip(&signed.skr.bundles) {
-            let keys = bundle.keys.clone();
-            crate::text::cds::add(bundle, &checked.ksr().domain, cds, |like, input| {
-                let label = internal
-                    .signatures
-                    .iter()
-                    .find(|signature| signature.rrsig.key_tag == like.key_tag)
-                    .map(|signature| signature.key_identifier.clone())
-                    .unwrap_or_default();
-                let signature =
-                    signer
-                        .sign(&label, input)
-                        .map_err(|source| BuildError::Signer {
-                            label: label.clone(),
-                            source,
-                        })?;
-                let key = keys.iter().find(|key| {
-                    key.dnskey.key_tag() == like.key_tag && key.dnskey.algorithm() == like.algorithm
-                });
-                match key.map(|key| crate::verify(&key.dnskey, input, &signature)) {
-                    Some(Ok(())) => Ok(signature),
-                    _ => Err(reject(
-                        CheckCode::SkrVerify,
-                        format!(
-                            "the signature of {label} over the CDNSKEY/CDS records does not verify"
-                        ),
-                    )),
-                }
-            })?;
-        }
-    }
-    let text = write_text_skr(&skr, dialect, generated, by);
-    let back = parse_text_skr(text.as_bytes(), DocumentRole::NewSkr).map_err(|findings| {
-        reject(
-            CheckCode::SkrReread,
-            format!(
-                "the SKR written does not read back: {}",
-                findings
-                    .first()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            ),
-        )
-    })?;
-    if !same_content(&back, &skr)
-        || back
-            .bundles
-            .iter()
-            .zip(&skr.bundles)
-            .any(|(a, b)| a.other != b.other)
-    {
-        return Err(reject(
-            CheckCode::SkrReread,
-            "the SKR written reads back different from what was signed".into(),
-        ));
-    }
-    let problems: Vec<Finding> = check_text_skr(&back, config, DocumentRole::NewSkr)
-        .into_iter()
-        .filter(Finding::is_error)
-        .collect();
-    if let Some(problem) = problems.first() {
-        return Err(reject(
-            CheckCode::SkrReread,
-            format!("the SKR written fails its own check: {problem}"),
-        ));
-    }
-    Ok(SignedText {
-        skr: back,
-        text,
-        findings: signed.findings,
+        points: checked.points.clone(),
+        dialect,
+        cds: config.text.text_cds,
+        config: config.clone(),
     })
+}
+
+impl TextPlan {
+    /// The expanded request's plan: one bundle per signing point.
+    pub fn expanded(&self) -> &SkrPlan {
+        &self.inner
+    }
+
+    /// The dialect the SKR is written in.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Signs the plan ([`SkrPlan::sign`]), adds the CDNSKEY/CDS records
+    /// the policy asks for (signed and verified too), writes the text in
+    /// the plan's dialect, reads it back, and requires it to equal what was
+    /// signed and pass [`check_text_skr`] (`SKR-REREAD`).
+    ///
+    /// # Errors
+    ///
+    /// See [`BuildError`]; on any error there is no SKR.
+    pub fn sign(
+        &self,
+        signer: &dyn BundleSigner,
+        generated: Timestamp,
+        by: &str,
+    ) -> Result<SignedText, BuildError> {
+        let reject = |code: CheckCode, message: String| {
+            BuildError::Rejected(vec![Finding::error(code, DocumentRole::NewSkr, message)])
+        };
+        let signed = self.inner.sign(signer)?;
+        let mut skr = TextSkr {
+            dialect: self.dialect,
+            domain: self.domain.clone(),
+            id: String::new(),
+            bundles: signed
+                .skr
+                .bundles
+                .iter()
+                .zip(&self.points)
+                .map(|(bundle, (time, _))| TextResponseBundle {
+                    time: *time,
+                    line: 0,
+                    keys: bundle
+                        .keys
+                        .iter()
+                        .map(|key| TextKey {
+                            ttl: key.ttl,
+                            dnskey: key.dnskey.clone(),
+                        })
+                        .collect(),
+                    signatures: bundle
+                        .signatures
+                        .iter()
+                        .map(|signature| TextSignature {
+                            ttl: signature.ttl,
+                            rrsig: signature.rrsig.clone(),
+                        })
+                        .collect(),
+                    other: Vec::new(),
+                })
+                .collect(),
+        };
+        if self.cds != crate::TextCds::None {
+            for (bundle, internal) in skr.bundles.iter_mut().zip(&signed.skr.bundles) {
+                let keys = bundle.keys.clone();
+                crate::text::cds::add(bundle, &self.domain, self.cds, |like, input| {
+                    let label = internal
+                        .signatures
+                        .iter()
+                        .find(|signature| signature.rrsig.key_tag == like.key_tag)
+                        .map(|signature| signature.key_identifier.clone())
+                        .unwrap_or_default();
+                    let signature =
+                        signer
+                            .sign(&label, input)
+                            .map_err(|source| BuildError::Signer {
+                                label: label.clone(),
+                                source,
+                            })?;
+                    let key = keys.iter().find(|key| {
+                        key.dnskey.key_tag() == like.key_tag
+                            && key.dnskey.algorithm() == like.algorithm
+                    });
+                    match key.map(|key| crate::verify(&key.dnskey, input, &signature)) {
+                        Some(Ok(())) => Ok(signature),
+                        _ => Err(reject(
+                            CheckCode::SkrVerify,
+                            format!(
+                                "the signature of {label} over the CDNSKEY/CDS records does not verify"
+                            ),
+                        )),
+                    }
+                })?;
+            }
+        }
+        let text = write_text_skr(&skr, self.dialect, generated, by);
+        let back = parse_text_skr(text.as_bytes(), DocumentRole::NewSkr).map_err(|findings| {
+            reject(
+                CheckCode::SkrReread,
+                format!(
+                    "the SKR written does not read back: {}",
+                    findings
+                        .first()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                ),
+            )
+        })?;
+        if !same_content(&back, &skr)
+            || back
+                .bundles
+                .iter()
+                .zip(&skr.bundles)
+                .any(|(a, b)| a.other != b.other)
+        {
+            return Err(reject(
+                CheckCode::SkrReread,
+                "the SKR written reads back different from what was signed".into(),
+            ));
+        }
+        let problems: Vec<Finding> = check_text_skr(&back, &self.config, DocumentRole::NewSkr)
+            .into_iter()
+            .filter(Finding::is_error)
+            .collect();
+        if let Some(problem) = problems.first() {
+            return Err(reject(
+                CheckCode::SkrReread,
+                format!("the SKR written fails its own check: {problem}"),
+            ));
+        }
+        Ok(SignedText {
+            skr: back,
+            text,
+            findings: signed.findings,
+        })
+    }
+}
+
+/// Plans and signs a text SKR in one step, for callers that hold an
+/// active signer already (tests).
+///
+/// # Errors
+///
+/// The planning findings ([`BuildError::Rejected`]), or see
+/// [`TextPlan::sign`].
+pub fn build_text_skr(
+    checked: &CheckedText<'_>,
+    schema_name: &str,
+    signer: &dyn BundleSigner,
+    dialect: Dialect,
+    generated: Timestamp,
+    by: &str,
+) -> Result<SignedText, BuildError> {
+    plan_text_skr(checked, schema_name, signer, dialect)
+        .map_err(BuildError::Rejected)?
+        .sign(signer, generated, by)
 }
 
 /// Whether two text SKRs hold the same bundles: times, keys and signatures

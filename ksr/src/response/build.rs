@@ -20,11 +20,13 @@ use crate::model::{
 use crate::policy::{Config, KskConfig};
 use crate::xml::{parse_skr, sort_as_written, write_skr};
 
-//------------ BundleSigner --------------------------------------------------
+//------------ KeySource and BundleSigner ------------------------------------
 
-/// What signs: the HSM, or a software key in tests. The consumer owns the
-/// trait (house rule 13).
-pub trait BundleSigner {
+/// Where the KSKs' public keys come from: the HSM, sealed or not. The
+/// consumer owns the trait (house rule 13). Planning an SKR needs only
+/// this, so every check that needs no private key runs before any card is
+/// read.
+pub trait KeySource {
     /// Returns the public key of the KSK with this HSM label, as DNSKEY
     /// RDATA (the flags are set by the builder).
     ///
@@ -34,7 +36,10 @@ pub trait BundleSigner {
     /// than once in the modules, slots or objects the signer sees
     /// ([`SignerErrorKind::Ambiguous`]), or the key cannot be read.
     fn public_key(&self, label: &str) -> Result<Dnskey, SignerError>;
+}
 
+/// What signs: the active HSM, or a software key in tests.
+pub trait BundleSigner: KeySource {
     /// Signs `data` (an RRSIG signing input) with the KSK of this label, in
     /// the DNSSEC encoding of its algorithm.
     ///
@@ -147,53 +152,81 @@ fn summary(findings: &[Finding]) -> String {
 }
 
 /// Ends the build when a stage found an error.
-fn stop_on_errors(sink: &mut Sink) -> Result<(), BuildError> {
+fn stop_on_errors(sink: &mut Sink) -> Result<(), Vec<Finding>> {
     if sink
         .findings
         .iter()
         .any(|finding| finding.severity == Severity::Error)
     {
-        return Err(BuildError::Rejected(std::mem::take(&mut sink.findings)));
+        return Err(std::mem::take(&mut sink.findings));
     }
     Ok(())
 }
 
-//------------ build_skr -----------------------------------------------------
+//------------ SkrPlan -------------------------------------------------------
 
-/// Builds the SKR for a checked KSR with the schema of this name.
+/// An SKR planned in every detail but its signature bytes: the KSKs read
+/// from the HSM (sealed: public keys only) and checked, each bundle's
+/// DNSKEY RRset final, each RRSIG's fields set, and stages 4 (the HSM
+/// part), 5 and 6 run on the result. Only [`plan_skr`] makes one, so a
+/// signing step that was not planned cannot happen, and every refusal
+/// that needs no private key comes before the officers present their
+/// cards.
+#[derive(Clone, Debug)]
+pub struct SkrPlan {
+    ksr: Ksr,
+    previous: Option<Skr>,
+    config: Config,
+    schema: Schema,
+    /// The KSKs the schema uses, by configured name, as read.
+    ksks: BTreeMap<String, Ksk>,
+    /// The bundles, each signature's bytes still empty.
+    bundles: Vec<Bundle>,
+    /// Warnings of the planning stages (a switched-off check).
+    findings: Vec<Finding>,
+}
+
+/// Plans the SKR for a checked KSR with the schema of this name, reading
+/// the KSKs' public keys from `keys`.
 ///
-/// Stage 5: the schema must exist and fit (`SIGN-SCHEMA`); each KSK it
-/// names is read from the signer once and checked against its
-/// configuration (`SIGN-KEY-LOOKUP`, `-LABEL`, `-TYPE`, `-TAG`, `-DS`), its
-/// two tags against every ZSK (`KSR-KEYTAG-CLASH`) and its validity against
-/// every bundle it serves in (`SIGN-KEY-VALIDITY`). Per bundle *i* and the
-/// schema's action *i*: the published KSKs with Flags 257, the revoked ones
-/// with 385 and their recomputed tag, then the bundle's ZSKs, all with
-/// `ksk_policy.ttl` (`SIGN-TTL`); one RRSIG per signing KSK over that
-/// RRset with the bundle's inception and expiration, verified in software
-/// before use (`SKR-VERIFY`), covering the ZSKs' algorithms
-/// (`SIGN-ALG-COVERAGE`). Then the assembled SKR passes the SKR checks
-/// (`SIGN-BUNDLE-SIGS`) and stage 6 against the KSR, the schema and
-/// SKR(n-1), and it is serialized and read back equal (`SKR-REREAD`).
+/// Stage 4, HSM part (`KSR-CHAIN-KEYS.1`): every key that signed SKR(n-1)'s
+/// last bundle is in the HSM under its identifier, with the same public
+/// key. Stage 5: the schema must exist and fit (`SIGN-SCHEMA`); each KSK it
+/// names is read once and checked against its configuration
+/// (`SIGN-KEY-LOOKUP`, `-LABEL`, `-TYPE`, `-TAG`, `-DS`), its two tags
+/// against every ZSK (`KSR-KEYTAG-CLASH`) and its validity against every
+/// bundle it serves in (`SIGN-KEY-VALIDITY`). Per bundle *i* and the
+/// schema's action *i*: the published KSKs with Flags 257, the revoked
+/// ones with 385 and their recomputed tag, then the bundle's ZSKs, all with
+/// `ksk_policy.ttl` (`SIGN-TTL`); one RRSIG per signing KSK, covering the
+/// ZSKs' algorithms (`SIGN-ALG-COVERAGE`). Stage 6 then runs on the
+/// planned SKR against the KSR, the schema and SKR(n-1)
+/// (`SKR-CONSISTENCY.*`, `KSR-POLICY-SAFETY.*`): they depend on keys and
+/// signers, not on signature bytes.
 ///
 /// # Errors
 ///
-/// See [`BuildError`]; on any error there is no SKR.
-pub fn build_skr(
+/// Every finding of the planning stages, when one is an error.
+pub fn plan_skr(
     checked: &CheckedKsr<'_>,
     schema_name: &str,
-    signer: &dyn BundleSigner,
-) -> Result<Signed, BuildError> {
+    keys: &dyn KeySource,
+) -> Result<SkrPlan, Vec<Finding>> {
     let (ksr, config) = (checked.ksr(), checked.config());
     let mut sink = Sink::new(DocumentRole::NewSkr);
     let schema = match resolve(config, schema_name, ksr.bundles.len()) {
         Ok(schema) => schema,
         Err(message) => {
             sink.error(CheckCode::SignSchema, message);
-            return Err(BuildError::Rejected(sink.findings));
+            return Err(sink.findings);
         }
     };
-    let ksks = read_ksks(config, &schema, &ksr.domain, signer, &mut sink);
+    if let Some(previous) = checked.previous()
+        && config.request_policy.check_chain_keys_in_hsm
+    {
+        chain_keys_in_hsm(previous, keys, &mut sink);
+    }
+    let ksks = read_ksks(config, &schema, &ksr.domain, keys, &mut sink);
     stop_on_errors(&mut sink)?;
     sink.unless_disabled(
         config.request_policy.check_key_tag_clashes,
@@ -206,34 +239,18 @@ pub fn build_skr(
     }
     stop_on_errors(&mut sink)?;
 
-    let mut bundles = Vec::with_capacity(ksr.bundles.len());
-    for (index, (request, action)) in ksr.bundles.iter().zip(&schema).enumerate() {
-        let bundle = BundleBuilder {
-            ksr,
-            ttl: config.ksk_policy.ttl,
-            ksks: &ksks,
-            signer,
-        }
-        .build(index + 1, request, action, &mut sink)?;
-        bundles.push(bundle);
-    }
+    let ttl = config.ksk_policy.ttl;
+    let bundles: Vec<Bundle> = ksr
+        .bundles
+        .iter()
+        .zip(&schema)
+        .enumerate()
+        .map(|(index, (request, action))| {
+            plan_bundle(ksr, ttl, &ksks, index + 1, request, action, &mut sink)
+        })
+        .collect();
     stop_on_errors(&mut sink)?;
-
-    let skr = Skr {
-        id: ksr.id.clone(),
-        serial: ksr.serial,
-        domain: ksr.domain.clone(),
-        timestamp: None,
-        ksk_policy: ksk_policy(config, &bundles),
-        zsk_policy: ksr.zsk_policy.clone(),
-        bundles,
-    };
-    sink.unless_disabled(
-        config.response_policy.validate_signatures,
-        &[CheckCode::SignBundleSigs],
-        "response_policy.validate_signatures",
-        |sink| bundle_signatures(&skr, sink),
-    );
+    let skr = assemble(ksr, config, bundles.clone());
     sink.findings.extend(check_response(
         &skr,
         ksr,
@@ -241,36 +258,204 @@ pub fn build_skr(
         config,
         Some(&schema),
     ));
+    // Said now, before the officers are asked: the signing step checks
+    // the assembled bundles only when this is on.
+    sink.unless_disabled(
+        config.response_policy.validate_signatures,
+        &[CheckCode::SignBundleSigs],
+        "response_policy.validate_signatures",
+        |_| {},
+    );
     stop_on_errors(&mut sink)?;
-
-    let xml = write_skr(&skr);
-    let skr = reread(&xml, &skr).map_err(BuildError::Rejected)?;
-    Ok(Signed {
-        skr,
-        xml,
+    Ok(SkrPlan {
+        ksr: ksr.clone(),
+        previous: checked.previous().cloned(),
+        config: config.clone(),
+        schema,
+        ksks,
+        bundles,
         findings: sink.findings,
     })
 }
 
+impl SkrPlan {
+    /// The bundles as they will be signed (signature bytes empty).
+    pub fn bundles(&self) -> &[Bundle] {
+        &self.bundles
+    }
+
+    /// The schema's action of each bundle.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The KSKs the plan uses: configured name, HSM label, DNSKEY with
+    /// Flags 257.
+    pub fn ksks(&self) -> impl Iterator<Item = (&str, &str, &Dnskey)> {
+        self.ksks
+            .iter()
+            .map(|(name, ksk)| (name.as_str(), ksk.config.label.as_str(), &ksk.dnskey))
+    }
+
+    /// The warnings of the planning stages.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// The KSR planned for.
+    pub fn ksr(&self) -> &Ksr {
+        &self.ksr
+    }
+
+    /// Signs the plan: each RRSIG through `signer`, each signature verified
+    /// in software before use (`SKR-VERIFY`) against the key the plan read
+    /// (a key changed since is `SIGN-KEY-LOOKUP`). The assembled SKR then
+    /// passes the SKR checks (`SIGN-BUNDLE-SIGS`) and stage 6 again, and
+    /// it is serialized and read back equal (`SKR-REREAD`).
+    ///
+    /// # Errors
+    ///
+    /// See [`BuildError`]; on any error there is no SKR.
+    pub fn sign(&self, signer: &dyn BundleSigner) -> Result<Signed, BuildError> {
+        let mut sink = Sink::new(DocumentRole::NewSkr);
+        for (name, ksk) in &self.ksks {
+            let same = signer
+                .public_key(&ksk.config.label)
+                .is_ok_and(|now| now.with_flags(Flags::KSK) == ksk.dnskey);
+            if !same {
+                sink.error(
+                    CheckCode::SignKeyLookup,
+                    format!(
+                        "KSK {name} (label {}): the HSM no longer holds the key the plan was made with",
+                        ksk.config.label
+                    ),
+                );
+            }
+        }
+        stop_on_errors(&mut sink).map_err(BuildError::Rejected)?;
+        let domain = &self.ksr.domain;
+        let mut bundles = self.bundles.clone();
+        for (index, bundle) in bundles.iter_mut().enumerate() {
+            let inputs: Vec<Vec<u8>> = bundle
+                .signatures
+                .iter()
+                .map(|signature| signature.rrsig.signing_input(domain, bundle.dnskeys()))
+                .collect();
+            let mut made = Vec::with_capacity(inputs.len());
+            for (signature, input) in bundle.signatures.iter().zip(&inputs) {
+                let label = &signature.key_identifier;
+                let bytes = signer
+                    .sign(label, input)
+                    .map_err(|source| BuildError::Signer {
+                        label: label.clone(),
+                        source,
+                    })?;
+                made.push(bytes);
+            }
+            let number = index + 1;
+            for (signature, (input, bytes)) in
+                bundle.signatures.iter_mut().zip(inputs.iter().zip(made))
+            {
+                signature.rrsig.signature = bytes;
+                let Some(key) = bundle
+                    .keys
+                    .iter()
+                    .find(|k| k.identifier == signature.key_identifier)
+                else {
+                    continue; // planned from the key set: not reachable
+                };
+                if let Err(err) = verify(&key.dnskey, input, &signature.rrsig.signature) {
+                    sink.findings.push(
+                        Finding::error(
+                            CheckCode::SkrVerify,
+                            DocumentRole::NewSkr,
+                            format!("the signature the HSM made does not verify: {err}"),
+                        )
+                        .in_bundle(number, &bundle.id)
+                        .about_key(&key.identifier, key.dnskey.key_tag()),
+                    );
+                }
+            }
+        }
+        stop_on_errors(&mut sink).map_err(BuildError::Rejected)?;
+        let skr = assemble(&self.ksr, &self.config, bundles);
+        if self.config.response_policy.validate_signatures {
+            bundle_signatures(&skr, &mut sink);
+        }
+        // Stage 6 again on what was signed; its warnings were the plan's.
+        sink.findings.extend(
+            check_response(
+                &skr,
+                &self.ksr,
+                self.previous.as_ref(),
+                &self.config,
+                Some(&self.schema),
+            )
+            .into_iter()
+            .filter(Finding::is_error),
+        );
+        stop_on_errors(&mut sink).map_err(BuildError::Rejected)?;
+        let xml = write_skr(&skr);
+        let skr = reread(&xml, &skr).map_err(BuildError::Rejected)?;
+        Ok(Signed {
+            skr,
+            xml,
+            findings: self.findings.clone(),
+        })
+    }
+}
+
+/// Plans and signs in one step, for callers that hold an active signer
+/// already (tests, benchmarks).
+///
+/// # Errors
+///
+/// The planning findings ([`BuildError::Rejected`]), or see
+/// [`SkrPlan::sign`].
+pub fn build_skr(
+    checked: &CheckedKsr<'_>,
+    schema_name: &str,
+    signer: &dyn BundleSigner,
+) -> Result<Signed, BuildError> {
+    plan_skr(checked, schema_name, signer)
+        .map_err(BuildError::Rejected)?
+        .sign(signer)
+}
+
+/// The SKR of some bundles: the KSR's id, serial, domain and ZSK policy,
+/// and the KSK policy of the bundles' keys.
+fn assemble(ksr: &Ksr, config: &Config, bundles: Vec<Bundle>) -> Skr {
+    Skr {
+        id: ksr.id.clone(),
+        serial: ksr.serial,
+        domain: ksr.domain.clone(),
+        timestamp: None,
+        ksk_policy: ksk_policy(config, &bundles),
+        zsk_policy: ksr.zsk_policy.clone(),
+        bundles,
+    }
+}
+
 //------------ The KSKs ------------------------------------------------------
 
-/// A KSK as the signer holds it, checked against its configuration.
-struct Ksk<'a> {
-    config: &'a KskConfig,
+/// A KSK as the HSM holds it, checked against its configuration.
+#[derive(Clone, Debug)]
+struct Ksk {
+    config: KskConfig,
     /// The public key with Flags 257.
     dnskey: Dnskey,
 }
 
-/// Reads every KSK the schema names from the signer, once each, and checks
+/// Reads every KSK the schema names from the HSM, once each, and checks
 /// it against its configuration. A key that fails is left out, with its
 /// findings.
-fn read_ksks<'a>(
-    config: &'a Config,
+fn read_ksks(
+    config: &Config,
     schema: &Schema,
     domain: &DomainName,
-    signer: &dyn BundleSigner,
+    keys: &dyn KeySource,
     sink: &mut Sink,
-) -> BTreeMap<&'a str, Ksk<'a>> {
+) -> BTreeMap<String, Ksk> {
     let names: BTreeSet<&str> = schema.iter().flat_map(Action::names).collect();
     let mut ksks = BTreeMap::new();
     for (name, config_key) in config
@@ -278,12 +463,12 @@ fn read_ksks<'a>(
         .iter()
         .filter(|(name, _)| names.contains(name.as_str()))
     {
-        match hsm_key(config_key, signer, domain) {
+        match hsm_key(config_key, keys, domain) {
             Ok(dnskey) => {
                 ksks.insert(
-                    name.as_str(),
+                    name.clone(),
                     Ksk {
-                        config: config_key,
+                        config: config_key.clone(),
                         dnskey,
                     },
                 );
@@ -297,15 +482,53 @@ fn read_ksks<'a>(
     ksks
 }
 
-/// Reads a KSK from the signer and checks it against its configuration:
+/// `KSR-CHAIN-KEYS.1` against the HSM: each key that signed SKR(n-1)'s
+/// last bundle is held by the HSM under its keyIdentifier, with the same
+/// public key. The public keys are readable while the HSM is sealed.
+fn chain_keys_in_hsm(previous: &Skr, keys: &dyn KeySource, sink: &mut Sink) {
+    let Some(last) = previous.bundles.last() else {
+        return;
+    };
+    let number = previous.bundles.len();
+    for signature in &last.signatures {
+        let Some(key) = last.key(&signature.key_identifier) else {
+            continue; // SKR-PREV-SIGS reports it
+        };
+        let problem = match keys.public_key(&signature.key_identifier) {
+            Ok(held)
+                if held.algorithm() == key.dnskey.algorithm()
+                    && held.public_key() == key.dnskey.public_key() =>
+            {
+                continue;
+            }
+            Ok(_) => "the HSM's key of that label has another public key".to_owned(),
+            Err(err) => format!("this HSM does not hold it ({})", err.message),
+        };
+        sink.findings.push(
+            Finding::error(
+                CheckCode::ChainKeysHsm,
+                DocumentRole::PreviousSkr,
+                format!(
+                    "KSK {:?} (tag {}) signed the previous SKR's last bundle, but {problem}",
+                    key.identifier,
+                    key.dnskey.with_flags(Flags::KSK).key_tag()
+                ),
+            )
+            .in_bundle(number, &last.id)
+            .about_key(&key.identifier, key.dnskey.key_tag()),
+        );
+    }
+}
+
+/// Reads a KSK from the HSM and checks it against its configuration:
 /// algorithm and RSA parameters, key tag and DS pins (`SIGN-KEY-LOOKUP`,
 /// `-LABEL`, `-TYPE`, `-TAG`, `-DS`).
 fn hsm_key(
     config_key: &KskConfig,
-    signer: &dyn BundleSigner,
+    keys: &dyn KeySource,
     domain: &DomainName,
 ) -> Result<Dnskey, (CheckCode, String)> {
-    let dnskey = signer
+    let dnskey = keys
         .public_key(&config_key.label)
         .map_err(|err| match err.kind {
             SignerErrorKind::Ambiguous => (CheckCode::SignKeyLabel, err.message),
@@ -314,6 +537,7 @@ fn hsm_key(
             }
         })?
         .with_flags(Flags::KSK);
+
     let mnemonic = dnskey.algorithm().mnemonic().unwrap_or("unknown");
     if mnemonic != config_key.algorithm {
         return Err((
@@ -377,7 +601,7 @@ fn hsm_key(
 
 /// `KSR-KEYTAG-CLASH`, second pass: no ZSK of the KSR has the Flags-257 or
 /// Flags-385 tag of a KSK read from the signer.
-fn hsm_tag_clashes(ksr: &Ksr, ksks: &BTreeMap<&str, Ksk<'_>>, sink: &mut Sink) {
+fn hsm_tag_clashes(ksr: &Ksr, ksks: &BTreeMap<String, Ksk>, sink: &mut Sink) {
     let mut tags: BTreeMap<KeyTag, String> = BTreeMap::new();
     for ksk in ksks.values() {
         for flags in [Flags::KSK, Flags::REVOKED_KSK] {
@@ -413,12 +637,12 @@ fn validity(
     number: usize,
     bundle: &Bundle,
     action: &Action,
-    ksks: &BTreeMap<&str, Ksk<'_>>,
+    ksks: &BTreeMap<String, Ksk>,
     sink: &mut Sink,
 ) {
     let names: BTreeSet<&str> = action.names().collect();
-    for ksk in names.iter().filter_map(|name| ksks.get(name)) {
-        let key = ksk.config;
+    for ksk in names.iter().filter_map(|name| ksks.get(*name)) {
+        let key = &ksk.config;
         let until_ok = key
             .valid_until
             .is_none_or(|until| until >= bundle.expiration);
@@ -443,136 +667,99 @@ fn validity(
 
 //------------ One bundle ----------------------------------------------------
 
-/// What building a bundle needs besides the bundle.
-struct BundleBuilder<'a> {
-    ksr: &'a Ksr,
+/// Plans response bundle `number`: its DNSKEY RRset (the action's KSKs,
+/// revoked ones with Flags 385, then the request's ZSKs, all with the KSK
+/// TTL) and one RRSIG per signing KSK with the bundle's inception and
+/// expiration, its signature bytes empty. Check failures go to the sink.
+fn plan_bundle(
+    ksr: &Ksr,
     ttl: u32,
-    ksks: &'a BTreeMap<&'a str, Ksk<'a>>,
-    signer: &'a dyn BundleSigner,
-}
-
-impl BundleBuilder<'_> {
-    /// Builds response bundle `number`; check failures go to the sink,
-    /// only a failing signer ends the build here.
-    fn build(
-        &self,
-        number: usize,
-        request: &Bundle,
-        action: &Action,
-        sink: &mut Sink,
-    ) -> Result<Bundle, BuildError> {
-        let mut bundle = Bundle {
-            id: request.id.clone(),
-            inception: request.inception,
-            expiration: request.expiration,
-            signers: Vec::new(),
-            keys: self.key_set(request, action),
-            signatures: Vec::new(),
+    ksks: &BTreeMap<String, Ksk>,
+    number: usize,
+    request: &Bundle,
+    action: &Action,
+    sink: &mut Sink,
+) -> Bundle {
+    let names: BTreeSet<&str> = action.names().collect();
+    let mut keys: Vec<Key> = Vec::new();
+    for (name, ksk) in ksks
+        .iter()
+        .filter(|(name, _)| names.contains(name.as_str()))
+    {
+        let flags = if action.revoke.iter().any(|revoked| revoked == name) {
+            Flags::REVOKED_KSK
+        } else {
+            Flags::KSK
         };
-        ttl_guard(number, &bundle, self.ttl, sink);
-        distinct_tags(number, &bundle, sink);
-        let signing: BTreeSet<&str> = action.sign.iter().map(String::as_str).collect();
-        let mut all_verified = true;
-        for ksk in signing.iter().filter_map(|name| self.ksks.get(name)) {
-            match self.sign(number, &bundle, ksk, sink)? {
-                Some(signature) => bundle.signatures.push(signature),
-                None => all_verified = false,
-            }
-        }
-        // A signature left out would only repeat itself as a coverage gap.
-        if all_verified {
-            coverage(number, &bundle, request, sink);
-        }
-        sort_as_written(&mut bundle);
-        Ok(bundle)
+        let dnskey = ksk.dnskey.with_flags(flags);
+        keys.push(Key {
+            identifier: ksk.config.label.clone(),
+            key_tag: dnskey.key_tag(),
+            ttl,
+            dnskey,
+        });
     }
-
-    /// The DNSKEY RRset of the bundle: the action's KSKs (revoked ones
-    /// with Flags 385), then the request's ZSKs, all with the KSK TTL.
-    fn key_set(&self, request: &Bundle, action: &Action) -> Vec<Key> {
-        let mut keys: Vec<Key> = Vec::new();
-        let names: BTreeSet<&str> = action.names().collect();
-        for (name, ksk) in self.ksks.iter().filter(|(name, _)| names.contains(*name)) {
-            let flags = if action.revoke.iter().any(|revoked| revoked == name) {
-                Flags::REVOKED_KSK
-            } else {
-                Flags::KSK
-            };
-            let dnskey = ksk.dnskey.with_flags(flags);
-            keys.push(Key {
-                identifier: ksk.config.label.clone(),
-                key_tag: dnskey.key_tag(),
-                ttl: self.ttl,
-                dnskey,
-            });
-        }
-        keys.extend(request.keys.iter().map(|zsk| Key {
-            ttl: self.ttl,
-            ..zsk.clone()
-        }));
-        keys
-    }
-
-    /// Has the signer sign the bundle's RRset with one KSK and verifies the
-    /// result (`SKR-VERIFY`); a signature that does not verify is left out.
-    fn sign(
-        &self,
-        number: usize,
-        bundle: &Bundle,
-        ksk: &Ksk<'_>,
-        sink: &mut Sink,
-    ) -> Result<Option<Signature>, BuildError> {
+    keys.extend(request.keys.iter().map(|zsk| Key { ttl, ..zsk.clone() }));
+    let mut bundle = Bundle {
+        id: request.id.clone(),
+        inception: request.inception,
+        expiration: request.expiration,
+        signers: Vec::new(),
+        keys,
+        signatures: Vec::new(),
+    };
+    ttl_guard(number, &bundle, ttl, sink);
+    distinct_tags(number, &bundle, sink);
+    let signing: BTreeSet<&str> = action.sign.iter().map(String::as_str).collect();
+    let domain = &ksr.domain;
+    for ksk in signing.iter().filter_map(|name| ksks.get(*name)) {
         let label = &ksk.config.label;
         let Some(key) = bundle.key(label) else {
             // Not reachable: the key set holds every signing KSK.
             sink.bundle_error(
                 CheckCode::SignSchema,
                 number,
-                bundle,
+                &bundle,
                 format!("signing key {label} is not in the key set"),
             );
-            return Ok(None);
+            continue;
         };
-        let domain = &self.ksr.domain;
-        let mut rrsig = Rrsig {
+        let rrsig = Rrsig {
             algorithm: key.dnskey.algorithm(),
             labels: domain.rrsig_labels(),
-            original_ttl: self.ttl,
+            original_ttl: ttl,
             expiration: bundle.expiration,
             inception: bundle.inception,
             key_tag: key.dnskey.key_tag(),
             signer_name: domain.clone(),
             signature: Vec::new(),
         };
-        let input = rrsig.signing_input(domain, bundle.dnskeys());
-        rrsig.signature = self
-            .signer
-            .sign(label, &input)
-            .map_err(|source| BuildError::Signer {
-                label: label.clone(),
-                source,
-            })?;
-        if let Err(err) = verify(&key.dnskey, &input, &rrsig.signature) {
-            sink.key_error(
-                CheckCode::SkrVerify,
-                number,
-                bundle,
-                key,
-                format!("the signature the HSM made does not verify: {err}"),
-            );
-            return Ok(None);
-        }
-        Ok(Some(Signature {
+        bundle.signatures.push(Signature {
             key_identifier: label.clone(),
-            ttl: self.ttl,
+            ttl,
             rrsig,
-        }))
+        });
     }
+    coverage(number, &bundle, request, sink);
+    sort_as_written(&mut bundle);
+    bundle
 }
 
-/// `SIGN-TTL`: every key of the RRset to be signed has the KSK TTL. The
-/// builder sets it, so this guards the construction.
+/// `SIGN-TTL`: every key of the RRset to be signed has the KSK TTL, and
+/// that TTL is one a resolver keeps (at most 2^31 − 1, RFC 2181 §8: "a
+/// value ... with the most significant bit set ... should be treated as
+/// ... zero"). The builder sets the keys' TTL, so the first half guards the
+/// construction; the second catches a policy that would sign an RRset no
+/// resolver caches.
 fn ttl_guard(number: usize, bundle: &Bundle, ttl: u32, sink: &mut Sink) {
+    if ttl > i32::MAX.unsigned_abs() {
+        sink.bundle_error(
+            CheckCode::SignTtl,
+            number,
+            bundle,
+            format!("ksk_policy.ttl {ttl} is over 2147483647 (RFC 2181 §8)"),
+        );
+    }
     for key in bundle.keys.iter().filter(|key| key.ttl != ttl) {
         sink.key_error(
             CheckCode::SignTtl,
@@ -796,9 +983,9 @@ mod tests {
         let skr = real_skr();
         let ksk_2010 = skr.bundles[0].key("Kjqmt7v").unwrap().dnskey.clone();
         let ksks = BTreeMap::from([(
-            "ksk_2010",
+            "ksk_2010".to_owned(),
             Ksk {
-                config: &config.keys["ksk_2010"],
+                config: config.keys["ksk_2010"].clone(),
                 dnskey: ksk_2010.clone(),
             },
         )]);

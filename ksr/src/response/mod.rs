@@ -5,5 +5,8 @@
 mod build;
 mod schema;
 
-pub use build::{BuildError, BundleSigner, Signed, SignerError, SignerErrorKind, build_skr};
-pub use schema::{Action, Schema, builtin, resolve};
+pub use build::{
+    BuildError, BundleSigner, KeySource, Signed, SignerError, SignerErrorKind, SkrPlan, build_skr,
+    plan_skr,
+};
+pub use schema::{Action, KskRole, Schema, builtin, resolve};

@@ -43,6 +43,37 @@ impl Action {
     }
 }
 
+//------------ KskRole -------------------------------------------------------
+
+/// The two KSK names the built-in schemas use, as kskm names them: the
+/// policy's `[keys.ksk_current]` and `[keys.ksk_next]`. A KSK roll moves
+/// the next key to the current role (`ceremony ksk promote`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum KskRole {
+    /// The KSK that signs now: `ksk_current`.
+    #[serde(rename = "ksk_current")]
+    Current,
+    /// The KSK being rolled in: `ksk_next`.
+    #[serde(rename = "ksk_next")]
+    Next,
+}
+
+impl KskRole {
+    /// Its name under `[keys]` and in the schemas.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Current => "ksk_current",
+            Self::Next => "ksk_next",
+        }
+    }
+}
+
+impl std::fmt::Display for KskRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 //------------ Schema --------------------------------------------------------
 
 /// A schema: the action of each bundle, bundle 1 first.
@@ -54,8 +85,8 @@ pub type Schema = Vec<Action>;
 /// keeps its role, the last keeps its role, and the middle ones repeat
 /// bundle 2's.
 pub fn builtin(bundles: usize) -> BTreeMap<&'static str, Schema> {
-    const CURRENT: &str = "ksk_current";
-    const NEXT: &str = "ksk_next";
+    const CURRENT: &str = KskRole::Current.name();
+    const NEXT: &str = KskRole::Next.name();
     let both = [CURRENT, NEXT];
     let shape = |first: Action, middle: Action, last: Action| -> Schema {
         (0..bundles.max(1))

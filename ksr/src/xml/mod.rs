@@ -8,4 +8,4 @@ mod write;
 pub use parse::{parse_ksr, parse_skr};
 pub use tree::MAX_DOCUMENT_SIZE;
 pub(crate) use write::sort_as_written;
-pub use write::{write_ksr, write_skr};
+pub use write::{escape, write_ksr, write_skr};

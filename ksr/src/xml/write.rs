@@ -241,6 +241,20 @@ impl Writer {
     }
 }
 
+/// Escapes text for an XML (or HTML) attribute value or element: `&`,
+/// `<`, `>` and `"`, and white space a reader would normalize. One place
+/// for every document the workspace writes (trust anchors, pages).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '>' => out.push_str("&gt;"),
+            c => escape_attribute(&mut out, c.encode_utf8(&mut [0; 4])),
+        }
+    }
+    out
+}
+
 /// Escapes `&`, `<` and `>` in text (§2.3 rule 9).
 fn escape_text(out: &mut String, text: &str) {
     for c in text.chars() {

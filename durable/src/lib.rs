@@ -1,0 +1,388 @@
+//! Crash-safe files for every crate of the workspace: one way to replace a
+//! file, one name for its temporary, one way to clean up after a crash, and
+//! lock files that leave nothing behind.
+//!
+//! * [`write`]: the bytes go to a fresh temporary file beside the target
+//!   (created new, mode 0600), are synced, renamed over the target (or next
+//!   to it, refusing an existing file), and the directory is synced. A
+//!   crash leaves the old file or the new one, never a mix, and at worst a
+//!   temporary that [`sweep`] recognizes by its name.
+//! * [`write_checked`]: the same, with the temporary read back from disk
+//!   and judged before the rename (an SKR must read back as it was
+//!   signed).
+//! * [`LockFile`]: an exclusive lock on `NAME.lock` that says who holds it
+//!   and is removed when released.
+//!
+//! Errors name the target path, never the temporary's random name.
+//!
+//! # Example
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("state.json");
+//! durable::write(&path, b"{}", durable::Replace::Never)?;
+//! assert!(durable::write(&path, b"[]", durable::Replace::Never).is_err());
+//! durable::write(&path, b"[]", durable::Replace::Allowed)?;
+//! assert_eq!(std::fs::read(&path)?, b"[]");
+//! assert!(durable::sweep(dir.path())?.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+mod lock;
+
+pub use lock::{LockError, LockFile, remove_held as remove_held_locks};
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+/// How every temporary file's name ends, so that the next start can tell
+/// a crashed run's leftovers from anything else in a directory.
+const TEMPORARY_SUFFIX: &str = ".ceremony-tmp";
+
+//------------ Replace -------------------------------------------------------
+
+/// Whether a write may replace an existing file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replace {
+    /// An existing file is an error and is left as it is (documents,
+    /// PUK files: written once).
+    Never,
+    /// The file is replaced (state files: cards, key store, policy).
+    Allowed,
+}
+
+//------------ WriteError ----------------------------------------------------
+
+/// Why a file was not written. Nothing was then left at the target.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The target exists and [`Replace::Never`] was asked for.
+    Exists(PathBuf),
+    /// The directory is missing, not writable, or a write or sync failed.
+    Io {
+        /// The target.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The bytes read back from disk were not the bytes written, or were
+    /// not accepted.
+    ReadBack(PathBuf),
+}
+
+impl WriteError {
+    /// The target path.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Exists(path) | Self::Io { path, .. } | Self::ReadBack(path) => path,
+        }
+    }
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Exists(path) => write!(f, "{} exists; it is not overwritten", path.display()),
+            Self::Io { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+            Self::ReadBack(path) => write!(
+                f,
+                "{}: what was read back from disk is not what was written; nothing was kept",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            Self::Exists(_) | Self::ReadBack(_) => None,
+        }
+    }
+}
+
+impl From<WriteError> for io::Error {
+    fn from(err: WriteError) -> Self {
+        let kind = match &err {
+            WriteError::Exists(_) => io::ErrorKind::AlreadyExists,
+            WriteError::Io { source, .. } => source.kind(),
+            WriteError::ReadBack(_) => io::ErrorKind::InvalidData,
+        };
+        io::Error::new(kind, err.to_string())
+    }
+}
+
+//------------ write ---------------------------------------------------------
+
+/// Writes a file atomically (see the crate documentation).
+///
+/// # Errors
+///
+/// See [`WriteError`]; on any error the target is as it was.
+pub fn write(path: &Path, bytes: &[u8], replace: Replace) -> Result<(), WriteError> {
+    write_checked(path, bytes, replace, |_| true)
+}
+
+/// Writes a file atomically, and renames it into place only if the bytes
+/// read back from the synced temporary are the bytes written and `accept`
+/// takes them.
+///
+/// # Errors
+///
+/// See [`WriteError`]; on any error the target is as it was.
+pub fn write_checked(
+    path: &Path,
+    bytes: &[u8],
+    replace: Replace,
+    accept: impl FnOnce(&[u8]) -> bool,
+) -> Result<(), WriteError> {
+    let io = |source| WriteError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if replace == Replace::Never && path.symlink_metadata().is_ok() {
+        return Err(WriteError::Exists(path.to_owned()));
+    }
+    let directory = directory_of(path);
+    let name = path.file_name().unwrap_or_else(|| OsStr::new("file"));
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    let mut temporary = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(TEMPORARY_SUFFIX)
+        .rand_bytes(8)
+        .tempfile_in(directory)
+        .map_err(|err| io(without_temporary_name(err, directory)))?;
+    temporary.write_all(bytes).map_err(io)?;
+    temporary.as_file().sync_all().map_err(io)?;
+    let reread = std::fs::read(temporary.path()).map_err(io)?;
+    if reread != bytes || !accept(&reread) {
+        return Err(WriteError::ReadBack(path.to_owned()));
+    }
+    match replace {
+        Replace::Never => temporary.persist_noclobber(path).map_err(|err| {
+            if err.error.kind() == io::ErrorKind::AlreadyExists {
+                WriteError::Exists(path.to_owned())
+            } else {
+                io(err.error)
+            }
+        })?,
+        Replace::Allowed => temporary.persist(path).map_err(|err| io(err.error))?,
+    };
+    sync_directory(directory).map_err(io)
+}
+
+/// Syncs a directory, so that a rename or a new name in it is durable.
+///
+/// # Errors
+///
+/// The directory cannot be opened or synced.
+pub fn sync_directory(directory: &Path) -> io::Result<()> {
+    File::open(directory)?.sync_all()
+}
+
+/// The directory a path is in (`.` for a bare name).
+pub fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// tempfile names the temporary in its errors; ours name the directory.
+fn without_temporary_name(err: io::Error, directory: &Path) -> io::Error {
+    match err.kind() {
+        io::ErrorKind::NotFound => io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("the directory {} does not exist", directory.display()),
+        ),
+        io::ErrorKind::PermissionDenied => io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("the directory {} is not writable", directory.display()),
+        ),
+        kind => io::Error::new(kind, format!("in {}: {kind}", directory.display())),
+    }
+}
+
+//------------ Writable check ------------------------------------------------
+
+/// Checks, before any work is done, that [`write`] with
+/// [`Replace::Never`] could make `path`: it does not exist, and a
+/// temporary can be made (and is removed again) in its directory.
+///
+/// # Errors
+///
+/// The target exists, or its directory is missing or not writable.
+pub fn check_writable(path: &Path) -> Result<(), WriteError> {
+    if path.symlink_metadata().is_ok() {
+        return Err(WriteError::Exists(path.to_owned()));
+    }
+    let directory = directory_of(path);
+    let probe = tempfile::Builder::new()
+        .prefix(".probe.")
+        .suffix(TEMPORARY_SUFFIX)
+        .tempfile_in(directory)
+        .map_err(|err| WriteError::Io {
+            path: path.to_owned(),
+            source: without_temporary_name(err, directory),
+        })?;
+    probe.close().map_err(|source| WriteError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+//------------ Stale temporaries ---------------------------------------------
+
+/// Whether a file name is one of our temporaries.
+pub fn is_temporary(name: &OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|name| name.starts_with('.') && name.ends_with(TEMPORARY_SUFFIX))
+}
+
+/// Removes the temporaries a crashed run left in a directory (not in its
+/// subdirectories) and returns their paths. Call it only while holding
+/// the lock that every writer of the directory holds. A missing directory
+/// has none.
+///
+/// # Errors
+///
+/// The directory cannot be read, or a temporary cannot be removed.
+pub fn sweep(directory: &Path) -> io::Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(directory) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if is_temporary(&entry.file_name()) && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+            removed.push(entry.path());
+        }
+    }
+    if !removed.is_empty() {
+        sync_directory(directory)?;
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+/// Removes the temporaries a crashed run left for one target file (those
+/// named after it, beside it) and returns their paths: for files outside
+/// a directory the caller holds the lock of, such as an SKR's output.
+///
+/// # Errors
+///
+/// The directory cannot be read, or a temporary cannot be removed.
+pub fn sweep_for(target: &Path) -> io::Result<Vec<PathBuf>> {
+    let Some(name) = target.file_name().and_then(OsStr::to_str) else {
+        return Ok(Vec::new());
+    };
+    let prefix = format!(".{name}.");
+    let directory = directory_of(target);
+    let entries = match std::fs::read_dir(directory) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let ours = file_name.to_str().is_some_and(|file_name| {
+            file_name.starts_with(&prefix)
+                && file_name.len() == prefix.len() + 8 + TEMPORARY_SUFFIX.len()
+        });
+        if ours && is_temporary(&file_name) && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+            removed.push(entry.path());
+        }
+    }
+    if !removed.is_empty() {
+        sync_directory(directory)?;
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a panic in a test is a failing test")]
+
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_write_replaces_or_refuses_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("card");
+        write(&path, b"one", Replace::Never).unwrap();
+        let err = write(&path, b"two", Replace::Never).unwrap_err();
+        assert!(matches!(err, WriteError::Exists(_)), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        write(&path, b"two", Replace::Allowed).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(names(dir.path()), ["card"]);
+    }
+
+    #[test]
+    fn a_refused_read_back_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("skr.xml");
+        let err = write_checked(&path, b"signed", Replace::Never, |_| false).unwrap_err();
+        assert!(matches!(err, WriteError::ReadBack(_)));
+        assert!(names(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_missing_directory_is_named_and_the_temporary_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent/skr.xml");
+        for err in [
+            write(&path, b"x", Replace::Never).unwrap_err(),
+            check_writable(&path).unwrap_err(),
+        ] {
+            let text = err.to_string();
+            assert!(text.contains("absent/skr.xml"), "{text}");
+            assert!(text.contains("does not exist"), "{text}");
+            assert!(!text.contains(TEMPORARY_SUFFIX), "{text}");
+        }
+    }
+
+    #[test]
+    fn sweep_removes_only_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".card.AbCdEfGh.ceremony-tmp"), b"torn").unwrap();
+        std::fs::write(dir.path().join(".hidden"), b"keep").unwrap();
+        std::fs::write(dir.path().join("x.ceremony-tmp"), b"keep").unwrap();
+        std::fs::write(dir.path().join(".skr.xml.AbCdEfGh.ceremony-tmp"), b"torn").unwrap();
+        std::fs::write(dir.path().join(".other.xml.AbCdEfGh.ceremony-tmp"), b"keep").unwrap();
+        let removed = sweep_for(&dir.path().join("skr.xml")).unwrap();
+        assert_eq!(removed, [dir.path().join(".skr.xml.AbCdEfGh.ceremony-tmp")]);
+        let removed = sweep(dir.path()).unwrap();
+        assert_eq!(removed.len(), 2);
+        assert_eq!(names(dir.path()), [".hidden", "x.ceremony-tmp"]);
+        assert!(sweep(&dir.path().join("absent")).unwrap().is_empty());
+        check_writable(&dir.path().join("new")).unwrap();
+        assert_eq!(names(dir.path()), [".hidden", "x.ceremony-tmp"]);
+    }
+}
