@@ -13,10 +13,23 @@ pub enum Outcome {
     /// Everything passed (warnings allowed).
     Success,
     /// A document could not be read as one: over the size limit, not
-    /// well-formed XML, or beyond the parser's limits.
+    /// well-formed, or beyond the parser's limits.
     Unreadable,
     /// A document was read and at least one check found an error.
     Failed,
+}
+
+impl Outcome {
+    /// The outcome a report means.
+    pub fn of(report: &signer::Report) -> Self {
+        if report.is_unreadable() {
+            Self::Unreadable
+        } else if report.has_errors() {
+            Self::Failed
+        } else {
+            Self::Success
+        }
+    }
 }
 
 //------------ CliError ------------------------------------------------------
@@ -24,18 +37,53 @@ pub enum Outcome {
 /// A failure that stops a command.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// A file could not be read.
-    #[error("cannot read {}: {source}", .path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
+    /// The signer system refused or failed.
+    #[error(transparent)]
+    Signer(#[from] signer::Error),
+    /// The quorum was not met (or its attempt failed): the error, with the
+    /// cards that counted and those that did not, for `--json`.
+    #[error("{source}")]
+    Quorum {
+        /// What went wrong.
+        #[source]
+        source: Box<signer::Error>,
+        /// The cards that counted.
+        accepted: Vec<signer::Accepted>,
+        /// The cards that did not.
+        refused: Vec<signer::Refused>,
+    },
+    /// A command that needs a ceremony was run outside one.
+    #[error(
+        "this needs a ceremony: give --config DIR/ceremony.toml, or run it in the ceremony directory"
+    )]
+    NoCeremony,
+    /// `sign` was given neither the previous SKR nor the waiver.
+    #[error(
+        "give --previous-skr SKR (the last quarter's SKR, which the chain and safety checks need) or --no-previous-skr (a first quarter; recorded)"
+    )]
+    PreviousChoice,
+    /// `--now` (or another time) is not an instant.
+    #[error("--now {text:?}: {source}")]
+    Now {
+        /// What was given.
+        text: String,
         /// Why.
         #[source]
-        source: io::Error,
+        source: ksr::TimeError,
     },
-    /// Standard input could not be read.
-    #[error("cannot read standard input: {0}")]
-    Stdin(#[source] io::Error),
+    /// An option's value is not one it takes.
+    #[error("--{option} {value:?}: {expected}")]
+    Value {
+        /// The option.
+        option: &'static str,
+        /// What was given.
+        value: String,
+        /// What it takes.
+        expected: &'static str,
+    },
+    /// With `--json`, PUKs must go to a file (they are never in JSON).
+    #[error("with --json, give --puk-file: the PUKs are handed out once and never printed as JSON")]
+    JsonNeedsPukFile,
     /// DNSKEY records in zone-file form could not be read.
     #[error("{source_name}: {source}")]
     ZoneFile {
@@ -45,45 +93,14 @@ pub enum CliError {
         #[source]
         source: ksr::ZoneFileError,
     },
-    /// The policy file is not valid (`TOOL-CONFIG`).
-    #[error("TOOL-CONFIG: {}: {source}", .path.display())]
-    Config {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
         /// The file.
         path: PathBuf,
         /// Why.
         #[source]
-        source: ksr::ConfigError,
-    },
-    /// `--now` is not an instant.
-    #[error("--now {text:?}: {source}")]
-    Now {
-        /// What was given.
-        text: String,
-        /// Why.
-        #[source]
-        source: ksr::TimeError,
-    },
-    /// The signing schema named on the command line does not exist or
-    /// does not fit the KSR (`SIGN-SCHEMA`).
-    #[error("SIGN-SCHEMA: {0}")]
-    Schema(String),
-    /// A card file could not be opened (missing, unreadable, damaged).
-    #[error("{}: {source}", .path.display())]
-    CardFile {
-        /// The card file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: smartcard_sim::OpenError,
-    },
-    /// The card refused or failed.
-    #[error("{}: {source}", .path.display())]
-    Card {
-        /// The card file.
-        path: PathBuf,
-        /// The card's answer.
-        #[source]
-        source: smartcard_sim::CardError,
+        source: io::Error,
     },
     /// A pin file is not usable.
     #[error("pin file {}: {message}", .path.display())]
@@ -93,132 +110,190 @@ pub enum CliError {
         /// What is wrong.
         message: String,
     },
-    /// The audit log's chain is broken.
-    #[error("audit log: {0}")]
-    Audit(#[source] hsm::AuditError),
-    /// A PIN or PUK given is not of the right form.
+    /// A PIN or PUK given in a file is not of the right form.
     #[error("{0}")]
-    Secret(String),
+    Secret(#[from] smartcard_sim::SecretFormatError),
     /// The terminal could not be asked.
-    #[error("cannot read a PIN from the terminal: {0}")]
+    #[error("cannot ask at the terminal: {0}")]
     Prompt(#[source] io::Error),
-    /// A file could not be written.
-    #[error("cannot write {}: {source}", .path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
-    /// The command line asks for something that cannot be done.
-    #[error("{0}")]
-    Usage(String),
-    /// Something failed while the command ran (not the input's fault).
-    #[error("{0}")]
-    Runtime(String),
-    /// The HSM failed.
-    #[error("HSM: {0}")]
-    Hsm(#[from] hsm::HsmError),
-    /// The quorum was not met.
-    #[error("the quorum was not met: {accepted} of {threshold} cards counted")]
-    NoQuorum {
-        /// Cards that counted.
-        accepted: usize,
-        /// The threshold.
-        threshold: usize,
-    },
-    /// The service refused: a card it did not count, or a client it does
-    /// not allow.
-    #[error("refused: {0}")]
-    Refused(String),
+    /// Standard input could not be read.
+    #[error("cannot read standard input: {0}")]
+    Stdin(#[source] io::Error),
     /// Output could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[source] io::Error),
+    /// The service could not be reached or answered nonsense.
+    #[error("{0}")]
+    Remote(String),
+    /// The service does not let this client do this (HTTP 401/403).
+    #[error("the service refused access: {0}")]
+    Access(String),
+    /// The service refused the request as it stands (HTTP 400, 404, 409,
+    /// 413).
+    #[error("the service refused: {0}")]
+    Rejected(String),
+    /// The service counted no card: the quorum's rules refused it.
+    #[error("refused: {0}")]
+    CardRefused(String),
+    /// A demo step did not exit as expected.
+    #[error("the demo step `{command}` exited {exit}, not {expected}")]
+    Demo {
+        /// The command line.
+        command: String,
+        /// Its exit code.
+        exit: i32,
+        /// The one expected.
+        expected: i32,
+    },
 }
 
 impl CliError {
-    /// Returns a next step for the person at the terminal, if there is one.
+    /// A next step for the person at the terminal, if there is one.
     pub fn hint(&self) -> Option<&'static str> {
+        use signer::Error as S;
+        if let Self::Quorum { source, .. } = self
+            && matches!(**source, S::NoQuorum { .. })
+        {
+            return Some(
+                "present more cards of the current roster; `ceremony card status CARD` shows a card's state",
+            );
+        }
         match self {
+            Self::Signer(S::Policy { .. }) => {
+                Some("`ceremony policy show` prints the effective policy with every key it accepts")
+            }
+            Self::Signer(S::Schema(_)) => Some(
+                "the built-in schemas are normal, pre-publish, rollover, revoke, publish+, rollover+ and revoke+; others come from [schemas.NAME.N] in ceremony.toml",
+            ),
+            Self::Signer(S::Card {
+                source: CardError::PinBlocked,
+                ..
+            }) => Some("`ceremony card unblock CARD` sets a new PIN with the card's PUK"),
+            Self::Signer(S::Card {
+                source: CardError::Dead,
+                ..
+            }) => {
+                Some("a dead card cannot be repaired: a quorum issues new cards (ceremony reshare)")
+            }
+            Self::Signer(S::Audit(
+                hsm::AuditError::Broken { .. } | hsm::AuditError::Head { .. },
+            )) => Some(
+                "the log was edited, cut or reordered at that entry; keep it as evidence and compare with a copy",
+            ),
+            Self::Signer(S::NoQuorum { .. }) => Some(
+                "present more cards of the current roster; `ceremony card status CARD` shows a card's state",
+            ),
+            Self::Signer(S::Busy { .. }) => {
+                Some("wait for that process to end; only one process works on a ceremony at a time")
+            }
+            Self::Signer(S::NotConfirmed) => {
+                Some("read the hash aloud, compare it with the ZSK operator's, and type yes")
+            }
+            Self::Now { .. } => Some("give --now as RFC 3339 in UTC, such as 2017-03-20T00:00:00Z"),
             Self::ZoneFile { .. } => Some(
                 "give DNSKEY records in zone-file form, such as `. 172800 IN DNSKEY 257 3 8 AwEAA…`",
             ),
-            Self::Config { .. } => {
-                Some("`ceremony policy show` prints the effective policy with every key it accepts")
-            }
-            Self::Now { .. } => Some("give --now as RFC 3339 in UTC, such as 2017-03-20T00:00:00Z"),
-            Self::Schema(_) => Some(
-                "the built-in schemas are normal, pre-publish, rollover, revoke, publish+, rollover+ and revoke+; others come from [schemas.NAME.N] in ceremony.toml",
-            ),
-            Self::Card {
-                source: smartcard_sim::CardError::PinBlocked,
-                ..
-            } => Some("`ceremony card unblock CARD` sets a new PIN with the card's PUK"),
-            Self::Card {
-                source: smartcard_sim::CardError::Dead,
-                ..
-            } => Some("a dead card cannot be repaired: a quorum re-issues a share to a new card"),
             Self::PinFile { .. } => Some(
                 "a pin file is TOML: officer name = \"PIN\" at the top level, PUKs under [puk], new PINs under [new-pin]",
             ),
-            Self::Prompt(_) => Some("give --pin-file FILE when there is no terminal"),
-            Self::Audit(_) => Some(
-                "the log was edited, cut or reordered at that entry; keep it as evidence and compare with a copy",
+            Self::Prompt(_) => {
+                Some("give --pin-file FILE (and --cards, --yes) when there is no terminal")
+            }
+            Self::Access(_) => Some(
+                "the allow-list (serve --init-tls DIR) names each client's role; use the certificate of a client that has the role",
             ),
-            Self::NoQuorum { .. } => Some(
-                "present more cards of the current roster; `ceremony card status CARD` shows a card's state",
-            ),
-            Self::Read { .. }
-            | Self::Stdin(_)
-            | Self::Output(_)
-            | Self::Card { .. }
-            | Self::CardFile { .. }
-            | Self::Write { .. }
-            | Self::Usage(_)
-            | Self::Runtime(_)
-            | Self::Hsm(_)
-            | Self::Refused(_)
-            | Self::Secret(_) => None,
+            _ => None,
         }
     }
 }
 
-/// Decides the exit code (DESIGN.md): 0 success; 1 runtime failure or
-/// unreadable input; 2 usage or configuration (clap decides bad command
-/// lines before a command runs);
-/// 3 a document failed its checks; 4 activation refused: a wrong PIN or
-/// PUK, a blocked or dead card.
+/// Decides the exit code (DESIGN.md, `ksr-checks.md` "Exit codes"): 0
+/// success; 1 runtime failure, unreadable input, interruption or the
+/// operator declining; 2 usage or configuration; 3 a document failed its
+/// checks; 4 activation refused: quorum not met, a wrong PIN or PUK, a
+/// blocked, dead, forged or foreign card.
 pub fn exit_code(result: &Result<Outcome, CliError>) -> u8 {
     match result {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::Unreadable) => 1,
         Ok(Outcome::Failed) => 3,
-        Err(CliError::Read { .. } | CliError::Stdin(_) | CliError::Output(_)) => 1,
-        Err(CliError::ZoneFile { .. }) => 1,
-        Err(
-            CliError::Config { .. }
-            | CliError::Now { .. }
-            | CliError::Schema(_)
-            | CliError::PinFile { .. }
-            | CliError::Usage(_)
-            | CliError::Secret(_),
-        ) => 2,
-        Err(
-            CliError::NoQuorum { .. }
-            | CliError::Refused(_)
-            | CliError::Hsm(hsm::HsmError::Locked(_)),
-        ) => 4,
-        Err(CliError::Write { .. } | CliError::Hsm(_) | CliError::Runtime(_)) => 1,
-        Err(CliError::Card { source, .. }) => match source {
+        Err(err) => err.exit_code(),
+    }
+}
+
+impl CliError {
+    /// The exit code of an error (see [`exit_code`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Signer(err) => signer_exit_code(err),
+            Self::Quorum { source, .. } => signer_exit_code(source),
+            Self::NoCeremony
+            | Self::PreviousChoice
+            | Self::Now { .. }
+            | Self::Value { .. }
+            | Self::JsonNeedsPukFile
+            | Self::PinFile { .. }
+            | Self::Secret(_)
+            | Self::Access(_)
+            | Self::Rejected(_) => 2,
+            Self::ZoneFile { .. }
+            | Self::Read { .. }
+            | Self::Prompt(_)
+            | Self::Stdin(_)
+            | Self::Output(_)
+            | Self::Remote(_)
+            | Self::Demo { .. } => 1,
+            Self::CardRefused(_) => 4,
+        }
+    }
+}
+
+/// The exit code of a signer error.
+fn signer_exit_code(err: &signer::Error) -> u8 {
+    use signer::Error as S;
+    match err {
+        S::Refused(report) if report.is_unreadable() => 1,
+        S::Refused(_) => 3,
+        S::Audit(hsm::AuditError::Broken { .. } | hsm::AuditError::Head { .. }) => 3,
+        S::Audit(hsm::AuditError::Io { .. }) => 1,
+        S::NoQuorum { .. } | S::Expired | S::Hsm(hsm::HsmError::Locked(_)) => 4,
+        S::Card { source, .. } => match source {
             CardError::WrongPin { .. }
             | CardError::WrongPuk { .. }
             | CardError::PinBlocked
             | CardError::Dead => 4,
-            _ => 1,
+            CardError::PinRequired
+            | CardError::NoApplet
+            | CardError::Damaged
+            | CardError::MemoryFailure
+            | CardError::WrongState
+            | CardError::Unexpected(_)
+            | CardError::Malformed => 1,
         },
-        Err(CliError::CardFile { .. } | CliError::Prompt(_)) => 1,
-        Err(CliError::Audit(hsm::AuditError::Io { .. })) => 1,
-        Err(CliError::Audit(_)) => 3,
+        S::NotACeremony { .. }
+        | S::CeremonyExists { .. }
+        | S::Policy { .. }
+        | S::OutputExists(_)
+        | S::OutputUnwritable { .. }
+        | S::FormatMismatch(_)
+        | S::OutputFormat { .. }
+        | S::EndWithXml
+        | S::Officer { .. }
+        | S::Threshold { .. }
+        | S::Key(_)
+        | S::Domain { .. }
+        | S::Schema(_)
+        | S::TlsFile { .. }
+        | S::Enrol(_) => 2,
+        S::Busy { .. }
+        | S::Read { .. }
+        | S::Write(_)
+        | S::Hsm(_)
+        | S::Tls(_)
+        | S::NotConfirmed
+        | S::CardFile { .. }
+        | S::Signing { .. }
+        | S::Prompt(_)
+        | S::Internal(_) => 1,
     }
 }

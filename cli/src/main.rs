@@ -1,18 +1,18 @@
 //! `ceremony`: quorum-authorized DNSSEC KSK signing.
 //!
-//! This binary parses the command line, calls one library function per
-//! command and renders the result; the logic lives in the library crates.
+//! This binary parses the command line, asks the people at the terminal,
+//! speaks HTTP for the service, and renders results; every decision is the
+//! `signer` crate's (and below it `ksr`'s, `quorum`'s, `hsm`'s).
 
 #![forbid(unsafe_code)]
 
-mod ceremony;
 mod commands;
 mod context;
-mod document;
 mod error;
 mod render;
 mod secrets;
 mod service;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -25,17 +25,20 @@ use crate::error::exit_code;
 /// officers have presented their cards, at one terminal or, with `serve`,
 /// each at their own.
 ///
-/// Exit codes: 0 success; 1 runtime failure or unreadable input; 2 usage;
-/// 3 a document failed its checks; 4 activation refused.
+/// Exit codes: 0 success; 1 runtime failure, unreadable input, or not
+/// confirmed; 2 usage or configuration; 3 a document failed its checks;
+/// 4 activation refused (quorum not met, wrong PIN, blocked, forged or
+/// foreign card).
 #[derive(Debug, Parser)]
 #[command(name = "ceremony", version, propagate_version = true)]
 struct Cli {
-    /// Print machine-readable JSON on stdout instead of text.
+    /// Print machine-readable JSON on stdout instead of text (errors too).
     #[arg(long, global = true)]
     json: bool,
 
-    /// The policy file [default: ./ceremony.toml if it exists, else the
-    /// built-in root-zone policy].
+    /// The policy file, and with it the ceremony directory it is in
+    /// [default: ./ceremony.toml if it exists, else the built-in root-zone
+    /// policy and no ceremony].
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<std::path::PathBuf>,
 
@@ -54,19 +57,20 @@ enum Command {
     /// Start a ceremony: the cards, the HSM with its first KSK, the policy
     /// and the audit log, in a new directory.
     Init(commands::init::Args),
-    /// Show or check a Key Signing Request (IANA XML format), or submit it
-    /// to the ceremony service.
+    /// Show or check a Key Signing Request (IANA XML or Knot DNS / BIND
+    /// text), or submit it to the ceremony service.
     #[command(subcommand)]
     Ksr(commands::ksr::Command),
-    /// Show or check a Signed Key Response (IANA XML format), or fetch one
-    /// from the ceremony service.
+    /// Show or check a Signed Key Response, or fetch one from the ceremony
+    /// service.
     #[command(subcommand)]
     Skr(commands::skr::Command),
     /// Print the SHA-256 of files in hex and as PGP words, to read aloud.
     Hash(commands::hash::Args),
     /// Make a new KSK (with a quorum); the policy gets it as the next KSK.
     Keygen(commands::keygen::Args),
-    /// The KSKs of the policy: promote the next one after its roll.
+    /// The KSKs of the policy: promote the next one after its roll (with a
+    /// quorum).
     #[command(subcommand)]
     Ksk(commands::keygen::KskCommand),
     /// New shares of the same secret for a new set of cards (a quorum of
@@ -78,9 +82,9 @@ enum Command {
     Rekey(commands::reshare::Args),
     /// What the HSM holds: labels, tags, DNSKEYs, DS records, validity (no
     /// quorum needed).
-    Inventory,
+    Inventory(commands::inventory::Args),
     /// The policy's KSKs as an RFC 9718 trust anchor file.
-    TrustAnchor,
+    TrustAnchor(commands::inventory::Args),
     /// Sign a KSR once a quorum of officers has presented their cards.
     Sign(commands::sign::Args),
     /// Print DS records for DNSKEY records given in zone-file form.
@@ -94,9 +98,9 @@ enum Command {
     /// Print the effective policy as TOML.
     #[command(subcommand)]
     Policy(commands::policy::Command),
-    /// Run the ceremony as a service: officers present their cards from
-    /// their own terminals, the ZSK operator submits KSRs, the
-    /// administrator confirms, witnesses watch https://ADDR/.
+    /// Run the ceremony as a service: the ZSK operator submits KSRs, the
+    /// administrator confirms one, officers present their cards for it from
+    /// their own terminals, witnesses watch https://ADDR/.
     Serve(service::Args),
     /// Present a card to the service from an officer's terminal.
     Present(commands::present::Args),
@@ -120,11 +124,12 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
     };
-    let context = context::Context {
-        json: cli.json,
-        config: cli.config,
-        now: cli.now,
-    };
+    // The service stops on a signal by itself: it finishes a signing job
+    // and withdraws a confirmed operation.
+    if !matches!(cli.command, Command::Serve(_)) {
+        terminal::install_signal_handler();
+    }
+    let context = context::Context::new(cli.json, cli.config, cli.now);
     let result = match cli.command {
         Command::Init(args) => commands::init::run(&args, &context),
         Command::Ksr(command) => commands::ksr::run(command, &context),
@@ -133,11 +138,11 @@ fn main() -> ExitCode {
         Command::Ds(args) => commands::ds::run(&args, &context),
         Command::Sign(args) => commands::sign::run(&args, &context),
         Command::Keygen(args) => commands::keygen::run(&args, &context),
-        Command::Inventory => commands::inventory::inventory(&context),
-        Command::Reshare(args) => commands::reshare::run(&args, &context, false),
-        Command::Rekey(args) => commands::reshare::run(&args, &context, true),
-        Command::TrustAnchor => commands::inventory::trust_anchor(&context),
         Command::Ksk(command) => commands::keygen::run_ksk(&command, &context),
+        Command::Inventory(args) => commands::inventory::inventory(&args, &context),
+        Command::TrustAnchor(args) => commands::inventory::trust_anchor(&args, &context),
+        Command::Reshare(args) => commands::reshare::run(args, &context, false),
+        Command::Rekey(args) => commands::reshare::run(args, &context, true),
         Command::Policy(command) => commands::policy::run(&command, &context),
         Command::Card(command) => commands::card::run(command, &context),
         Command::Audit(command) => commands::audit::run(&command, &context),
@@ -147,12 +152,8 @@ fn main() -> ExitCode {
         Command::Present(args) => commands::present::run(&args, &context),
         Command::Session(command) => commands::present::run_session(&command, &context),
     };
-    match &result {
-        // A reader that stops early (`ceremony ksr show … | head`) is not
-        // worth a message.
-        Err(error::CliError::Output(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(err) => render::report_error(err),
-        Ok(_) => {}
+    if let Err(err) = &result {
+        render::report_error(err, &context);
     }
     ExitCode::from(exit_code(&result))
 }

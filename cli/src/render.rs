@@ -1,22 +1,14 @@
-//! Output: findings as a table or JSON on stdout, errors on stderr.
+//! Output: results on stdout (a table, or JSON with `--json`), messages
+//! and errors on stderr (JSON on stdout with `--json`).
 
-use std::io::{BufRead as _, Write as _};
-use std::path::Path;
+use std::io::Write as _;
 
 use ksr::{Finding, Severity};
 use serde::Serialize;
+use signer::{Detail, Report, Summary};
 
+use crate::context::Context;
 use crate::error::{CliError, Outcome};
-
-pub use crate::context::Context;
-
-/// Prints an error and its hint on stderr.
-pub fn report_error(err: &CliError) {
-    eprintln!("error: {err}");
-    if let Some(hint) = err.hint() {
-        eprintln!("hint: {hint}");
-    }
-}
 
 /// Writes a line to stdout, turning a closed pipe into an error rather
 /// than a panic.
@@ -24,17 +16,9 @@ pub fn out(line: impl std::fmt::Display) -> Result<(), CliError> {
     writeln!(std::io::stdout().lock(), "{line}").map_err(CliError::Output)
 }
 
-/// Asks a question on stderr and reads one line of the answer from
-/// stdin, trimmed.
-pub fn ask(question: &str) -> Result<String, CliError> {
-    eprint!("{question}");
-    std::io::stderr().flush().map_err(CliError::Output)?;
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(CliError::Stdin)?;
-    Ok(line.trim().to_owned())
+/// Writes a message line to stderr.
+pub fn say(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Prints a JSON value on stdout.
@@ -44,161 +28,91 @@ pub fn json(value: &impl Serialize) -> Result<(), CliError> {
     out(text)
 }
 
-/// Returns the outcome that a list of findings means.
-pub fn outcome(findings: &[Finding]) -> Outcome {
-    let unreadable = findings.iter().any(|finding| {
-        matches!(
-            finding.code,
-            ksr::CheckCode::ParseSize | ksr::CheckCode::ParseXml | ksr::CheckCode::ParseLimits
-        )
-    });
-    if unreadable {
-        Outcome::Unreadable
-    } else if findings.iter().any(Finding::is_error) {
-        Outcome::Failed
-    } else {
-        Outcome::Success
+/// Reports an error: `error: …` and `hint: …` on stderr, and with
+/// `--json` the same as a JSON object on stdout (with the findings of a
+/// refusal).
+pub fn report_error(err: &CliError, context: &Context) {
+    // A reader that stops early (`ceremony ksr show … | head`) is not
+    // worth a message.
+    if let CliError::Output(io) = err
+        && io.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return;
     }
-}
-
-/// One finding as JSON: the fields of `ksr-checks.md` "Findings".
-#[derive(Serialize)]
-struct JsonFinding<'a> {
-    code: &'static str,
-    severity: Severity,
-    stage: u8,
-    document: ksr::DocumentRole,
-    file: String,
-    line: Option<u32>,
-    column: Option<u32>,
-    bundle: Option<&'a str>,
-    bundle_number: Option<usize>,
-    key_identifier: Option<&'a str>,
-    key_tag: Option<u16>,
-    message: &'a str,
-}
-
-/// The JSON answer of a `check` command, and of the service's KSR intake.
-#[derive(Serialize)]
-pub struct JsonReport<'a> {
-    file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    previous_skr: Option<String>,
-    findings: Vec<JsonFinding<'a>>,
-    errors: usize,
-    warnings: usize,
-    passed: bool,
-}
-
-/// The files a report is about: the main document, and SKR(n-1) when one
-/// was given, so each finding names its own file.
-pub struct Files<'a> {
-    main: &'a Path,
-    previous: Option<&'a Path>,
-    ksr: Option<&'a Path>,
-}
-
-impl<'a> Files<'a> {
-    /// One document.
-    pub fn one(main: &'a Path) -> Self {
-        Self {
-            main,
-            previous: None,
-            ksr: None,
+    if let CliError::Signer(signer::Error::Refused(report)) = err {
+        if context.json {
+            let _ = json(&serde_json::json!({
+                "error": err.to_string(),
+                "exit": err.exit_code(),
+                "report": report.to_json(),
+            }));
+        } else {
+            let _ = print_findings(report);
+            eprintln!("error: {}: nothing was done", summary_line(report));
         }
+        return;
     }
-
-    /// A KSR and its previous SKR.
-    pub fn with_previous(main: &'a Path, previous: Option<&'a Path>) -> Self {
-        Self {
-            main,
-            previous,
-            ksr: None,
-        }
-    }
-
-    /// An SKR with the KSR it answers and the previous SKR.
-    pub fn answer(main: &'a Path, ksr: Option<&'a Path>, previous: Option<&'a Path>) -> Self {
-        Self {
-            main,
-            previous,
-            ksr,
-        }
-    }
-
-    /// The file of a finding's document.
-    fn of(&self, role: ksr::DocumentRole) -> String {
-        match (role, self.previous, self.ksr) {
-            (ksr::DocumentRole::PreviousSkr, Some(previous), _) => previous.display().to_string(),
-            (ksr::DocumentRole::Ksr, _, Some(ksr)) => ksr.display().to_string(),
-            _ => self.main.display().to_string(),
-        }
-    }
-}
-
-/// Prints the findings of one document, sorted, with a summary; `summary`
-/// describes what was checked when the document parsed.
-pub fn findings(
-    context: &Context,
-    files: &Files<'_>,
-    findings: &mut [Finding],
-    summary: &str,
-) -> Result<Outcome, CliError> {
-    ksr::sort_findings(findings);
-    let errors = findings.iter().filter(|finding| finding.is_error()).count();
-    let warnings = findings
-        .iter()
-        .filter(|finding| finding.severity == Severity::Warning)
-        .count();
-    let file = files.main.display().to_string();
     if context.json {
-        json(&report(files, findings))?;
-    } else {
-        for finding in findings.iter() {
-            out(finding_line(&files.of(finding.document), finding))?;
-        }
-        out(format!(
-            "{file}: {summary}; {errors} error(s), {warnings} warning(s)"
+        let (accepted, refused) = match err {
+            CliError::Quorum {
+                accepted, refused, ..
+            } => (Some(accepted), Some(refused)),
+            _ => (None, None),
+        };
+        let _ = json(&serde_json::json!({
+            "error": err.to_string(),
+            "hint": err.hint(),
+            "exit": err.exit_code(),
+            "accepted": accepted,
+            "refused": refused,
+        }));
+    }
+    eprintln!("error: {err}");
+    if let Some(hint) = err.hint() {
+        eprintln!("hint: {hint}");
+    }
+}
+
+/// One line for a refusal: the main file and the counts.
+fn summary_line(report: &Report) -> String {
+    format!(
+        "{}: {} error(s), {} warning(s)",
+        report.files.main.display(),
+        report.count(Severity::Error),
+        report.count(Severity::Warning)
+    )
+}
+
+/// Prints a report's findings, one per line.
+fn print_findings(report: &Report) -> Result<(), CliError> {
+    for finding in &report.findings {
+        out(finding_line(
+            &report.files.of(finding.document).display().to_string(),
+            finding,
         ))?;
     }
-    Ok(outcome(findings))
+    Ok(())
 }
 
-/// The findings of a document as the JSON report; `findings` sorted.
-pub fn report<'a>(files: &Files<'_>, findings: &'a [Finding]) -> JsonReport<'a> {
-    let errors = findings.iter().filter(|finding| finding.is_error()).count();
-    let warnings = findings
-        .iter()
-        .filter(|finding| finding.severity == Severity::Warning)
-        .count();
-    JsonReport {
-        file: files.main.display().to_string(),
-        previous_skr: files.previous.map(|path| path.display().to_string()),
-        findings: findings
-            .iter()
-            .map(|finding| JsonFinding {
-                code: finding.code.as_str(),
-                severity: finding.severity,
-                stage: finding.code.stage(),
-                document: finding.document,
-                file: files.of(finding.document),
-                line: finding.position.map(|position| position.line),
-                column: finding.position.map(|position| position.column),
-                bundle: finding.bundle.as_ref().map(|bundle| bundle.id.as_str()),
-                bundle_number: finding.bundle.as_ref().map(|bundle| bundle.number),
-                key_identifier: finding.key.as_ref().map(|key| key.identifier.as_str()),
-                key_tag: finding.key.as_ref().map(|key| key.tag.to_int()),
-                message: &finding.message,
-            })
-            .collect(),
-        errors,
-        warnings,
-        passed: errors == 0,
+/// Prints a check's report: the findings, sorted, and a summary line
+/// (`summary` describes what was checked); JSON with `--json`.
+pub fn findings(context: &Context, report: &Report, summary: &str) -> Result<Outcome, CliError> {
+    if context.json {
+        json(&report.to_json())?;
+    } else {
+        print_findings(report)?;
+        out(format!(
+            "{}: {summary}; {} error(s), {} warning(s)",
+            report.files.main.display(),
+            report.count(Severity::Error),
+            report.count(Severity::Warning)
+        ))?;
     }
+    Ok(Outcome::of(report))
 }
 
-/// Renders a finding as one table line, such as
-/// `error   KSR-BUNDLE-POP.2     ksr  bundle 3/9 <id>: <message>`.
+/// A finding as one table line, such as
+/// `error   KSR-BUNDLE-POP.2     ksr  bundle 3 <id>: <message>`.
 pub fn finding_line(file: &str, finding: &Finding) -> String {
     let mut place = String::new();
     if let Some(position) = finding.position {
@@ -229,5 +143,173 @@ pub fn short(identifier: &str) -> String {
         let tail: String = identifier.chars().skip(count - 12).collect();
         let head: String = identifier.chars().take(8).collect();
         format!("{head}…{tail}")
+    }
+}
+
+/// A SHA-256 in hex and as PGP words in numbered groups of four, to read
+/// aloud and compare.
+pub fn hash_lines(label: &str, hex_digest: &str) -> Vec<String> {
+    let bytes = hex::decode(hex_digest).unwrap_or_default();
+    let words = ksr::pgp_words(&bytes);
+    let words: Vec<&str> = words.split_whitespace().collect();
+    let mut lines = vec![format!("{label} SHA-256 {hex_digest}")];
+    for (row, pair) in words.chunks(16).enumerate() {
+        let groups: Vec<String> = pair
+            .chunks(4)
+            .enumerate()
+            .map(|(index, group)| format!("{:>2}. {}", row * 4 + index + 1, group.join(" ")))
+            .collect();
+        lines.push(format!("  {}", groups.join("   ")));
+    }
+    lines
+}
+
+/// Prints an operation's summary: what the operator confirms and the
+/// officers authorize.
+pub fn summary(summary: &Summary) -> Result<(), CliError> {
+    let line = |text: String| -> Result<(), CliError> { out(text) };
+    line(format!(
+        "{} in {} for {}; {} of {} officers (generation {}) authorize it",
+        summary.operation,
+        summary.ceremony,
+        summary.zone,
+        summary.roster.threshold,
+        summary.roster.officers,
+        summary.roster.generation
+    ))?;
+    line(format!(
+        "policy {} SHA-256 {}",
+        summary.policy.path, summary.policy.sha256
+    ))?;
+    if summary.now_given {
+        line(format!(
+            "--now {} (the checks are made as of then)",
+            summary.now
+        ))?;
+    }
+    match &summary.detail {
+        Detail::Sign(sign) => {
+            line(format!(
+                "KSR {} ({}), id {}, schema {}",
+                sign.ksr.path, sign.format, sign.ksr_id, sign.schema
+            ))?;
+            for text in hash_lines("KSR", &sign.ksr.sha256) {
+                line(text)?;
+            }
+            if let Some(zsks) = &sign.zsk_set_sha256 {
+                for text in hash_lines("ZSK set", zsks) {
+                    line(text)?;
+                }
+            }
+            match &sign.previous_skr {
+                Some(previous) => line(format!(
+                    "previous SKR {} SHA-256 {}",
+                    previous.path, previous.sha256
+                ))?,
+                None => line("previous SKR: none (waived)".into())?,
+            }
+            line(format!("SKR to {} ({})", sign.output, sign.output_format))?;
+            table(&sign.bundles, &sign.ksks)?;
+        }
+        Detail::Keygen {
+            label,
+            algorithm,
+            role,
+        } => line(format!(
+            "a new KSK {label} ({algorithm}), the policy's {role}"
+        ))?,
+        Detail::Promote { current, retired } => line(format!(
+            "{current} becomes ksk_current{}",
+            retired
+                .as_ref()
+                .map(|old| format!("; {old} leaves the policy"))
+                .unwrap_or_default()
+        ))?,
+        Detail::Generation {
+            generation,
+            officers,
+            threshold,
+            new_secret,
+        } => line(format!(
+            "generation {generation}: {threshold} of {} new cards ({}), {}",
+            officers.len(),
+            officers.join(", "),
+            if *new_secret {
+                "a new secret (rekey)"
+            } else {
+                "the same secret (reshare)"
+            }
+        ))?,
+    }
+    for warning in &summary.warnings {
+        line(format!("warning {warning}"))?;
+    }
+    for waiver in &summary.waivers {
+        line(format!("waived  {waiver}"))?;
+    }
+    line(format!(
+        "operation digest {}",
+        hex::encode(summary.digest())
+    ))
+}
+
+/// The bundle table, as kskm prints it.
+pub fn table(rows: &[signer::BundleRow], ksks: &[signer::KskColumn]) -> Result<(), CliError> {
+    let mut header = format!(
+        "{:>3}  {:<20} {:<20} {:<16}",
+        "#", "inception", "expiration", "ZSK tags"
+    );
+    for ksk in ksks {
+        header.push_str(&format!(" {:<16}", format!("{} ({})", ksk.label, ksk.tag)));
+    }
+    out(header.trim_end())?;
+    for row in rows {
+        let tags: Vec<String> = row.zsk_tags.iter().map(ToString::to_string).collect();
+        let mut text = format!(
+            "{:>3}  {:<20} {:<20} {:<16}",
+            row.number,
+            row.inception,
+            row.expiration,
+            tags.join(",")
+        );
+        for used in &row.ksks {
+            text.push_str(&format!(" {:<16}", used.word()));
+        }
+        out(text.trim_end())?;
+    }
+    Ok(())
+}
+
+/// One line that updates in place on a terminal: signing progress.
+pub struct Progress {
+    shown: bool,
+    quiet: bool,
+}
+
+impl Progress {
+    /// A progress line on stderr (none when `quiet`).
+    pub fn new(quiet: bool) -> Self {
+        Self {
+            shown: false,
+            quiet,
+        }
+    }
+
+    /// The line now.
+    pub fn update(&mut self, done: usize, total: usize) {
+        if self.quiet {
+            return;
+        }
+        self.shown = true;
+        eprint!("\r  signed {done} of {total} signatures");
+        let _ = std::io::stderr().flush();
+    }
+
+    /// Ends the line.
+    pub fn finish(&mut self) {
+        if self.shown {
+            eprintln!();
+            self.shown = false;
+        }
     }
 }

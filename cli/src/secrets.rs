@@ -1,5 +1,5 @@
-//! PINs and PUKs for the card commands: from the terminal without echo, or
-//! from a pin file for scripted exercises.
+//! PINs and PUKs: from the terminal without echo, or from a pin file for
+//! scripted exercises.
 //!
 //! A pin file is TOML: officer name to PIN at the top level, PUKs in a
 //! `[puk]` table, and the new PINs of `change-pin` and `unblock` in a
@@ -20,6 +20,7 @@ use smartcard_sim::{Pin, Puk};
 use zeroize::Zeroizing;
 
 use crate::error::CliError;
+use crate::terminal;
 
 /// Where PINs come from.
 pub enum Secrets {
@@ -48,35 +49,56 @@ impl Secrets {
 
     /// The PIN of an officer's card.
     pub fn pin(&self, officer: &str) -> Result<Pin, CliError> {
+        let text = match self {
+            Self::Prompt => terminal::secret(&format!("PIN of {officer}'s card: "))?,
+            Self::File(file) => file.take(&file.pins, "", officer)?,
+        };
+        Ok(Pin::new(text.to_string())?)
+    }
+
+    /// The PIN again, after a wrong one: the terminal asks (empty gives
+    /// up); a pin file has no other, so `None`.
+    pub fn pin_again(&self, officer: &str, tries_left: u8) -> Result<Option<Pin>, CliError> {
         match self {
-            Self::Prompt => prompt(&format!("PIN of {officer}'s card: ")).and_then(pin),
-            Self::File(file) => file.take(&file.pins, "", officer).and_then(pin),
+            Self::File(_) => Ok(None),
+            Self::Prompt => {
+                let text = terminal::secret(&format!(
+                    "PIN of {officer}'s card, again ({tries_left} tries left; empty to give up): "
+                ))?;
+                if text.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(Pin::new(text.to_string())?))
+            }
         }
     }
 
     /// The PUK of an officer's card.
     pub fn puk(&self, officer: &str) -> Result<Puk, CliError> {
         let text = match self {
-            Self::Prompt => prompt(&format!("PUK of {officer}'s card: "))?,
+            Self::Prompt => terminal::secret(&format!("PUK of {officer}'s card: "))?,
             Self::File(file) => file.take(&file.puks, "puk", officer)?,
         };
-        Puk::new(text.to_string()).map_err(|err| CliError::Secret(err.to_string()))
+        Ok(Puk::new(text.to_string())?)
     }
 
-    /// The PIN of a card about to be issued: asked twice on the terminal,
-    /// or the officer's PIN in the file.
+    /// The PIN of a card about to be issued: chosen at the terminal (the
+    /// rules shown, typed twice, asked again until it is good), or the
+    /// officer's PIN in the file.
     pub fn initial_pin(&self, officer: &str) -> Result<Pin, CliError> {
         match self {
-            Self::Prompt => twice(officer),
-            Self::File(file) => file.take(&file.pins, "", officer).and_then(pin),
+            Self::Prompt => terminal::new_pin(officer),
+            Self::File(file) => Ok(Pin::new(file.take(&file.pins, "", officer)?.to_string())?),
         }
     }
 
-    /// A new PIN: asked twice on the terminal, or from `[new-pin]`.
+    /// A new PIN: chosen at the terminal, or from `[new-pin]`.
     pub fn new_pin(&self, officer: &str) -> Result<Pin, CliError> {
         match self {
-            Self::Prompt => twice(officer),
-            Self::File(file) => file.take(&file.new_pins, "new-pin", officer).and_then(pin),
+            Self::Prompt => terminal::new_pin(officer),
+            Self::File(file) => Ok(Pin::new(
+                file.take(&file.new_pins, "new-pin", officer)?.to_string(),
+            )?),
         }
     }
 }
@@ -113,7 +135,7 @@ impl PinFile {
         for (key, value) in table {
             match (key.as_str(), value) {
                 ("puk", toml::Value::Table(table)) => {
-                    file.puks = strings(table, "puk").map_err(error)?
+                    file.puks = strings(table, "puk").map_err(error)?;
                 }
                 ("new-pin", toml::Value::Table(table)) => {
                     file.new_pins = strings(table, "new-pin").map_err(error)?;
@@ -161,26 +183,4 @@ fn strings(table: toml::Table, name: &str) -> Result<BTreeMap<String, Zeroizing<
             _ => Err(format!("[{name}] {key:?} is not a string")),
         })
         .collect()
-}
-
-/// Asks for a new PIN twice.
-fn twice(officer: &str) -> Result<Pin, CliError> {
-    let first = prompt(&format!("new PIN of {officer}'s card: "))?;
-    let second = prompt(&format!("new PIN of {officer}'s card, again: "))?;
-    if *first != *second {
-        return Err(CliError::Secret("the two new PINs differ".into()));
-    }
-    pin(first)
-}
-
-/// Asks on the terminal without echo.
-fn prompt(question: &str) -> Result<Zeroizing<String>, CliError> {
-    rpassword::prompt_password(question)
-        .map(Zeroizing::new)
-        .map_err(CliError::Prompt)
-}
-
-/// A PIN from text.
-fn pin(text: Zeroizing<String>) -> Result<Pin, CliError> {
-    Pin::new(text.to_string()).map_err(|err| CliError::Secret(err.to_string()))
 }

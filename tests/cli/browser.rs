@@ -33,13 +33,19 @@ fn the_witness_page_follows_the_quorum_live_in_chromium() {
     let mut page = browser.open(&format!("{}/", server.url));
     let text = page.wait_for_text("0 of 3", Duration::from_secs(20));
     assert!(text.contains("HSM sealed"), "{text}");
+    let ksr = ceremony.make_ksr(1);
+    let id = server.submit(&ksr);
+    let admin = server.spawn_confirm(&id, &ceremony.path("skr-1.xml"));
+    let text = page.wait_for_text(&format!("{id} confirmed"), Duration::from_secs(20));
+    assert!(text.contains("0 of 3"), "{text}");
     page.screenshot(&artifacts().join("witness-0-of-3.png"));
 
     for (count, officer) in ["CO-1", "CO-3", "CO-4"].iter().enumerate() {
         server.present(officer).expect_code(0);
         page.wait_for_text(&format!("{} of 3", count + 1), Duration::from_secs(20));
     }
-    let text = page.wait_for_text("HSM active", Duration::from_secs(20));
+    assert_eq!(crate::service::finish(admin).code, 0);
+    let text = page.wait_for_text("Signing done", Duration::from_secs(20));
     page.screenshot(&artifacts().join("witness-3-of-3.png"));
     std::fs::write(artifacts().join("witness-page.txt"), &text).unwrap();
 
@@ -63,7 +69,8 @@ fn the_witness_page_follows_the_quorum_live_in_chromium() {
         positions.windows(2).all(|pair| pair[0] < pair[1]),
         "{history}"
     );
-    assert!(text.contains("CO-1, CO-3, CO-4"), "{text}");
+    assert!(history.contains("CO-1, CO-3, CO-4"), "{history}");
+    assert!(text.contains("signed"), "{text}");
     // The large headline is what the room reads.
     let size = page.eval("getComputedStyle(document.getElementById('cards')).fontSize");
     assert!(

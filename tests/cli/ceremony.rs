@@ -18,7 +18,27 @@ pub struct Ceremony {
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
 impl Ceremony {
+    /// 3 or 2 of 5 officers, ECDSA P-256, `example.`, made as of
+    /// 2029-12-01.
     pub fn new(backend: &str, threshold: &str) -> Self {
+        Self::with(
+            backend,
+            threshold,
+            "ecdsap256sha256",
+            "example.",
+            Some("2029-12-01T00:00:00Z"),
+        )
+    }
+
+    /// A ceremony of 5 officers for a zone and algorithm, made as of `now`
+    /// (the clock without it).
+    pub fn with(
+        backend: &str,
+        threshold: &str,
+        algorithm: &str,
+        domain: &str,
+        now: Option<&str>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("pins.toml"),
@@ -26,9 +46,10 @@ impl Ceremony {
         )
         .unwrap();
         let mut ceremony = Self { dir, softhsm: None };
-        let mut args = vec![
-            "--now".to_owned(),
-            "2029-12-01T00:00:00Z".to_owned(),
+        let mut args: Vec<String> = now
+            .map(|now| vec!["--now".to_owned(), now.to_owned()])
+            .unwrap_or_default();
+        args.extend([
             "init".to_owned(),
             "--dir".to_owned(),
             ceremony.path("c"),
@@ -37,16 +58,16 @@ impl Ceremony {
             "--threshold".to_owned(),
             threshold.to_owned(),
             "--algorithm".to_owned(),
-            "ecdsap256sha256".to_owned(),
+            algorithm.to_owned(),
             "--domain".to_owned(),
-            "example.".to_owned(),
+            domain.to_owned(),
             "--pin-file".to_owned(),
             ceremony.path("pins.toml"),
             "--puk-file".to_owned(),
             ceremony.path("puks.toml"),
             "--kdf".to_owned(),
             "light".to_owned(),
-        ];
+        ]);
         if backend == "pkcs11" {
             ceremony.token();
             args.extend(
@@ -398,6 +419,7 @@ fn ksk_roll(backend: &str) {
             &card_4,
             "--pin-file",
             &pins,
+            "--yes",
         ])
         .expect_code(0)
         .expect_stdout("it is the next KSK of the policy");
@@ -410,8 +432,23 @@ fn ksk_roll(backend: &str) {
             .sign(quarter, &["CO-2", "CO-5"], &["--schema", schema])
             .expect_code(0);
     }
+    // Promotion changes what the quorum signs: it takes a quorum too.
     ceremony
-        .run(&["--config", &config, "ksk", "promote"])
+        .run(&["--config", &config, "ksk", "promote", "--yes"])
+        .expect_code(4);
+    ceremony
+        .run(&[
+            "--config",
+            &config,
+            "ksk",
+            "promote",
+            "--cards",
+            &card_3,
+            &card_4,
+            "--pin-file",
+            &pins,
+            "--yes",
+        ])
         .expect_code(0);
     assert_eq!(ceremony.ksk_tags(), next);
     ceremony.make_ksr(5);
@@ -538,6 +575,7 @@ fn new_generations(backend: &str) {
         &ceremony.path("puks-2.toml"),
         "--kdf",
         "light",
+        "--yes",
     ]);
     resharing
         .expect_code(0)
@@ -582,6 +620,7 @@ fn new_generations(backend: &str) {
             &ceremony.path("puks-3.toml"),
             "--kdf",
             "light",
+            "--yes",
         ])
         .expect_code(0)
         .expect_stdout("(new secret)");
@@ -637,9 +676,13 @@ fn a_failing_ksr_is_refused_before_any_card_and_nothing_is_written() {
     refused.expect_code(3).expect_stdout("KSR-BUNDLE-POP.2");
     assert!(!refused.stderr.contains("card 1"), "{}", refused.stderr);
     assert!(!Path::new(&out).exists());
-    // The refusal is in the audit log.
+    // The refusal closes the operation in the audit log, with its code.
     let log = std::fs::read_to_string(ceremony.path("c/audit.log")).unwrap();
-    assert!(log.contains("\"ksr-refused\""), "{log}");
+    let closing = log.lines().last().unwrap();
+    assert!(
+        closing.contains("\"sign-refused\"") && closing.contains("KSR-BUNDLE-POP.2"),
+        "{log}"
+    );
     // Neither the previous SKR nor the waiver: a usage error.
     ceremony
         .run(&["--config", &config, "sign", &ksr, "-o", &out])
@@ -727,7 +770,16 @@ fn a_failing_token_leaves_no_card_behind() {
         &[("SOFTHSM2_CONF", conf.as_path())],
     );
     result.expect_code(1).expect_stderr("no initialized token");
-    let cards: Vec<_> = std::fs::read_dir(ceremony.join("cards")).unwrap().collect();
+    let cards: Vec<_> = std::fs::read_dir(ceremony.join("cards"))
+        .map(|entries| entries.collect())
+        .unwrap_or_default();
     assert!(cards.is_empty(), "{cards:?}");
+    assert!(!ceremony.join("hsm").exists());
     assert!(!dir.path().join("puks.toml").exists());
+    // The failed init is in the log, which a new init continues.
+    let log = std::fs::read_to_string(ceremony.join("audit.log")).unwrap();
+    assert!(
+        log.lines().last().unwrap().contains("\"init-failed\""),
+        "{log}"
+    );
 }

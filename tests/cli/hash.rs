@@ -29,15 +29,19 @@ fn hashes_several_files_in_json() {
     let json = result.json();
     // The checksums published in shared/vectors/README.md.
     assert_eq!(
-        json[0]["sha256"],
+        json[0]["file_sha256"],
         "7075069cff6b88bdc276204014f32e8b70ab04a1f59f1769cd28ef7d16638cf4"
     );
     assert_eq!(
-        json[1]["sha256"],
+        json[1]["file_sha256"],
         "0475e10c848902105b2b06580f6990d17285fddd96aa8dd535967a1423a97312"
     );
     assert_eq!(
-        json[0]["pgp_words"].as_str().unwrap().split(' ').count(),
+        json[0]["file_pgp_words"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .count(),
         32
     );
 }

@@ -26,8 +26,14 @@ pub struct Server<'a> {
 }
 
 impl<'a> Server<'a> {
-    /// Makes the ceremony's TLS directory (once) and starts the service.
+    /// Makes the ceremony's TLS directory (once) and starts the service,
+    /// judging as of the first quarter.
     pub fn start(ceremony: &'a Ceremony, extra: &[&str]) -> Self {
+        Self::start_at(ceremony, extra, Some(&now_for(1)))
+    }
+
+    /// The same, as of `now` (the clock without it).
+    pub fn start_at(ceremony: &'a Ceremony, extra: &[&str], now: Option<&str>) -> Self {
         let tls = ceremony.path("tls");
         if !Path::new(&tls).exists() {
             init_tls(ceremony, &tls)
@@ -36,12 +42,8 @@ impl<'a> Server<'a> {
         }
         let mut command = Command::new(env!("CARGO_BIN_EXE_ceremony"));
         command
-            .args([
-                "--config",
-                &ceremony.path("c/ceremony.toml"),
-                "--now",
-                &now_for(1),
-            ])
+            .args(["--config", &ceremony.path("c/ceremony.toml")])
+            .args(now.map(|now| vec!["--now", now]).unwrap_or_default())
             .args(["serve", "--tls-dir", &tls, "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdin(Stdio::null())
@@ -112,6 +114,38 @@ impl<'a> Server<'a> {
 
     pub fn present(&self, officer: &str) -> Run {
         finish(self.spawn_present(officer))
+    }
+
+    /// The ZSK operator submits a KSR; returns the service's id.
+    pub fn submit(&self, ksr: &str) -> String {
+        let submitted = self.client("zsk-operator", &["--json", "ksr", "submit", ksr]);
+        submitted.expect_code(0);
+        submitted.json()["ksr"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The administrator confirms a KSR (a first quarter, the SKR to
+    /// `out`), started and not waited for; returns once the service shows
+    /// the operation confirmed, so officers can present for it.
+    pub fn spawn_confirm(&self, id: &str, out: &str) -> Child {
+        let mut args = vec![
+            "sign".to_owned(),
+            id.to_owned(),
+            "--yes".into(),
+            "--no-previous-skr".into(),
+            "-o".into(),
+            out.to_owned(),
+        ];
+        args.extend(self.remote("admin"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ceremony"));
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = command.spawn().unwrap();
+        let id = id.to_owned();
+        wait_for(self, |status| status["confirmed"] == id.as_str());
+        child
     }
 
     /// The ceremony binary with a client's remote arguments after `args`.
@@ -225,6 +259,18 @@ fn end_to_end(backend: &str) {
     let ceremony = Ceremony::new(backend, "3");
     let server = Server::start(&ceremony, &[]);
     assert_eq!(server.status()["presented"], 0);
+    // Nobody can present before an operation is confirmed.
+    server
+        .present("CO-1")
+        .expect_code(2)
+        .expect_stderr("no operation awaits the quorum");
+
+    // The ZSK operator uploads; the administrator confirms, which opens
+    // the attempt for that KSR's signing.
+    let ksr = ceremony.make_ksr(1);
+    let id = server.submit(&ksr);
+    let skr = ceremony.path("skr-1.xml");
+    let admin = server.spawn_confirm(&id, &skr);
 
     // Three officers, three processes, at the same time; CO-5 has only the
     // folder --init-tls made for it (the CA certificate, its own key).
@@ -252,25 +298,17 @@ fn end_to_end(backend: &str) {
         let run = finish(child);
         assert_eq!(run.code, 0, "{officer}: {}{}", run.stdout, run.stderr);
         assert!(run.stdout.contains("accepted:"), "{}", run.stdout);
+        // Each officer was shown what the card authorizes.
+        assert!(
+            run.stdout.contains(&format!("ksr-{}", &id[4..]))
+                && run.stdout.contains("operation digest"),
+            "{}",
+            run.stdout
+        );
     }
-    let status = server.status();
-    assert_eq!(status["presented"], 3, "{status}");
-    assert_eq!(status["phase"], "active", "{status}");
-
-    // The ZSK operator uploads; the administrator confirms; the SKR is
-    // downloaded by the ZSK operator.
-    let ksr = ceremony.make_ksr(1);
-    let submitted = server.client("zsk-operator", &["--json", "ksr", "submit", &ksr]);
-    submitted.expect_code(0);
-    let id = submitted.json()["ksr"]["id"].as_str().unwrap().to_owned();
-    let skr = ceremony.path("skr-1.xml");
-    server
-        .client(
-            "admin",
-            &["sign", &id, "--yes", "--no-previous-skr", "-o", &skr],
-        )
-        .expect_code(0)
-        .expect_stdout("SKR written");
+    let signed = finish(admin);
+    assert_eq!(signed.code, 0, "{}{}", signed.stdout, signed.stderr);
+    assert!(signed.stdout.contains("SKR written"), "{}", signed.stdout);
     let fetched = ceremony.path("fetched.xml");
     server
         .client("zsk-operator", &["skr", "fetch", &id, "-o", &fetched])
@@ -281,7 +319,7 @@ fn end_to_end(backend: &str) {
     );
     dnspython(&[&skr], &ceremony.ksk_tags());
 
-    // After signing the HSM is sealed and a new attempt is open.
+    // After signing the HSM is sealed and no operation awaits.
     let status = server.status();
     assert_eq!(status["phase"], "done", "{status}");
     assert_eq!(status["hsm_active"], false);
@@ -305,6 +343,7 @@ fn end_to_end(backend: &str) {
         );
     }
     assert!(audit.contains("\"event\":\"skr-written\""));
+    assert!(audit.contains("\"event\":\"sign-done\""));
     ceremony
         .run(&["audit", "verify", &ceremony.path("c/audit.log")])
         .expect_code(0);
@@ -328,10 +367,16 @@ fn confirming_first_signs_when_the_quorum_arrives() {
     let submitted = server.client("zsk-operator", &["--json", "ksr", "submit", &ksr]);
     let id = submitted.json()["ksr"]["id"].as_str().unwrap().to_owned();
     // The administrator reads the hash and must type yes.
+    let words: Vec<String> = submitted.json()["ksr"]["ksr_pgp_words"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
     server
         .client("admin", &["sign", &id, "--no-previous-skr"])
-        .expect_code(2)
-        .expect_stdout(submitted.json()["ksr"]["pgp_words"].as_str().unwrap())
+        .expect_code(1)
+        .expect_stdout(&format!(" 1. {}", words[..4].join(" ")))
         .expect_stderr("not confirmed");
     // A confirmation names the hash it read: another hash signs nothing.
     let (status, wrong) = answer(
@@ -368,24 +413,13 @@ fn confirming_first_signs_when_the_quorum_arrives() {
         .expect_code(2)
         .expect_stderr("SIGN-SCHEMA");
     let skr = ceremony.path("skr-1.xml");
-    let admin = {
-        let mut args = vec![
-            "sign".to_owned(),
-            id.clone(),
-            "--yes".into(),
-            "--no-previous-skr".into(),
-            "-o".into(),
-            skr.clone(),
-        ];
-        args.extend(server.remote("admin"));
-        Command::new(env!("CARGO_BIN_EXE_ceremony"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    wait_for(&server, |status| status["ksrs"][0]["state"] == "confirmed");
+    let admin = server.spawn_confirm(&id, &skr);
+    assert_eq!(server.status()["ksrs"][0]["state"], "confirmed");
+    // A second confirmation while one awaits the quorum: one at a time.
+    server
+        .client("admin", &["sign", &id, "--yes", "--no-previous-skr"])
+        .expect_code(2)
+        .expect_stderr("one KSR at a time");
     server.present("CO-1").expect_code(0);
     server.present("CO-3").expect_code(0);
     let signed = finish(admin);
@@ -443,23 +477,26 @@ fn a_failing_ksr_is_refused_with_its_findings_and_not_stored() {
 }
 
 #[test]
-fn an_attempt_expires_and_an_idle_hsm_seals_itself() {
+fn an_attempt_that_expires_closes_its_operation() {
     let ceremony = Ceremony::new("soft", "2");
-    let server = Server::start(&ceremony, &["--activation-timeout", "2", "--hsm-idle", "2"]);
+    let server = Server::start(&ceremony, &["--activation-timeout", "2"]);
+    let ksr = ceremony.make_ksr(1);
+    let id = server.submit(&ksr);
+    let admin = server.spawn_confirm(&id, &ceremony.path("skr-1.xml"));
     server.present("CO-1").expect_code(0);
     assert_eq!(server.status()["presented"], 1);
-    wait_for(&server, |status| {
-        status["attempt"] == 2 && status["presented"] == 0
-    });
-    assert!(server.audit().contains("activation-expired"));
-    // A quorum, then nobody confirms: the HSM seals itself.
-    server.present("CO-1").expect_code(0);
-    server.present("CO-2").expect_code(0);
-    assert_eq!(server.status()["hsm_active"], true);
-    wait_for(&server, |status| {
-        status["hsm_active"] == false && status["attempt"] == 3
-    });
-    assert!(server.audit().contains("hsm-idle-sealed"));
+    // The attempt runs out: the operation is refused, the KSR can be
+    // confirmed again, nothing was signed.
+    let run = finish(admin);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("expired"), "{}", run.stderr);
+    let status = server.status();
+    assert_eq!(status["presented"], 0, "{status}");
+    assert_eq!(status["ksrs"][0]["state"], "accepted", "{status}");
+    let audit = server.audit();
+    assert!(audit.contains("activation-expired"), "{audit}");
+    assert!(audit.contains("\"event\":\"sign-refused\""), "{audit}");
+    assert!(!Path::new(&ceremony.path("skr-1.xml")).exists());
 }
 
 /// Polls the status until `done` says so (at most 30 seconds).
@@ -498,7 +535,9 @@ fn presentation(server: &Server<'_>, officer: &str, pin: &str) -> String {
             .unwrap()
             .try_into()
             .unwrap(),
-        operation: [0; 32],
+        operation: serde_json::from_value::<signer::Summary>(offer["summary"].clone())
+            .unwrap()
+            .digest(),
         channel: session_key.clone(),
     };
     let card = SimulatedCard::open(
@@ -532,6 +571,10 @@ fn presentation(server: &Server<'_>, officer: &str, pin: &str) -> String {
 fn a_replayed_presentation_counts_in_no_other_attempt() {
     let ceremony = Ceremony::new("soft", "3");
     let server = Server::start(&ceremony, &[]);
+    let ksr = ceremony.make_ksr(1);
+    let id = server.submit(&ksr);
+    let skr = ceremony.path("skr-1.xml");
+    let admin = server.spawn_confirm(&id, &skr);
     let body = presentation(&server, "CO-1", "111111");
     let post = |body: &str| {
         answer(
@@ -572,8 +615,12 @@ fn a_replayed_presentation_counts_in_no_other_attempt() {
             .contains("already presented"),
         "{again}"
     );
-    // The administrator resets; the recording is useless in the new attempt.
+    // The administrator resets (the operation is withdrawn) and confirms
+    // again; the recording is useless in the new attempt.
     server.client("admin", &["session", "reset"]).expect_code(0);
+    assert_eq!(finish(admin).code, 1);
+    assert!(server.audit().contains("\"event\":\"sign-aborted\""));
+    let admin = server.spawn_confirm(&id, &skr);
     let (status, replayed) = post(&body);
     assert_eq!(status, 409, "{replayed}");
     assert!(
@@ -604,7 +651,8 @@ fn a_replayed_presentation_counts_in_no_other_attempt() {
         "{refused}"
     );
     assert_eq!(server.status()["presented"], 0);
-    assert!(server.audit().contains("activation-reset"));
+    server.client("admin", &["session", "reset"]).expect_code(0);
+    assert_eq!(finish(admin).code, 1);
 }
 
 #[test]
@@ -649,9 +697,10 @@ fn hostile_clients_change_nothing() {
             .contains("not on the allow-list"),
         "{body}"
     );
+    // An access refusal is not an activation refusal (exit 2, not 4).
     server
         .present("CO-5")
-        .expect_code(4)
+        .expect_code(2)
         .expect_stderr("allow-list");
     // An officer may not submit a KSR, the ZSK operator may not present.
     assert_eq!(
@@ -762,6 +811,10 @@ fn hostile_clients_change_nothing() {
         "the trickled body was read for {:?}",
         started.elapsed()
     );
+    // From here on an operation awaits the quorum.
+    let ksr = ceremony.make_ksr(1);
+    let id = server.submit(&ksr);
+    let admin = server.spawn_confirm(&id, &ceremony.path("skr-1.xml"));
     // A client that disconnects in the middle of its presentation.
     let body = presentation(&server, "CO-1", "111111");
     let cut = officer
@@ -783,30 +836,12 @@ fn hostile_clients_change_nothing() {
     let mut sorted = codes.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, [0, 4], "{codes:?}");
+    // The quorum was complete: the server, still whole, signed.
+    let run = finish(admin);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let status = server.status();
-    assert_eq!(status["presented"], 3, "{status}");
-    assert_eq!(status["phase"], "active");
-    // And the server is still whole: it signs.
-    let ksr = ceremony.make_ksr(1);
-    let id = server
-        .client("zsk-operator", &["--json", "ksr", "submit", &ksr])
-        .json()["ksr"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    server
-        .client(
-            "admin",
-            &[
-                "sign",
-                &id,
-                "--yes",
-                "--no-previous-skr",
-                "-o",
-                &ceremony.path("skr-1.xml"),
-            ],
-        )
-        .expect_code(0);
+    assert_eq!(status["phase"], "done", "{status}");
+    dnspython(&[&ceremony.path("skr-1.xml")], &ceremony.ksk_tags());
     ceremony
         .run(&["audit", "verify", &ceremony.path("c/audit.log")])
         .expect_code(0);
@@ -872,4 +907,68 @@ impl std::io::Read for Cut<'_> {
         self.at -= count;
         Ok(count)
     }
+}
+
+//------------ Both front ends, one flow -------------------------------------
+
+#[test]
+fn a_knot_ksr_signed_through_the_service_is_the_skr_signed_at_one_terminal() {
+    // Ed25519 signatures are deterministic (RFC 8032 §5.1.6): the same
+    // KSR, cards and clock give the same SKR, byte for byte, whichever
+    // front end drives the flow.
+    let ceremony = Ceremony::with("soft", "2", "ed25519", "example.com.", None);
+    let conf = crate::knot::knot(&PathBuf::from(ceremony.path("zsk")), "ed25519");
+    let ksr = ceremony.path("ksr.txt");
+    crate::knot::knot_ksr(&conf, &ksr);
+    let now = {
+        let output = Command::new("date")
+            .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let local = ceremony.path("local.txt");
+    let config = ceremony.path("c/ceremony.toml");
+    let (one, two, pins) = (
+        ceremony.card("CO-1"),
+        ceremony.card("CO-2"),
+        ceremony.path("pins.toml"),
+    );
+    ceremony
+        .run(&[
+            "--config",
+            &config,
+            "--now",
+            &now,
+            "sign",
+            &ksr,
+            "--no-previous-skr",
+            "-o",
+            &local,
+            "--pin-file",
+            &pins,
+            "--yes",
+            "--cards",
+            &one,
+            &two,
+        ])
+        .expect_code(0);
+
+    let server = Server::start_at(&ceremony, &[], Some(&now));
+    let id = server.submit(&ksr);
+    assert_eq!(server.status()["ksrs"][0]["format"], "Knot DNS text");
+    let remote = ceremony.path("remote.txt");
+    let admin = server.spawn_confirm(&id, &remote);
+    server.present("CO-1").expect_code(0);
+    server.present("CO-2").expect_code(0);
+    let run = finish(admin);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        std::fs::read(&local).unwrap(),
+        std::fs::read(&remote).unwrap(),
+        "the two front ends signed differently"
+    );
+    dnspython(&[&remote], &ceremony.ksk_tags());
+    let (code, stdout, stderr) = crate::knot::keymgr(&conf, &["import-skr", &remote]);
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
 }

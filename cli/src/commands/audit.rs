@@ -1,29 +1,34 @@
-//! `ceremony audit show|verify [LOG]`.
+//! `ceremony audit show|verify [LOG]`: the ceremony's log (`--config`'s, or
+//! `./audit.log`).
 
 use std::path::{Path, PathBuf};
 
 use hsm::AuditError;
 use serde::Serialize;
 
+use crate::context::Context;
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context, out};
+use crate::render::{self, out};
 
 /// The audit commands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Print the audit log readably, one entry per line.
+    #[command(after_help = "Example:\n  ceremony --config c/ceremony.toml audit show")]
     Show {
-        /// The log [default: ./audit.log].
-        #[arg(default_value = "audit.log")]
-        log: PathBuf,
+        /// The log [default: the ceremony's (--config DIR/ceremony.toml →
+        /// DIR/audit.log), else ./audit.log].
+        log: Option<PathBuf>,
     },
     /// Check the hash chain: exits 3 and names the first entry that was
     /// edited, removed or reordered. The head (hash of the last entry) is
     /// printed; with --head, the log must end there.
+    #[command(
+        after_help = "Example:\n  ceremony --config c/ceremony.toml audit verify --head 3f2a…"
+    )]
     Verify {
-        /// The log [default: ./audit.log].
-        #[arg(default_value = "audit.log")]
-        log: PathBuf,
+        /// The log [default: the ceremony's, else ./audit.log].
+        log: Option<PathBuf>,
         /// The head the witnesses wrote down at the end of the ceremony.
         #[arg(long, value_name = "SHA256")]
         head: Option<String>,
@@ -43,9 +48,16 @@ struct Verdict<'a> {
 
 /// Runs an `audit` command.
 pub fn run(command: &Command, context: &Context) -> Result<Outcome, CliError> {
+    let log = |given: &Option<PathBuf>| {
+        given.clone().unwrap_or_else(|| {
+            context
+                .ceremony_dir()
+                .map_or_else(|_| PathBuf::from("audit.log"), |dir| dir.join("audit.log"))
+        })
+    };
     match command {
-        Command::Show { log } => show(log, context),
-        Command::Verify { log, head } => verify(log, head.as_deref(), context),
+        Command::Show { log: given } => show(&log(given), context),
+        Command::Verify { log: given, head } => verify(&log(given), head.as_deref(), context),
     }
 }
 
@@ -54,7 +66,7 @@ fn show(log: &Path, context: &Context) -> Result<Outcome, CliError> {
         Ok(entries) => entries,
         Err(AuditError::Io { path, source }) => return Err(CliError::Read { path, source }),
         Err(err) => {
-            render::report_error(&CliError::Audit(err));
+            render::report_error(&CliError::Signer(signer::Error::Audit(err)), context);
             return Ok(Outcome::Failed);
         }
     };
@@ -88,9 +100,8 @@ fn show(log: &Path, context: &Context) -> Result<Outcome, CliError> {
 }
 
 fn verify(log: &Path, head: Option<&str>, context: &Context) -> Result<Outcome, CliError> {
-    let result = hsm::verify_audit_log(log, head);
     let name = log.display().to_string();
-    match result {
+    match hsm::verify_audit_log(log, head) {
         Ok((entries, head)) => {
             if context.json {
                 render::json(&Verdict {
@@ -123,7 +134,7 @@ fn verify(log: &Path, head: Option<&str>, context: &Context) -> Result<Outcome, 
                     entry,
                 })?;
             } else {
-                render::report_error(&CliError::Audit(err));
+                render::report_error(&CliError::Signer(signer::Error::Audit(err)), context);
             }
             Ok(Outcome::Failed)
         }

@@ -1,12 +1,16 @@
-//! `ceremony card status|verify|change-pin|unblock CARD`.
+//! `ceremony card status|verify|change-pin|unblock CARD`. A card of a
+//! ceremony (in its `cards/` folder, or with `--config`) has every wrong
+//! PIN, PIN change and use of its PUK recorded in that ceremony's log.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use smartcard_sim::{CardClient, CardStatus, FileStorage, SimulatedCard};
+use signer::{CardCommand, Ceremony, LocalCard};
+use smartcard_sim::CardStatus;
 
+use crate::context::Context;
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context, out};
+use crate::render::{self, out};
 use crate::secrets::Secrets;
 
 /// The card commands.
@@ -14,12 +18,14 @@ use crate::secrets::Secrets;
 pub enum Command {
     /// Show what a card says without its PIN: serial, holder, role,
     /// generation, tries left, and whether it is blocked.
+    #[command(after_help = "Example:\n  ceremony card status c/cards/CO-1.card")]
     Status {
         /// The card file.
         card: PathBuf,
     },
     /// Check the PIN; shows the tries left. Exits 4 for a wrong PIN or a
     /// blocked card.
+    #[command(after_help = "Example:\n  ceremony card verify c/cards/CO-1.card")]
     Verify {
         /// The card file.
         card: PathBuf,
@@ -30,6 +36,7 @@ pub enum Command {
     },
     /// Change the PIN: the old one (a wrong one costs a try), then the new
     /// one twice ([new-pin] in a pin file).
+    #[command(after_help = "Example:\n  ceremony card change-pin c/cards/CO-1.card")]
     ChangePin {
         /// The card file.
         card: PathBuf,
@@ -39,6 +46,7 @@ pub enum Command {
     },
     /// Unblock a card with its PUK and set a new PIN ([puk] and [new-pin]
     /// in a pin file). Ten wrong PUKs kill the card.
+    #[command(after_help = "Example:\n  ceremony card unblock c/cards/CO-2.card")]
     Unblock {
         /// The card file.
         card: PathBuf,
@@ -66,65 +74,101 @@ struct StatusJson<'a> {
 
 /// Runs a `card` command.
 pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
-    match command {
-        Command::Status { card } => {
-            let status = open(&card)?.status().map_err(card_error(&card))?;
-            show(&card, &status, context)
-        }
-        Command::Verify { card, pin_file } => {
-            let secrets = Secrets::new(pin_file.as_deref())?;
-            let mut client = open(&card)?;
-            let status = client.status().map_err(card_error(&card))?;
-            let pin = secrets.pin(&status.holder)?;
-            client.verify(&pin).map_err(card_error(&card))?;
-            let status = client.status().map_err(card_error(&card))?;
-            done(context, &card, &status, "PIN correct")
-        }
-        Command::ChangePin { card, pin_file } => {
-            let secrets = Secrets::new(pin_file.as_deref())?;
-            let mut client = open(&card)?;
-            let status = client.status().map_err(card_error(&card))?;
-            let old = secrets.pin(&status.holder)?;
-            let new = secrets.new_pin(&status.holder)?;
-            client.change_pin(&old, &new).map_err(card_error(&card))?;
-            let status = client.status().map_err(card_error(&card))?;
-            done(context, &card, &status, "PIN changed")
-        }
-        Command::Unblock { card, pin_file } => {
-            let secrets = Secrets::new(pin_file.as_deref())?;
-            let mut client = open(&card)?;
-            let status = client.status().map_err(card_error(&card))?;
-            let puk = secrets.puk(&status.holder)?;
-            let new = secrets.new_pin(&status.holder)?;
-            client.unblock(&puk, &new).map_err(card_error(&card))?;
-            let status = client.status().map_err(card_error(&card))?;
-            done(context, &card, &status, "card unblocked with a new PIN")
-        }
+    let (path, pin_file) = match &command {
+        Command::Status { card } => (card, None),
+        Command::Verify { card, pin_file }
+        | Command::ChangePin { card, pin_file }
+        | Command::Unblock { card, pin_file } => (card, pin_file.as_deref()),
+    };
+    let mut card = open(path)?;
+    if let Command::Status { .. } = command {
+        // Status reads what the card says without its PIN: no state
+        // changes, nothing to record.
+        return show(path, card.status(), context);
     }
+    let secrets = Secrets::new(pin_file)?;
+    let ceremony = ceremony_of(path, context)?;
+    let holder = card.status().holder.clone();
+    let (old, new, puk);
+    let (action, done) = match command {
+        Command::Status { .. } => return show(path, card.status(), context),
+        Command::Verify { .. } => {
+            old = secrets.pin(&holder)?;
+            (CardCommand::Verify(&old), "PIN correct")
+        }
+        Command::ChangePin { .. } => {
+            old = secrets.pin(&holder)?;
+            new = secrets.new_pin(&holder)?;
+            (
+                CardCommand::ChangePin {
+                    old: &old,
+                    new: &new,
+                },
+                "PIN changed",
+            )
+        }
+        Command::Unblock { .. } => {
+            puk = secrets.puk(&holder)?;
+            new = secrets.new_pin(&holder)?;
+            (
+                CardCommand::Unblock {
+                    puk: &puk,
+                    new: &new,
+                },
+                "card unblocked with a new PIN",
+            )
+        }
+    };
+    signer::run_command(&mut card, &action, ceremony.as_ref())?;
+    if context.json {
+        return show(path, card.status(), context);
+    }
+    let status = card.status();
+    out(format!(
+        "{}: {done} ({}'s card {}); PIN tries left {} of {}",
+        path.display(),
+        status.holder,
+        status.serial,
+        status.pin_tries_left,
+        smartcard_sim::PIN_TRIES
+    ))?;
+    Ok(Outcome::Success)
 }
 
-/// The card in the reader, applet selected.
-fn open(path: &Path) -> Result<CardClient<SimulatedCard<FileStorage>>, CliError> {
-    let card =
-        SimulatedCard::open(FileStorage::new(path)).map_err(|source| CliError::CardFile {
+/// The card in the reader.
+fn open(path: &Path) -> Result<LocalCard, CliError> {
+    LocalCard::open(path).map_err(|reason| {
+        CliError::Signer(signer::Error::CardFile {
             path: path.to_owned(),
-            source,
-        })?;
-    let mut client = CardClient::new(card);
-    client.select().map_err(card_error(path))?;
-    Ok(client)
+            reason,
+        })
+    })
 }
 
-/// Turns a card's error into the command's, naming the card.
-fn card_error(path: &Path) -> impl Fn(smartcard_sim::CardError) -> CliError + '_ {
-    move |source| CliError::Card {
-        path: path.to_owned(),
-        source,
+/// The ceremony a card belongs to: `--config`'s, or the one whose
+/// `cards/` folder holds it.
+fn ceremony_of(card: &Path, context: &Context) -> Result<Option<Ceremony>, CliError> {
+    if context.policy_path().is_some() {
+        return context.open_ceremony("card").map(Some);
     }
+    let absolute = std::path::absolute(card).map_err(CliError::Output)?;
+    for ancestor in absolute.ancestors().skip(1).take(3) {
+        if ancestor.file_name().is_some_and(|name| name == "cards")
+            && let Some(dir) = ancestor.parent()
+            && dir.join("ceremony.toml").is_file()
+        {
+            return context.open_ceremony_in(dir, "card").map(Some);
+        }
+    }
+    Ok(None)
 }
 
 /// Prints a status.
 fn show(path: &Path, status: &CardStatus, context: &Context) -> Result<Outcome, CliError> {
+    let kdf = format!(
+        "Argon2id, {} KiB, {} passes, {} lanes",
+        status.kdf.m_kib, status.kdf.t, status.kdf.p
+    );
     if context.json {
         render::json(&StatusJson {
             card: path.display().to_string(),
@@ -136,7 +180,7 @@ fn show(path: &Path, status: &CardStatus, context: &Context) -> Result<Outcome, 
             puk_tries_left: status.puk_tries_left,
             state: status.state.to_string(),
             card_key: hex::encode(&status.card_key),
-            kdf: kdf(status),
+            kdf,
             kdf_strong: status.kdf.is_strong(),
         })?;
         return Ok(Outcome::Success);
@@ -163,35 +207,6 @@ fn show(path: &Path, status: &CardStatus, context: &Context) -> Result<Outcome, 
     } else {
         "  (exercise strength: issue real cards with the default)"
     };
-    out(format!("PIN KDF     {}{strength}", kdf(status)))?;
-    Ok(Outcome::Success)
-}
-
-/// The Argon2id parameters in words.
-fn kdf(status: &CardStatus) -> String {
-    format!(
-        "Argon2id, {} KiB, {} passes, {} lanes",
-        status.kdf.m_kib, status.kdf.t, status.kdf.p
-    )
-}
-
-/// Reports a command that worked, with the tries left.
-fn done(
-    context: &Context,
-    path: &Path,
-    status: &CardStatus,
-    what: &str,
-) -> Result<Outcome, CliError> {
-    if context.json {
-        return show(path, status, context);
-    }
-    out(format!(
-        "{}: {what} ({}'s card {}); PIN tries left {} of {}",
-        path.display(),
-        status.holder,
-        status.serial,
-        status.pin_tries_left,
-        smartcard_sim::PIN_TRIES
-    ))?;
+    out(format!("PIN KDF     {kdf}{strength}"))?;
     Ok(Outcome::Success)
 }

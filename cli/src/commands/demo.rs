@@ -2,21 +2,20 @@
 //! officers would run it: each step is a `ceremony` command line, shown
 //! with what it printed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Instant;
 
-use hsm::{Hsm, SoftHsm};
 use serde::Serialize;
+use signer::Layout;
 
-use crate::ceremony::files::digits;
-use crate::ceremony::{Layout, files::write_atomically};
+use crate::context::Context;
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context, out};
+use crate::render::{self, out};
 
 /// Arguments of `demo`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  ceremony demo --dir /tmp/demo")]
 pub struct Args {
     /// Where to hold the ceremony [default: a new directory under the
     /// system's temporary directory, kept afterwards].
@@ -51,48 +50,36 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             if dir.exists()
                 && std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
             {
-                return Err(CliError::Usage(format!(
-                    "{} is not empty; the demo needs a directory of its own",
-                    dir.display()
-                )));
+                return Err(CliError::Value {
+                    option: "dir",
+                    value: dir.display().to_string(),
+                    expected: "a new or empty directory: the demo needs one of its own",
+                });
             }
             dir.clone()
         }
         None => tempfile::Builder::new()
             .prefix("ceremony-demo-")
             .tempdir()
-            .map_err(|source| CliError::Write {
-                path: std::env::temp_dir(),
-                source,
-            })?
+            .map_err(CliError::Output)?
             .keep(),
     };
     let ceremony = dir.join("ceremony");
     let layout = Layout::new(&ceremony);
     let path = |name: &str| dir.join(name).display().to_string();
-    std::fs::create_dir_all(&dir).map_err(|source| CliError::Write {
-        path: dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&dir).map_err(CliError::Output)?;
 
     // The officers' PINs, as they would type them; and CO-2's typo.
     let officers: Vec<String> = (1..=7).map(|number| format!("CO-{number}")).collect();
     let mut pins = String::new();
     for officer in &officers {
-        pins.push_str(&format!("{officer} = \"{}\"\n", digits(6).as_str()));
+        pins.push_str(&format!(
+            "{officer} = \"{}\"\n",
+            signer::random_digits(6).as_str()
+        ));
     }
-    write_atomically(&dir.join("pins.toml"), pins.as_bytes(), true).map_err(|source| {
-        CliError::Write {
-            path: dir.join("pins.toml"),
-            source,
-        }
-    })?;
-    write_atomically(&dir.join("typo.toml"), b"CO-2 = \"000000\"\n", true).map_err(|source| {
-        CliError::Write {
-            path: dir.join("typo.toml"),
-            source,
-        }
-    })?;
+    write(&dir.join("pins.toml"), pins.as_bytes())?;
+    write(&dir.join("typo.toml"), b"CO-2 = \"000000\"\n")?;
 
     let mut transcript = Transcript {
         steps: Vec::new(),
@@ -102,7 +89,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         |text: &str| -> Result<(), CliError> { if context.json { Ok(()) } else { out(text) } };
     say(&format!("A tabletop KSK ceremony in {}\n", dir.display()))?;
     say("Seven crypto officers are issued cards; any three of them activate the HSM.")?;
-    let config = layout.config().display().to_string();
+    let config = layout.policy().display().to_string();
     let card = |officer: &str| layout.card(officer).display().to_string();
     transcript.run(
         &[
@@ -176,21 +163,15 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     )?;
     // The KSK's DNSKEY, read from the sealed HSM's public metadata, to
     // anchor the independent check.
-    let hsm = SoftHsm::open(&layout.hsm(), Arc::new(Instant::now))?;
-    let ksk = hsm.public_key(super::init::FIRST_KSK)?;
+    let ksk = {
+        let ceremony = context.open_ceremony_in(layout.root(), "demo")?;
+        ceremony.public_key(signer::FIRST_KSK)?
+    };
     let anchor = format!(
-        ". 172800 IN DNSKEY {} {} {} {}\n",
-        ksk.flags(),
-        ksk.protocol(),
-        ksk.algorithm().to_int(),
-        ksr::to_base64(ksk.public_key())
+        "{}\n",
+        signer::dnskey_record(&ksr::DomainName::root(), 172_800, &ksk)
     );
-    write_atomically(&dir.join("ksk.dnskey"), anchor.as_bytes(), true).map_err(|source| {
-        CliError::Write {
-            path: dir.join("ksk.dnskey"),
-            source,
-        }
-    })?;
+    write(&dir.join("ksk.dnskey"), anchor.as_bytes())?;
     say(
         "\nThe SKR is checked apart from the signer: structure, signatures, the KSR it answers, and each bundle anchored to the KSK.",
     )?;
@@ -270,9 +251,16 @@ impl Transcript {
         if exit == expected {
             Ok(())
         } else {
-            Err(CliError::Runtime(format!(
-                "the demo step `{command}` exited {exit}, not {expected}"
-            )))
+            Err(CliError::Demo {
+                command,
+                exit,
+                expected,
+            })
         }
     }
+}
+
+/// Writes one of the demo's own files (never overwriting).
+fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    durable::write(path, bytes, durable::Replace::Never).map_err(|err| CliError::Signer(err.into()))
 }

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use ksr::{DigestType, Ds};
 use serde::Serialize;
 
+use crate::context::Context;
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context, out};
+use crate::render::{self, out};
 
 /// Arguments of `ds`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  ceremony ds ksk.dnskey --digest sha384")]
 pub struct Args {
     /// DNSKEY records in zone-file form; standard input if absent.
     file: Option<PathBuf>,

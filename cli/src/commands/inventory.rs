@@ -1,17 +1,17 @@
-//! `ceremony inventory` (what the HSM holds, no quorum needed) and
+//! `ceremony inventory` (what the HSM holds, read while it is sealed) and
 //! `ceremony trust-anchor` (RFC 9718 XML for the policy's KSKs).
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use hsm::Clock;
-use ksr::{DigestType, DomainName, Ds, Flags};
+use ksr::{DigestType, Ds, Flags};
 use serde::Serialize;
 
-use crate::ceremony::Layout;
-use crate::ceremony::activation::open_hsm;
+use crate::context::Context;
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context, out};
+use crate::render::{self, out};
+
+/// Arguments of `inventory` and `trust-anchor`: none but the global ones.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  ceremony --config c/ceremony.toml inventory --json")]
+pub struct Args {}
 
 /// One key, for the inventory.
 #[derive(Serialize)]
@@ -29,38 +29,23 @@ struct Entry {
     valid_until: Option<String>,
 }
 
-/// The policy, its directory and its domain.
-fn setup(context: &Context) -> Result<(ksr::Config, Layout, DomainName), CliError> {
-    let (config, path) = context.config()?;
-    let path = path.ok_or_else(|| {
-        CliError::Usage("this needs the ceremony's policy: --config DIR/ceremony.toml".into())
-    })?;
-    let domain = config
-        .request_policy
-        .acceptable_domains
-        .first()
-        .map_or_else(|| Ok(DomainName::root()), |name| name.parse())
-        .map_err(|err| CliError::Usage(format!("the policy's domain: {err}")))?;
-    Ok((config, Layout::of_config(&path), domain))
-}
-
 /// Runs `inventory`: the HSM's keys, read while it is sealed.
-pub fn inventory(context: &Context) -> Result<Outcome, CliError> {
-    let (config, layout, domain) = setup(context)?;
-    let clock: Clock = Arc::new(Instant::now);
-    let hsm = open_hsm(&layout, clock)?;
+pub fn inventory(_: &Args, context: &Context) -> Result<Outcome, CliError> {
+    let ceremony = context.open_ceremony("inventory")?;
+    let config = ceremony.policy().config();
+    let domain = ceremony.policy().domain()?;
+    let ttl = config.ksk_policy.ttl;
     let mut entries = Vec::new();
-    for key in hsm.inventory()? {
+    for key in ceremony.inventory()? {
         let configured = config.keys.iter().find(|(_, ksk)| ksk.label == key.label);
-        let ds = Ds::compute(&domain, &key.dnskey, DigestType::Sha256);
         entries.push(Entry {
             label: key.label.clone(),
             kind: key.spec.to_string(),
             key_tag: key.dnskey.key_tag().to_int(),
             revoked_key_tag: key.dnskey.with_flags(Flags::REVOKED_KSK).key_tag().to_int(),
             flags: key.dnskey.flags().to_int(),
-            dnskey: crate::commands::init::dnskey_line(&domain, &key),
-            ds: format!("{domain} IN DS {}", ds.rdata_text()),
+            dnskey: signer::dnskey_record(&domain, ttl, &key.dnskey),
+            ds: signer::ds_record(&domain, &key.dnskey),
             created: key.created,
             policy_name: configured.map(|(name, _)| name.clone()),
             valid_from: configured.map(|(_, ksk)| ksk.valid_from.to_string()),
@@ -74,7 +59,7 @@ pub fn inventory(context: &Context) -> Result<Outcome, CliError> {
     out(format!(
         "{} key(s) in {}",
         entries.len(),
-        layout.hsm().display()
+        ceremony.layout().hsm().display()
     ))?;
     for entry in &entries {
         out(format!(
@@ -100,18 +85,17 @@ pub fn inventory(context: &Context) -> Result<Outcome, CliError> {
 /// Runs `trust-anchor`: the policy's KSKs as an RFC 9718 trust anchor
 /// file (KeyDigest elements with the DS digest, the public key and the
 /// flags), read from the sealed HSM's public metadata.
-pub fn trust_anchor(context: &Context) -> Result<Outcome, CliError> {
-    let (config, layout, domain) = setup(context)?;
-    let clock: Clock = Arc::new(Instant::now);
-    let hsm = open_hsm(&layout, clock)?;
+pub fn trust_anchor(_: &Args, context: &Context) -> Result<Outcome, CliError> {
+    let ceremony = context.open_ceremony("trust-anchor")?;
+    let domain = ceremony.policy().domain()?;
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     xml.push_str(&format!(
         "<TrustAnchor id=\"{}\" source=\"ceremony\">\n<Zone>{}</Zone>\n",
-        crate::ceremony::files::uuid().to_ascii_uppercase(),
-        escape(domain.as_str())
+        signer::uuid().to_ascii_uppercase(),
+        ksr::xml_escape(domain.as_str())
     ));
-    for ksk in config.keys.values() {
-        let dnskey = hsm.public_key(&ksk.label)?;
+    for ksk in ceremony.policy().config().keys.values() {
+        let dnskey = ceremony.public_key(&ksk.label)?;
         let ds = Ds::compute(&domain, &dnskey, DigestType::Sha256);
         let valid_until = ksk
             .valid_until
@@ -119,7 +103,7 @@ pub fn trust_anchor(context: &Context) -> Result<Outcome, CliError> {
             .unwrap_or_default();
         xml.push_str(&format!(
             "<KeyDigest id=\"{}\" validFrom=\"{}\"{valid_until}>\n<KeyTag>{}</KeyTag>\n<Algorithm>{}</Algorithm>\n<DigestType>2</DigestType>\n<Digest>{}</Digest>\n<PublicKey>{}</PublicKey>\n<Flags>{}</Flags>\n</KeyDigest>\n",
-            escape(&ksk.label),
+            ksr::xml_escape(&ksk.label),
             ksk.valid_from.to_document(),
             dnskey.key_tag(),
             dnskey.algorithm().to_int(),
@@ -131,12 +115,4 @@ pub fn trust_anchor(context: &Context) -> Result<Outcome, CliError> {
     xml.push_str("</TrustAnchor>");
     out(xml)?;
     Ok(Outcome::Success)
-}
-
-/// Escapes text for XML.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -11,11 +11,10 @@ pub mod keygen;
 pub mod ksr;
 pub mod policy;
 pub mod present;
-pub mod remote;
+pub mod quorum;
 pub mod reshare;
 pub mod sign;
 pub mod skr;
-pub mod text;
 pub mod zsk;
 
 mod show;

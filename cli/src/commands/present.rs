@@ -1,20 +1,24 @@
 //! The officers' and administrator's clients of the service:
-//! `ceremony present` (a card from an officer's own terminal) and
-//! `ceremony session status|reset`.
+//! `ceremony present` (a card from an officer's own terminal, for the
+//! operation the service shows) and `ceremony session status|reset`.
 
 use std::path::PathBuf;
 
 use quorum::{Challenge, SealedShare};
+use signer::LocalCard;
+use signer::service::wire::{PresentAnswer, PresentRequest, SessionOffer, Status, WrongPinNotice};
+use smartcard_sim::CardError;
 
-use crate::ceremony::activation::{Event, read_card};
+use crate::context::Context;
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context, out};
+use crate::render::{self, out, say};
 use crate::secrets::Secrets;
-use crate::service::client::{Answer, Remote, RemoteArgs};
-use crate::service::wire::{PresentAnswer, PresentRequest, SessionOffer, Status};
+use crate::service::client::{Remote, RemoteArgs, expect};
 
 /// Arguments of `present`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  ceremony present --server https://signer:8443 --tls-dir tls/clients/CO-2 --as CO-2 --card CO-2.card")]
 pub struct Args {
     #[command(flatten)]
     remote: RemoteArgs,
@@ -26,24 +30,28 @@ pub struct Args {
     pin_file: Option<PathBuf>,
 }
 
-/// Runs `present`: fetch the open attempt, unlock the card here, have it
-/// sign the challenge, seal its share to the attempt's key, send.
+/// Runs `present`: fetch the open attempt and the operation it is for,
+/// show it, unlock the card here, have it sign the challenge (which
+/// carries the digest of the summary shown, computed here), seal its share
+/// to the attempt's key, send.
 pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let remote = Remote::connect(&args.remote)?;
     let secrets = Secrets::new(args.pin_file.as_deref())?;
     let offer: SessionOffer = expect(remote.get("/session")?)?.json()?;
     let session_key = hex::decode(&offer.session_key)
-        .map_err(|_| CliError::Runtime("the service sent a malformed session key".into()))?;
-    // The card signs the key its share is sealed to: a relay that offered
-    // its own key would get a signature the service refuses.
+        .map_err(|_| CliError::Remote("the service sent a malformed session key".into()))?;
+    // The card signs the digest of the summary shown here, and the key its
+    // share is sealed to: a service that misstated the operation, or a
+    // relay that offered its own key, gets a signature that does not count.
     let challenge = Challenge {
         nonce: decode(&offer.nonce, "nonce")?,
         generation: offer.generation,
         roster_digest: decode(&offer.roster_digest, "roster_digest")?,
-        operation: [0; 32],
+        operation: offer.summary.digest(),
         channel: session_key.clone(),
     };
     if !context.json {
+        render::summary(&offer.summary)?;
         out(format!(
             "attempt {}: {} of {} cards presented; reading {}",
             offer.attempt,
@@ -52,42 +60,70 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             args.card.display()
         ))?;
     }
-    let answer = read_card(&args.card, &secrets, &challenge, &mut |event| {
-        if let Event::WrongPin {
-            officer,
-            tries_left,
-        } = event
-            && !context.json
-        {
-            out(format!("  {officer}: wrong PIN, {tries_left} tries left"))?;
-        }
-        Ok(())
+    let mut card = LocalCard::open(&args.card).map_err(|reason| {
+        CliError::Signer(signer::Error::CardFile {
+            path: args.card.clone(),
+            reason,
+        })
     })?;
-    let answer = match answer {
-        Ok(answer) => answer,
-        Err(refused) => {
-            return Err(CliError::Refused(format!(
-                "{}: {}",
-                refused.card, refused.reason
-            )));
+    let holder = card.status().holder.clone();
+    let mut pin = secrets.pin(&holder)?;
+    loop {
+        match card.verify(&pin) {
+            Ok(()) => break,
+            Err(CardError::WrongPin { tries_left }) => {
+                let notice = WrongPinNotice {
+                    card_serial: card.status().serial.clone(),
+                    tries_left,
+                };
+                let body =
+                    serde_json::to_vec(&notice).map_err(|err| CliError::Remote(err.to_string()))?;
+                expect(remote.post("/present/wrong-pin", "application/json", &body)?)?;
+                if !context.json {
+                    say(format!("  {holder}: wrong PIN: {tries_left} tries left"));
+                }
+                match secrets.pin_again(&holder, tries_left)? {
+                    Some(again) if tries_left > 0 => pin = again,
+                    _ => {
+                        return Err(CliError::Signer(signer::Error::Card {
+                            path: args.card.clone(),
+                            source: CardError::WrongPin { tries_left },
+                        }));
+                    }
+                }
+            }
+            Err(source) => {
+                return Err(CliError::Signer(signer::Error::Card {
+                    path: args.card.clone(),
+                    source,
+                }));
+            }
         }
-    };
-    let sealed = SealedShare::seal(&answer.share, &session_key, &challenge, &answer.serial)
-        .map_err(|err| CliError::Runtime(format!("sealing the share: {err}")))?;
+    }
+    let (share, signature) = card.share_and_signature(&challenge).map_err(|reason| {
+        CliError::Signer(signer::Error::CardFile {
+            path: args.card.clone(),
+            reason,
+        })
+    })?;
+    let serial = card.status().serial.clone();
+    let sealed = SealedShare::seal(&share, &session_key, &challenge, &serial)
+        .map_err(|err| CliError::Remote(format!("sealing the share: {err}")))?;
+    // The share itself is wiped here; only the sealed form travels.
+    drop(share);
     let request = PresentRequest {
         nonce: offer.nonce.clone(),
-        card_serial: answer.serial.clone(),
-        generation: answer.generation,
-        signature: hex::encode(answer.signature.to_bytes()),
+        card_serial: serial,
+        generation: card.status().generation,
+        signature: hex::encode(signature.to_bytes()),
         ephemeral_key: hex::encode(&sealed.ephemeral),
         sealed_share: hex::encode(&sealed.ciphertext),
     };
-    // The share itself is wiped here; only the sealed form travels.
-    drop(answer);
-    let body = serde_json::to_vec(&request).map_err(|err| CliError::Runtime(err.to_string()))?;
+    drop(card);
+    let body = serde_json::to_vec(&request).map_err(|err| CliError::Remote(err.to_string()))?;
     let reply = remote.post("/present", "application/json", &body)?;
     if !matches!(reply.status, 200 | 409) {
-        return Err(failure(&reply));
+        return Err(reply.failure());
     }
     let result: PresentAnswer = reply.json()?;
     if context.json {
@@ -110,7 +146,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             }
             Ok(Outcome::Success)
         }
-        Some(reason) => Err(CliError::Refused(reason.clone())),
+        Some(reason) => Err(CliError::CardRefused(reason.clone())),
     }
 }
 
@@ -118,6 +154,9 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
 #[derive(Debug, clap::Subcommand)]
 pub enum SessionCommand {
     /// Where the ceremony stands (no client certificate needed).
+    #[command(
+        after_help = "Example:\n  ceremony session status --server https://signer:8443 --tls-dir tls"
+    )]
     Status {
         /// The service, such as https://127.0.0.1:8443.
         #[arg(long, value_name = "URL")]
@@ -126,8 +165,11 @@ pub enum SessionCommand {
         #[arg(long, value_name = "DIR")]
         tls_dir: PathBuf,
     },
-    /// Start the activation again: the shares presented so far are wiped
-    /// and an active HSM that is not signing is sealed (administrator).
+    /// Withdraw the confirmed operation: the shares presented so far are
+    /// wiped and the operation is closed as aborted (administrator).
+    #[command(
+        after_help = "Example:\n  ceremony session reset --server https://signer:8443 --tls-dir tls --as admin"
+    )]
     Reset(RemoteArgs),
 }
 
@@ -160,33 +202,15 @@ pub fn run_session(command: &SessionCommand, context: &Context) -> Result<Outcom
             }
         ))?;
         for ksr in &status.ksrs {
-            out(format!("{} {:?} {}", ksr.id, ksr.state, ksr.sha256))?;
+            out(format!("{} {:?} {}", ksr.id, ksr.state, ksr.ksr_sha256))?;
         }
     }
     Ok(Outcome::Success)
-}
-
-/// A 2xx answer, or the error it means.
-pub fn expect(answer: Answer) -> Result<Answer, CliError> {
-    if answer.is_success() {
-        Ok(answer)
-    } else {
-        Err(failure(&answer))
-    }
-}
-
-/// The error of a non-2xx answer: refusals of access exit 4.
-pub fn failure(answer: &Answer) -> CliError {
-    match answer.status {
-        401 | 403 => CliError::Refused(answer.error()),
-        400 | 404 | 409 | 413 | 422 => CliError::Usage(answer.error()),
-        _ => CliError::Runtime(answer.error()),
-    }
 }
 
 fn decode(text: &str, what: &str) -> Result<[u8; 32], CliError> {
     hex::decode(text)
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| CliError::Runtime(format!("the service sent a malformed {what}")))
+        .ok_or_else(|| CliError::Remote(format!("the service sent a malformed {what}")))
 }

@@ -1,7 +1,9 @@
-//! The text summary of a document, shared by `ksr show` and `skr show`.
+//! The summary of a document, shared by `ksr show` and `skr show`, for
+//! both formats.
 
 use std::path::Path;
 
+use ksr::text::{TextKey, TextKsr, TextSkr};
 use ksr::{AlgorithmParameters, Bundle, DomainName, Policy, Timestamp};
 use serde::Serialize;
 
@@ -129,4 +131,143 @@ fn span(seconds: i64) -> String {
         text.push_str(&format!(" {hours}h {minutes}m {seconds}s"));
     }
     text
+}
+
+//------------ The text format -----------------------------------------------
+
+/// Prints a text KSR: its bundles by time and the hashes to compare out of
+/// band (the format has no proof of possession).
+pub fn text_ksr(path: &Path, sha256: &[u8; 32], ksr: &TextKsr, json: bool) -> Result<(), CliError> {
+    if json {
+        return render::json(&serde_json::json!({
+            "file": path.display().to_string(),
+            "format": "text",
+            "dialect": ksr.dialect,
+            "id": ksr.id,
+            "domain": ksr.domain.as_str(),
+            "ksr_sha256": hex::encode(sha256),
+            "zsk_set_sha256": hex::encode(ksr.zsk_set_sha256()),
+            "bundles": ksr.bundles.iter().map(|bundle| serde_json::json!({
+                "time": bundle.time,
+                "keys": bundle.keys.iter().map(key_json).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    out(format!(
+        "text KSR ({:?} dialect) {} for {}: {} bundles from {} to {}",
+        ksr.dialect,
+        ksr.id,
+        ksr.domain,
+        ksr.bundles.len(),
+        ksr.bundles
+            .first()
+            .map(|b| b.time.to_string())
+            .unwrap_or_default(),
+        ksr.bundles
+            .last()
+            .map(|b| b.time.to_string())
+            .unwrap_or_default(),
+    ))?;
+    out("no proof of possession: compare the hashes below out of band (TXT-KSR-UNAUTHENTICATED)")?;
+    hashes(sha256, Some(ksr.zsk_set_sha256()))?;
+    for (index, bundle) in ksr.bundles.iter().enumerate() {
+        out(format!(
+            "bundle {:>3} {}  {}",
+            index + 1,
+            bundle.time,
+            describe_keys(&bundle.keys)
+        ))?;
+    }
+    Ok(())
+}
+
+/// The file's hash and, for a text KSR, its ZSK set's, to read aloud.
+pub fn hashes(sha256: &[u8; 32], zsk_set: Option<[u8; 32]>) -> Result<(), CliError> {
+    out(format!("SHA-256 {}", hex::encode(sha256)))?;
+    out(format!("  {}", ksr::pgp_words(sha256)))?;
+    if let Some(zsks) = zsk_set {
+        out(format!("ZSK set SHA-256 {}", hex::encode(zsks)))?;
+        out(format!("  {}", ksr::pgp_words(&zsks)))?;
+    }
+    Ok(())
+}
+
+/// Prints a text SKR.
+pub fn text_skr(path: &Path, skr: &TextSkr, json: bool) -> Result<(), CliError> {
+    if json {
+        return render::json(&serde_json::json!({
+            "file": path.display().to_string(),
+            "format": "text",
+            "dialect": skr.dialect,
+            "domain": skr.domain.as_str(),
+            "bundles": skr.bundles.iter().map(|bundle| serde_json::json!({
+                "time": bundle.time,
+                "keys": bundle.keys.iter().map(key_json).collect::<Vec<_>>(),
+                "signatures": bundle.signatures.iter().map(|s| serde_json::json!({
+                    "tag": s.rrsig.key_tag.to_int(),
+                    "algorithm": s.rrsig.algorithm.to_int(),
+                    "inception": s.rrsig.inception,
+                    "expiration": s.rrsig.expiration,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    out(format!(
+        "text SKR ({:?} dialect) for {}: {} bundles from {} to {}",
+        skr.dialect,
+        skr.domain,
+        skr.bundles.len(),
+        skr.bundles
+            .first()
+            .map(|b| b.time.to_string())
+            .unwrap_or_default(),
+        skr.bundles
+            .last()
+            .map(|b| b.time.to_string())
+            .unwrap_or_default(),
+    ))?;
+    for (index, bundle) in skr.bundles.iter().enumerate() {
+        let signatures = bundle
+            .signatures
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} … {}",
+                    s.rrsig.key_tag, s.rrsig.inception, s.rrsig.expiration
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        out(format!(
+            "bundle {:>3} {}  keys {}  signed by {signatures}",
+            index + 1,
+            bundle.time,
+            describe_keys(&bundle.keys)
+        ))?;
+    }
+    Ok(())
+}
+
+fn key_json(key: &TextKey) -> serde_json::Value {
+    serde_json::json!({
+        "tag": key.dnskey.key_tag().to_int(),
+        "flags": key.dnskey.flags().to_int(),
+        "algorithm": key.dnskey.algorithm().to_int(),
+        "ttl": key.ttl,
+    })
+}
+
+fn describe_keys(keys: &[TextKey]) -> String {
+    keys.iter()
+        .map(|key| {
+            format!(
+                "{}/{} flags {} TTL {}",
+                key.dnskey.key_tag(),
+                key.dnskey.algorithm().to_int(),
+                key.dnskey.flags().to_int(),
+                key.ttl
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

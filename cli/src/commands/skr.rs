@@ -1,30 +1,36 @@
-//! `ceremony skr show|check`.
+//! `ceremony skr show|check|fetch`, for both formats.
 
 use std::path::{Path, PathBuf};
 
-use ksr::DocumentRole;
+use ksr::{DocumentRole, SkrDocument};
+use signer::{Anchor, Document, Files, Report, SkrCheck};
 
 use super::show;
-use crate::ceremony::request::is_text_file;
-use crate::document::{parse_file, read_parsed};
+use crate::context::Context;
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context};
+use crate::render;
 
 /// The `skr` commands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Summarise an SKR: id, serial, domain, both policies, and per bundle
     /// its keys and signatures.
+    #[command(after_help = "Example:\n  ceremony skr show skr.xml")]
     Show {
-        /// The SKR (IANA XML).
+        /// The SKR (IANA XML or Knot DNS / BIND text).
         file: PathBuf,
     },
     /// Check an SKR: its structure, every key tag, that every signature
     /// verifies against the key it names over the bundle's DNSKEY RRset,
-    /// and that its fields follow the response rules. Exits 3 if any check
-    /// finds an error, 1 if the file is unreadable.
+    /// and that its fields follow the response rules. Inside a ceremony
+    /// (--config, or ./ceremony.toml) each bundle must carry a signature by
+    /// a KSK the policy pins, unless --ksk names other keys. Exits 3 if any
+    /// check finds an error, 1 if the file is unreadable.
+    #[command(after_help = "Examples:
+  ceremony --config c/ceremony.toml skr check skr.xml --ksr ksr.xml
+  ceremony skr check skr-root-2017-q2-0.xml --ksr ksr-root-2017-q2-0.xml --previous-skr skr-root-2017-q1-0.xml")]
     Check {
-        /// The SKR (IANA XML).
+        /// The SKR.
         file: PathBuf,
         /// Trusted KSKs: DNSKEY records in zone-file form. Each bundle must
         /// then carry a valid signature by one of them (SKR-ANCHOR).
@@ -47,6 +53,9 @@ pub enum Command {
     /// Download the SKR of a KSR the service signed, as the ZSK operator
     /// (or administrator): its hash must be the one the service announced,
     /// and it must pass its checks; it is never written over a file.
+    #[command(
+        after_help = "Example:\n  ceremony skr fetch --server https://signer:8443 --tls-dir tls --as zsk-operator ksr-0a1b2c3d4e5f -o skr.xml"
+    )]
     Fetch {
         #[command(flatten)]
         remote: crate::service::client::RemoteArgs,
@@ -61,9 +70,10 @@ pub enum Command {
 /// Runs an `skr` command.
 pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
     match command {
-        Command::Show { file } if is_text_file(&file)? => super::text::show_skr(&file, context),
         Command::Show { file } => show(&file, context),
-        Command::Fetch { remote, id, out } => super::remote::fetch(&remote, &id, &out, context),
+        Command::Fetch { remote, id, out } => {
+            crate::service::client::fetch(&remote, &id, &out, context)
+        }
         Command::Check {
             file,
             ksk,
@@ -81,29 +91,27 @@ pub fn run(command: Command, context: &Context) -> Result<Outcome, CliError> {
     }
 }
 
-/// Reads and parses the document, or prints why it cannot be.
-fn read(path: &Path, context: &Context) -> Result<Result<ksr::Skr, Outcome>, CliError> {
-    read_parsed(
-        path,
-        DocumentRole::PreviousSkr,
-        "SKR",
-        ksr::parse_skr,
-        context,
-    )
-}
-
 fn show(path: &Path, context: &Context) -> Result<Outcome, CliError> {
-    let skr = match read(path, context)? {
+    let document = Document::read(path)?;
+    let skr = match document.parse(DocumentRole::PreviousSkr, SkrDocument::parse) {
         Ok(skr) => skr,
-        Err(outcome) => return Ok(outcome),
+        Err(findings) => {
+            let report = Report::new(Files::one(path), findings);
+            return render::findings(context, &report, "not a readable SKR");
+        }
     };
-    if context.json {
-        return show::json("skr", path, &skr);
+    match skr {
+        SkrDocument::Xml(skr) => {
+            if context.json {
+                return show::json("skr", path, &skr);
+            }
+            show::header("SKR", &skr.id, skr.serial, &skr.domain, skr.timestamp)?;
+            show::policy("KSK", &skr.ksk_policy)?;
+            show::policy("ZSK", &skr.zsk_policy)?;
+            show::bundles(&skr.bundles)?;
+        }
+        SkrDocument::Text(skr) => show::text_skr(path, &skr, context.json)?,
     }
-    show::header("SKR", &skr.id, skr.serial, &skr.domain, skr.timestamp)?;
-    show::policy("KSK", &skr.ksk_policy)?;
-    show::policy("ZSK", &skr.zsk_policy)?;
-    show::bundles(&skr.bundles)?;
     Ok(Outcome::Success)
 }
 
@@ -112,12 +120,12 @@ fn check(
     ksk: Option<&Path>,
     ksr_path: Option<&Path>,
     previous_path: Option<&Path>,
-    schema_name: Option<&str>,
+    schema: Option<&str>,
     context: &Context,
 ) -> Result<Outcome, CliError> {
     // The trusted keys are read first: a bad --ksk file is a usage mistake
     // that should not hide behind the document's findings.
-    let trusted = match ksk {
+    let anchor = match ksk {
         Some(ksk_path) => {
             let text = std::fs::read_to_string(ksk_path).map_err(|source| CliError::Read {
                 path: ksk_path.to_owned(),
@@ -127,89 +135,74 @@ fn check(
                 source_name: ksk_path.display().to_string(),
                 source,
             })?;
-            Some(
-                records
-                    .into_iter()
-                    .map(|record| record.dnskey)
-                    .collect::<Vec<_>>(),
-            )
+            Anchor::Keys(records.into_iter().map(|record| record.dnskey).collect())
         }
-        None => None,
+        None if context.policy_path().is_some() => Anchor::Pins,
+        None => Anchor::None,
     };
-    if is_text_file(path)? {
-        if previous_path.is_some() || schema_name.is_some() {
-            return Err(CliError::Usage(
-                "--previous-skr and --schema are for XML SKRs; a text SKR is checked by itself, with --ksr and --ksk".into(),
-            ));
+    let policy = context.policy()?;
+    let skr = Document::read(path)?;
+    let ksr = ksr_path.map(Document::read).transpose()?;
+    let previous = previous_path.map(Document::read).transpose()?;
+    let checked = signer::check_skr(
+        &SkrCheck {
+            skr: &skr,
+            ksr: ksr.as_ref(),
+            previous: previous.as_ref(),
+            schema,
+            anchor: anchor.clone(),
+        },
+        policy.config(),
+    )?;
+    let Some(document) = &checked.skr else {
+        return render::findings(context, &checked.report, "not readable");
+    };
+    let anchored = match (&anchor, checked.anchored_to.as_slice()) {
+        (Anchor::None, _) => "not anchored (no --ksk, no ceremony)".to_owned(),
+        (Anchor::Pins, []) => "anchored to the policy's KSKs, none of which is in it".to_owned(),
+        (Anchor::Pins, tags) => {
+            format!("each bundle anchored to the policy's KSKs ({})", join(tags))
         }
-        return super::text::check_skr(path, trusted.as_deref(), ksr_path, context);
-    }
-    let role = DocumentRole::NewSkr;
-    let files = render::Files::answer(path, ksr_path, previous_path);
-    let skr = parse_file(path, role, ksr::parse_skr)?;
-    let request = ksr_path
-        .map(|ksr_path| parse_file(ksr_path, DocumentRole::Ksr, ksr::parse_ksr))
-        .transpose()?;
-    let previous = previous_path
-        .map(|previous_path| parse_file(previous_path, DocumentRole::PreviousSkr, ksr::parse_skr))
-        .transpose()?;
-    let (skr, request, previous) = match (skr, request.transpose(), previous.transpose()) {
-        (Ok(skr), Ok(request), Ok(previous)) => (skr, request, previous),
-        (skr, request, previous) => {
-            let mut findings = skr.err().unwrap_or_default();
-            findings.extend(request.err().unwrap_or_default());
-            findings.extend(previous.err().unwrap_or_default());
-            return render::findings(context, &files, &mut findings, "not readable");
+        (Anchor::Keys(_), tags) => {
+            format!("each bundle anchored to a trusted KSK ({})", join(tags))
         }
     };
-    let mut findings = ksr::check_skr(&skr, role);
-    let answers = match &request {
-        Some(request) => {
-            let (config, _) = context.config()?;
-            let schema = schema_name
-                .map(|name| ksr::resolve_schema(&config, name, request.bundles.len()))
-                .transpose()
-                .map_err(CliError::Schema)?;
-            findings.extend(ksr::check_response(
-                &skr,
-                request,
-                previous.as_ref(),
-                &config,
-                schema.as_ref(),
-            ));
-            let schema = schema_name
-                .map(|name| format!(" and schema {name}"))
-                .unwrap_or_default();
-            match previous_path {
-                Some(previous_path) => format!(
-                    ", checked against its KSR{schema} and for safety after {}",
-                    previous_path.display()
-                ),
-                None => format!(", checked against its KSR{schema}"),
-            }
-        }
-        None => String::new(),
-    };
-    let signatures: usize = skr
+    let model = document.to_model();
+    let signatures: usize = model
         .bundles
         .iter()
         .map(|bundle| bundle.signatures.len())
         .sum();
-    let anchor = match &trusted {
-        Some(keys) => {
-            findings.extend(ksr::check_skr_anchor(&skr, keys, role));
-            let tags: Vec<String> = keys.iter().map(|key| key.key_tag().to_string()).collect();
-            format!(
-                "each bundle anchored to a trusted KSK ({})",
-                tags.join(", ")
-            )
-        }
-        None => "not anchored (no --ksk)".to_owned(),
+    let against = match (ksr_path, previous_path, schema) {
+        (None, _, _) => String::new(),
+        (Some(_), None, None) => ", checked against its KSR".to_owned(),
+        (Some(_), None, Some(schema)) => format!(", checked against its KSR and schema {schema}"),
+        (Some(_), Some(previous), schema) => format!(
+            ", checked against its KSR{} and for safety after {}",
+            schema
+                .map(|schema| format!(" and schema {schema}"))
+                .unwrap_or_default(),
+            previous.display()
+        ),
     };
-    let summary = format!(
-        "SKR {} with {} bundles and {signatures} signatures: structure, key tags and signatures checked, {anchor}{answers}",
-        skr.id,
-        skr.bundles.len()
-    );
-    render::findings(context, &files, &mut findings, &summary)
+    let summary = match document {
+        SkrDocument::Xml(skr) => format!(
+            "SKR {} with {} bundles and {signatures} signatures: structure, key tags and signatures checked, {anchored}{against}",
+            skr.id,
+            skr.bundles.len()
+        ),
+        SkrDocument::Text(skr) => format!(
+            "text SKR for {} with {} bundles and {signatures} signatures: each bundle's signatures checked with its keys, continuity checked, {anchored}{against}",
+            skr.domain,
+            skr.bundles.len()
+        ),
+    };
+    render::findings(context, &checked.report, &summary)
+}
+
+fn join(tags: &[u16]) -> String {
+    tags.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -20,9 +20,11 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::service::pki::{self, AllowList, Role};
-use crate::service::state::{ApiError, Client, Service};
-use crate::service::wire::{ErrorAnswer, PresentRequest, SignRequest};
+use signer::Client;
+use signer::service::wire::{ErrorAnswer, PresentRequest, SignRequest, Status, WrongPinNotice};
+use signer::service::{Service, ServiceError};
+use signer::tls::{self, AllowList, Role};
+use tokio::sync::watch;
 
 /// The witness page: plain HTML, CSS and a little JavaScript.
 const WITNESS_PAGE: &str = include_str!("witness.html");
@@ -49,7 +51,50 @@ pub struct Limits {
 #[derive(Clone)]
 struct App {
     service: Arc<Service>,
+    status: Arc<watch::Sender<Status>>,
     limits: Limits,
+}
+
+/// A refused request: an HTTP status, a sentence, and for a refused KSR
+/// its findings. The status codes are decided here, and only here.
+#[derive(Debug)]
+pub struct ApiError {
+    status: u16,
+    error: String,
+    report: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    fn new(status: u16, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            error: error.into(),
+            report: None,
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        let status = match &err {
+            ServiceError::Invalid(_) => 400,
+            ServiceError::Forbidden(_) => 403,
+            ServiceError::NotFound(_) => 404,
+            ServiceError::Conflict(_) => 409,
+            ServiceError::Refused { .. } => 422,
+            ServiceError::Failed(_) => 500,
+            ServiceError::Stopping => 503,
+        };
+        let report = match &err {
+            ServiceError::Refused { report, .. } => serde_json::to_value(report.to_json()).ok(),
+            _ => None,
+        };
+        Self {
+            status,
+            error: err.to_string(),
+            report,
+        }
+    }
 }
 
 /// The client of one connection, from its certificate and the allow-list.
@@ -59,8 +104,8 @@ enum Peer {
     Anonymous,
     /// A certificate from our CA that the allow-list does not name.
     Unlisted(String),
-    /// A listed client.
-    Listed(Client),
+    /// A listed client, with its role.
+    Listed(Client, Role),
 }
 
 impl Peer {
@@ -72,10 +117,10 @@ impl Peer {
                 403,
                 format!("certificate {fingerprint} is not on the allow-list"),
             )),
-            Self::Listed(client) if roles.contains(&client.role) => Ok(client),
-            Self::Listed(client) => Err(ApiError::new(
+            Self::Listed(client, role) if roles.contains(role) => Ok(client),
+            Self::Listed(client, role) => Err(ApiError::new(
                 403,
-                format!("{} ({:?}) may not do this", client.name, client.role),
+                format!("{} ({}) may not do this", client.name, role.as_str()),
             )),
         }
     }
@@ -102,12 +147,17 @@ pub async fn serve(
     tls: rustls::ServerConfig,
     allow: AllowList,
     service: Arc<Service>,
+    status: Arc<watch::Sender<Status>>,
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
     let allow = Arc::new(allow);
-    let app = router(App { service, limits });
+    let app = router(App {
+        service,
+        status,
+        limits,
+    });
     // Handshakes in progress are bounded; once a connection is
     // established it takes a slot from its own pool, so anonymous viewers
     // (the witness page's event streams) cannot take the slots of the
@@ -161,13 +211,16 @@ pub async fn serve(
             let peer = match certificate {
                 None => Peer::Anonymous,
                 Some(certificate) => {
-                    let fingerprint = pki::fingerprint(certificate.as_ref());
+                    let fingerprint = tls::fingerprint(certificate.as_ref());
                     match allow.client(&fingerprint) {
-                        Some((name, role)) => Peer::Listed(Client {
-                            name: name.to_owned(),
+                        Some((name, role)) => Peer::Listed(
+                            Client {
+                                name: name.to_owned(),
+                                role: role.as_str().to_owned(),
+                                fingerprint,
+                            },
                             role,
-                            fingerprint,
-                        }),
+                        ),
                         None => Peer::Unlisted(fingerprint),
                     }
                 }
@@ -198,6 +251,7 @@ fn router(app: App) -> Router {
         .route("/session", get(session))
         .route("/session/reset", post(reset))
         .route("/present", post(present))
+        .route("/present/wrong-pin", post(wrong_pin))
         .route("/ksrs", post(submit))
         .route("/ksrs/{id}", get(ksr_record))
         .route("/ksrs/{id}/skr", get(skr))
@@ -211,14 +265,14 @@ async fn witness_page() -> impl IntoResponse {
 }
 
 async fn status(State(app): State<App>) -> impl IntoResponse {
-    let status = app.service.status();
+    let status = app.status.borrow().clone();
     ([(header::CACHE_CONTROL, "no-store")], Json(status))
 }
 
 /// Server-sent events: the status now and at every change, with a comment
 /// every 15 seconds to keep proxies from closing the stream.
 async fn events(State(app): State<App>) -> impl IntoResponse {
-    let receiver = app.service.watch();
+    let receiver = app.status.subscribe();
     let stream =
         futures_util::stream::unfold((receiver, true), |(mut receiver, first)| async move {
             if !first {
@@ -253,7 +307,7 @@ async fn session(
     Extension(peer): Extension<Peer>,
 ) -> Result<impl IntoResponse, ApiError> {
     peer.require(&[Role::Officer])?;
-    Ok(Json(app.service.offer()))
+    Ok(Json(app.service.offer()?))
 }
 
 async fn present(
@@ -265,13 +319,26 @@ async fn present(
     let body = read_body(body, SMALL_BODY, app.limits.client_timeout).await?;
     let request: PresentRequest = parse_json(&body)?;
     let service = Arc::clone(&app.service);
-    let answer = blocking(move || service.present(&client, &request)).await?;
+    let answer = blocking(move || Ok(service.present(&client, &request)?)).await?;
     let status = if answer.accepted {
         StatusCode::OK
     } else {
         StatusCode::CONFLICT
     };
     Ok((status, Json(answer)))
+}
+
+async fn wrong_pin(
+    State(app): State<App>,
+    Extension(peer): Extension<Peer>,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    let client = peer.require(&[Role::Officer])?.clone();
+    let body = read_body(body, SMALL_BODY, app.limits.client_timeout).await?;
+    let notice: WrongPinNotice = parse_json(&body)?;
+    let service = Arc::clone(&app.service);
+    blocking(move || Ok(service.wrong_pin(&client, &notice)?)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn submit(
@@ -284,9 +351,10 @@ async fn submit(
     let html = wants_html(&headers);
     let body = read_body(body, ksr::MAX_DOCUMENT_SIZE, app.limits.client_timeout).await?;
     let service = Arc::clone(&app.service);
-    let result = blocking(move || service.submit(&client, &body)).await;
+    let result = blocking(move || Ok(service.submit(&client, body.to_vec())?)).await;
     Ok(match result {
         Ok((record, report, created)) => {
+            let report = serde_json::to_value(report.to_json()).unwrap_or_default();
             let status = if created {
                 StatusCode::CREATED
             } else {
@@ -340,8 +408,14 @@ async fn skr(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     peer.require(&[Role::ZskOperator, Role::Admin])?;
-    let bytes = app.service.skr(&id)?;
-    Ok(([(header::CONTENT_TYPE, "application/xml")], bytes))
+    let service = Arc::clone(&app.service);
+    let bytes = blocking(move || Ok(service.skr(&id)?)).await?;
+    let kind = if bytes.starts_with(b";;") {
+        "text/plain"
+    } else {
+        "application/xml"
+    };
+    Ok(([(header::CONTENT_TYPE, kind)], bytes))
 }
 
 async fn sign(
@@ -354,7 +428,7 @@ async fn sign(
     let body = read_body(body, SMALL_BODY, app.limits.client_timeout).await?;
     let request: SignRequest = parse_json(&body)?;
     let service = Arc::clone(&app.service);
-    let record = blocking(move || service.confirm(&client, &id, &request)).await?;
+    let record = blocking(move || Ok(service.confirm(&client, &id, &request)?)).await?;
     Ok((StatusCode::ACCEPTED, Json(record)))
 }
 
@@ -364,7 +438,8 @@ async fn reset(
 ) -> Result<impl IntoResponse, ApiError> {
     let client = peer.require(&[Role::Admin])?.clone();
     let service = Arc::clone(&app.service);
-    Ok(Json(blocking(move || service.reset(&client)).await?))
+    blocking(move || Ok(service.reset(&client)?)).await?;
+    Ok(Json(app.status.borrow().clone()))
 }
 
 /// Reads a whole body within the size limit (413 past it) and the time
@@ -411,7 +486,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 /// The findings of a submitted KSR as a page, for a browser.
 fn findings_page(
     title: &str,
-    record: Option<&crate::service::wire::KsrRecord>,
+    record: Option<&signer::service::wire::KsrRecord>,
     report: &serde_json::Value,
 ) -> String {
     let mut rows = String::new();
@@ -423,18 +498,18 @@ fn findings_page(
         };
         rows.push_str(&format!(
             "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            escape(finding["severity"].as_str().unwrap_or("")),
-            escape(finding["severity"].as_str().unwrap_or("")),
-            escape(finding["code"].as_str().unwrap_or("")),
-            escape(&place),
-            escape(finding["message"].as_str().unwrap_or("")),
+            ksr::xml_escape(finding["severity"].as_str().unwrap_or("")),
+            ksr::xml_escape(finding["severity"].as_str().unwrap_or("")),
+            ksr::xml_escape(finding["code"].as_str().unwrap_or("")),
+            ksr::xml_escape(&place),
+            ksr::xml_escape(finding["message"].as_str().unwrap_or("")),
         ));
     }
     let hash = record.map_or_else(String::new, |record| {
         format!(
             "<p>SHA-256 <code>{}</code><br>{}</p>",
-            escape(&record.sha256),
-            escape(&record.pgp_words)
+            ksr::xml_escape(&record.ksr_sha256),
+            ksr::xml_escape(&record.ksr_pgp_words)
         )
     });
     format!(
@@ -444,13 +519,6 @@ fn findings_page(
          </head><body><h1>{title}</h1>{hash}<p>{} error(s), {} warning(s)</p><table>{rows}</table></body></html>",
         report["errors"].as_u64().unwrap_or(0),
         report["warnings"].as_u64().unwrap_or(0),
-        title = escape(title),
+        title = ksr::xml_escape(title),
     )
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

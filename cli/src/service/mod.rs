@@ -1,28 +1,31 @@
-//! `ceremony serve`: the signer as a service. Officers present their
-//! cards from their own terminals (`ceremony present`), the ZSK operator
-//! submits KSRs (`ceremony ksr submit`), the administrator confirms
-//! (`ceremony sign --server`), and witnesses watch `/` on a projector.
+//! `ceremony serve`: the signer as a service, HTTPS over the `signer`
+//! crate's service. The ZSK operator submits KSRs (`ceremony ksr submit`),
+//! the administrator confirms one (`ceremony sign --server`), the officers
+//! present their cards for it from their own terminals (`ceremony
+//! present`), and witnesses watch `/` on a projector.
 
 pub mod client;
 mod http;
-pub mod pki;
-mod state;
-pub mod wire;
-mod worker;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ceremony::Layout;
-use crate::ceremony::activation::open_hsm;
-use crate::document::parse_file;
+use ksr::DocumentRole;
+use signer::service::{Service, Settings};
+use signer::tls::{self, TlsDir};
+use signer::{Document, Files, Report};
+
+use crate::context::Context;
 use crate::error::{CliError, Outcome};
-use crate::render::{self, Context, Files, out};
+use crate::render::{self, out};
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  ceremony --config c/ceremony.toml serve --init-tls tls --host signer.example
+  ceremony --config c/ceremony.toml serve --tls-dir tls --listen 0.0.0.0:8443 --previous-skr skr-q1.xml")]
 pub struct Args {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
@@ -63,10 +66,6 @@ pub struct Args {
     /// How long an activation attempt stays open, in seconds.
     #[arg(long, default_value_t = 900, value_name = "SECONDS")]
     activation_timeout: u64,
-    /// How long an active HSM waits for a confirmed KSR before it seals
-    /// itself, in seconds.
-    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
-    hsm_idle: u64,
     /// How long a client has for the TLS handshake, its request headers
     /// and its request body, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
@@ -78,71 +77,101 @@ pub struct Args {
 
 /// Runs `serve`.
 pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
-    let (config, config_path) = context.config()?;
-    let config_path = config_path.ok_or_else(|| {
-        CliError::Usage(
-            "serve needs the ceremony's policy: --config DIR/ceremony.toml, or run it in DIR"
-                .into(),
-        )
-    })?;
-    let layout = Layout::of_config(&config_path);
     if let Some(dir) = &args.init_tls {
-        let officers = roster_officers(&layout)?;
-        let (now, _) = context.now()?;
-        pki::init_tls(dir, &officers, &args.host, args.tls_days, now, context.json)?;
+        let officers: Vec<String> =
+            signer::Ceremony::read_roster(&context.ceremony_dir()?, &context.clock())?
+                .officers()
+                .iter()
+                .map(|officer| officer.name.clone())
+                .collect();
+        let issued = tls::init_tls(
+            dir,
+            &officers,
+            &args.host,
+            args.tls_days,
+            context.now()?.time,
+        )?;
+        if context.json {
+            render::json(&issued.clients)?;
+        } else {
+            out(format!(
+                "private CA, server and {} client certificates in {} ({})",
+                issued.clients.len(),
+                issued.dir,
+                issued.valid
+            ))?;
+            for client in &issued.clients {
+                out(format!(
+                    "{:<14} {:<13} {}",
+                    client.name,
+                    client.role.as_str(),
+                    client.fingerprint
+                ))?;
+            }
+        }
         return Ok(Outcome::Success);
     }
-    let tls_dir = args.tls_dir.as_deref().map(pki::TlsDir);
-    let tls = pki::server_config(
-        &pick(
-            args.client_ca.as_ref(),
-            tls_dir.as_ref().map(pki::TlsDir::ca),
-        )?,
+    let tls_dir = args.tls_dir.as_deref().map(TlsDir);
+    let server_tls = tls::server_config(
+        &pick(args.client_ca.as_ref(), tls_dir.as_ref().map(TlsDir::ca))?,
         &pick(
             args.tls_cert.as_ref(),
-            tls_dir.as_ref().map(pki::TlsDir::server_cert),
+            tls_dir.as_ref().map(TlsDir::server_cert),
         )?,
         &pick(
             args.tls_key.as_ref(),
-            tls_dir.as_ref().map(pki::TlsDir::server_key),
+            tls_dir.as_ref().map(TlsDir::server_key),
         )?,
     )?;
-    let allow = pki::AllowList::read(&pick(
+    let allow = tls::AllowList::read(&pick(
         args.allow_list.as_ref(),
-        tls_dir.as_ref().map(pki::TlsDir::allow_list),
+        tls_dir.as_ref().map(TlsDir::allow_list),
     )?)?;
+    let ceremony = context.open_ceremony("serve")?;
     let previous = match &args.previous_skr {
         None => None,
-        Some(path) => match parse_file(path, ksr::DocumentRole::PreviousSkr, ksr::parse_skr)? {
-            Ok(skr) => {
-                let mut findings = ksr::check_skr(&skr, ksr::DocumentRole::PreviousSkr);
-                if findings.iter().any(ksr::Finding::is_error) {
-                    return render::findings(
-                        context,
-                        &Files::one(path),
-                        &mut findings,
-                        "the previous SKR is not valid",
-                    );
+        Some(path) => {
+            let document = Document::read(path)?;
+            let findings = match document.parse(DocumentRole::PreviousSkr, ksr::SkrDocument::parse)
+            {
+                Ok(skr) => skr.check(ceremony.policy().config(), DocumentRole::PreviousSkr),
+                Err(findings) => findings,
+            };
+            let report = Report::new(Files::one(path), findings);
+            if report.has_errors() {
+                return render::findings(context, &report, "the previous SKR is not usable");
+            }
+            Some(document)
+        }
+    };
+    let (status, _) = tokio::sync::watch::channel(signer::service::wire::Status::default());
+    let status = Arc::new(status);
+    let publish = {
+        let status = Arc::clone(&status);
+        Box::new(move |now: &signer::service::wire::Status| {
+            status.send_if_modified(|current| {
+                if current == now {
+                    false
+                } else {
+                    now.clone_into(current);
+                    true
                 }
-                Some(Arc::new(skr))
-            }
-            Err(mut findings) => {
-                return render::findings(context, &Files::one(path), &mut findings, "not readable");
-            }
+            });
+        })
+    };
+    let service = Service::start(
+        ceremony,
+        Settings {
+            previous,
+            activation_timeout: Duration::from_secs(args.activation_timeout),
+            now: context
+                .now_given()
+                .then(|| context.now())
+                .transpose()?
+                .map(|now| now.time),
         },
-    };
-    let now = match &context.now {
-        Some(_) => Some(context.now()?.0),
-        None => None,
-    };
-    let service = state::Service::start(state::Settings {
-        layout,
-        config: Arc::new(config),
-        previous,
-        activation_timeout: Duration::from_secs(args.activation_timeout),
-        hsm_idle: Duration::from_secs(args.hsm_idle),
-        now,
-    })?;
+        publish,
+    )?;
     let limits = http::Limits {
         client_timeout: Duration::from_secs(args.client_timeout.max(1)),
         max_connections: args.max_connections.max(1),
@@ -150,14 +179,14 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|err| CliError::Runtime(format!("cannot start the runtime: {err}")))?;
+        .map_err(|err| CliError::Remote(format!("cannot start the runtime: {err}")))?;
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .map_err(|err| CliError::Runtime(format!("cannot listen on {}: {err}", args.listen)))?;
+            .map_err(|err| CliError::Remote(format!("cannot listen on {}: {err}", args.listen)))?;
         let address = listener
             .local_addr()
-            .map_err(|err| CliError::Runtime(err.to_string()))?;
+            .map_err(|err| CliError::Remote(err.to_string()))?;
         if context.json {
             render::json(&serde_json::json!({"listening": format!("https://{address}/")}))?;
         } else {
@@ -178,15 +207,16 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         };
         let served = http::serve(
             listener,
-            tls,
+            server_tls,
             allow,
             Arc::clone(&service),
+            Arc::clone(&status),
             limits,
             stop_signal(),
         )
         .await;
         ticker.abort();
-        served.map_err(|err| CliError::Runtime(format!("the service failed: {err}")))
+        served.map_err(|err| CliError::Remote(format!("the service failed: {err}")))
     });
     service.shutdown();
     // Connections still open are dropped with the runtime.
@@ -196,10 +226,11 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
 
 /// A TLS file given on its own, or the one in the TLS directory.
 fn pick(given: Option<&PathBuf>, in_dir: Option<PathBuf>) -> Result<PathBuf, CliError> {
-    given
-        .cloned()
-        .or(in_dir)
-        .ok_or_else(|| CliError::Usage("give --tls-dir, or each TLS file".into()))
+    given.cloned().or(in_dir).ok_or(CliError::Value {
+        option: "tls-dir",
+        value: String::new(),
+        expected: "give --tls-dir, or each TLS file",
+    })
 }
 
 /// Ctrl-C or SIGTERM.
@@ -222,15 +253,4 @@ async fn stop_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
-}
-
-/// The officers of the ceremony's current roster, from its sealed HSM.
-fn roster_officers(layout: &Layout) -> Result<Vec<String>, CliError> {
-    let hsm = open_hsm(layout, Arc::new(std::time::Instant::now))?;
-    Ok(hsm
-        .roster()?
-        .officers()
-        .iter()
-        .map(|officer| officer.name.clone())
-        .collect())
 }

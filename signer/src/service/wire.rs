@@ -3,11 +3,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `GET /session`: the open activation attempt, for an officer's client.
+/// `GET /session`: the open activation attempt, for an officer's client:
+/// the operation the officer authorizes and what the card must sign.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SessionOffer {
     /// Counts the attempts since the service started.
     pub attempt: u64,
+    /// The summary of the operation the attempt is for. The officer's
+    /// client shows it and computes its digest itself: the card signs
+    /// that digest, so a summary the service misstated signs nothing.
+    pub summary: crate::summary::Summary,
     /// The attempt's nonce, hex.
     pub nonce: String,
     /// The roster's generation.
@@ -43,7 +48,7 @@ pub struct PresentRequest {
 
 /// The answer to a presentation: progress, or the refusal naming the card
 /// and officer.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PresentAnswer {
     /// Whether the card counted.
     pub accepted: bool,
@@ -57,6 +62,17 @@ pub struct PresentAnswer {
     pub who: Vec<String>,
     /// Whether the quorum is complete (the HSM is being activated).
     pub complete: bool,
+}
+
+/// `POST /present/wrong-pin`: an officer's card refused the PIN typed at
+/// their own terminal; the ceremony's log records it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrongPinNotice {
+    /// The card's serial.
+    pub card_serial: String,
+    /// The tries the card says are left.
+    pub tries_left: u8,
 }
 
 /// `POST /ksrs/{id}/sign`: the administrator's confirmation.
@@ -96,6 +112,8 @@ pub enum KsrState {
 pub struct KsrRecord {
     /// The service's identifier: `ksr-` and 12 hex digits of its SHA-256.
     pub id: String,
+    /// The KSR's format.
+    pub format: String,
     /// The KSR's own id attribute.
     pub request_id: String,
     /// Its domain.
@@ -103,9 +121,9 @@ pub struct KsrRecord {
     /// Its bundles.
     pub bundles: usize,
     /// Its SHA-256, hex.
-    pub sha256: String,
+    pub ksr_sha256: String,
     /// The same as PGP words.
-    pub pgp_words: String,
+    pub ksr_pgp_words: String,
     /// Who submitted it (the client certificate's name).
     pub submitted_by: String,
     /// Where it stands.
@@ -153,6 +171,10 @@ pub struct Status {
     pub who: Vec<String>,
     /// Whether the HSM is active.
     pub hsm_active: bool,
+    /// The KSR whose signing the open attempt authorizes, if any.
+    pub confirmed: Option<String>,
+    /// The digest of that operation's summary, hex.
+    pub summary_sha256: Option<String>,
     /// While signing: the KSR, the bundle being signed and the bundles.
     pub signing: Option<SigningProgress>,
     /// The KSRs submitted since the service started.

@@ -17,9 +17,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::ceremony::files::write_atomically;
-use crate::error::CliError;
-use crate::render::{self, out};
+use crate::error::Error;
 
 /// The files of a TLS directory made by `--init-tls`: the server's at the
 /// top (`ca.pem`, `server.pem`, `server.key`, `allow-list.toml`), and one
@@ -78,7 +76,8 @@ pub enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    /// Its name in the allow-list and the audit log.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Officer => "officer",
             Self::ZskOperator => "zsk-operator",
@@ -117,12 +116,12 @@ impl AllowList {
     ///
     /// Unreadable, not TOML of this shape, a fingerprint that is not 64 hex
     /// digits, or listed twice.
-    pub fn read(path: &Path) -> Result<Self, CliError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+    pub fn read(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(Error::read(path))?;
+        let bad = |reason: String| Error::TlsFile {
             path: path.to_owned(),
-            source,
-        })?;
-        let bad = |why: String| CliError::Usage(format!("{}: {why}", path.display()));
+            reason,
+        };
         let file: AllowFile = toml::from_str(&text).map_err(|err| bad(err.to_string()))?;
         let mut by_fingerprint = BTreeMap::new();
         for (name, allowed) in file.clients {
@@ -161,12 +160,13 @@ impl AllowList {
 ///
 /// A file is unreadable or not PEM of the right kind, or rustls refuses
 /// the key.
-pub fn server_config(ca: &Path, cert: &Path, key: &Path) -> Result<rustls::ServerConfig, CliError> {
+pub fn server_config(ca: &Path, cert: &Path, key: &Path) -> Result<rustls::ServerConfig, Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let pem = |path: &Path, err: rustls::pki_types::pem::Error| {
-        CliError::Usage(format!("{}: {err}", path.display()))
+    let pem = |path: &Path, err: rustls::pki_types::pem::Error| Error::TlsFile {
+        path: path.to_owned(),
+        reason: err.to_string(),
     };
-    let tls = |err: rustls::Error| CliError::Runtime(format!("TLS: {err}"));
+    let tls = |err: rustls::Error| Error::Tls(err.to_string());
     let mut roots = rustls::RootCertStore::empty();
     for certificate in CertificateDer::pem_file_iter(ca).map_err(|err| pem(ca, err))? {
         roots
@@ -179,7 +179,7 @@ pub fn server_config(ca: &Path, cert: &Path, key: &Path) -> Result<rustls::Serve
     )
     .allow_unauthenticated()
     .build()
-    .map_err(|err| CliError::Runtime(format!("TLS: {err}")))?;
+    .map_err(|err| Error::Tls(err.to_string()))?;
     let chain = CertificateDer::pem_file_iter(cert)
         .map_err(|err| pem(cert, err))?
         .collect::<Result<Vec<_>, _>>()
@@ -201,43 +201,61 @@ pub fn fingerprint(der: &[u8]) -> String {
 }
 
 /// One issued client, for the allow-list.
-#[derive(Serialize)]
-struct Client {
-    name: String,
-    role: Role,
-    fingerprint: String,
-    certificate: String,
+#[derive(Clone, Debug, Serialize)]
+pub struct IssuedClient {
+    /// Its name (the certificate's common name).
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+    /// SHA-256 of its certificate.
+    pub fingerprint: String,
+    /// Its certificate file.
+    pub certificate: String,
+}
+
+/// What `--init-tls` made.
+#[derive(Clone, Debug, Serialize)]
+pub struct Issued {
+    /// The directory.
+    pub dir: String,
+    /// From when to when the certificates are valid.
+    pub valid: String,
+    /// The clients.
+    pub clients: Vec<IssuedClient>,
 }
 
 /// Makes the private PKI in the new directory `dir`: the CA, the server
 /// certificate (localhost, 127.0.0.1 and `hosts`), a client certificate
 /// for each officer, the ZSK operator and the administrator, and the
-/// allow-list; prints the fingerprints.
+/// allow-list.
+///
+/// # Errors
+///
+/// The directory exists, the validity reaches past 2106, or a file
+/// cannot be written.
 pub fn init_tls(
     dir: &Path,
     officers: &[String],
     hosts: &[String],
     days: u32,
     now: ksr::Timestamp,
-    json: bool,
-) -> Result<(), CliError> {
+) -> Result<Issued, Error> {
     if dir.exists() {
-        return Err(CliError::Usage(format!(
-            "{} exists; --init-tls makes a new directory",
-            dir.display()
-        )));
+        return Err(Error::OutputExists(dir.to_owned()));
     }
-    std::fs::create_dir_all(dir.join("clients")).map_err(|source| CliError::Write {
-        path: dir.to_path_buf(),
-        source,
+    std::fs::create_dir_all(dir.join("clients")).map_err(|source| {
+        Error::Write(durable::WriteError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
     })?;
     let until = now
         .to_unix()
         .checked_add(days.saturating_mul(86_400))
-        .ok_or_else(|| CliError::Usage(format!("--tls-days {days} reaches past 2106")))?;
+        .ok_or_else(|| Error::Tls(format!("--tls-days {days} reaches past 2106")))?;
     let valid = format!("valid {now} to {}", ksr::Timestamp::from_unix(until));
     let (start, end) = (date(now.to_unix()), date(until));
-    let failed = |err: rcgen::Error| CliError::Runtime(format!("certificate: {err}"));
+    let failed = |err: rcgen::Error| Error::Tls(format!("certificate: {err}"));
 
     // The CA: it signs nothing but the ceremony's certificates.
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
@@ -263,7 +281,7 @@ pub fn init_tls(
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(failed)?;
         let cert = params.signed_by(&key, &issuer).map_err(failed)?;
         let fingerprint = hex::encode(Sha256::digest(cert.der().as_ref()));
-        Ok::<_, CliError>((cert.pem(), key.serialize_pem(), fingerprint))
+        Ok::<_, Error>((cert.pem(), key.serialize_pem(), fingerprint))
     };
     let mut sans = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
     sans.extend(hosts.iter().cloned());
@@ -279,15 +297,17 @@ pub fn init_tls(
     for (name, role) in names {
         let (pem, key, fingerprint) = leaf(name, Vec::new(), ExtendedKeyUsagePurpose::ClientAuth)?;
         let bundle = dir.join("clients").join(name);
-        std::fs::create_dir(&bundle).map_err(|source| CliError::Write {
-            path: bundle.clone(),
-            source,
+        std::fs::create_dir(&bundle).map_err(|source| {
+            Error::Write(durable::WriteError::Io {
+                path: bundle.clone(),
+                source,
+            })
         })?;
         write(&bundle.join("ca.pem"), ca_cert.pem().as_bytes())?;
         let certificate = bundle.join(format!("{name}.pem"));
         write(&certificate, pem.as_bytes())?;
         write(&bundle.join(format!("{name}.key")), key.as_bytes())?;
-        clients.push(Client {
+        clients.push(IssuedClient {
             name: name.to_owned(),
             role,
             fingerprint,
@@ -305,23 +325,11 @@ pub fn init_tls(
         ));
     }
     write(&dir.join("allow-list.toml"), allow.as_bytes())?;
-    if json {
-        return render::json(&clients);
-    }
-    out(format!(
-        "private CA, server and {} client certificates in {} ({valid})",
-        clients.len(),
-        dir.display()
-    ))?;
-    for client in &clients {
-        out(format!(
-            "{:<14} {:<13} {}",
-            client.name,
-            client.role.as_str(),
-            client.fingerprint
-        ))?;
-    }
-    Ok(())
+    Ok(Issued {
+        dir: dir.display().to_string(),
+        valid,
+        clients,
+    })
 }
 
 /// An instant as rcgen's date.
@@ -331,9 +339,6 @@ fn date(seconds: u32) -> time::OffsetDateTime {
 }
 
 /// Writes a new file (never overwriting), mode 0600.
-fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    write_atomically(path, bytes, true).map_err(|source| CliError::Write {
-        path: path.to_owned(),
-        source,
-    })
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    Ok(durable::write(path, bytes, durable::Replace::Never)?)
 }

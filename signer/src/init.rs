@@ -1,0 +1,343 @@
+//! `init`: a new ceremony. Prepared (every argument and the directory
+//! checked, the summary made), then run: the cards make their keys, the
+//! roster binds them, the HSM is made with its first KSK, the cards get
+//! their shares, the PUKs go out, the policy is written. The secret lives
+//! only in memory and is wiped before anything is reported. A failure
+//! removes what was made and is recorded; the audit log stays.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use hsm::{Hsm, KeySpec, Pkcs11Hsm, SoftHsm};
+use ksr::{Config, DomainName, KskRole};
+use serde::Serialize;
+use serde_json::Map;
+use sha2::Digest as _;
+use smartcard_sim::{KdfParams, Pin};
+use zeroize::Zeroizing;
+
+use crate::audit::{self, Event, OperationKind, Outcome, Trail};
+use crate::clock::{Clock, Now};
+use crate::error::Error;
+use crate::issue::{Issuing, PukDelivery, check_officers};
+use crate::layout::Layout;
+use crate::ops::details;
+use crate::policy::ksk_entry;
+use crate::records::{dnskey_record, ds_record};
+
+/// The label of the first KSK.
+pub const FIRST_KSK: &str = "ksk-1";
+
+/// Where the KSKs of a new ceremony live.
+pub enum Backend {
+    /// The soft HSM in `DIR/hsm` (exercises and tests).
+    Soft,
+    /// An initialized PKCS#11 token.
+    Pkcs11 {
+        /// The module.
+        module: PathBuf,
+        /// The token's label.
+        token: String,
+        /// Its SO PIN.
+        so_pin: Zeroizing<String>,
+    },
+}
+
+/// What `init` is asked to make.
+pub struct InitRequest {
+    /// The new ceremony directory.
+    pub dir: PathBuf,
+    /// The officers' names.
+    pub officers: Vec<String>,
+    /// k.
+    pub threshold: usize,
+    /// The first KSK's kind.
+    pub spec: KeySpec,
+    /// The zone.
+    pub domain: DomainName,
+    /// The HSM.
+    pub backend: Backend,
+    /// The cards' PIN derivation.
+    pub kdf: KdfParams,
+    /// Where the PUKs go.
+    pub puks: PukDelivery,
+    /// Now.
+    pub now: Now,
+}
+
+/// An `init` whose arguments were checked.
+pub struct PreparedInit {
+    request: InitRequest,
+}
+
+/// A new ceremony, as made.
+#[derive(Clone, Debug, Serialize)]
+pub struct Initialized {
+    /// The directory.
+    pub dir: String,
+    /// The zone.
+    pub domain: String,
+    /// The first KSK: label, tag, DNSKEY and DS records.
+    pub ksk: crate::ops::NewKsk,
+    /// k.
+    pub threshold: usize,
+    /// Officer, serial and card file of each card.
+    pub cards: Vec<(String, String, String)>,
+    /// The PUK file, if the PUKs went to one.
+    pub puk_file: Option<String>,
+    /// The backend: soft or pkcs11.
+    pub backend: &'static str,
+    /// The audit log's head after the closing entry.
+    pub audit_head: String,
+}
+
+/// Checks everything `init` can check before it makes anything: the
+/// officers and threshold, the PUK file, the directory (it holds no
+/// ceremony and no remains of one), and that the PINs are there.
+///
+/// # Errors
+///
+/// What is wrong, naming it.
+pub fn prepare_init(request: InitRequest) -> Result<PreparedInit, Error> {
+    check_officers(&request.officers, request.threshold)?;
+    request.puks.check()?;
+    let layout = Layout::new(&request.dir);
+    let remains: Vec<&str> = [
+        (layout.policy().exists(), "a policy (ceremony.toml)"),
+        (holds_files(&layout.hsm()), "an HSM (hsm/)"),
+        (holds_files(&layout.cards()), "cards (cards/)"),
+    ]
+    .into_iter()
+    .filter_map(|(there, what)| there.then_some(what))
+    .collect();
+    if !remains.is_empty() {
+        return Err(Error::CeremonyExists {
+            dir: request.dir.clone(),
+            what: remains.join(" and "),
+        });
+    }
+    Ok(PreparedInit { request })
+}
+
+/// Whether a directory exists and holds anything.
+fn holds_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+}
+
+impl PreparedInit {
+    /// The request.
+    pub fn request(&self) -> &InitRequest {
+        &self.request
+    }
+
+    /// Makes the ceremony, with each officer's PIN (in order).
+    ///
+    /// # Errors
+    ///
+    /// Anything failed; what was made is removed and the failure recorded
+    /// in the audit log.
+    pub fn run(self, pins: Vec<Pin>, clock: Clock, holder: &str) -> Result<Initialized, Error> {
+        let mut request = self.request;
+        let layout = Layout::new(&request.dir);
+        for dir in [layout.root().to_path_buf(), layout.cards(), layout.hsm()] {
+            make_private_dir(&dir)?;
+        }
+        let lock = durable::LockFile::acquire(layout.lock(), holder).map_err(|err| match err {
+            durable::LockError::Busy { holder, .. } => Error::Busy {
+                what: format!("the ceremony in {}", layout.root().display()),
+                holder,
+            },
+            durable::LockError::Io { path, source } => Error::Read { path, source },
+        })?;
+        let (mut trail, left_open) = Trail::open(&layout.audit(), clock.clone())?;
+        if let Some(left) = left_open {
+            trail.close_interrupted(left)?;
+        }
+        let mut begin = details([
+            ("domain", request.domain.to_string().into()),
+            ("algorithm", request.spec.to_string().into()),
+            ("officers", request.officers.clone().into()),
+            ("threshold", request.threshold.into()),
+        ]);
+        if let Some(path) = request.puks.file() {
+            begin.insert("puk_file".into(), path.display().to_string().into());
+        }
+        let open = trail.begin(OperationKind::Init, begin)?;
+        let trail = Arc::new(Mutex::new(trail));
+        let made = make(&mut request, &layout, pins, &clock, &trail);
+        let mut trail = audit::lock(&trail);
+        let result = match made {
+            Ok(mut initialized) => trail
+                .close(
+                    open,
+                    Outcome::Done,
+                    details([("ksk_tag", initialized.ksk.key_tag.into())]),
+                )
+                .map(|_| {
+                    initialized.audit_head = trail.head();
+                    initialized
+                }),
+            Err(err) => {
+                // Nothing half-made is kept: the cards and the HSM go.
+                let _ = std::fs::remove_dir_all(layout.hsm());
+                let _ = std::fs::remove_dir_all(layout.cards());
+                let mut reason = Map::new();
+                reason.insert("reason".into(), err.to_string().into());
+                let _ = trail.close(open, Outcome::Failed, reason);
+                Err(err)
+            }
+        };
+        drop(lock);
+        result
+    }
+}
+
+/// The making itself.
+fn make(
+    request: &mut InitRequest,
+    layout: &Layout,
+    pins: Vec<Pin>,
+    clock: &Clock,
+    trail: &audit::SharedTrail,
+) -> Result<Initialized, Error> {
+    let record = |event: Event| audit::lock(trail).record(&event).map(drop);
+    // The cards make their keys, which the roster binds. They are stored
+    // only once the HSM and its KSK exist, so a failing HSM (a wrong SO
+    // PIN, no token) leaves no card behind.
+    let mut issuing = Issuing::begin(&layout.cards(), &request.officers, pins, request.kdf, 1)?;
+    let enrolment = quorum::enrol(issuing.officers.clone(), request.threshold)?;
+    let mut hsm: Box<dyn Hsm> = match &request.backend {
+        Backend::Soft => Box::new(SoftHsm::create(
+            &layout.hsm(),
+            enrolment.roster.clone(),
+            &enrolment.secret,
+            clock.hsm(),
+        )?),
+        Backend::Pkcs11 {
+            module,
+            token,
+            so_pin,
+        } => Box::new(Pkcs11Hsm::initialize(
+            &layout.hsm(),
+            module,
+            token,
+            so_pin,
+            enrolment.roster.clone(),
+            &enrolment.secret,
+            clock.hsm(),
+        )?),
+    };
+    hsm.activate(&enrolment.secret)?;
+    record(Event::HsmActivated)?;
+    let ksk = hsm.generate(
+        FIRST_KSK,
+        request.spec,
+        u64::from(request.now.time.to_unix()),
+    );
+    hsm.deactivate();
+    record(Event::HsmDeactivated)?;
+    let ksk = ksk?;
+    let mut config = config(&request.domain, request.spec);
+    let ds = ksr::Ds::compute(&request.domain, &ksk.dnskey, ksr::DigestType::Sha256);
+    record(Event::KeyGenerated {
+        label: ksk.label.clone(),
+        key_tag: ksk.dnskey.key_tag().to_int(),
+        ds_sha256: ds.digest_hex(),
+    })?;
+    // Now the cards get their shares, and the PUKs go out at once.
+    issuing.finish(&enrolment.shares)?;
+    issuing.hand_out(&mut request.puks)?;
+    record(Event::CardsIssued {
+        generation: 1,
+        cards: issuing
+            .cards()
+            .into_iter()
+            .map(|(officer, serial, _)| (officer, serial))
+            .collect(),
+    })?;
+    // The secret is wiped here, before anything is reported.
+    drop(enrolment);
+    config.keys.insert(
+        KskRole::Current.name().into(),
+        ksk_entry(&config, &request.domain, &ksk, request.now.time),
+    );
+    let text = config.to_toml();
+    durable::write(&layout.policy(), text.as_bytes(), durable::Replace::Never)?;
+    record(Event::PolicyWritten {
+        sha256: hex::encode(sha2::Sha256::digest(text.as_bytes())),
+        change: format!("{} is ksk_current", ksk.label),
+    })?;
+    let ttl = config.ksk_policy.ttl;
+    Ok(Initialized {
+        dir: layout.root().display().to_string(),
+        domain: request.domain.to_string(),
+        ksk: crate::ops::NewKsk {
+            label: ksk.label.clone(),
+            key_tag: ksk.dnskey.key_tag().to_int(),
+            dnskey: dnskey_record(&request.domain, ttl, &ksk.dnskey),
+            ds: ds_record(&request.domain, &ksk.dnskey),
+            role: KskRole::Current,
+        },
+        threshold: request.threshold,
+        cards: issuing
+            .cards()
+            .into_iter()
+            .map(|(officer, serial, path)| (officer, serial, path.display().to_string()))
+            .collect(),
+        puk_file: request.puks.file().map(|path| path.display().to_string()),
+        backend: match request.backend {
+            Backend::Soft => "soft",
+            Backend::Pkcs11 { .. } => "pkcs11",
+        },
+        audit_head: String::new(),
+    })
+}
+
+/// A directory made with mode 0700, whatever the umask.
+fn make_private_dir(dir: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let io = |source| {
+        Error::Write(durable::WriteError::Io {
+            path: dir.to_owned(),
+            source,
+        })
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)
+}
+
+/// The policy of a new ceremony: the built-in one for the domain, the
+/// KSK's algorithm the only approved one for the root (8, 13 and 15 for
+/// another zone, with Knot's and BIND's year-ahead horizon).
+fn config(domain: &DomainName, spec: KeySpec) -> Config {
+    let mut config = Config::default();
+    let mnemonic = spec
+        .algorithm()
+        .mnemonic()
+        .unwrap_or("RSASHA256")
+        .to_owned();
+    let policy = &mut config.request_policy;
+    policy.acceptable_domains = vec![domain.to_string()];
+    policy.approved_algorithms = vec![mnemonic];
+    policy.enable_unsupported_ecdsa = spec == KeySpec::EcdsaP256;
+    policy.enable_unsupported_edwards_dsa = spec == KeySpec::Ed25519;
+    if domain.as_str() != "." {
+        // A zone signed by Knot DNS or BIND: their ZSK algorithms (8, 13,
+        // 15; the KSK's first, which `zsk make-ksr` takes) and sizes, and
+        // their cadence, many short bundles a year ahead. The DNSSEC rule
+        // that the ZSKs' algorithm be the KSK's is SIGN-ALG-COVERAGE's,
+        // checked before any card.
+        for other in ["RSASHA256", "ECDSAP256SHA256", "ED25519"] {
+            if !policy.approved_algorithms.iter().any(|name| name == other) {
+                policy.approved_algorithms.push(other.to_owned());
+            }
+        }
+        policy.enable_unsupported_ecdsa = true;
+        policy.enable_unsupported_edwards_dsa = true;
+        policy.rsa_approved_key_sizes = vec![2048, 3072, 4096];
+        policy.signature_horizon_days = 400;
+    }
+    config.ksk_policy.signers_name = domain.to_string();
+    config.keys.clear();
+    config
+}

@@ -1,0 +1,57 @@
+//! The signer system of a KSK ceremony (the DNSSEC Practice Statement's
+//! "signer system"): the ceremony directory and its files, and every quorum
+//! operation as one typed flow that the terminal and the service both
+//! drive.
+//!
+//! No terminal, no HTTP, no clock: the binary asks the people, speaks HTTP
+//! and gives the time ([`Clock`]); everything it decides goes through here.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+mod audit;
+mod cards;
+mod ceremony;
+mod clock;
+mod document;
+mod error;
+mod flow;
+mod init;
+mod inspect;
+mod issue;
+mod layout;
+mod ops;
+mod policy;
+mod records;
+mod report;
+pub mod service;
+mod summary;
+pub mod tls;
+mod zsk;
+
+pub use audit::{AbortHandle, CardRef, Client, Event, OpenOperation, OperationKind, Outcome};
+pub use cards::{CardCommand, LocalCard, run_command};
+pub use ceremony::{Ceremony, Recovery};
+pub use clock::{Clock, Now};
+pub use document::{Document, join};
+pub use error::Error;
+pub use flow::{
+    ACTIVATION_TIME, Accepted, Activated, Active, Confirmation, Confirmed, Done, Officers,
+    Operation, Prepared, Presenting, Refused,
+};
+pub use init::{Backend, FIRST_KSK, InitRequest, Initialized, PreparedInit, prepare_init};
+pub use inspect::{Anchor, KsrChecked, SkrCheck, SkrChecked, check_ksr, check_skr};
+pub use issue::{PukDelivery, PukHandout, PukSlip, check_officers};
+pub use layout::Layout;
+pub use ops::{
+    Generation, GenerationRequest, Keygen, KeygenRequest, NewCards, NewKsk, OutputFormat, Previous,
+    Promote, Promoted, Sign, SignRequest, Signed, prepare_generation, prepare_keygen,
+    prepare_promote, prepare_sign,
+};
+pub use policy::Policy;
+pub use records::{dnskey_record, ds_record, random_digits, uuid};
+pub use report::{Files, JsonReport, Report};
+pub use summary::{
+    BundleRow, Detail, FileRef, KskColumn, KskUse, RosterRef, SignDetail, Summary, bundle_table,
+};
+pub use zsk::{KsrRequest, MadeKsr, make_ksr};

@@ -1,0 +1,246 @@
+//! A new card set, authorized by a quorum of the current one: `reshare`
+//! deals new shares of the same secret (for a lost or broken card, an
+//! officer who leaves or joins, another k or n); `rekey` makes a new
+//! secret that the HSM takes (the soft HSM seals every key again, a token
+//! gets a new user PIN). The new cards are complete, and their PUKs out,
+//! before the HSM moves: a failure up to the move leaves the old cards in
+//! charge, and removes the new ones.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use smartcard_sim::{KdfParams, Pin};
+
+use crate::audit::{Event, OperationKind};
+use crate::ceremony::Ceremony;
+use crate::clock::Now;
+use crate::error::Error;
+use crate::flow::{Active, Operation, Prepared};
+use crate::issue::{Issuing, PukDelivery, check_officers};
+use crate::summary::Detail;
+
+use super::{details, summary};
+
+/// What a new card set is asked to be.
+pub struct GenerationRequest {
+    /// Rekey (a new secret) rather than reshare (the same one).
+    pub rekey: bool,
+    /// The new officers.
+    pub officers: Vec<String>,
+    /// The new threshold.
+    pub threshold: usize,
+    /// Each new officer's PIN, in order.
+    pub pins: Vec<Pin>,
+    /// The new cards' PIN derivation.
+    pub kdf: KdfParams,
+    /// Where the new PUKs go.
+    pub puks: PukDelivery,
+    /// Now.
+    pub now: Now,
+}
+
+/// A new card set to issue.
+pub struct Generation {
+    request: GenerationRequest,
+    generation: u64,
+    dir: PathBuf,
+}
+
+/// The new card set.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewCards {
+    /// The generation.
+    pub generation: u64,
+    /// The threshold.
+    pub threshold: usize,
+    /// Officer, serial and card file of each new card.
+    pub cards: Vec<(String, String, String)>,
+    /// Whether the secret is new.
+    pub new_secret: bool,
+    /// The PUK file, if the PUKs went to one.
+    pub puk_file: Option<String>,
+}
+
+/// Prepares a reshare or rekey: the new officers and threshold are
+/// possible, their PINs are there, the PUKs can be delivered and the new
+/// cards' folder is free.
+///
+/// # Errors
+///
+/// Any of these is not so, or the log fails.
+pub fn prepare_generation(
+    ceremony: &Ceremony,
+    request: GenerationRequest,
+) -> Result<Prepared<Generation>, Error> {
+    let kind = if request.rekey {
+        OperationKind::Rekey
+    } else {
+        OperationKind::Reshare
+    };
+    let generation = ceremony.roster().generation().saturating_add(1);
+    let dir = ceremony.layout().generation(generation);
+    let mut begin = details([
+        ("generation", generation.into()),
+        ("officers", request.officers.clone().into()),
+        ("threshold", request.threshold.into()),
+    ]);
+    if let Some(path) = request.puks.file() {
+        begin.insert("puk_file".into(), path.display().to_string().into());
+    }
+    let open = ceremony.begin(kind, begin)?;
+    let checked = (|| {
+        check_officers(&request.officers, request.threshold)?;
+        if request.pins.len() != request.officers.len() {
+            return Err(Error::Internal("a PIN for each new officer".into()));
+        }
+        request.puks.check()?;
+        if dir.exists() {
+            return Err(Error::OutputExists(dir.clone()));
+        }
+        summary(
+            ceremony,
+            kind,
+            request.now,
+            Detail::Generation {
+                generation,
+                officers: request.officers.clone(),
+                threshold: request.threshold,
+                new_secret: request.rekey,
+            },
+            Vec::new(),
+            Vec::new(),
+        )
+    })();
+    match checked {
+        Ok(summary) => Ok(Prepared::new(
+            Generation {
+                request,
+                generation,
+                dir,
+            },
+            summary,
+            open,
+        )),
+        Err(err) => Err(ceremony.fail(open, err)),
+    }
+}
+
+impl Operation for Generation {
+    type Output = NewCards;
+    const KEEPS_SECRET: bool = true;
+
+    fn run(
+        self,
+        active: &mut Active<'_>,
+        _progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<NewCards, Error> {
+        let Self {
+            request,
+            generation,
+            dir,
+        } = self;
+        let GenerationRequest {
+            rekey,
+            officers,
+            threshold,
+            pins,
+            kdf,
+            mut puks,
+            ..
+        } = request;
+        let activated = active
+            .take_secret()
+            .ok_or_else(|| Error::Internal("the quorum's secret was not kept".into()))?;
+        std::fs::create_dir_all(&dir).map_err(|source| {
+            Error::Write(durable::WriteError::Io {
+                path: dir.clone(),
+                source,
+            })
+        })?;
+        let result = (|| {
+            let issuing = Issuing::begin(&dir, &officers, pins, kdf, generation)?;
+            let (previous, enrolment) = if rekey {
+                let rekeyed = quorum::rekey(activated, issuing.officers.clone(), threshold)?;
+                (Some(rekeyed.previous), rekeyed.enrolment)
+            } else {
+                (
+                    None,
+                    quorum::reshare(activated, issuing.officers.clone(), threshold)?,
+                )
+            };
+            Ok::<_, Error>((issuing, previous, enrolment))
+        })();
+        let (mut issuing, previous, enrolment) = match result {
+            Ok(made) => made,
+            Err(err) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(err);
+            }
+        };
+        let stored = issuing
+            .finish(&enrolment.shares)
+            .and_then(|()| issuing.hand_out(&mut puks));
+        if let Err(err) = stored {
+            issuing.discard();
+            let _ = std::fs::remove_dir(&dir);
+            return Err(err);
+        }
+        let cards = issuing.cards();
+        active.ceremony().record(&Event::CardsIssued {
+            generation,
+            cards: cards
+                .iter()
+                .map(|(officer, serial, _)| (officer.clone(), serial.clone()))
+                .collect(),
+        })?;
+        let old_secret = previous
+            .as_ref()
+            .map_or(&enrolment.secret, |previous| previous.secret());
+        let committed = active.hsm_mut().commit_generation(
+            old_secret,
+            &enrolment.secret,
+            enrolment.roster.clone(),
+        );
+        let roster = enrolment.roster.clone();
+        drop(previous);
+        drop(enrolment);
+        if let Err(err) = committed {
+            // The old cards stay in charge; the new ones are useless.
+            issuing.discard();
+            let _ = std::fs::remove_dir(&dir);
+            return Err(err.into());
+        }
+        active.ceremony().record(&Event::GenerationCommitted {
+            generation,
+            roster_digest: hex::encode(roster.digest()),
+        })?;
+        active.ceremony_mut().set_roster(roster);
+        Ok(NewCards {
+            generation,
+            threshold,
+            cards: cards
+                .into_iter()
+                .map(|(officer, serial, path)| (officer, serial, path.display().to_string()))
+                .collect(),
+            new_secret: rekey,
+            puk_file: puks.file().map(|path| path.display().to_string()),
+        })
+    }
+
+    fn closing(output: &NewCards) -> Map<String, Value> {
+        details([
+            ("generation", output.generation.into()),
+            ("threshold", output.threshold.into()),
+            (
+                "serials",
+                output
+                    .cards
+                    .iter()
+                    .map(|(_, serial, _)| serial.clone())
+                    .collect::<Vec<_>>()
+                    .into(),
+            ),
+        ])
+    }
+}

@@ -1,0 +1,146 @@
+//! The policy a command judges by: a ceremony's `ceremony.toml`, another
+//! file given with `--config`, or the built-in root-zone defaults.
+
+use std::path::{Path, PathBuf};
+
+use hsm::{KeyInfo, KeySpec};
+use ksr::{Config, DigestType, DomainName, Ds, KskConfig, KskRole, Timestamp};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::Error;
+
+/// A policy and where it came from.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    config: Config,
+    /// The file, or `None` for the built-in defaults.
+    path: Option<PathBuf>,
+    /// SHA-256 of the file's bytes (of the built-in policy's TOML).
+    sha256: [u8; 32],
+}
+
+impl Policy {
+    /// The built-in root-zone policy (`ksr-checks.md` defaults).
+    pub fn builtin() -> Self {
+        let config = Config::default();
+        let sha256 = Sha256::digest(config.to_toml().as_bytes()).into();
+        Self {
+            config,
+            path: None,
+            sha256,
+        }
+    }
+
+    /// Reads a policy file.
+    ///
+    /// # Errors
+    ///
+    /// It cannot be read, or it is not a valid policy (`TOOL-CONFIG`,
+    /// with line and column).
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let bytes = std::fs::read(path).map_err(Error::read(path))?;
+        let text = String::from_utf8(bytes).map_err(|_| Error::Read {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"),
+        })?;
+        let config = Config::from_toml(&text).map_err(|source| Error::Policy {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            config,
+            path: Some(path.to_owned()),
+            sha256: Sha256::digest(text.as_bytes()).into(),
+        })
+    }
+
+    /// The policy.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The file, if it is one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// SHA-256 of the policy file.
+    pub fn sha256(&self) -> [u8; 32] {
+        self.sha256
+    }
+
+    /// The zone: the first acceptable domain (the root without one).
+    ///
+    /// # Errors
+    ///
+    /// The policy's domain is not a name.
+    pub fn domain(&self) -> Result<DomainName, Error> {
+        let text = self
+            .config
+            .request_policy
+            .acceptable_domains
+            .first()
+            .map_or(".", String::as_str);
+        text.parse().map_err(|source| Error::Domain {
+            text: text.to_owned(),
+            source,
+        })
+    }
+
+    /// The KSK in a role.
+    pub fn ksk(&self, role: KskRole) -> Option<&KskConfig> {
+        self.config.keys.get(role.name())
+    }
+
+    /// Writes a changed policy to this policy's file, atomically, and
+    /// returns it as the policy now in force.
+    ///
+    /// # Errors
+    ///
+    /// The policy is the built-in one, or the file cannot be written.
+    pub(crate) fn replace(&self, config: Config) -> Result<Self, Error> {
+        let path = self
+            .path
+            .clone()
+            .ok_or_else(|| Error::Internal("the built-in policy cannot be rewritten".into()))?;
+        let text = config.to_toml();
+        durable::write(&path, text.as_bytes(), durable::Replace::Allowed)?;
+        Ok(Self {
+            config,
+            path: Some(path),
+            sha256: Sha256::digest(text.as_bytes()).into(),
+        })
+    }
+}
+
+/// The policy's entry for a KSK made now: pinned by tag and DS, valid from
+/// early enough for the first signature a KSR made right afterwards asks
+/// for (a text KSR's first RRSIG starts `text_rrsig_backdate` before its
+/// first bundle, which may be now).
+pub(crate) fn ksk_entry(
+    config: &Config,
+    domain: &DomainName,
+    key: &KeyInfo,
+    now: Timestamp,
+) -> KskConfig {
+    let (rsa_size, rsa_exponent) = match key.spec {
+        KeySpec::Rsa(bits) => (Some(bits.bits()), Some(65537)),
+        KeySpec::EcdsaP256 | KeySpec::Ed25519 => (None, None),
+    };
+    let backdate = config.text.text_rrsig_backdate.as_seconds();
+    KskConfig {
+        label: key.label.clone(),
+        algorithm: key
+            .spec
+            .algorithm()
+            .mnemonic()
+            .unwrap_or("RSASHA256")
+            .to_owned(),
+        rsa_size,
+        rsa_exponent,
+        valid_from: Timestamp::from_unix(now.to_unix().saturating_sub(backdate)),
+        valid_until: None,
+        ds_sha256: Ds::compute(domain, &key.dnskey, DigestType::Sha256).digest_hex(),
+        key_tag: key.dnskey.key_tag().to_int(),
+    }
+}

@@ -1,0 +1,997 @@
+//! The ceremony as a service, without the HTTP: the ZSK operator submits
+//! KSRs, which are checked and stored; the administrator confirms one,
+//! which prepares its signing (every check without a private key) and
+//! opens an activation attempt bound to that operation's summary; the
+//! officers present from their own terminals, their shares sealed to the
+//! attempt; at k the same `sign` flow as at one terminal activates the HSM,
+//! signs, writes the SKR and seals. Officers cannot present before an
+//! operation is confirmed: their consent is to that operation only.
+//!
+//! Everything here is synchronous and behind one lock; the binary's HTTP
+//! layer only translates, and decides the status codes of
+//! [`ServiceError`].
+
+pub mod wire;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use ksr::{DocumentRole, KsrDocument, Severity};
+use p256::ecdsa::Signature;
+use quorum::{Presentation, Refusal, SealedShare, SessionKey};
+use sha2::{Digest as _, Sha256};
+
+use crate::audit::{CardRef, Client, Event};
+use crate::ceremony::Ceremony;
+use crate::clock::Now;
+use crate::document::Document;
+use crate::error::Error;
+use crate::flow::{Accepted, Confirmation, Confirmed, Refused};
+use crate::inspect::check_ksr;
+use crate::ops::{Previous, Sign, SignRequest, prepare_sign};
+use crate::report::Report;
+use wire::{
+    AuditLine, KsrRecord, KsrState, PresentAnswer, PresentRequest, REFUSED_PREFIX, SessionOffer,
+    SignRequest as Confirm, SigningProgress, Status, WrongPinNotice,
+};
+
+/// How many audit entries the witnesses see.
+const AUDIT_TAIL: usize = 14;
+
+//------------ ServiceError --------------------------------------------------
+
+/// Why the service refused a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No such KSR.
+    #[error("{0}")]
+    NotFound(String),
+    /// Not now: another operation, the wrong state, another hash.
+    #[error("{0}")]
+    Conflict(String),
+    /// The client may not do this with that card.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request is malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// The KSR (or its signing) failed its checks.
+    #[error("{message}")]
+    Refused {
+        /// One sentence.
+        message: String,
+        /// The findings.
+        report: Report,
+    },
+    /// The service is stopping.
+    #[error("the service is stopping")]
+    Stopping,
+    /// The service itself failed (the log, the store).
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+//------------ Settings ------------------------------------------------------
+
+/// What the service is started with.
+pub struct Settings {
+    /// SKR(n-1) for the chain checks, if the operator gave one.
+    pub previous: Option<Document>,
+    /// How long an activation attempt stays open.
+    pub activation_timeout: Duration,
+    /// The instant the checks use (`--now`); the clock without it.
+    pub now: Option<ksr::Timestamp>,
+}
+
+//------------ Service -------------------------------------------------------
+
+/// A submitted KSR.
+struct Stored {
+    record: KsrRecord,
+    document: Document,
+}
+
+/// The operation the open attempt is for.
+struct Pending {
+    id: String,
+    confirmed: Confirmed<Sign>,
+    key: SessionKey,
+}
+
+struct Core {
+    ceremony: Ceremony,
+    ksrs: BTreeMap<String, Stored>,
+    pending: Option<Pending>,
+    attempt: u64,
+    signing: Option<SigningProgress>,
+    /// The progress of the attempt that completed the quorum, while its
+    /// operation runs (the session has wiped its own).
+    completed: Option<quorum::Progress>,
+    done: bool,
+    stopping: bool,
+}
+
+/// The service.
+pub struct Service {
+    settings: Settings,
+    core: Mutex<Core>,
+    /// The status last published, which the signing job updates without
+    /// the core's lock.
+    status: Mutex<Status>,
+    publish: Box<dyn Fn(&Status) + Send + Sync>,
+    /// The signing thread, joined on shutdown.
+    job: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Service {
+    /// Starts the service on an open ceremony: its KSR store
+    /// (`DIR/service`) is read, and `publish` is told every status change.
+    ///
+    /// # Errors
+    ///
+    /// The store or the log cannot be used.
+    pub fn start(
+        ceremony: Ceremony,
+        settings: Settings,
+        publish: Box<dyn Fn(&Status) + Send + Sync>,
+    ) -> Result<Arc<Self>, Error> {
+        let store = ceremony.layout().service();
+        std::fs::create_dir_all(&store).map_err(|source| {
+            Error::Write(durable::WriteError::Io {
+                path: store.clone(),
+                source,
+            })
+        })?;
+        let ksrs = load_store(&store)?;
+        let mut details = serde_json::Map::new();
+        details.insert("threshold".into(), ceremony.roster().threshold().into());
+        details.insert("officers".into(), ceremony.roster().officers().len().into());
+        details.insert("previous_skr".into(), settings.previous.is_some().into());
+        ceremony.record(&Event::ServiceStarted { details })?;
+        let service = Arc::new(Self {
+            settings,
+            core: Mutex::new(Core {
+                ceremony,
+                ksrs,
+                pending: None,
+                attempt: 0,
+                signing: None,
+                completed: None,
+                done: false,
+                stopping: false,
+            }),
+            status: Mutex::new(Status::default()),
+            publish,
+            job: Mutex::new(None),
+        });
+        service.publish(&service.lock());
+        Ok(service)
+    }
+
+    /// The status now.
+    pub fn status(&self) -> Status {
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The attempt open for the confirmed operation, for an officer.
+    ///
+    /// # Errors
+    ///
+    /// No operation awaits the quorum.
+    pub fn offer(&self) -> Result<SessionOffer, ServiceError> {
+        let core = self.lock();
+        let pending = core.pending.as_ref().ok_or_else(no_operation)?;
+        let challenge = pending.confirmed.challenge();
+        let progress = pending.confirmed.progress();
+        Ok(SessionOffer {
+            attempt: core.attempt,
+            summary: pending.confirmed.summary().clone(),
+            nonce: hex::encode(challenge.nonce),
+            generation: challenge.generation,
+            roster_digest: hex::encode(challenge.roster_digest),
+            session_key: hex::encode(pending.key.public_key()),
+            presented: progress.presented,
+            threshold: progress.threshold,
+        })
+    }
+
+    /// A card presented from an officer's terminal. The client must be the
+    /// card's officer; the share opens only with this attempt's key; the
+    /// quorum crate's rules apply, with the card's signature over the
+    /// confirmed operation's digest. At the threshold the operation runs.
+    ///
+    /// # Errors
+    ///
+    /// Malformed (400), another officer's card (403), stopping, or the log
+    /// fails.
+    pub fn present(
+        self: &Arc<Self>,
+        client: &Client,
+        request: &PresentRequest,
+    ) -> Result<PresentAnswer, ServiceError> {
+        let mut core = self.lock();
+        let bad = |what: &str| {
+            ServiceError::Invalid(format!("{what} is not valid hex of the right length"))
+        };
+        let nonce: [u8; 32] = decode(&request.nonce).ok_or_else(|| bad("nonce"))?;
+        let signature = hex::decode(&request.signature)
+            .ok()
+            .and_then(|bytes| Signature::from_slice(&bytes).ok())
+            .ok_or_else(|| bad("signature"))?;
+        let sealed = SealedShare {
+            ephemeral: hex::decode(&request.ephemeral_key).map_err(|_| bad("ephemeral_key"))?,
+            ciphertext: hex::decode(&request.sealed_share).map_err(|_| bad("sealed_share"))?,
+        };
+        let serial = request.card_serial.as_str();
+        if serial.is_empty() || serial.len() > 64 {
+            return Err(ServiceError::Invalid(
+                "card_serial must be 1 to 64 characters".into(),
+            ));
+        }
+        let officer = core.ceremony.roster().officer_by_card(serial).cloned();
+        let card = CardRef {
+            serial: serial.to_owned(),
+            officer: officer
+                .as_ref()
+                .map_or_else(|| "unknown".to_owned(), |officer| officer.name.clone()),
+        };
+        let refuse = |core: &mut Core, reason: String| -> Result<PresentAnswer, ServiceError> {
+            core.ceremony.record(&Event::CardRefused {
+                card: Some(card.clone()),
+                path: None,
+                reason: reason.clone(),
+                client: Some(client.clone()),
+            })?;
+            if let Some(pending) = &mut core.pending {
+                pending.confirmed.note(Err(Refused {
+                    card: format!("via {}", client.name),
+                    serial: Some(card.serial.clone()),
+                    officer: Some(card.officer.clone()),
+                    reason: reason.clone(),
+                }));
+            }
+            Ok(answer(core, Some(reason)))
+        };
+        if let Some(officer) = &officer
+            && officer.name != client.name
+        {
+            let reason = format!(
+                "{officer}: presented with the certificate of {}, not its officer's",
+                client.name
+            );
+            refuse(&mut core, reason.clone())?;
+            return Err(ServiceError::Forbidden(reason));
+        }
+        if core.stopping {
+            return Err(ServiceError::Stopping);
+        }
+        let named = officer
+            .as_ref()
+            .map_or_else(|| format!("card {serial:?}"), ToString::to_string);
+        let Some(pending) = core.pending.as_ref().filter(|_| core.signing.is_none()) else {
+            let reason = if core.signing.is_some() {
+                format!("{named}: the quorum is already complete; signing is under way")
+            } else {
+                format!(
+                    "{named}: no operation awaits the quorum (the administrator confirms a KSR first)"
+                )
+            };
+            let answer = refuse(&mut core, reason)?;
+            self.publish(&core);
+            return Ok(answer);
+        };
+        let challenge = pending.confirmed.challenge();
+        let result = if nonce != challenge.nonce {
+            Err(Refusal::StaleNonce {
+                officer: named.clone(),
+            }
+            .to_string())
+        } else {
+            match pending.key.open(&sealed, &challenge, serial) {
+                Err(err) => Err(format!("{named}: {err}")),
+                Ok(share) => pending
+                    .confirmed
+                    .session()
+                    .present(
+                        Presentation {
+                            card_serial: serial.to_owned(),
+                            generation: request.generation,
+                            nonce,
+                            share,
+                            signature,
+                        },
+                        core.ceremony.clock().instant(),
+                    )
+                    .map_err(|refusal| refusal.to_string()),
+            }
+        };
+        let answer = match result {
+            Err(reason) => refuse(&mut core, reason)?,
+            Ok(progress) => {
+                core.ceremony.record(&Event::CardAccepted {
+                    card: card.clone(),
+                    path: None,
+                    progress: progress.to_string(),
+                    client: Some(client.clone()),
+                })?;
+                if let Some(pending) = &mut core.pending {
+                    pending.confirmed.note(Ok(Accepted {
+                        card: format!("via {}", client.name),
+                        serial: card.serial.clone(),
+                        officer: card.officer.clone(),
+                    }));
+                }
+                if progress.complete {
+                    core.completed = Some(progress);
+                    self.start_signing(&mut core);
+                }
+                answer(&core, None)
+            }
+        };
+        self.publish(&core);
+        Ok(answer)
+    }
+
+    /// An officer's card refused a PIN typed at their own terminal.
+    ///
+    /// # Errors
+    ///
+    /// Another officer's card (403), or the log fails.
+    pub fn wrong_pin(&self, client: &Client, notice: &WrongPinNotice) -> Result<(), ServiceError> {
+        let core = self.lock();
+        let officer = core
+            .ceremony
+            .roster()
+            .officer_by_card(&notice.card_serial)
+            .filter(|officer| officer.name == client.name)
+            .ok_or_else(|| {
+                ServiceError::Forbidden(format!(
+                    "card {:?} is not {}'s card in this ceremony",
+                    notice.card_serial, client.name
+                ))
+            })?;
+        core.ceremony.record(&Event::WrongPin {
+            card: CardRef {
+                serial: notice.card_serial.clone(),
+                officer: officer.name.clone(),
+            },
+            tries_left: notice.tries_left,
+            during: "present".into(),
+            client: Some(client.clone()),
+        })?;
+        self.publish(&core);
+        Ok(())
+    }
+
+    /// Checks and stores a submitted KSR (IANA XML or Knot/BIND text):
+    /// every check of stages 1 to 4 against the service's SKR(n-1). Answers
+    /// the record, the report and whether it is new.
+    ///
+    /// # Errors
+    ///
+    /// The KSR fails a check (with the report; it is not kept), another
+    /// KSR has its id, or the store or the log fails.
+    pub fn submit(
+        &self,
+        client: &Client,
+        bytes: Vec<u8>,
+    ) -> Result<(KsrRecord, Report, bool), ServiceError> {
+        let sha256 = Sha256::digest(&bytes);
+        let id = format!("ksr-{}", hex::encode(sha256.get(..6).unwrap_or_default()));
+        let text = ksr::detect_format(&bytes) != ksr::Format::Xml;
+        let name = format!("{id}.{}", if text { "txt" } else { "xml" });
+        let document = Document::received(&name, bytes);
+        let mut core = self.lock();
+        let config = core.ceremony.policy().config().clone();
+        let checked = check_ksr(
+            &document,
+            self.settings.previous.as_ref(),
+            &config,
+            self.now(&core),
+        )?;
+        let report = checked.report;
+        let refused_ksr = |core: &Core, report: Report| -> Result<ServiceError, ServiceError> {
+            core.ceremony.record(&Event::KsrRefused {
+                ksr_sha256: hex::encode(sha256),
+                codes: report.error_codes(),
+                client: client.clone(),
+            })?;
+            Ok(ServiceError::Refused {
+                message: "the KSR failed its checks: nothing was stored".into(),
+                report,
+            })
+        };
+        let Some(documents) = checked.documents.filter(|_| !report.has_errors()) else {
+            return Err(refused_ksr(&core, report)?);
+        };
+        if let Some(stored) = core.ksrs.get(&id) {
+            // The id is 48 bits of the hash: the same id must be the same
+            // document, or it is refused rather than confused.
+            if stored.record.ksr_sha256 != hex::encode(sha256) {
+                return Err(ServiceError::Conflict(format!(
+                    "another KSR is stored as {id}; nothing was stored"
+                )));
+            }
+            return Ok((stored.record.clone(), report, false));
+        }
+        let path = core.ceremony.layout().service().join(&name);
+        let bytes = document
+            .bytes(DocumentRole::Ksr)
+            .map_err(|_| Error::Internal("a checked KSR over the limit".into()))?
+            .to_vec();
+        durable::write(&path, &bytes, durable::Replace::Never).map_err(Error::from)?;
+        let record = record_of(&id, &documents_ksr(&documents), &document, &client.name);
+        core.ceremony.record(&Event::KsrSubmitted {
+            id: id.clone(),
+            ksr_sha256: record.ksr_sha256.clone(),
+            warnings: report
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Warning)
+                .map(|f| f.code.as_str())
+                .collect(),
+            client: client.clone(),
+        })?;
+        core.ksrs.insert(
+            id,
+            Stored {
+                record: record.clone(),
+                document: Document::received(path, bytes),
+            },
+        );
+        self.publish(&core);
+        Ok((record, report, true))
+    }
+
+    /// A submitted KSR.
+    pub fn ksr(&self, id: &str) -> Option<KsrRecord> {
+        self.lock().ksrs.get(id).map(|stored| stored.record.clone())
+    }
+
+    /// The SKR of a signed KSR.
+    ///
+    /// # Errors
+    ///
+    /// Unknown, not signed yet, unreadable.
+    pub fn skr(&self, id: &str) -> Result<Vec<u8>, ServiceError> {
+        let core = self.lock();
+        let stored = core
+            .ksrs
+            .get(id)
+            .ok_or_else(|| ServiceError::NotFound(format!("no KSR {id:?}")))?;
+        if stored.record.state != KsrState::Signed {
+            return Err(ServiceError::Conflict(format!(
+                "{id} is not signed (it is {:?})",
+                stored.record.state
+            )));
+        }
+        let path = skr_path(&core.ceremony, &stored.record);
+        Ok(std::fs::read(&path).map_err(Error::read(&path))?)
+    }
+
+    /// The administrator confirms a KSR, naming its hash: its signing is
+    /// prepared (every check that needs no private key, against the HSM's
+    /// public keys) and the activation attempt opens for it.
+    ///
+    /// # Errors
+    ///
+    /// Unknown KSR; another operation open, another hash, already signed,
+    /// or no previous SKR and no waiver (conflict); a check refuses
+    /// (with the findings).
+    pub fn confirm(
+        &self,
+        client: &Client,
+        id: &str,
+        request: &Confirm,
+    ) -> Result<KsrRecord, ServiceError> {
+        let mut core = self.lock();
+        let refuse = |core: &Core, error: ServiceError| -> ServiceError {
+            let recorded = core.ceremony.record(&Event::RequestRefused {
+                request: "confirm",
+                reason: error.to_string(),
+                client: client.clone(),
+            });
+            match recorded {
+                Ok(_) => error,
+                Err(err) => err.into(),
+            }
+        };
+        if core.stopping {
+            return Err(ServiceError::Stopping);
+        }
+        if let Some(pending) = &core.pending {
+            let error = ServiceError::Conflict(format!(
+                "{} is already confirmed; one KSR at a time",
+                pending.id
+            ));
+            return Err(refuse(&core, error));
+        }
+        let Some(stored) = core.ksrs.get(id) else {
+            return Err(refuse(
+                &core,
+                ServiceError::NotFound(format!("no KSR {id:?}")),
+            ));
+        };
+        if !request
+            .ksr_sha256
+            .eq_ignore_ascii_case(&stored.record.ksr_sha256)
+        {
+            let error = ServiceError::Conflict(format!(
+                "{id} has SHA-256 {}, not the {} confirmed: nothing was signed",
+                stored.record.ksr_sha256, request.ksr_sha256
+            ));
+            return Err(refuse(&core, error));
+        }
+        if !matches!(stored.record.state, KsrState::Accepted | KsrState::Failed) {
+            let error = ServiceError::Conflict(format!("{id} is {:?}", stored.record.state));
+            return Err(refuse(&core, error));
+        }
+        let previous = match (&self.settings.previous, request.no_previous_skr) {
+            (Some(previous), _) => Previous::Given(previous.clone()),
+            (None, true) => Previous::Waived,
+            (None, false) => {
+                let error = ServiceError::Conflict(
+                    "the service has no previous SKR (serve --previous-skr): confirm with no_previous_skr (ceremony sign --server … --no-previous-skr) for a first quarter".into(),
+                );
+                return Err(refuse(&core, error));
+            }
+        };
+        let sign = SignRequest {
+            ksr: stored.document.clone(),
+            previous,
+            output: skr_path(&core.ceremony, &stored.record),
+            schema: request.schema.clone().unwrap_or_else(|| "normal".into()),
+            format: None,
+            end: None,
+            now: self.now(&core),
+        };
+        let prepared = prepare_sign(&core.ceremony, sign).map_err(|err| match err {
+            Error::Refused(report) => ServiceError::Refused {
+                message: format!("{REFUSED_PREFIX}{}", report.summary()),
+                report,
+            },
+            usage @ (Error::Schema(_)
+            | Error::FormatMismatch(_)
+            | Error::OutputExists(_)
+            | Error::OutputUnwritable { .. }) => ServiceError::Invalid(usage.to_string()),
+            other => ServiceError::Failed(other),
+        })?;
+        let key = SessionKey::generate().map_err(|err| Error::Internal(err.to_string()))?;
+        let confirmed = prepared.confirm(
+            &core.ceremony,
+            Confirmation::Remote(client.clone()),
+            Some(key.public_key()),
+            self.settings.activation_timeout,
+        )?;
+        core.attempt += 1;
+        core.pending = Some(Pending {
+            id: id.to_owned(),
+            confirmed,
+            key,
+        });
+        let schema = request.schema.clone().unwrap_or_else(|| "normal".into());
+        let record = core.ksrs.get_mut(id).map(|stored| {
+            stored.record.state = KsrState::Confirmed;
+            stored.record.schema = Some(schema);
+            stored.record.error = None;
+            stored.record.clone()
+        });
+        self.publish(&core);
+        record.ok_or_else(|| ServiceError::NotFound(format!("no KSR {id:?}")))
+    }
+
+    /// The administrator withdraws the confirmed operation: the attempt's
+    /// shares are wiped and the operation closes as aborted.
+    ///
+    /// # Errors
+    ///
+    /// Signing is under way (conflict), or the log fails.
+    pub fn reset(&self, client: &Client) -> Result<(), ServiceError> {
+        let mut core = self.lock();
+        if core.signing.is_some() {
+            return Err(ServiceError::Conflict(
+                "signing is in progress; it cannot be interrupted".into(),
+            ));
+        }
+        if let Some(pending) = core.pending.take() {
+            let reason = format!("withdrawn by {} (session reset)", client.name);
+            let closed = pending.confirmed.withdraw(&core.ceremony, &reason);
+            if !matches!(closed, Error::NotConfirmed) {
+                return Err(closed.into());
+            }
+            if let Some(stored) = core.ksrs.get_mut(&pending.id) {
+                stored.record.state = KsrState::Accepted;
+            }
+        }
+        self.publish(&core);
+        Ok(())
+    }
+
+    /// Called every second: an attempt past its time closes its operation.
+    pub fn tick(&self) {
+        let mut core = self.lock();
+        let expired = core.signing.is_none()
+            && core
+                .pending
+                .as_ref()
+                .is_some_and(|pending| pending.confirmed.has_expired(&core.ceremony));
+        if expired && let Some(pending) = core.pending.take() {
+            let presented = pending.confirmed.progress().presented;
+            let _ = core.ceremony.record(&Event::AttemptExpired { presented });
+            let _ = pending.confirmed.expire(&core.ceremony);
+            if let Some(stored) = core.ksrs.get_mut(&pending.id) {
+                stored.record.state = KsrState::Accepted;
+                stored.record.error = Some("the activation attempt expired".into());
+            }
+            self.publish(&core);
+        }
+    }
+
+    /// Stops: nothing new is taken, a signing job finishes (its SKR written
+    /// and recorded), a confirmed operation is withdrawn.
+    pub fn shutdown(&self) {
+        self.lock().stopping = true;
+        let job = self
+            .job
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(job) = job {
+            let _ = job.join();
+        }
+        let mut core = self.lock();
+        if let Some(pending) = core.pending.take() {
+            let _ = pending
+                .confirmed
+                .withdraw(&core.ceremony, "the service stopped");
+        }
+        let _ = core.ceremony.record(&Event::ServiceStopped);
+    }
+
+    /// At k: the same flow as at one terminal, on a thread of its own.
+    fn start_signing(self: &Arc<Self>, core: &mut Core) {
+        let Some(pending) = &core.pending else {
+            return;
+        };
+        let bundles = pending.confirmed.summary().skr_bundles();
+        core.signing = Some(SigningProgress {
+            ksr: pending.id.clone(),
+            bundle: 0,
+            bundles,
+        });
+        if let Some(stored) = core.ksrs.get_mut(&pending.id) {
+            stored.record.state = KsrState::Signing;
+        }
+        let service = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("signing".into())
+            .spawn(move || service.sign());
+        match spawned {
+            Ok(handle) => {
+                *self.job.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+            }
+            Err(err) => {
+                if let Some(pending) = core.pending.take() {
+                    let _ = pending
+                        .confirmed
+                        .withdraw(&core.ceremony, &format!("cannot start signing: {err}"));
+                }
+                core.signing = None;
+            }
+        }
+    }
+
+    /// The signing job: activate, sign, write, seal, record.
+    fn sign(&self) {
+        let mut core = self.lock();
+        let Some(pending) = core.pending.take() else {
+            return;
+        };
+        let id = pending.id.clone();
+        let result = {
+            let Core { ceremony, .. } = &mut *core;
+            pending.confirmed.activate(ceremony).and_then(|activated| {
+                let status = &self.status;
+                let publish = &self.publish;
+                activated.run(&mut |done, total| {
+                    let mut status = status.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(signing) = &mut status.signing {
+                        signing.bundle = done;
+                        signing.bundles = total;
+                    }
+                    status.hsm_active = true;
+                    status.phase = "signing".into();
+                    publish(&status);
+                })
+            })
+        };
+        core.signing = None;
+        core.completed = None;
+        match result {
+            Ok(done) => {
+                core.done = true;
+                if let Some(stored) = core.ksrs.get_mut(&id) {
+                    stored.record.state = KsrState::Signed;
+                    stored.record.skr_sha256 = Some(done.output.skr_sha256.clone());
+                    stored.record.skr_pgp_words =
+                        Some(ksr::pgp_words(&Sha256::digest(&done.output.bytes)));
+                }
+            }
+            Err(err) => {
+                let error = match &err {
+                    Error::Refused(report) => format!("{REFUSED_PREFIX}{}", report_codes(report)),
+                    other => format!("signing failed (the audit log has the reason): {other}"),
+                };
+                if let Some(stored) = core.ksrs.get_mut(&id) {
+                    stored.record.state = KsrState::Failed;
+                    stored.record.error = Some(error);
+                }
+            }
+        }
+        self.publish(&core);
+    }
+
+    /// The instant the checks use.
+    fn now(&self, core: &Core) -> Now {
+        match self.settings.now {
+            Some(time) => Now { time, given: true },
+            None => Now {
+                time: core.ceremony.clock().wall(),
+                given: false,
+            },
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends the status to the witnesses.
+    fn publish(&self, core: &Core) {
+        let status = status_of(core);
+        let mut last = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        if *last != status {
+            *last = status;
+            (self.publish)(&last);
+        }
+    }
+}
+
+/// The refusal of a presentation with no operation to present for.
+fn no_operation() -> ServiceError {
+    ServiceError::Conflict(
+        "no operation awaits the quorum: the administrator confirms a KSR first (ceremony sign --server)".into(),
+    )
+}
+
+/// The answer to a presentation, with the attempt's progress.
+fn answer(core: &Core, refusal: Option<String>) -> PresentAnswer {
+    let progress = core
+        .pending
+        .as_ref()
+        .map(|pending| pending.confirmed.progress());
+    let threshold = core.ceremony.roster().threshold();
+    PresentAnswer {
+        accepted: refusal.is_none(),
+        refusal,
+        presented: progress.as_ref().map_or(0, |p| p.presented),
+        threshold,
+        who: progress.as_ref().map(|p| p.who.clone()).unwrap_or_default(),
+        complete: progress.as_ref().is_some_and(|p| p.complete),
+    }
+}
+
+/// The error codes of a refusal, with their messages.
+fn report_codes(report: &Report) -> String {
+    report
+        .findings
+        .iter()
+        .filter(|finding| finding.is_error())
+        .map(|finding| format!("{} {}", finding.code.as_str(), finding.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Where a KSR's SKR is kept: beside it, in its format.
+fn skr_path(ceremony: &Ceremony, record: &KsrRecord) -> PathBuf {
+    let extension = if record.format == "IANA XML" {
+        "xml"
+    } else {
+        "txt"
+    };
+    ceremony
+        .layout()
+        .service()
+        .join(format!("{}.skr.{extension}", record.id))
+}
+
+/// The KSR of a pair of documents.
+fn documents_ksr(documents: &ksr::Documents) -> (String, String, usize, ksr::Format) {
+    (
+        documents.id().to_owned(),
+        documents.domain().to_string(),
+        documents.bundle_count(),
+        documents.format(),
+    )
+}
+
+/// The record of a stored KSR.
+fn record_of(
+    id: &str,
+    (request_id, domain, bundles, format): &(String, String, usize, ksr::Format),
+    document: &Document,
+    by: &str,
+) -> KsrRecord {
+    let sha256 = document.sha256();
+    KsrRecord {
+        id: id.to_owned(),
+        format: format.to_string(),
+        request_id: request_id.clone(),
+        domain: domain.clone(),
+        bundles: *bundles,
+        ksr_sha256: hex::encode(sha256),
+        ksr_pgp_words: ksr::pgp_words(&sha256),
+        submitted_by: by.to_owned(),
+        state: KsrState::Accepted,
+        schema: None,
+        skr_sha256: None,
+        skr_pgp_words: None,
+        error: None,
+    }
+}
+
+/// The KSRs stored by an earlier run of the service, with their SKRs.
+fn load_store(store: &std::path::Path) -> Result<BTreeMap<String, Stored>, Error> {
+    let mut ksrs = BTreeMap::new();
+    let entries = std::fs::read_dir(store).map_err(Error::read(store))?;
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+    paths.sort();
+    for path in paths {
+        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        let Some(id) = name
+            .strip_suffix(".xml")
+            .or_else(|| name.strip_suffix(".txt"))
+            .filter(|id| id.starts_with("ksr-") && !id.contains('.'))
+        else {
+            continue;
+        };
+        let document = Document::read(&path)?;
+        let Ok(ksr) = document.parse(DocumentRole::Ksr, |bytes, _| KsrDocument::parse(bytes))
+        else {
+            continue;
+        };
+        let summary = (
+            ksr.id().to_owned(),
+            ksr.domain().to_string(),
+            ksr.bundle_count(),
+            ksr.format(),
+        );
+        let mut record = record_of(id, &summary, &document, "an earlier run");
+        let extension = if ksr.format() == ksr::Format::Xml {
+            "xml"
+        } else {
+            "txt"
+        };
+        let skr = store.join(format!("{id}.skr.{extension}"));
+        if skr.exists() {
+            let bytes = std::fs::read(&skr).map_err(Error::read(&skr))?;
+            let sha256 = Sha256::digest(&bytes);
+            record.state = KsrState::Signed;
+            record.skr_sha256 = Some(hex::encode(sha256));
+            record.skr_pgp_words = Some(ksr::pgp_words(&sha256));
+        }
+        ksrs.insert(id.to_owned(), Stored { record, document });
+    }
+    Ok(ksrs)
+}
+
+/// The status the witnesses see.
+fn status_of(core: &Core) -> Status {
+    let roster = core.ceremony.roster();
+    let progress = core.completed.clone().or_else(|| {
+        core.pending
+            .as_ref()
+            .map(|pending| pending.confirmed.progress())
+    });
+    let presented = progress.as_ref().map_or(0, |p| p.presented);
+    let (phase, headline) = match (&core.pending, &core.signing) {
+        (_, Some(signing)) => (
+            "signing",
+            format!(
+                "HSM active · signing {} · signature {} of {}",
+                signing.ksr, signing.bundle, signing.bundles
+            ),
+        ),
+        (Some(pending), None) if presented > 0 => (
+            "collecting",
+            format!(
+                "HSM sealed · {} of {} cards presented for {}",
+                presented,
+                roster.threshold(),
+                pending.id
+            ),
+        ),
+        (Some(pending), None) => (
+            "collecting",
+            format!(
+                "HSM sealed · {} confirmed · waiting for {} of {} officers",
+                pending.id,
+                roster.threshold(),
+                roster.officers().len()
+            ),
+        ),
+        (None, None) if core.done => (
+            "done",
+            "Signing done · HSM sealed · the next KSR may be confirmed".to_owned(),
+        ),
+        (None, None) => (
+            "sealed",
+            "HSM sealed · no operation awaits the quorum".to_owned(),
+        ),
+    };
+    let entries = core.ceremony.recent_entries();
+    Status {
+        phase: phase.into(),
+        headline,
+        domain: core
+            .ceremony
+            .policy()
+            .domain()
+            .map(|domain| domain.to_string())
+            .unwrap_or_default(),
+        attempt: core.attempt,
+        presented,
+        threshold: roster.threshold(),
+        officers: roster.officers().len(),
+        who: progress.map(|p| p.who).unwrap_or_default(),
+        hsm_active: core.signing.is_some(),
+        confirmed: core.pending.as_ref().map(|pending| pending.id.clone()),
+        summary_sha256: core
+            .pending
+            .as_ref()
+            .map(|pending| hex::encode(pending.confirmed.summary().digest())),
+        signing: core.signing.clone(),
+        ksrs: core
+            .ksrs
+            .values()
+            .map(|stored| stored.record.clone())
+            .collect(),
+        audit: entries
+            .iter()
+            .skip(entries.len().saturating_sub(AUDIT_TAIL))
+            .map(audit_line)
+            .collect(),
+        audit_head: core.ceremony.audit_head(),
+    }
+}
+
+fn audit_line(entry: &hsm::Entry) -> AuditLine {
+    let via = entry
+        .details
+        .get("subject")
+        .and_then(|subject| subject.as_str())
+        .map(|subject| subject.trim_start_matches("CN=").to_owned());
+    let who = match (&entry.actor, via) {
+        (Some(actor), Some(via)) => format!("{} (card {}) via {via}", actor.officer, actor.card),
+        (Some(actor), None) => format!("{} (card {})", actor.officer, actor.card),
+        (None, Some(via)) => via,
+        (None, None) => String::new(),
+    };
+    AuditLine {
+        seq: entry.seq,
+        time: entry.time.clone(),
+        event: entry.event.clone(),
+        who,
+    }
+}
+
+fn decode<const N: usize>(text: &str) -> Option<[u8; N]> {
+    hex::decode(text).ok()?.try_into().ok()
+}
