@@ -102,14 +102,6 @@ pub enum CliError {
         #[source]
         source: io::Error,
     },
-    /// A pin file is not usable.
-    #[error("pin file {}: {message}", .path.display())]
-    PinFile {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
     /// A PIN or PUK given in a file is not of the right form.
     #[error("{0}")]
     Secret(#[from] smartcard_sim::SecretFormatError),
@@ -122,6 +114,9 @@ pub enum CliError {
     /// Output could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[source] io::Error),
+    /// HTTPS failed: a TLS file, the connection, the server.
+    #[error(transparent)]
+    Web(#[from] web::Error),
     /// The service could not be reached or answered nonsense.
     #[error("{0}")]
     Remote(String),
@@ -193,7 +188,7 @@ impl CliError {
             Self::ZoneFile { .. } => Some(
                 "give DNSKEY records in zone-file form, such as `. 172800 IN DNSKEY 257 3 8 AwEAA…`",
             ),
-            Self::PinFile { .. } => Some(
+            Self::Signer(S::PinFile { .. }) => Some(
                 "a pin file is TOML: officer name = \"PIN\" at the top level, PUKs under [puk], new PINs under [new-pin]",
             ),
             Self::Prompt(_) => {
@@ -232,7 +227,6 @@ impl CliError {
             | Self::Now { .. }
             | Self::Value { .. }
             | Self::JsonNeedsPukFile
-            | Self::PinFile { .. }
             | Self::Secret(_)
             | Self::Access(_)
             | Self::Rejected(_) => 2,
@@ -244,6 +238,13 @@ impl CliError {
             | Self::Remote(_)
             | Self::Demo { .. } => 1,
             Self::CardRefused(_) => 4,
+            Self::Web(web::Error::Pem { .. }) => 2,
+            Self::Web(
+                web::Error::Read { .. }
+                | web::Error::Unreachable { .. }
+                | web::Error::Answer { .. }
+                | web::Error::Serve(_),
+            ) => 1,
         }
     }
 }
@@ -284,6 +285,7 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
         | S::Domain { .. }
         | S::Schema(_)
         | S::TlsFile { .. }
+        | S::PinFile { .. }
         | S::Enrol(_) => 2,
         S::Busy { .. }
         | S::Read { .. }

@@ -258,24 +258,7 @@ pub fn is_temporary(name: &OsStr) -> bool {
 ///
 /// The directory cannot be read, or a temporary cannot be removed.
 pub fn sweep(directory: &Path) -> io::Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(directory) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => return Err(err),
-    };
-    let mut removed = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        if is_temporary(&entry.file_name()) && entry.file_type()?.is_file() {
-            std::fs::remove_file(entry.path())?;
-            removed.push(entry.path());
-        }
-    }
-    if !removed.is_empty() {
-        sync_directory(directory)?;
-    }
-    removed.sort();
-    Ok(removed)
+    remove_temporaries(directory, |_| true)
 }
 
 /// Removes the temporaries a crashed run left for one target file (those
@@ -290,7 +273,14 @@ pub fn sweep_for(target: &Path) -> io::Result<Vec<PathBuf>> {
         return Ok(Vec::new());
     };
     let prefix = format!(".{name}.");
-    let directory = directory_of(target);
+    remove_temporaries(directory_of(target), |file_name| {
+        file_name.starts_with(&prefix)
+            && file_name.len() == prefix.len() + 8 + TEMPORARY_SUFFIX.len()
+    })
+}
+
+/// Removes the temporaries of a directory whose names `ours` takes.
+fn remove_temporaries(directory: &Path, ours: impl Fn(&str) -> bool) -> io::Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(directory) {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -299,12 +289,8 @@ pub fn sweep_for(target: &Path) -> io::Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     for entry in entries {
         let entry = entry?;
-        let file_name = entry.file_name();
-        let ours = file_name.to_str().is_some_and(|file_name| {
-            file_name.starts_with(&prefix)
-                && file_name.len() == prefix.len() + 8 + TEMPORARY_SUFFIX.len()
-        });
-        if ours && is_temporary(&file_name) && entry.file_type()?.is_file() {
+        let name = entry.file_name();
+        if is_temporary(&name) && name.to_str().is_some_and(&ours) && entry.file_type()?.is_file() {
             std::fs::remove_file(entry.path())?;
             removed.push(entry.path());
         }

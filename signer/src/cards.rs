@@ -13,6 +13,7 @@ use smartcard_sim::{CardClient, CardError, CardStatus, FileStorage, Pin, Puk, Si
 use crate::audit::{CardRef, Event};
 use crate::ceremony::Ceremony;
 use crate::error::Error;
+use crate::flow::{Officers, Presenting};
 
 /// A card in the reader.
 pub struct LocalCard {
@@ -83,6 +84,46 @@ impl LocalCard {
         result
     }
 
+    /// The PIN, asked of the officers again while tries are left and they
+    /// have another; `wrong` hears of every wrong one (to record it) before
+    /// the officers are shown it. Answers the refusal's reason when the
+    /// card stays locked.
+    ///
+    /// # Errors
+    ///
+    /// The officers cannot be asked, or `wrong` fails.
+    pub fn unlock(
+        &mut self,
+        officers: &mut dyn Officers,
+        wrong: &mut dyn FnMut(&Self, u8) -> Result<(), Error>,
+    ) -> Result<Result<(), String>, Error> {
+        let mut again = false;
+        loop {
+            let status = self.status.clone();
+            let Some(pin) = officers.pin(&status, again)? else {
+                return Ok(Err(format!(
+                    "no PIN to try ({} tries left)",
+                    status.pin_tries_left
+                )));
+            };
+            match self.verify(&pin) {
+                Ok(()) => return Ok(Ok(())),
+                Err(CardError::WrongPin { tries_left }) => {
+                    wrong(self, tries_left)?;
+                    officers.show(&Presenting::WrongPin {
+                        status: &self.status,
+                        tries_left,
+                    })?;
+                    if tries_left == 0 {
+                        return Ok(Err("wrong PIN; the card is now blocked".into()));
+                    }
+                    again = true;
+                }
+                Err(err) => return Ok(Err(err.to_string())),
+            }
+        }
+    }
+
     /// After the PIN: the card's share and its signature over the
     /// challenge, as a presentation.
     ///
@@ -105,19 +146,6 @@ impl LocalCard {
             share,
             signature,
         })
-    }
-
-    /// The share alone, after the PIN, for sealing to a remote attempt.
-    ///
-    /// # Errors
-    ///
-    /// As [`present`](Self::present).
-    pub fn share_and_signature(
-        &mut self,
-        challenge: &Challenge,
-    ) -> Result<(Share, Signature), String> {
-        let presentation = self.present(challenge)?;
-        Ok((presentation.share, presentation.signature))
     }
 
     /// Changes the PIN: the old one (a wrong one costs a try), the new one.

@@ -234,7 +234,8 @@ impl Ceremony {
             | Error::Officer { .. }
             | Error::Threshold { .. }
             | Error::Key(_)
-            | Error::Domain { .. } => Outcome::Refused,
+            | Error::Domain { .. }
+            | Error::PinFile { .. } => Outcome::Refused,
             // Declined, or the terminal closed under a question.
             Error::NotConfirmed | Error::Prompt(_) => Outcome::Aborted,
             _ => Outcome::Failed,

@@ -142,6 +142,15 @@ pub enum Error {
     #[error("SIGN-SCHEMA: {0}")]
     Schema(String),
 
+    /// A pin file is not usable.
+    #[error("pin file {}: {message}", .path.display())]
+    PinFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (never the file's text).
+        message: String,
+    },
+
     //--- The documents
     /// A document failed its checks, or could not be read as one: every
     /// finding, and the files they are about. Nothing was signed.

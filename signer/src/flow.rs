@@ -18,7 +18,7 @@ use hsm::Hsm;
 use quorum::{ActivationSession, Challenge, Progress};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use smartcard_sim::{CardError, CardStatus, Pin};
+use smartcard_sim::{CardStatus, Pin};
 
 use crate::audit::{Client, Event, OpenOperation, Outcome};
 use crate::cards::LocalCard;
@@ -385,36 +385,17 @@ impl<O: Operation> Confirmed<O> {
         officers: &mut dyn Officers,
         card: &mut LocalCard,
     ) -> Result<Result<(), String>, Error> {
-        let mut again = false;
-        loop {
-            let status = card.status().clone();
-            let Some(pin) = officers.pin(&status, again)? else {
-                return Ok(Err(format!(
-                    "no PIN to try ({} tries left)",
-                    status.pin_tries_left
-                )));
-            };
-            match card.verify(&pin) {
-                Ok(()) => return Ok(Ok(())),
-                Err(CardError::WrongPin { tries_left }) => {
-                    ceremony.record(&Event::WrongPin {
-                        card: card.reference(),
-                        tries_left,
-                        during: self.open.operation.to_string(),
-                        client: None,
-                    })?;
-                    officers.show(&Presenting::WrongPin {
-                        status: card.status(),
-                        tries_left,
-                    })?;
-                    if tries_left == 0 {
-                        return Ok(Err("wrong PIN; the card is now blocked".into()));
-                    }
-                    again = true;
-                }
-                Err(err) => return Ok(Err(err.to_string())),
-            }
-        }
+        let during = self.open.operation.to_string();
+        card.unlock(officers, &mut |card, tries_left| {
+            ceremony
+                .record(&Event::WrongPin {
+                    card: card.reference(),
+                    tries_left,
+                    during: during.clone(),
+                    client: None,
+                })
+                .map(drop)
+        })
     }
 
     /// Records and shows a card that did not count.

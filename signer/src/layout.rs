@@ -20,6 +20,20 @@ impl Layout {
         Self::new(durable::directory_of(policy))
     }
 
+    /// The ceremony whose `cards/` folder (or a generation's folder in it)
+    /// holds a card file, if one does.
+    pub fn of_card(card: &Path) -> Option<Self> {
+        let absolute = std::path::absolute(card).ok()?;
+        absolute
+            .ancestors()
+            .skip(1)
+            .take(2)
+            .find(|folder| folder.file_name().is_some_and(|name| name == "cards"))
+            .and_then(Path::parent)
+            .filter(|dir| dir.join("ceremony.toml").is_file())
+            .map(Self::new)
+    }
+
     /// The root.
     pub fn root(&self) -> &Path {
         &self.root

@@ -19,8 +19,10 @@ mod flow;
 mod init;
 mod inspect;
 mod issue;
+mod keys;
 mod layout;
 mod ops;
+mod pins;
 mod policy;
 mod records;
 mod report;
@@ -42,12 +44,14 @@ pub use flow::{
 pub use init::{Backend, FIRST_KSK, InitRequest, Initialized, PreparedInit, prepare_init};
 pub use inspect::{Anchor, KsrChecked, SkrCheck, SkrChecked, check_ksr, check_skr};
 pub use issue::{PukDelivery, PukHandout, PukSlip, check_officers};
+pub use keys::KeyEntry;
 pub use layout::Layout;
 pub use ops::{
     Generation, GenerationRequest, Keygen, KeygenRequest, NewCards, NewKsk, OutputFormat, Previous,
     Promote, Promoted, Sign, SignRequest, Signed, prepare_generation, prepare_keygen,
     prepare_promote, prepare_sign,
 };
+pub use pins::{PinFile, PinTable};
 pub use policy::Policy;
 pub use records::{dnskey_record, ds_record, random_digits, uuid};
 pub use report::{Files, JsonReport, Report};

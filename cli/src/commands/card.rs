@@ -151,16 +151,9 @@ fn ceremony_of(card: &Path, context: &Context) -> Result<Option<Ceremony>, CliEr
     if context.policy_path().is_some() {
         return context.open_ceremony("card").map(Some);
     }
-    let absolute = std::path::absolute(card).map_err(CliError::Output)?;
-    for ancestor in absolute.ancestors().skip(1).take(3) {
-        if ancestor.file_name().is_some_and(|name| name == "cards")
-            && let Some(dir) = ancestor.parent()
-            && dir.join("ceremony.toml").is_file()
-        {
-            return context.open_ceremony_in(dir, "card").map(Some);
-        }
-    }
-    Ok(None)
+    signer::Layout::of_card(card)
+        .map(|layout| context.open_ceremony_in(layout.root(), "card"))
+        .transpose()
 }
 
 /// Prints a status.

@@ -7,7 +7,6 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde::Serialize;
-use signer::Layout;
 
 use crate::context::Context;
 use crate::error::{CliError, Outcome};
@@ -22,6 +21,48 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
 }
+
+/// The ceremony, step by step: what the room is told, the command line
+/// (`{dir}` is the demo's directory, `{c}` the ceremony's), and the exit
+/// code it must give.
+const SCRIPT: &[(&str, &str, i32)] = &[
+    (
+        "Seven crypto officers are issued cards; any three of them activate the HSM.",
+        "init --dir {c} --cards 7 --threshold 3 --algorithm rsasha256 --domain . --pin-file {dir}/pins.toml --puk-file {dir}/puks.toml",
+        0,
+    ),
+    (
+        "The ZSK operator makes the quarter's Key Signing Request.",
+        "--config {c}/ceremony.toml zsk make-ksr --dir {dir}/zsk --domain . --out {dir}/ksr.xml",
+        0,
+    ),
+    (
+        "The KSR is checked before the ceremony, and its hash read out as words.",
+        "--config {c}/ceremony.toml ksr check {dir}/ksr.xml",
+        0,
+    ),
+    ("", "hash {dir}/ksr.xml", 0),
+    (
+        "CO-2 mistypes the PIN; the card counts the try, and the ceremony's log records it.",
+        "card verify {c}/cards/CO-2.card --pin-file {dir}/typo.toml",
+        4,
+    ),
+    (
+        "CO-2, CO-5 and CO-7 present their cards; the HSM signs the nine bundles.",
+        "--config {c}/ceremony.toml sign {dir}/ksr.xml --no-previous-skr -o {dir}/skr.xml --cards {c}/cards/CO-2.card {c}/cards/CO-5.card {c}/cards/CO-7.card --pin-file {dir}/pins.toml --yes",
+        0,
+    ),
+    (
+        "The SKR is checked apart from the signer: structure, signatures, the KSR it answers, and each bundle anchored to the KSK the policy pins.",
+        "--config {c}/ceremony.toml skr check {dir}/skr.xml --ksr {dir}/ksr.xml",
+        0,
+    ),
+    (
+        "The audit log's hash chain is verified.",
+        "--config {c}/ceremony.toml audit verify",
+        0,
+    ),
+];
 
 /// One step of the transcript.
 #[derive(Serialize)]
@@ -47,9 +88,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let started = Instant::now();
     let dir = match &args.dir {
         Some(dir) => {
-            if dir.exists()
-                && std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
-            {
+            if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
                 return Err(CliError::Value {
                     option: "dir",
                     value: dir.display().to_string(),
@@ -64,144 +103,73 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             .map_err(CliError::Output)?
             .keep(),
     };
-    let ceremony = dir.join("ceremony");
-    let layout = Layout::new(&ceremony);
-    let path = |name: &str| dir.join(name).display().to_string();
     std::fs::create_dir_all(&dir).map_err(CliError::Output)?;
-
+    let ceremony = dir.join("ceremony");
     // The officers' PINs, as they would type them; and CO-2's typo.
-    let officers: Vec<String> = (1..=7).map(|number| format!("CO-{number}")).collect();
-    let mut pins = String::new();
-    for officer in &officers {
-        pins.push_str(&format!(
-            "{officer} = \"{}\"\n",
-            signer::random_digits(6).as_str()
-        ));
-    }
+    let pins: String = (1..=7)
+        .map(|number| format!("CO-{number} = \"{}\"\n", signer::random_digits(6).as_str()))
+        .collect();
     write(&dir.join("pins.toml"), pins.as_bytes())?;
     write(&dir.join("typo.toml"), b"CO-2 = \"000000\"\n")?;
 
-    let mut transcript = Transcript {
-        steps: Vec::new(),
-        json: context.json,
-    };
-    let say =
-        |text: &str| -> Result<(), CliError> { if context.json { Ok(()) } else { out(text) } };
-    say(&format!("A tabletop KSK ceremony in {}\n", dir.display()))?;
-    say("Seven crypto officers are issued cards; any three of them activate the HSM.")?;
-    let config = layout.policy().display().to_string();
-    let card = |officer: &str| layout.card(officer).display().to_string();
-    transcript.run(
-        &[
-            "init",
-            "--dir",
-            &ceremony.display().to_string(),
-            "--cards",
-            "7",
-            "--threshold",
-            "3",
-            "--algorithm",
-            "rsasha256",
-            "--domain",
-            ".",
-            "--pin-file",
-            &path("pins.toml"),
-            "--puk-file",
-            &path("puks.toml"),
-        ],
-        0,
-    )?;
-    say("\nThe ZSK operator makes the quarter's Key Signing Request.")?;
-    transcript.run(
-        &[
-            "--config",
-            &config,
-            "zsk",
-            "make-ksr",
-            "--dir",
-            &path("zsk"),
-            "--domain",
-            ".",
-            "--out",
-            &path("ksr.xml"),
-        ],
-        0,
-    )?;
-    say("\nThe KSR is checked before the ceremony, and its hash read out as words.")?;
-    transcript.run(&["--config", &config, "ksr", "check", &path("ksr.xml")], 0)?;
-    transcript.run(&["hash", &path("ksr.xml")], 0)?;
-    say("\nCO-2 mistypes the PIN; the card counts the try.")?;
-    transcript.run(
-        &[
-            "card",
-            "verify",
-            &card("CO-2"),
-            "--pin-file",
-            &path("typo.toml"),
-        ],
-        4,
-    )?;
-    say("\nCO-2, CO-5 and CO-7 present their cards; the HSM signs the nine bundles.")?;
-    transcript.run(
-        &[
-            "--config",
-            &config,
-            "sign",
-            &path("ksr.xml"),
-            "--no-previous-skr",
-            "-o",
-            &path("skr.xml"),
-            "--cards",
-            &card("CO-2"),
-            &card("CO-5"),
-            &card("CO-7"),
-            "--pin-file",
-            &path("pins.toml"),
-            "--yes",
-        ],
-        0,
-    )?;
-    // The KSK's DNSKEY, read from the sealed HSM's public metadata, to
-    // anchor the independent check.
-    let ksk = {
-        let ceremony = context.open_ceremony_in(layout.root(), "demo")?;
-        ceremony.public_key(signer::FIRST_KSK)?
-    };
-    let anchor = format!(
-        "{}\n",
-        signer::dnskey_record(&ksr::DomainName::root(), 172_800, &ksk)
-    );
-    write(&dir.join("ksk.dnskey"), anchor.as_bytes())?;
-    say(
-        "\nThe SKR is checked apart from the signer: structure, signatures, the KSR it answers, and each bundle anchored to the KSK.",
-    )?;
-    transcript.run(
-        &[
-            "--config",
-            &config,
-            "skr",
-            "check",
-            &path("skr.xml"),
-            "--ksr",
-            &path("ksr.xml"),
-            "--ksk",
-            &path("ksk.dnskey"),
-        ],
-        0,
-    )?;
-    say("\nThe audit log's hash chain is verified.")?;
-    transcript.run(
-        &["audit", "verify", &layout.audit().display().to_string()],
-        0,
-    )?;
-
+    if !context.json {
+        out(format!("A tabletop KSK ceremony in {}", dir.display()))?;
+    }
+    let program = std::env::current_exe().map_err(CliError::Output)?;
+    let mut steps = Vec::new();
+    for (narration, template, expected) in SCRIPT {
+        // Placeholders are whole words, so paths with spaces stay one
+        // argument.
+        let arguments: Vec<String> = template
+            .split_whitespace()
+            .map(|word| {
+                word.replace("{dir}", &dir.display().to_string())
+                    .replace("{c}", &ceremony.display().to_string())
+            })
+            .collect();
+        let output = Command::new(&program)
+            .args(&arguments)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(CliError::Output)?;
+        let step = Step {
+            command: format!("ceremony {}", arguments.join(" ")),
+            exit: output.status.code().unwrap_or(-1),
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        };
+        if !context.json {
+            if !narration.is_empty() {
+                out(format!("\n{narration}"))?;
+            }
+            out(format!("$ {}", step.command))?;
+            for line in step.output.lines() {
+                out(format!("  {line}"))?;
+            }
+        }
+        if step.exit != *expected {
+            return Err(CliError::Demo {
+                command: step.command,
+                exit: step.exit,
+                expected: *expected,
+            });
+        }
+        steps.push(step);
+    }
+    let ksk = context
+        .open_ceremony_in(&ceremony, "demo")?
+        .public_key(signer::FIRST_KSK)?;
+    let path = |name: &str| dir.join(name).display().to_string();
     let report = Report {
         dir: dir.display().to_string(),
         ksr: path("ksr.xml"),
         skr: path("skr.xml"),
         ksk_tag: ksk.key_tag().to_int(),
         seconds: started.elapsed().as_secs_f64(),
-        steps: transcript.steps,
+        steps,
     };
     if context.json {
         render::json(&report)?;
@@ -212,52 +180,6 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         ))?;
     }
     Ok(Outcome::Success)
-}
-
-/// The commands run so far.
-struct Transcript {
-    steps: Vec<Step>,
-    json: bool,
-}
-
-impl Transcript {
-    /// Runs `ceremony` with the arguments, shows the command and what it
-    /// printed, and checks its exit code.
-    fn run(&mut self, args: &[&str], expected: i32) -> Result<(), CliError> {
-        let program = std::env::current_exe().map_err(CliError::Output)?;
-        let output = Command::new(&program)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(CliError::Output)?;
-        let exit = output.status.code().unwrap_or(-1);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let command = format!("ceremony {}", args.join(" "));
-        if !self.json {
-            out(format!("$ {command}"))?;
-            for line in text.lines() {
-                out(format!("  {line}"))?;
-            }
-        }
-        self.steps.push(Step {
-            command: command.clone(),
-            exit,
-            output: text,
-        });
-        if exit == expected {
-            Ok(())
-        } else {
-            Err(CliError::Demo {
-                command,
-                exit,
-                expected,
-            })
-        }
-    }
 }
 
 /// Writes one of the demo's own files (never overwriting).

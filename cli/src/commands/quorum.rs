@@ -66,12 +66,7 @@ pub fn run<O: Operation>(
         }
     };
     let mut confirmed = prepared.confirm(ceremony, how, None, signer::ACTIVATION_TIME)?;
-    let mut officers = TerminalOfficers {
-        cards: args.cards.iter().cloned().collect(),
-        ask: args.cards.is_empty(),
-        secrets,
-        quiet: context.json,
-    };
+    let mut officers = TerminalOfficers::new(&args.cards, secrets, context.json);
     confirmed.present_cards(ceremony, &mut officers)?;
     let (accepted, refused) = confirmed.cards();
     let (accepted, refused) = (accepted.to_vec(), refused.to_vec());
@@ -92,13 +87,25 @@ pub fn run<O: Operation>(
 }
 
 /// The officers at this terminal.
-struct TerminalOfficers {
+pub struct TerminalOfficers {
     /// The card files still to present (`--cards`).
     cards: VecDeque<PathBuf>,
     /// Whether the operator is asked for each card.
     ask: bool,
     secrets: Secrets,
     quiet: bool,
+}
+
+impl TerminalOfficers {
+    /// The officers with these cards (none: asked for one by one) and PINs.
+    pub fn new(cards: &[PathBuf], secrets: Secrets, quiet: bool) -> Self {
+        Self {
+            cards: cards.iter().cloned().collect(),
+            ask: cards.is_empty(),
+            secrets,
+            quiet,
+        }
+    }
 }
 
 impl Officers for TerminalOfficers {
@@ -132,7 +139,7 @@ impl Officers for TerminalOfficers {
                 }
                 // A pin file without this officer: the card is refused,
                 // the next one asked for.
-                Err(err @ CliError::PinFile { .. }) => {
+                Err(err @ CliError::Signer(signer::Error::PinFile { .. })) => {
                     say(format!("  {err}"));
                     return Ok(None);
                 }

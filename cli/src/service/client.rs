@@ -4,15 +4,12 @@
 //! (`ksr submit`, `skr fetch`, `sign --server`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use ksr::DocumentRole;
-use serde::de::DeserializeOwned;
 use sha2::{Digest as _, Sha256};
 use signer::service::wire::{KsrRecord, KsrState, REFUSED_PREFIX, SignRequest, Status};
-use signer::tls::TlsDir;
-use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+pub use web::{Answer, Remote};
 
 use crate::context::Context;
 use crate::error::{CliError, Outcome};
@@ -25,7 +22,7 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "URL")]
     pub server: String,
     /// The directory `ceremony serve --init-tls` made (its ca.pem and
-    /// clients/NAME.pem and .key are used).
+    /// clients/NAME/NAME.pem and .key are used), or a client's own folder.
     #[arg(long, value_name = "DIR")]
     pub tls_dir: PathBuf,
     /// Whose certificate to show: an officer, zsk-operator or admin.
@@ -33,171 +30,20 @@ pub struct RemoteArgs {
     pub name: String,
 }
 
-/// A connection to the service.
-pub struct Remote {
-    agent: ureq::Agent,
-    base: String,
-}
-
-/// An answer: the HTTP status and the body.
-pub struct Answer {
-    /// The HTTP status.
-    pub status: u16,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-impl Answer {
-    /// Whether the status is 2xx.
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    /// The body as JSON.
-    ///
-    /// # Errors
-    ///
-    /// The body is not JSON of that shape.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, CliError> {
-        serde_json::from_slice(&self.body).map_err(|err| {
-            CliError::Remote(format!(
-                "the service answered {} with something unexpected: {err}",
-                self.status
-            ))
-        })
-    }
-
-    /// The error of a non-2xx answer: access refusals, requests refused as
-    /// they stand, and failures of the service.
-    pub fn failure(&self) -> CliError {
-        match self.status {
-            401 | 403 => CliError::Access(self.error()),
-            400 | 404 | 408 | 409 | 413 | 422 => CliError::Rejected(self.error()),
-            _ => CliError::Remote(self.error()),
-        }
-    }
-
-    /// The service's error sentence, or the status.
-    pub fn error(&self) -> String {
-        serde_json::from_slice::<serde_json::Value>(&self.body)
-            .ok()
-            .and_then(|value| value.get("error")?.as_str().map(str::to_owned))
-            .unwrap_or_else(|| format!("HTTP {}", self.status))
+impl RemoteArgs {
+    /// The connection.
+    pub fn connect(&self) -> Result<Remote, CliError> {
+        Ok(Remote::connect(&self.server, &self.tls_dir, &self.name)?)
     }
 }
 
-impl Remote {
-    /// Connects as `args.name` (its certificate and key from the TLS
-    /// directory) to `args.server`.
-    ///
-    /// # Errors
-    ///
-    /// A certificate or key is missing or not PEM.
-    pub fn connect(args: &RemoteArgs) -> Result<Self, CliError> {
-        let dir = TlsDir(&args.tls_dir);
-        Self::with(
-            &args.server,
-            &dir.ca(),
-            Some((&dir.client_cert(&args.name), &dir.client_key(&args.name))),
-        )
-    }
-
-    /// Connects without a client certificate (the public pages only).
-    ///
-    /// # Errors
-    ///
-    /// The CA certificate is missing or not PEM.
-    pub fn anonymous(server: &str, tls_dir: &Path) -> Result<Self, CliError> {
-        Self::with(server, &TlsDir(tls_dir).ca(), None)
-    }
-
-    fn with(server: &str, ca: &Path, client: Option<(&Path, &Path)>) -> Result<Self, CliError> {
-        let read = |path: &Path| {
-            std::fs::read(path).map_err(|source| CliError::Read {
-                path: path.to_owned(),
-                source,
-            })
-        };
-        let pem = |path: &Path, err: ureq::Error| {
-            CliError::Signer(signer::Error::TlsFile {
-                path: path.to_owned(),
-                reason: err.to_string(),
-            })
-        };
-        let ca_pem = read(ca)?;
-        let mut tls = TlsConfig::builder()
-            .root_certs(RootCerts::new_with_certs(&[
-                Certificate::from_pem(&ca_pem).map_err(|err| pem(ca, err))?
-            ]))
-            .unversioned_rustls_crypto_provider(Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ));
-        if let Some((cert, key)) = client {
-            let cert_pem = read(cert)?;
-            let key_pem = zeroize::Zeroizing::new(read(key)?);
-            tls = tls.client_cert(Some(ClientCert::new_with_certs(
-                &[Certificate::from_pem(&cert_pem)
-                    .map_err(|err| pem(cert, err))?
-                    .to_owned()],
-                PrivateKey::from_pem(&key_pem)
-                    .map_err(|err| pem(key, err))?
-                    .to_owned(),
-            )));
-        }
-        let agent = ureq::Agent::config_builder()
-            .tls_config(tls.build())
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .new_agent();
-        Ok(Self {
-            agent,
-            base: server.trim_end_matches('/').to_owned(),
-        })
-    }
-
-    /// `GET path`.
-    ///
-    /// # Errors
-    ///
-    /// The service cannot be reached.
-    pub fn get(&self, path: &str) -> Result<Answer, CliError> {
-        let response = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .call()
-            .map_err(|err| self.unreachable(&err))?;
-        Self::answer(response)
-    }
-
-    /// `POST path` with a body.
-    ///
-    /// # Errors
-    ///
-    /// The service cannot be reached.
-    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Answer, CliError> {
-        let response = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .content_type(content_type)
-            .send(body)
-            .map_err(|err| self.unreachable(&err))?;
-        Self::answer(response)
-    }
-
-    fn answer(mut response: ureq::http::Response<ureq::Body>) -> Result<Answer, CliError> {
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(4 * 1024 * 1024)
-            .read_to_vec()
-            .map_err(|err| CliError::Remote(format!("reading the answer: {err}")))?;
-        Ok(Answer { status, body })
-    }
-
-    fn unreachable(&self, err: &ureq::Error) -> CliError {
-        CliError::Remote(format!("cannot reach {}: {err}", self.base))
+/// The error of a non-2xx answer: access refusals (401, 403), requests
+/// refused as they stand, and failures of the service.
+pub fn failure(answer: &Answer) -> CliError {
+    match answer.status {
+        401 | 403 => CliError::Access(answer.error()),
+        400 | 404 | 408 | 409 | 413 | 422 => CliError::Rejected(answer.error()),
+        _ => CliError::Remote(answer.error()),
     }
 }
 
@@ -210,7 +56,7 @@ pub fn expect(answer: Answer) -> Result<Answer, CliError> {
     if answer.is_success() {
         Ok(answer)
     } else {
-        Err(answer.failure())
+        Err(failure(&answer))
     }
 }
 
@@ -223,25 +69,17 @@ pub fn submit(remote: &RemoteArgs, file: &Path, context: &Context) -> Result<Out
         path: file.to_owned(),
         source,
     })?;
-    let answer = Remote::connect(remote)?.post("/ksrs", "application/octet-stream", &bytes)?;
+    let answer = remote
+        .connect()?
+        .post("/ksrs", "application/octet-stream", &bytes)?;
     let value: serde_json::Value = match answer.status {
         200 | 201 | 422 => answer.json()?,
-        _ => return Err(answer.failure()),
+        _ => return Err(failure(&answer)),
     };
     if context.json {
         render::json(&value)?;
     } else {
-        let findings = value
-            .pointer("/report/findings")
-            .and_then(serde_json::Value::as_array);
-        for finding in findings.into_iter().flatten() {
-            out(format!(
-                "{:<8}{:<22} {}",
-                finding["severity"].as_str().unwrap_or(""),
-                finding["code"].as_str().unwrap_or(""),
-                finding["message"].as_str().unwrap_or("")
-            ))?;
-        }
+        remote_findings(&value)?;
         match value.get("ksr").and_then(serde_json::Value::as_object) {
             Some(ksr) => {
                 out(format!(
@@ -269,6 +107,28 @@ pub fn submit(remote: &RemoteArgs, file: &Path, context: &Context) -> Result<Out
     })
 }
 
+/// Prints the findings of a report the service answered, one per line.
+fn remote_findings(answer: &serde_json::Value) -> Result<(), CliError> {
+    let findings = answer
+        .pointer("/report/findings")
+        .and_then(serde_json::Value::as_array);
+    for finding in findings.into_iter().flatten() {
+        let field = |name: &str| {
+            finding
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+        };
+        out(format!(
+            "{:<8}{:<22} {}",
+            field("severity"),
+            field("code"),
+            field("message")
+        ))?;
+    }
+    Ok(())
+}
+
 /// `skr fetch`: downloads the SKR of a signed KSR, checks that it is the
 /// SKR the service announced and that it is valid, and writes it (never
 /// overwriting).
@@ -278,7 +138,7 @@ pub fn fetch(
     path: &Path,
     context: &Context,
 ) -> Result<Outcome, CliError> {
-    let remote = Remote::connect(remote)?;
+    let remote = remote.connect()?;
     let record: KsrRecord = expect(remote.get(&format!("/ksrs/{id}"))?)?.json()?;
     download(&remote, &record, path, context)
 }
@@ -352,7 +212,7 @@ pub fn confirm_and_follow(
     output: Option<&Path>,
     context: &Context,
 ) -> Result<Outcome, CliError> {
-    let remote = Remote::connect(remote)?;
+    let remote = remote.connect()?;
     let record: KsrRecord = expect(remote.get(&format!("/ksrs/{id}"))?)?.json()?;
     if !context.json {
         out(format!(
@@ -390,24 +250,12 @@ pub fn confirm_and_follow(
             if context.json {
                 render::json(&value)?;
             } else {
-                for finding in value
-                    .pointer("/report/findings")
-                    .and_then(serde_json::Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    out(format!(
-                        "{:<8}{:<22} {}",
-                        finding["severity"].as_str().unwrap_or(""),
-                        finding["code"].as_str().unwrap_or(""),
-                        finding["message"].as_str().unwrap_or("")
-                    ))?;
-                }
+                remote_findings(&value)?;
                 out(format!("{id}: {}", answer.error()))?;
             }
             return Ok(Outcome::Failed);
         }
-        _ => return Err(answer.failure()),
+        _ => return Err(failure(&answer)),
     };
     let say = |line: String| if context.json { Ok(()) } else { out(line) };
     say(format!(

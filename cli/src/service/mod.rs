@@ -5,11 +5,9 @@
 //! present`), and witnesses watch `/` on a projector.
 
 pub mod client;
-mod http;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ksr::DocumentRole;
@@ -144,21 +142,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             Some(document)
         }
     };
-    let (status, _) = tokio::sync::watch::channel(signer::service::wire::Status::default());
-    let status = Arc::new(status);
-    let publish = {
-        let status = Arc::clone(&status);
-        Box::new(move |now: &signer::service::wire::Status| {
-            status.send_if_modified(|current| {
-                if current == now {
-                    false
-                } else {
-                    now.clone_into(current);
-                    true
-                }
-            });
-        })
-    };
+    let witness = web::Witness::new();
     let service = Service::start(
         ceremony,
         Settings {
@@ -170,58 +154,27 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
                 .transpose()?
                 .map(|now| now.time),
         },
-        publish,
+        witness.publisher(),
     )?;
-    let limits = http::Limits {
-        client_timeout: Duration::from_secs(args.client_timeout.max(1)),
-        max_connections: args.max_connections.max(1),
+    let serving = web::Serving {
+        tls: server_tls,
+        allow,
+        listen: args.listen,
+        limits: web::Limits {
+            client_timeout: Duration::from_secs(args.client_timeout.max(1)),
+            max_connections: args.max_connections.max(1),
+        },
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| CliError::Remote(format!("cannot start the runtime: {err}")))?;
-    let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|err| CliError::Remote(format!("cannot listen on {}: {err}", args.listen)))?;
-        let address = listener
-            .local_addr()
-            .map_err(|err| CliError::Remote(err.to_string()))?;
-        if context.json {
-            render::json(&serde_json::json!({"listening": format!("https://{address}/")}))?;
+    web::run(service, &witness, serving, |address| {
+        let _ = if context.json {
+            render::json(&serde_json::json!({"listening": format!("https://{address}/")}))
         } else {
             out(format!(
                 "listening on https://{address}/ (witness page; Ctrl-C stops)"
-            ))?;
-        }
-        let ticker = {
-            let service = Arc::clone(&service);
-            tokio::spawn(async move {
-                let mut interval = tokio::time::interval(Duration::from_secs(1));
-                loop {
-                    interval.tick().await;
-                    let service = Arc::clone(&service);
-                    let _ = tokio::task::spawn_blocking(move || service.tick()).await;
-                }
-            })
+            ))
         };
-        let served = http::serve(
-            listener,
-            server_tls,
-            allow,
-            Arc::clone(&service),
-            Arc::clone(&status),
-            limits,
-            stop_signal(),
-        )
-        .await;
-        ticker.abort();
-        served.map_err(|err| CliError::Remote(format!("the service failed: {err}")))
-    });
-    service.shutdown();
-    // Connections still open are dropped with the runtime.
-    runtime.shutdown_timeout(Duration::from_secs(1));
-    result.map(|()| Outcome::Success)
+    })?;
+    Ok(Outcome::Success)
 }
 
 /// A TLS file given on its own, or the one in the TLS directory.
@@ -231,26 +184,4 @@ fn pick(given: Option<&PathBuf>, in_dir: Option<PathBuf>) -> Result<PathBuf, Cli
         value: String::new(),
         expected: "give --tls-dir, or each TLS file",
     })
-}
-
-/// Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }

@@ -24,6 +24,7 @@ use quorum::{Presentation, Refusal, SealedShare, SessionKey};
 use sha2::{Digest as _, Sha256};
 
 use crate::audit::{CardRef, Client, Event};
+use crate::cards::LocalCard;
 use crate::ceremony::Ceremony;
 use crate::clock::Now;
 use crate::document::Document;
@@ -760,6 +761,49 @@ impl Service {
             (self.publish)(&last);
         }
     }
+}
+
+//------------ The officer's side --------------------------------------------
+
+/// What an officer's terminal sends for an offer, from a card whose PIN
+/// was checked: the challenge is made here from the offer, with the digest
+/// of the summary as the officer was shown it (so a misstated summary
+/// signs nothing), the card signs it, and its share is sealed to the
+/// attempt's key (a fresh ephemeral key; the share itself never leaves in
+/// clear).
+///
+/// # Errors
+///
+/// The offer is malformed, or the card does not answer.
+pub fn presentation(card: &mut LocalCard, offer: &SessionOffer) -> Result<PresentRequest, Error> {
+    let malformed = |what: &str| Error::Internal(format!("the service sent a malformed {what}"));
+    let session_key = hex::decode(&offer.session_key).map_err(|_| malformed("session key"))?;
+    let challenge = quorum::Challenge {
+        nonce: decode(&offer.nonce).ok_or_else(|| malformed("nonce"))?,
+        generation: offer.generation,
+        roster_digest: decode(&offer.roster_digest).ok_or_else(|| malformed("roster digest"))?,
+        operation: offer.summary.digest(),
+        channel: session_key.clone(),
+    };
+    let presentation = card.present(&challenge).map_err(|reason| Error::CardFile {
+        path: card.path().to_owned(),
+        reason,
+    })?;
+    let sealed = SealedShare::seal(
+        &presentation.share,
+        &session_key,
+        &challenge,
+        &presentation.card_serial,
+    )
+    .map_err(|err| Error::Internal(format!("sealing the share: {err}")))?;
+    Ok(PresentRequest {
+        nonce: offer.nonce.clone(),
+        card_serial: presentation.card_serial.clone(),
+        generation: presentation.generation,
+        signature: hex::encode(presentation.signature.to_bytes()),
+        ephemeral_key: hex::encode(&sealed.ephemeral),
+        sealed_share: hex::encode(&sealed.ciphertext),
+    })
 }
 
 /// The refusal of a presentation with no operation to present for.

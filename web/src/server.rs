@@ -2,9 +2,10 @@
 //! task per connection (a slow client holds only its own), timeouts on the
 //! handshake, the headers and the body, a cap on connections, and the
 //! routes. Handlers translate between HTTP and [`Service`]; the rules live
-//! there.
+//! there, and the status codes here.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::Error;
 use signer::Client;
 use signer::service::wire::{ErrorAnswer, PresentRequest, SignRequest, Status, WrongPinNotice};
 use signer::service::{Service, ServiceError};
@@ -137,20 +139,138 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Serves until `shutdown` completes.
+//------------ Running the service -------------------------------------------
+
+/// The witnesses' view: the status the signer's service publishes, which
+/// `/status` and `/events` serve without taking the service's lock.
+pub struct Witness {
+    sender: Arc<watch::Sender<Status>>,
+}
+
+impl Witness {
+    /// No status yet.
+    pub fn new() -> Self {
+        Self {
+            sender: Arc::new(watch::Sender::new(Status::default())),
+        }
+    }
+
+    /// What the service calls at every change.
+    pub fn publisher(&self) -> Box<dyn Fn(&Status) + Send + Sync> {
+        let sender = Arc::clone(&self.sender);
+        Box::new(move |now: &Status| {
+            sender.send_if_modified(|current| {
+                if current == now {
+                    false
+                } else {
+                    now.clone_into(current);
+                    true
+                }
+            });
+        })
+    }
+}
+
+impl Default for Witness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Where and how the service is served.
+pub struct Serving {
+    /// The server's TLS ([`signer::tls::server_config`]).
+    pub tls: rustls::ServerConfig,
+    /// The clients and their roles.
+    pub allow: AllowList,
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// Timeouts and connection caps.
+    pub limits: Limits,
+}
+
+/// Serves the service until SIGINT or SIGTERM, then stops it (a signing
+/// job finishes, a confirmed operation is withdrawn). `listening` is told
+/// the address once the socket is bound.
 ///
 /// # Errors
 ///
-/// The listener fails.
-pub async fn serve(
+/// The runtime cannot start, the address cannot be bound, or the listener
+/// fails.
+pub fn run(
+    service: Arc<Service>,
+    witness: &Witness,
+    serving: Serving,
+    listening: impl FnOnce(SocketAddr),
+) -> Result<(), Error> {
+    let failed = |what: &str, err: std::io::Error| Error::Serve(format!("{what}: {err}"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| failed("cannot start the runtime", err))?;
+    let result = runtime.block_on(async {
+        let listener = TcpListener::bind(serving.listen)
+            .await
+            .map_err(|err| failed(&format!("cannot listen on {}", serving.listen), err))?;
+        listening(
+            listener
+                .local_addr()
+                .map_err(|err| failed("no address", err))?,
+        );
+        let ticker = {
+            let service = Arc::clone(&service);
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    interval.tick().await;
+                    let service = Arc::clone(&service);
+                    let _ = tokio::task::spawn_blocking(move || service.tick()).await;
+                }
+            })
+        };
+        let served = serve(
+            listener,
+            serving,
+            Arc::clone(&service),
+            Arc::clone(&witness.sender),
+            stop_signal(),
+        )
+        .await;
+        ticker.abort();
+        served.map_err(|err| failed("the service failed", err))
+    });
+    service.shutdown();
+    // Connections still open are dropped with the runtime.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let Ok(mut terminate) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = interrupt.await;
+        return;
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+/// Serves until `shutdown` completes.
+async fn serve(
     listener: TcpListener,
-    tls: rustls::ServerConfig,
-    allow: AllowList,
+    serving: Serving,
     service: Arc<Service>,
     status: Arc<watch::Sender<Status>>,
-    limits: Limits,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let Serving {
+        tls, allow, limits, ..
+    } = serving;
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
     let allow = Arc::new(allow);
     let app = router(App {
