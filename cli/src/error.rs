@@ -1,7 +1,6 @@
 //! Errors of the command line and the one place exit codes are decided.
 
 use std::io;
-use std::path::PathBuf;
 
 use smartcard_sim::CardError;
 
@@ -92,15 +91,6 @@ pub enum CliError {
         /// Why.
         #[source]
         source: ksr::ZoneFileError,
-    },
-    /// A file could not be read.
-    #[error("cannot read {}: {source}", .path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
     },
     /// A PIN or PUK given in a file is not of the right form.
     #[error("{0}")]
@@ -231,7 +221,6 @@ impl CliError {
             | Self::Access(_)
             | Self::Rejected(_) => 2,
             Self::ZoneFile { .. }
-            | Self::Read { .. }
             | Self::Prompt(_)
             | Self::Stdin(_)
             | Self::Output(_)

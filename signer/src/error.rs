@@ -210,7 +210,7 @@ pub enum Error {
 
 impl Error {
     /// The error of an I/O failure reading `path`.
-    pub(crate) fn read(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
+    pub fn read(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
         let path = path.into();
         move |source| Self::Read { path, source }
     }

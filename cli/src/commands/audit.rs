@@ -64,7 +64,9 @@ pub fn run(command: &Command, context: &Context) -> Result<Outcome, CliError> {
 fn show(log: &Path, context: &Context) -> Result<Outcome, CliError> {
     let entries = match hsm::read_audit_log(log) {
         Ok(entries) => entries,
-        Err(AuditError::Io { path, source }) => return Err(CliError::Read { path, source }),
+        Err(AuditError::Io { path, source }) => {
+            return Err(signer::Error::Read { path, source }.into());
+        }
         Err(err) => {
             render::report_error(&CliError::Signer(signer::Error::Audit(err)), context);
             return Ok(Outcome::Failed);
@@ -118,7 +120,7 @@ fn verify(log: &Path, head: Option<&str>, context: &Context) -> Result<Outcome, 
             }
             Ok(Outcome::Success)
         }
-        Err(AuditError::Io { path, source }) => Err(CliError::Read { path, source }),
+        Err(AuditError::Io { path, source }) => Err(signer::Error::Read { path, source }.into()),
         Err(err) => {
             let entry = match &err {
                 AuditError::Broken { entry, .. } => Some(*entry),

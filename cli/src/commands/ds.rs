@@ -46,10 +46,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let (source_name, text) = match &args.file {
         Some(path) => (
             path.display().to_string(),
-            std::fs::read_to_string(path).map_err(|source| CliError::Read {
-                path: path.clone(),
-                source,
-            })?,
+            std::fs::read_to_string(path).map_err(signer::Error::read(path))?,
         ),
         None => {
             let mut text = String::new();

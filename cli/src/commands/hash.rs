@@ -30,10 +30,7 @@ struct Hashed {
 pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let mut hashed = Vec::new();
     for path in &args.files {
-        let bytes = std::fs::read(path).map_err(|source| CliError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = std::fs::read(path).map_err(signer::Error::read(path))?;
         let digest = Sha256::digest(&bytes);
         hashed.push(Hashed {
             file: path.display().to_string(),

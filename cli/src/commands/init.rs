@@ -239,12 +239,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
 
 /// A secret from a file: its first line.
 fn read_secret_file(path: &Path) -> Result<Zeroizing<String>, CliError> {
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path).map_err(|source| CliError::Read {
-            path: path.to_owned(),
-            source,
-        })?,
-    );
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(signer::Error::read(path))?);
     Ok(Zeroizing::new(
         text.lines().next().unwrap_or_default().to_owned(),
     ))

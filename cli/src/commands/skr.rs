@@ -127,10 +127,7 @@ fn check(
     // that should not hide behind the document's findings.
     let anchor = match ksk {
         Some(ksk_path) => {
-            let text = std::fs::read_to_string(ksk_path).map_err(|source| CliError::Read {
-                path: ksk_path.to_owned(),
-                source,
-            })?;
+            let text = std::fs::read_to_string(ksk_path).map_err(signer::Error::read(ksk_path))?;
             let records = ksr::read_dnskeys(&text).map_err(|source| CliError::ZoneFile {
                 source_name: ksk_path.display().to_string(),
                 source,

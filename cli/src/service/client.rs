@@ -65,10 +65,7 @@ pub fn expect(answer: Answer) -> Result<Answer, CliError> {
 /// `ksr submit`: uploads a KSR; prints the findings and, if it was
 /// accepted, its identifier and hash.
 pub fn submit(remote: &RemoteArgs, file: &Path, context: &Context) -> Result<Outcome, CliError> {
-    let bytes = std::fs::read(file).map_err(|source| CliError::Read {
-        path: file.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(file).map_err(signer::Error::read(file))?;
     let answer = remote
         .connect()?
         .post("/ksrs", "application/octet-stream", &bytes)?;
