@@ -244,7 +244,10 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
     match err {
         S::Refused(report) if report.is_unreadable() => 1,
         S::Refused(_) => 3,
-        S::Audit(hsm::AuditError::Broken { .. } | hsm::AuditError::Head { .. }) => 3,
+        // Evidence of tampering with the ceremony, refused by name.
+        S::Audit(hsm::AuditError::Broken { .. } | hsm::AuditError::Head { .. })
+        | S::State(_)
+        | S::Hsm(hsm::HsmError::PinChanged | hsm::HsmError::UntrustedModule(_)) => 3,
         S::Audit(hsm::AuditError::Io { .. }) => 1,
         S::NoQuorum { .. } | S::Expired | S::Hsm(hsm::HsmError::Locked(_)) => 4,
         S::Card { source, .. } => match source {
@@ -275,7 +278,8 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
         | S::Schema(_)
         | S::TlsFile { .. }
         | S::PinFile { .. }
-        | S::Enrol(_) => 2,
+        | S::Enrol(_)
+        | S::NothingToApprove => 2,
         S::Busy { .. }
         | S::Read { .. }
         | S::Write(_)

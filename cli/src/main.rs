@@ -73,8 +73,8 @@ enum Command {
     /// quorum).
     #[command(subcommand)]
     Ksk(commands::keygen::KskCommand),
-    /// New shares of the same secret for a new set of cards (a quorum of
-    /// the current cards authorizes it); the old cards stop working.
+    /// A new set of cards (a quorum of the current cards authorizes it):
+    /// a new secret, which the HSM takes, so the old cards open nothing.
     Reshare(commands::reshare::Args),
     /// A new secret and a new set of cards (a quorum of the current cards
     /// authorizes it); the HSM takes the new secret, the old cards stop

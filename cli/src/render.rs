@@ -225,6 +225,17 @@ pub fn summary(summary: &Summary) -> Result<(), CliError> {
                 .map(|old| format!("; {old} leaves the policy"))
                 .unwrap_or_default()
         ))?,
+        Detail::Policy {
+            approved_sha256,
+            difference,
+        } => {
+            line(format!(
+                "approve the policy file in place of the approved policy (SHA-256 {approved_sha256}); the difference:"
+            ))?;
+            for changed in difference {
+                line(format!("  {changed}"))?;
+            }
+        }
         Detail::Generation {
             generation,
             officers,
@@ -235,9 +246,9 @@ pub fn summary(summary: &Summary) -> Result<(), CliError> {
             officers.len(),
             officers.join(", "),
             if *new_secret {
-                "a new secret (rekey)"
+                "a new secret: the retired cards will open nothing"
             } else {
-                "the same secret (reshare)"
+                "the same secret"
             }
         ))?,
     }

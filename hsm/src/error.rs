@@ -13,6 +13,14 @@ pub enum HsmError {
     /// said: the error is the same whatever the secret.
     #[error("this secret does not activate this HSM")]
     WrongSecret,
+    /// The token refused the PIN the quorum's (verified) secret derives.
+    #[error(
+        "the token refused the PIN this quorum's secret derives: its user PIN was changed behind the quorum's back (by whoever holds the SO PIN or the token); the quorum is not at fault"
+    )]
+    PinChanged,
+    /// The PKCS#11 module is not the trusted one; it was not loaded.
+    #[error("untrusted PKCS#11 module: {0}")]
+    UntrustedModule(String),
     /// Too many failed activations; the HSM refuses more.
     #[error("{0} failed activations: the HSM refuses more; re-initialize from a backup")]
     Locked(u32),

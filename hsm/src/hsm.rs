@@ -73,6 +73,10 @@ pub trait Hsm {
     /// Sealed, or no such key.
     fn delete(&mut self, label: &str) -> Result<(), HsmError>;
 
+    /// What this HSM is, for the ceremony's sealed state: the backend and,
+    /// for a token, the module, its SHA-256 and the token's label.
+    fn binding(&self) -> String;
+
     /// The roster whose quorum activates this HSM: the current one.
     ///
     /// # Errors

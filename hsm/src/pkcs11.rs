@@ -42,9 +42,17 @@ use crate::spec::{KeyInfo, KeySpec, RsaBits, check_label};
 pub const PKCS11_FILE: &str = "pkcs11.json";
 /// The failed-activation count beside it.
 pub const PKCS11_FAILURES_FILE: &str = "pkcs11.failures";
+/// How many times the user PIN has changed since the secret did: the PIN
+/// changes at every deactivation, so one seen during a ceremony is useless
+/// after it.
+pub const PKCS11_PIN_SERIAL_FILE: &str = "pkcs11.pin-serial";
 
-/// What the user PIN is derived for.
+/// What the user PIN is derived for (with the PIN's serial after the
+/// first).
 const PIN_PURPOSE: &str = "pkcs11 user pin";
+/// What the SO PIN is derived for: `init` replaces the token's SO PIN with
+/// it, so only a quorum can act as the security officer.
+const SO_PIN_PURPOSE: &str = "pkcs11 so pin";
 
 /// DER of the P-256 OID 1.2.840.10045.3.1.7 (CKA_EC_PARAMS).
 const P256_PARAMS: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
@@ -57,6 +65,8 @@ const ED25519_PARAMS: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
 struct Sidecar {
     format: u32,
     module: PathBuf,
+    /// SHA-256 of the module file, checked before every `dlopen`.
+    module_sha256: String,
     token: String,
     roster: Roster,
     /// Kind and creation time by label.
@@ -82,10 +92,13 @@ pub struct Pkcs11Hsm {
     clock: Clock,
 }
 
-/// A logged-in session.
+/// A logged-in session, with the PIN it logged in with and the one the
+/// token gets when it ends.
 struct ActiveSession {
     session: Session,
     last_used: Instant,
+    pin: Zeroizing<String>,
+    next_pin: Zeroizing<String>,
 }
 
 impl Pkcs11Hsm {
@@ -116,7 +129,7 @@ impl Pkcs11Hsm {
                 path.display()
             )));
         }
-        let context = load(module)?;
+        let (context, module_sha256) = load(module, None)?;
         let slot = find_slot(&context, token)?;
         let session = context.open_rw_session(slot).map_err(pkcs11)?;
         session
@@ -127,15 +140,24 @@ impl Pkcs11Hsm {
                 }
                 other => pkcs11(other),
             })?;
-        let pin = derived_pin(secret);
+        let pin = derived_pin(secret, 0);
         session
             .init_pin(&AuthPin::from(pin.as_str()))
             .map_err(pkcs11)?;
+        // The SO PIN the operator typed stops working: from now on only
+        // the quorum's secret derives it, so nobody can reset the user PIN
+        // alone.
+        let so = derived_so_pin(secret);
+        session
+            .set_pin(&AuthPin::from(so_pin.as_str()), &AuthPin::from(so.as_str()))
+            .map_err(pkcs11)?;
         session.logout().map_err(pkcs11)?;
         session.close().map_err(pkcs11)?;
+        write_failures(&dir.join(PKCS11_PIN_SERIAL_FILE), 0)?;
         let sidecar = Sidecar {
-            format: 1,
+            format: 2,
             module: module.to_owned(),
+            module_sha256,
             token: token.to_owned(),
             roster,
             keys: BTreeMap::new(),
@@ -163,7 +185,7 @@ impl Pkcs11Hsm {
             .map_err(|err| HsmError::Io(format!("cannot read {}", path.display()), err))?;
         let sidecar: Sidecar = serde_json::from_str(&text)
             .map_err(|err| HsmError::Tampered(format!("{}: {err}", path.display())))?;
-        let context = load(&sidecar.module)?;
+        let (context, _) = load(&sidecar.module, Some(&sidecar.module_sha256))?;
         let slot = find_slot(&context, &sidecar.token)?;
         Ok(Self {
             dir: dir.to_owned(),
@@ -205,7 +227,7 @@ impl Pkcs11Hsm {
         let active = guard.as_mut().ok_or(HsmError::Sealed)?;
         if now.saturating_duration_since(active.last_used) > self.idle_timeout {
             if let Some(active) = guard.take() {
-                close(active.session);
+                self.retire(active);
             }
             return Err(HsmError::IdleTimeout(self.idle_timeout));
         }
@@ -318,6 +340,34 @@ impl Pkcs11Hsm {
     fn save(&self) -> Result<(), HsmError> {
         write_sidecar(&self.dir, &self.sidecar)
     }
+
+    /// The module, its SHA-256 as pinned at `init`, and the token's label.
+    pub fn binding(&self) -> (&Path, &str, &str) {
+        (
+            &self.sidecar.module,
+            &self.sidecar.module_sha256,
+            &self.sidecar.token,
+        )
+    }
+
+    /// Ends a logged-in session: the user PIN moves on to the next one
+    /// (so a PIN seen while it was active opens nothing later), the serial
+    /// is recorded, and the session is logged out and closed. A PIN that
+    /// could not be changed stays; a serial that could not be written is
+    /// found at the next activation, which tries the next PIN too.
+    fn retire(&self, active: ActiveSession) {
+        let changed = active.session.set_pin(
+            &AuthPin::from(active.pin.as_str()),
+            &AuthPin::from(active.next_pin.as_str()),
+        );
+        if changed.is_ok() {
+            let path = self.dir.join(PKCS11_PIN_SERIAL_FILE);
+            if let Ok(serial) = read_failures(&path) {
+                let _ = write_failures(&path, serial.saturating_add(1));
+            }
+        }
+        close(active.session);
+    }
 }
 
 impl Hsm for Pkcs11Hsm {
@@ -334,26 +384,47 @@ impl Hsm for Pkcs11Hsm {
             return Err(HsmError::WrongSecret);
         }
         let session = self.context()?.open_rw_session(self.slot).map_err(pkcs11)?;
-        let pin = derived_pin(secret);
-        if let Err(err) = session.login(UserType::User, Some(&AuthPin::from(pin.as_str()))) {
+        let serial_path = self.dir.join(PKCS11_PIN_SERIAL_FILE);
+        let mut serial = read_failures(&serial_path)?;
+        // The PIN of this serial, or of the next if a run ended between
+        // changing the PIN and recording its serial.
+        let mut outcome = Err(Error::Pkcs11(
+            RvError::PinIncorrect,
+            cryptoki::context::Function::Login,
+        ));
+        for attempt in [serial, serial.saturating_add(1)] {
+            let pin = derived_pin(secret, attempt);
+            outcome = session.login(UserType::User, Some(&AuthPin::from(pin.as_str())));
+            if !matches!(outcome, Err(Error::Pkcs11(RvError::PinIncorrect, _))) {
+                serial = attempt;
+                break;
+            }
+        }
+        if let Err(err) = outcome {
             let _ = session.close();
             return Err(match err {
-                Error::Pkcs11(RvError::PinIncorrect, _) => HsmError::WrongSecret,
+                // The secret is the roster's (checked above), so the token
+                // was given another PIN by someone other than the quorum.
+                Error::Pkcs11(RvError::PinIncorrect, _) => HsmError::PinChanged,
                 Error::Pkcs11(RvError::PinLocked, _) => HsmError::Locked(failures + 1),
                 other => pkcs11(other),
             });
         }
+        write_failures(&serial_path, serial)?;
         write_failures(&failures_path, 0)?;
         *self.lock() = Some(ActiveSession {
             session,
             last_used: (self.clock)(),
+            pin: derived_pin(secret, serial),
+            next_pin: derived_pin(secret, serial.saturating_add(1)),
         });
         Ok(())
     }
 
     fn deactivate(&mut self) {
-        if let Some(active) = self.lock().take() {
-            close(active.session);
+        let taken = self.lock().take();
+        if let Some(active) = taken {
+            self.retire(active);
         }
     }
 
@@ -367,7 +438,7 @@ impl Hsm for Pkcs11Hsm {
         if idle == Some(true)
             && let Some(active) = guard.take()
         {
-            close(active.session);
+            self.retire(active);
         }
         idle == Some(false)
     }
@@ -531,6 +602,15 @@ impl Hsm for Pkcs11Hsm {
         self.save()
     }
 
+    fn binding(&self) -> String {
+        format!(
+            "pkcs11 module {} sha256 {} token {}",
+            self.sidecar.module.display(),
+            self.sidecar.module_sha256,
+            self.sidecar.token
+        )
+    }
+
     fn roster(&self) -> Result<Roster, HsmError> {
         Ok(self.sidecar.roster.clone())
     }
@@ -542,35 +622,61 @@ impl Hsm for Pkcs11Hsm {
         roster: Roster,
     ) -> Result<(), HsmError> {
         crate::hsm::check_generation(&self.sidecar.roster, new, &roster)?;
-        let (old_pin, new_pin) = (derived_pin(old), derived_pin(new));
-        if old_pin != new_pin {
-            // C_SetPIN in the logged-in session: from now on only the new
-            // secret's PIN logs in.
-            self.with_session(|session| {
-                session
-                    .set_pin(
-                        &AuthPin::from(old_pin.as_str()),
-                        &AuthPin::from(new_pin.as_str()),
-                    )
-                    .map_err(pkcs11)
-            })?;
+        let serial = read_failures(&self.dir.join(PKCS11_PIN_SERIAL_FILE))?;
+        let (old_pin, new_pin) = (derived_pin(old, serial), derived_pin(new, serial));
+        if old_pin == new_pin {
+            return Err(HsmError::Invalid(
+                "a new card set needs a new secret: retired cards must open nothing".into(),
+            ));
         }
+        let (old_so, new_so) = (derived_so_pin(old), derived_so_pin(new));
+        // C_SetPIN in the logged-in session: from now on only the new
+        // secret's PIN logs in. Then the same for the SO PIN, in a session
+        // of the security officer's, and the user logs in again.
+        self.with_session(|session| {
+            set_pin(session, &old_pin, &new_pin)?;
+            let so_changed = session
+                .logout()
+                .and_then(|()| session.login(UserType::So, Some(&AuthPin::from(old_so.as_str()))))
+                .and_then(|()| {
+                    let changed = set_pin(session, &old_so, &new_so).map_err(|_| {
+                        Error::Pkcs11(RvError::PinIncorrect, cryptoki::context::Function::SetPIN)
+                    });
+                    let _ = session.logout();
+                    changed
+                });
+            let relogin = session.login(UserType::User, Some(&AuthPin::from(new_pin.as_str())));
+            so_changed.map_err(|err| {
+                let _ = set_pin(session, &new_pin, &old_pin);
+                HsmError::Pkcs11(format!(
+                    "the SO PIN could not be changed ({err}); the old card set stays in charge"
+                ))
+            })?;
+            relogin.map_err(pkcs11)
+        })?;
         let previous = std::mem::replace(&mut self.sidecar.roster, roster);
         if let Err(err) = self.save() {
-            // The token must not be left wanting a PIN no roster on record
-            // can produce: the old PIN goes back.
+            // The token must not be left wanting PINs no roster on record
+            // can produce: the old ones go back.
             self.sidecar.roster = previous;
-            if old_pin != new_pin {
-                self.with_session(|session| {
-                    session
-                        .set_pin(
-                            &AuthPin::from(new_pin.as_str()),
-                            &AuthPin::from(old_pin.as_str()),
-                        )
-                        .map_err(pkcs11)
-                })?;
-            }
+            self.with_session(|session| {
+                set_pin(session, &new_pin, &old_pin)?;
+                session.logout().map_err(pkcs11)?;
+                session
+                    .login(UserType::So, Some(&AuthPin::from(new_so.as_str())))
+                    .map_err(pkcs11)?;
+                let restored = set_pin(session, &new_so, &old_so);
+                let _ = session.logout();
+                session
+                    .login(UserType::User, Some(&AuthPin::from(old_pin.as_str())))
+                    .map_err(pkcs11)?;
+                restored
+            })?;
             return Err(err);
+        }
+        if let Some(active) = self.lock().as_mut() {
+            active.pin = new_pin;
+            active.next_pin = derived_pin(new, serial.saturating_add(1));
         }
         Ok(())
     }
@@ -654,14 +760,56 @@ impl Pkcs11Hsm {
     }
 }
 
-/// Loads and initializes a module.
-fn load(module: &Path) -> Result<Pkcs11, HsmError> {
-    let context = Pkcs11::new(module)
+/// Loads and initializes a module, after checking that it can be trusted:
+/// the file and its folder are owned by root and writable by nobody else,
+/// and the file is the one pinned (`expected`, its SHA-256) — all before
+/// `dlopen` runs any of its code. Returns the file's SHA-256.
+fn load(module: &Path, expected: Option<&str>) -> Result<(Pkcs11, String), HsmError> {
+    let (file, sha256) = trusted_module(module)?;
+    if let Some(expected) = expected
+        && !expected.eq_ignore_ascii_case(&sha256)
+    {
+        return Err(HsmError::UntrustedModule(format!(
+            "{} is not the module pinned at init (SHA-256 {sha256}, pinned {expected}); it is not loaded",
+            module.display()
+        )));
+    }
+    let context = Pkcs11::new(&file)
         .map_err(|err| HsmError::Pkcs11(format!("cannot load {}: {err:?}", module.display())))?;
     context
         .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
         .map_err(pkcs11)?;
-    Ok(context)
+    Ok((context, sha256))
+}
+
+/// The module's real file and its SHA-256, if root owns it and its folder
+/// and nobody else may write either.
+fn trusted_module(module: &Path) -> Result<(PathBuf, String), HsmError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let untrusted = |why: String| HsmError::UntrustedModule(format!("{}: {why}", module.display()));
+    let file = std::fs::canonicalize(module)
+        .map_err(|err| untrusted(format!("cannot be found ({err})")))?;
+    let folder = file.parent().unwrap_or(Path::new("/"));
+    for (what, path) in [("the module", file.as_path()), ("its folder", folder)] {
+        let meta = std::fs::metadata(path)
+            .map_err(|err| untrusted(format!("{what} cannot be read ({err})")))?;
+        if meta.uid() != 0 {
+            return Err(untrusted(format!(
+                "{what} ({}) is owned by user {}, not root; it is not loaded",
+                path.display(),
+                meta.uid()
+            )));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(untrusted(format!(
+                "{what} ({}) is writable by group or others (mode {:o}); it is not loaded",
+                path.display(),
+                meta.mode() & 0o7777
+            )));
+        }
+    }
+    let bytes = std::fs::read(&file).map_err(|err| untrusted(format!("cannot be read ({err})")))?;
+    Ok((file, hex::encode(Sha256::digest(&bytes))))
 }
 
 /// The one slot whose token has this label.
@@ -685,9 +833,26 @@ fn find_slot(context: &Pkcs11, token: &str) -> Result<Slot, HsmError> {
     }
 }
 
-/// The user PIN: the hex of a key derived from the secret.
-fn derived_pin(secret: &ActivationSecret) -> Zeroizing<String> {
-    Zeroizing::new(hex::encode(secret.derive_key(PIN_PURPOSE).as_ref()))
+/// The user PIN of a serial: the hex of a key derived from the secret.
+fn derived_pin(secret: &ActivationSecret, serial: u32) -> Zeroizing<String> {
+    let key = if serial == 0 {
+        secret.derive_key(PIN_PURPOSE)
+    } else {
+        secret.derive_key(&format!("{PIN_PURPOSE} {serial}"))
+    };
+    Zeroizing::new(hex::encode(key.as_ref()))
+}
+
+/// The SO PIN: the hex of another key derived from the secret.
+fn derived_so_pin(secret: &ActivationSecret) -> Zeroizing<String> {
+    Zeroizing::new(hex::encode(secret.derive_key(SO_PIN_PURPOSE).as_ref()))
+}
+
+/// C_SetPIN in a logged-in session.
+fn set_pin(session: &Session, old: &str, new: &str) -> Result<(), HsmError> {
+    session
+        .set_pin(&AuthPin::from(old), &AuthPin::from(new))
+        .map_err(pkcs11)
 }
 
 /// The contents of a DER OCTET STRING (short or one-byte long length).

@@ -407,17 +407,34 @@ fn the_token_pin_before_initialization_no_longer_works_and_keys_stay_inside() {
 }
 
 #[test]
-fn a_token_whose_pin_changed_behind_the_hsm_refuses_the_secret() {
+fn init_takes_the_so_pin_away_and_a_pin_changed_behind_the_quorum_is_named() {
     let clock = TestClock::new();
     let (hsm, secret, fixture) = Token::make(clock.clock());
     drop(hsm);
-    // The security officer sets another user PIN on the token.
     let context = load_module();
     let session = context.open_rw_session(test_token(&context)).unwrap();
+    // The SO PIN the operator typed at init opens nothing any more.
+    let typed = session.login(
+        cryptoki::session::UserType::So,
+        Some(&cryptoki::types::AuthPin::from(SO_PIN)),
+    );
+    assert!(
+        matches!(
+            typed,
+            Err(cryptoki::error::Error::Pkcs11(
+                cryptoki::error::RvError::PinIncorrect,
+                _
+            ))
+        ),
+        "{typed:?}"
+    );
+    // Whoever has the quorum's secret can still be the security officer
+    // (the documented derivation), and sets another user PIN.
+    let so = hex::encode(secret.derive_key("pkcs11 so pin").as_ref());
     session
         .login(
             cryptoki::session::UserType::So,
-            Some(&cryptoki::types::AuthPin::from(SO_PIN)),
+            Some(&cryptoki::types::AuthPin::from(so.as_str())),
         )
         .unwrap();
     session
@@ -427,11 +444,72 @@ fn a_token_whose_pin_changed_behind_the_hsm_refuses_the_secret() {
     session.close().unwrap();
     context.finalize().unwrap();
     let mut hsm = Pkcs11Hsm::open(fixture._dir.path(), clock.clock()).unwrap();
-    // The secret's point is right, so C_Login is tried, and refused.
-    assert!(matches!(hsm.activate(&secret), Err(HsmError::WrongSecret)));
+    // The secret's point is right, so C_Login is tried, refused, and said
+    // to be the token's doing, not the quorum's.
+    assert!(matches!(hsm.activate(&secret), Err(HsmError::PinChanged)));
     let failures =
         std::fs::read_to_string(fixture._dir.path().join(hsm::PKCS11_FAILURES_FILE)).unwrap();
     assert_eq!(failures.trim(), "1");
+}
+
+#[test]
+fn the_user_pin_changes_at_every_deactivation() {
+    let clock = TestClock::new();
+    let (mut hsm, secret, fixture) = Token::make(clock.clock());
+    let user_pin = |serial: u32| {
+        let purpose = if serial == 0 {
+            "pkcs11 user pin".to_owned()
+        } else {
+            format!("pkcs11 user pin {serial}")
+        };
+        hex::encode(secret.derive_key(&purpose).as_ref())
+    };
+    for serial in 0..3 {
+        hsm.activate(&secret).unwrap();
+        hsm.generate(&format!("k{serial}"), KeySpec::EcdsaP256, 1)
+            .unwrap();
+        hsm.deactivate();
+        drop(hsm);
+        // The PIN of that session opens nothing now; the next one does.
+        assert!(!Token::user_pin_works(&user_pin(serial)), "serial {serial}");
+        assert!(
+            Token::user_pin_works(&user_pin(serial + 1)),
+            "serial {serial}"
+        );
+        hsm = Pkcs11Hsm::open(fixture._dir.path(), clock.clock()).unwrap();
+    }
+    drop(hsm);
+    drop(fixture);
+}
+
+#[test]
+fn a_module_that_is_not_the_pinned_one_is_never_loaded() {
+    let clock = TestClock::new();
+    let (hsm, _secret, fixture) = Token::make(clock.clock());
+    drop(hsm);
+    let sidecar_path = fixture._dir.path().join(hsm::PKCS11_FILE);
+    let sidecar = std::fs::read_to_string(&sidecar_path).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&sidecar).unwrap();
+    // A "module" that would run code if loaded: a file of another hash,
+    // and one writable by others. Neither is passed to dlopen.
+    let planted = fixture._dir.path().join("wrapper.so");
+    std::fs::write(&planted, b"not a module, and not the pinned one").unwrap();
+    json["module"] = planted.display().to_string().into();
+    std::fs::write(&sidecar_path, json.to_string()).unwrap();
+    let err = Pkcs11Hsm::open(fixture._dir.path(), clock.clock())
+        .err()
+        .unwrap();
+    assert!(matches!(err, HsmError::UntrustedModule(_)), "{err}");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let err = Pkcs11Hsm::open(fixture._dir.path(), clock.clock())
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("writable by group or others"),
+        "{err}"
+    );
+    drop(fixture);
 }
 
 #[test]

@@ -59,7 +59,9 @@ names! {
         Keygen => "keygen",
         /// The next KSK becomes the current one.
         Promote => "ksk-promote",
-        /// New shares of the same secret for a new card set.
+        /// The policy file, changed, approved as the one in force.
+        Approve => "policy-approve",
+        /// A new card set (and, like rekey, a new secret).
         Reshare => "reshare",
         /// A new secret and a new card set.
         Rekey => "rekey",
@@ -250,6 +252,17 @@ pub enum Event {
         /// The new roster's digest.
         roster_digest: String,
     },
+    /// The ceremony's state was sealed under the quorum's secret.
+    StateSealed {
+        /// Its epoch.
+        epoch: u64,
+        /// The entry it is anchored to.
+        anchor: u64,
+        /// The approved policy's SHA-256.
+        policy_sha256: String,
+        /// The roster's digest.
+        roster_sha256: String,
+    },
     /// Temporaries left by a killed run were removed.
     StaleFilesRemoved {
         /// Their paths.
@@ -321,6 +334,7 @@ impl Event {
             Self::PolicyWritten { .. } => "policy-written".into(),
             Self::CardsIssued { .. } => "cards-issued".into(),
             Self::GenerationCommitted { .. } => "generation-committed".into(),
+            Self::StateSealed { .. } => "state-sealed".into(),
             Self::StaleFilesRemoved { .. } => "stale-files-removed".into(),
             Self::KsrSubmitted { .. } => "ksr-submitted".into(),
             Self::KsrRefused { .. } => "ksr-refused".into(),
@@ -461,6 +475,17 @@ impl Event {
                 put("roster_digest", roster_digest.clone().into());
             }
             Self::StaleFilesRemoved { files } => put("files", files.clone().into()),
+            Self::StateSealed {
+                epoch,
+                anchor,
+                policy_sha256,
+                roster_sha256,
+            } => {
+                put("epoch", (*epoch).into());
+                put("anchor", (*anchor).into());
+                put("policy_sha256", policy_sha256.clone().into());
+                put("roster_sha256", roster_sha256.clone().into());
+            }
             Self::KsrSubmitted {
                 id,
                 ksr_sha256,

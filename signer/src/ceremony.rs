@@ -187,6 +187,11 @@ impl Ceremony {
 
     //--- For the flows of this crate
 
+    /// The audit trail.
+    pub(crate) fn trail(&self) -> &SharedTrail {
+        &self.trail
+    }
+
     /// The HSM.
     pub(crate) fn hsm(&self) -> &dyn Hsm {
         self.hsm.as_ref()
@@ -197,13 +202,20 @@ impl Ceremony {
         self.hsm.as_mut()
     }
 
-    /// Opens an operation in the log.
+    /// Opens an operation in the log, and checks the sealed state before
+    /// anything else: a policy changed since the quorum approved it (but
+    /// for its approval), a key store or log that is not the sealed one,
+    /// refuse the operation here, before the first card.
     pub(crate) fn begin(
         &self,
         operation: OperationKind,
         details: Map<String, Value>,
     ) -> Result<OpenOperation, Error> {
-        audit::lock(&self.trail).begin(operation, details)
+        let open = audit::lock(&self.trail).begin(operation, details)?;
+        match crate::state::check_sealed(self, operation == OperationKind::Approve) {
+            Ok(()) => Ok(open),
+            Err(err) => Err(self.fail(open, err)),
+        }
     }
 
     /// Closes the open operation.
@@ -235,7 +247,9 @@ impl Ceremony {
             | Error::Threshold { .. }
             | Error::Key(_)
             | Error::Domain { .. }
-            | Error::PinFile { .. } => Outcome::Refused,
+            | Error::PinFile { .. }
+            | Error::State(_)
+            | Error::NothingToApprove => Outcome::Refused,
             // Declined, or the terminal closed under a question.
             Error::NotConfirmed | Error::Prompt(_) => Outcome::Aborted,
             _ => Outcome::Failed,

@@ -45,6 +45,12 @@ pub enum Error {
         #[source]
         source: ksr::ConfigError,
     },
+    /// `policy approve` with a file that is the approved policy.
+    #[error("the policy file is the approved policy: there is nothing to approve")]
+    NothingToApprove,
+    /// The ceremony's sealed state refuses the operation.
+    #[error("{0}")]
+    State(#[from] crate::state::StateError),
     /// A file could not be read.
     #[error("cannot read {}: {source}", .path.display())]
     Read {

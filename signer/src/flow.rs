@@ -24,6 +24,7 @@ use crate::audit::{Client, Event, OpenOperation, Outcome};
 use crate::cards::LocalCard;
 use crate::ceremony::Ceremony;
 use crate::error::Error;
+use crate::state::{self, StateKey};
 use crate::summary::Summary;
 
 /// How long the officers have to present their cards at one terminal.
@@ -479,6 +480,12 @@ impl<O: Operation> Confirmed<O> {
         let Some(secret) = self.session.take_secret(ceremony.clock().instant()) else {
             return Err(ceremony.fail(self.open, Error::Expired));
         };
+        // Before any key is used: the state the sealed checks compared is
+        // the one this quorum sealed (a forged one was not).
+        let state_key = StateKey::derive(secret.secret());
+        if let Err(err) = state::verify(ceremony.layout(), &state_key) {
+            return Err(ceremony.fail(self.open, err));
+        }
         if let Err(err) = ceremony.hsm_mut().activate(secret.secret()) {
             let recorded = ceremony.record(&Event::HsmActivationFailed {
                 error: err.to_string(),
@@ -490,6 +497,7 @@ impl<O: Operation> Confirmed<O> {
         let mut active = Active {
             ceremony,
             secret: O::KEEPS_SECRET.then_some(secret),
+            state_key,
             sealed: false,
         };
         if let Err(err) = active.ceremony.record(&Event::HsmActivated) {
@@ -515,6 +523,9 @@ impl<O: Operation> Confirmed<O> {
 pub struct Active<'c> {
     ceremony: &'c mut Ceremony,
     secret: Option<quorum::Activated>,
+    /// The key the state is sealed with at the end: the quorum's, or the
+    /// new secret's after a new card set.
+    state_key: StateKey,
     sealed: bool,
 }
 
@@ -542,6 +553,12 @@ impl Active<'_> {
     /// The quorum's secret, for an operation that keeps it.
     pub(crate) fn take_secret(&mut self) -> Option<quorum::Activated> {
         self.secret.take()
+    }
+
+    /// The secret changed (a new card set): the state is sealed under the
+    /// new one.
+    pub(crate) fn secret_changed(&mut self, new: &quorum::ActivationSecret) {
+        self.state_key = StateKey::derive(new);
     }
 
     /// Seals the HSM, once, and records it.
@@ -601,7 +618,12 @@ impl<O: Operation> Activated<'_, O> {
             accepted,
             refused,
         } = self;
-        let result = op.run(&mut active, progress);
+        // What the operation made is sealed into the state while the HSM
+        // is still active (its keys are read as they are now).
+        let result = op.run(&mut active, progress).and_then(|output| {
+            state::seal(active.ceremony, &active.state_key)?;
+            Ok(output)
+        });
         active.seal();
         let ceremony = &*active.ceremony;
         let output = result.map_err(|err| ceremony.fail(open, err))?;

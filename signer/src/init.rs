@@ -255,6 +255,9 @@ fn make(
             .map(|(officer, serial, _)| (officer, serial))
             .collect(),
     })?;
+    // The state is sealed under this key once the policy is written.
+    let state_key = crate::state::StateKey::derive(&enrolment.secret);
+    let roster = enrolment.roster.clone();
     // The secret is wiped here, before anything is reported.
     drop(enrolment);
     config.keys.insert(
@@ -267,6 +270,18 @@ fn make(
         sha256: hex::encode(sha2::Sha256::digest(text.as_bytes())),
         change: format!("{} is ksk_current", ksk.label),
     })?;
+    let policy = crate::policy::Policy::load(&layout.policy())?;
+    crate::state::seal_parts(
+        layout,
+        trail,
+        crate::state::Parts {
+            roster: &roster,
+            policy: &policy,
+            keys: &hsm.inventory()?,
+            hsm: hsm.binding(),
+        },
+        &state_key,
+    )?;
     let ttl = config.ksk_policy.ttl;
     Ok(Initialized {
         dir: layout.root().display().to_string(),

@@ -27,6 +27,7 @@ mod policy;
 mod records;
 mod report;
 pub mod service;
+mod state;
 mod summary;
 pub mod tls;
 mod zsk;
@@ -47,14 +48,15 @@ pub use issue::{PukDelivery, PukHandout, PukSlip, check_officers};
 pub use keys::KeyEntry;
 pub use layout::Layout;
 pub use ops::{
-    Generation, GenerationRequest, Keygen, KeygenRequest, NewCards, NewKsk, OutputFormat, Previous,
-    Promote, Promoted, Sign, SignRequest, Signed, prepare_generation, prepare_keygen,
-    prepare_promote, prepare_sign,
+    Approve, Approved, Generation, GenerationRequest, Keygen, KeygenRequest, NewCards, NewKsk,
+    OutputFormat, Previous, Promote, Promoted, Sign, SignRequest, Signed, prepare_approve,
+    prepare_generation, prepare_keygen, prepare_promote, prepare_sign,
 };
 pub use pins::{PinFile, PinTable};
 pub use policy::Policy;
 pub use records::{dnskey_record, ds_record, random_digits, uuid};
 pub use report::{Files, JsonReport, Report};
+pub use state::{STATE_FILE, State, StateError};
 pub use summary::{
     BundleRow, Detail, FileRef, KskColumn, KskUse, RosterRef, SignDetail, Summary, bundle_table,
 };

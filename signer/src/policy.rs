@@ -17,17 +17,20 @@ pub struct Policy {
     path: Option<PathBuf>,
     /// SHA-256 of the file's bytes (of the built-in policy's TOML).
     sha256: [u8; 32],
+    /// The file's text (the built-in policy's TOML).
+    text: String,
 }
 
 impl Policy {
     /// The built-in root-zone policy (`ksr-checks.md` defaults).
     pub fn builtin() -> Self {
         let config = Config::default();
-        let sha256 = Sha256::digest(config.to_toml().as_bytes()).into();
+        let text = config.to_toml();
         Self {
             config,
             path: None,
-            sha256,
+            sha256: Sha256::digest(text.as_bytes()).into(),
+            text,
         }
     }
 
@@ -51,6 +54,7 @@ impl Policy {
             config,
             path: Some(path.to_owned()),
             sha256: Sha256::digest(text.as_bytes()).into(),
+            text,
         })
     }
 
@@ -67,6 +71,11 @@ impl Policy {
     /// SHA-256 of the policy file.
     pub fn sha256(&self) -> [u8; 32] {
         self.sha256
+    }
+
+    /// The policy file's text.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// The zone: the first acceptable domain (the root without one).
@@ -109,6 +118,7 @@ impl Policy {
             config,
             path: Some(path),
             sha256: Sha256::digest(text.as_bytes()).into(),
+            text,
         })
     }
 }

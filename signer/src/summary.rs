@@ -95,6 +95,13 @@ pub enum Detail {
         /// The label that leaves the policy.
         retired: Option<String>,
     },
+    /// A changed policy, approved.
+    Policy {
+        /// The SHA-256 of the policy approved until now.
+        approved_sha256: String,
+        /// The lines that differ, marked `-`, `+` (and ` ` for context).
+        difference: Vec<String>,
+    },
     /// A new card set: reshare or rekey.
     Generation {
         /// The new generation.

@@ -141,6 +141,28 @@ impl Ceremony {
         }
     }
 
+    /// Approves the edited policy with CO-1's and CO-2's cards.
+    pub fn approve_policy(&self) -> Run {
+        let (config, pins, one, two) = (
+            self.path("c/ceremony.toml"),
+            self.path("pins.toml"),
+            self.card("CO-1"),
+            self.card("CO-2"),
+        );
+        self.run(&[
+            "--config",
+            &config,
+            "policy",
+            "approve",
+            "--pin-file",
+            &pins,
+            "--yes",
+            "--cards",
+            &one,
+            &two,
+        ])
+    }
+
     /// The KSR of quarter `n` (1, 2, …), continuing from the SKR before.
     pub fn make_ksr(&self, quarter: u32) -> String {
         let out = self.path(&format!("ksr-{quarter}.xml"));

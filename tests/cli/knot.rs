@@ -167,6 +167,23 @@ fn round_trip(algorithm: &str, knot_algorithm: &str, cds: bool) {
             text.replace("text_cds = \"none\"", "text_cds = \"both\""),
         )
         .unwrap();
+        let (pins, one, two) = (
+            zone.path("pins.toml"),
+            zone.path("c/cards/CO-1.card"),
+            zone.path("c/cards/CO-3.card"),
+        );
+        zone.ceremony(&[
+            "policy",
+            "approve",
+            "--pin-file",
+            &pins,
+            "--yes",
+            "--cards",
+            &one,
+            &two,
+        ])
+        .expect_code(0)
+        .expect_stdout("text_cds = \"both\"");
     }
     let conf = knot(&zone.dir.path().join("zsk"), knot_algorithm);
     let ksr = zone.path("ksr.txt");

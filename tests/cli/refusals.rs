@@ -112,12 +112,47 @@ fn ksr_at(ceremony: &Ceremony, name: &str, inception: &str, extra: &[&str]) -> S
     out
 }
 
-/// Rewrites the ceremony's policy.
+/// Rewrites the ceremony's policy, and approves it with a quorum.
 fn edit_policy(ceremony: &Ceremony, from: &str, to: &str) {
     let path = ceremony.path("c/ceremony.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains(from), "{text}");
     std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    ceremony
+        .approve_policy()
+        .expect_code(0)
+        .expect_stdout("is approved");
+}
+
+#[test]
+fn a_policy_edited_without_a_quorum_is_refused_before_any_card() {
+    let ceremony = Ceremony::new("soft", "2");
+    let ksr = ksr_at(&ceremony, "q1.xml", "2030-01-10T00:00:00Z", &[]);
+    let path = ceremony.path("c/ceremony.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen(
+            "max_signature_validity = \"P21D\"",
+            "max_signature_validity = \"P365D\"",
+            1,
+        ),
+    )
+    .unwrap();
+    assert_ne!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "the edit took"
+    );
+    let out = ceremony.path("skr.xml");
+    let run = refused(&ceremony, &ksr, &now_for(1), &out, &[]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("the policy changed since the quorum approved it"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -292,6 +327,10 @@ fn a_previous_skr_signed_by_a_key_this_hsm_lacks_is_refused_before_any_card() {
     let mut ours = std::fs::read_to_string(&path).unwrap();
     ours.push_str(&format!("\n{block}\n"));
     std::fs::write(&path, ours).unwrap();
+    ceremony
+        .approve_policy()
+        .expect_code(0)
+        .expect_stdout("+ [keys.ksk_other]");
     let previous = other.path("skr-1.xml");
     let out = ceremony.path("skr-2.xml");
     let run = refused(

@@ -1,8 +1,12 @@
-//! `ceremony policy show`.
+//! `ceremony policy show` and `ceremony policy approve`.
 
+use signer::prepare_approve;
+
+use super::quorum::{self, QuorumArgs};
 use crate::context::Context;
 use crate::error::{CliError, Outcome};
-use crate::render::out;
+use crate::render::{self, out};
+use crate::secrets::Secrets;
 
 /// The `policy` commands.
 #[derive(Debug, clap::Subcommand)]
@@ -11,6 +15,13 @@ pub enum Command {
     /// the built-in root-zone defaults) as TOML, every key spelled out.
     #[command(after_help = "Example:\n  ceremony --config c/ceremony.toml policy show")]
     Show,
+    /// Approve the changed policy file with a quorum: the officers are
+    /// shown the difference from the approved policy, line by line. Until
+    /// then every quorum operation refuses, before any card, a policy that
+    /// is not the approved one.
+    #[command(after_help = "Example:
+  ceremony --config c/ceremony.toml policy approve --cards c/cards/CO-1.card c/cards/CO-2.card")]
+    Approve(QuorumArgs),
 }
 
 /// Runs a `policy` command.
@@ -31,6 +42,22 @@ pub fn run(command: &Command, context: &Context) -> Result<Outcome, CliError> {
                 None => out("# the built-in root-zone policy (no ceremony.toml)")?,
             }
             out(policy.config().to_toml().trim_end())?;
+            Ok(Outcome::Success)
+        }
+        Command::Approve(args) => {
+            let now = context.now()?;
+            let secrets = Secrets::new(args.pin_file.as_deref())?;
+            let mut ceremony = context.open_ceremony("policy approve")?;
+            let prepared = prepare_approve(&ceremony, now)?;
+            let done = quorum::run(&mut ceremony, prepared, args, secrets, context)?;
+            if context.json {
+                render::json(&done.output)?;
+            } else {
+                out(format!(
+                    "the policy with SHA-256 {} is approved (it replaces {})",
+                    done.output.policy_sha256, done.output.previous_sha256
+                ))?;
+            }
             Ok(Outcome::Success)
         }
     }

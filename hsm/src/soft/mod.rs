@@ -282,6 +282,10 @@ impl Hsm for SoftHsm {
         Ok(())
     }
 
+    fn binding(&self) -> String {
+        "soft".into()
+    }
+
     fn roster(&self) -> Result<Roster, HsmError> {
         Ok(self.store.roster.clone())
     }

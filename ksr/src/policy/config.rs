@@ -109,6 +109,13 @@ impl Config {
             ));
         }
         for (name, schema) in &self.schemas {
+            // A schema name means one thing: the officers are shown the
+            // name, so a file may not give a built-in one other actions.
+            if crate::response::builtin(1).contains_key(name.as_str()) {
+                return error(format!(
+                    "schemas.{name}: {name:?} is a built-in schema and cannot be redefined; give the schema a name of its own"
+                ));
+            }
             for number in schema.keys() {
                 if !number.parse::<usize>().is_ok_and(|number| number >= 1) {
                     return error(format!(
@@ -498,6 +505,11 @@ mod tests {
         assert_eq!(config.schemas["mine"]["2"].revoke, ["a"]);
         assert!(Config::from_toml("[schemas.mine.first]\nsign = []\n").is_err());
         assert!(Config::from_toml("[schemas.mine.1]\nsigns = []\n").is_err());
+        // A built-in name redefined (the review's attack: `normal` that
+        // revokes the live KSK) is refused, naming the schema.
+        let redefined = "[schemas.normal.1]\npublish = [\"ksk_current\"]\nrevoke = [\"ksk_current\"]\nsign = [\"ksk_current\"]\n";
+        let err = Config::from_toml(redefined).unwrap_err().to_string();
+        assert!(err.contains("\"normal\" is a built-in schema"), "{err}");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! A new card set, authorized by a quorum of the current one: `reshare`
-//! deals new shares of the same secret (for a lost or broken card, an
-//! officer who leaves or joins, another k or n); `rekey` makes a new
-//! secret that the HSM takes (the soft HSM seals every key again, a token
-//! gets a new user PIN). The new cards are complete, and their PUKs out,
-//! before the HSM moves: a failure up to the move leaves the old cards in
-//! charge, and removes the new ones.
+//! (for a lost or broken card, an officer who leaves or joins, another k
+//! or n) and `rekey` both make a new secret that the HSM takes (the soft
+//! HSM seals every key again, a token gets new user and SO PINs), so
+//! retired cards open nothing current, not even offline with the current
+//! key store. The two differ only in the name the log records. The new
+//! cards are complete, and their PUKs out, before the HSM moves: a
+//! failure up to the move leaves the old cards in charge, and removes the
+//! new ones.
 
 use std::path::PathBuf;
 
@@ -24,7 +26,7 @@ use super::{details, summary};
 
 /// What a new card set is asked to be.
 pub struct GenerationRequest {
-    /// Rekey (a new secret) rather than reshare (the same one).
+    /// Recorded as a rekey rather than a reshare (both make a new secret).
     pub rekey: bool,
     /// The new officers.
     pub officers: Vec<String>,
@@ -106,7 +108,7 @@ pub fn prepare_generation(
                 generation,
                 officers: request.officers.clone(),
                 threshold: request.threshold,
-                new_secret: request.rekey,
+                new_secret: true,
             },
             Vec::new(),
             Vec::new(),
@@ -141,7 +143,7 @@ impl Operation for Generation {
             dir,
         } = self;
         let GenerationRequest {
-            rekey,
+            rekey: _,
             officers,
             threshold,
             pins,
@@ -160,16 +162,10 @@ impl Operation for Generation {
         })?;
         let result = (|| {
             let issuing = Issuing::begin(&dir, &officers, pins, kdf, generation)?;
-            let (previous, enrolment) = if rekey {
-                let rekeyed = quorum::rekey(activated, issuing.officers.clone(), threshold)?;
-                (Some(rekeyed.previous), rekeyed.enrolment)
-            } else {
-                (
-                    None,
-                    quorum::reshare(activated, issuing.officers.clone(), threshold)?,
-                )
-            };
-            Ok::<_, Error>((issuing, previous, enrolment))
+            // Never the same secret under new shares: k retired cards would
+            // still rebuild it, and with it open the current key store.
+            let rekeyed = quorum::rekey(activated, issuing.officers.clone(), threshold)?;
+            Ok::<_, Error>((issuing, rekeyed.previous, rekeyed.enrolment))
         })();
         let (mut issuing, previous, enrolment) = match result {
             Ok(made) => made,
@@ -194,15 +190,15 @@ impl Operation for Generation {
                 .map(|(officer, serial, _)| (officer.clone(), serial.clone()))
                 .collect(),
         })?;
-        let old_secret = previous
-            .as_ref()
-            .map_or(&enrolment.secret, |previous| previous.secret());
         let committed = active.hsm_mut().commit_generation(
-            old_secret,
+            previous.secret(),
             &enrolment.secret,
             enrolment.roster.clone(),
         );
         let roster = enrolment.roster.clone();
+        if committed.is_ok() {
+            active.secret_changed(&enrolment.secret);
+        }
         drop(previous);
         drop(enrolment);
         if let Err(err) = committed {
@@ -223,7 +219,7 @@ impl Operation for Generation {
                 .into_iter()
                 .map(|(officer, serial, path)| (officer, serial, path.display().to_string()))
                 .collect(),
-            new_secret: rekey,
+            new_secret: true,
             puk_file: puks.file().map(|path| path.display().to_string()),
         })
     }

@@ -1,11 +1,13 @@
 //! The quorum operations, each prepared here and run by the flow:
 //! signing, a new KSK, its promotion, a new card set.
 
+mod approve;
 mod generation;
 mod keygen;
 mod promote;
 mod sign;
 
+pub use approve::{Approve, Approved, prepare_approve};
 pub use generation::{Generation, GenerationRequest, NewCards, prepare_generation};
 pub use keygen::{Keygen, KeygenRequest, NewKsk, prepare_keygen};
 pub use promote::{Promote, Promoted, prepare_promote};

@@ -1,0 +1,458 @@
+//! The ceremony's sealed state (`DIR/hsm/state.json`): everything that
+//! decides what an activation may do — the roster, the approved policy,
+//! the HSM's keys and binding, an epoch that only grows, and the audit
+//! anchor — authenticated under a key only the quorum's secret derives.
+//!
+//! Who can write it: anyone with access to the directory can write the
+//! file, but only a quorum can make its MAC. So the state is checked twice:
+//! sealed, before the first card (every comparison, so an honest mistake
+//! or a clumsy edit is refused before anyone presents), and after the
+//! quorum combined the secret, before the HSM is activated (the MAC, so a
+//! forged state is refused before any key is used). Each quorum operation
+//! ends by sealing the state again with the next epoch, anchored to the
+//! last audit entry before it and recorded as `state-sealed`.
+//!
+//! What it catches: the policy edited since the quorum approved it; a key
+//! store or token record restored from an older copy (its roster or keys
+//! are not the sealed ones, or the state file itself is older than the
+//! log); the PKCS#11 module or token swapped; the audit log cut before
+//! the anchor, rewritten, or deleted. What it cannot catch alone: the
+//! directory rolled back as a whole (state, store and log together) — the
+//! witnesses' head does (`audit verify --head`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use hmac::{KeyInit as _, Mac as _};
+use quorum::ActivationSecret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+use crate::audit::{self, Event, SharedTrail};
+use crate::ceremony::Ceremony;
+use crate::error::Error;
+use crate::layout::Layout;
+
+/// The file in `DIR/hsm`.
+pub const STATE_FILE: &str = "state.json";
+
+/// What the MAC key is derived for.
+const MAC_PURPOSE: &str = "ceremony state mac";
+
+/// The format written.
+const FORMAT: u32 = 1;
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+//------------ State ---------------------------------------------------------
+
+/// The state a quorum sealed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// One more at every sealing.
+    pub epoch: u64,
+    /// The roster's generation.
+    pub generation: u64,
+    /// The roster's digest, hex.
+    pub roster_sha256: String,
+    /// SHA-256 of the approved policy file, hex.
+    pub policy_sha256: String,
+    /// The approved policy file, for the difference `policy approve`
+    /// shows.
+    pub policy: String,
+    /// SHA-256 of each key's DNSKEY RDATA, by label.
+    pub keys: BTreeMap<String, String>,
+    /// The HSM: backend, module and its SHA-256, token.
+    pub hsm: String,
+    /// The audit entry the state was sealed after.
+    pub anchor: Anchor,
+}
+
+/// An audit entry: its sequence number and the SHA-256 of its line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Anchor {
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// The SHA-256 of its line, hex.
+    pub hash: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    format: u32,
+    state: State,
+    /// HMAC-SHA-256 of the state's JSON under the quorum's key, hex.
+    mac: String,
+}
+
+/// Why the sealed state refuses an operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// No state file.
+    #[error(
+        "{} is missing: the ceremony's sealed state was deleted (or the ceremony predates it); nothing is activated without it",
+        .0.display()
+    )]
+    Missing(PathBuf),
+    /// The file is not a state.
+    #[error("{}: not a sealed state ({why}): it was edited", .path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// The policy file is not the approved one.
+    #[error(
+        "the policy changed since the quorum approved it (approved SHA-256 {approved}, the file's {file}): review the difference and approve it with a quorum (ceremony policy approve), or restore the approved file"
+    )]
+    PolicyChanged {
+        /// The approved policy's digest.
+        approved: String,
+        /// The file's.
+        file: String,
+    },
+    /// The HSM's roster is not the sealed one.
+    #[error(
+        "the key store's roster (generation {found}) is not the one the quorum sealed (generation {sealed}): the key store is {age}, or was replaced"
+    )]
+    RosterChanged {
+        /// The sealed generation.
+        sealed: u64,
+        /// The key store's.
+        found: u64,
+        /// "older than the cards" or "not the sealed one".
+        age: &'static str,
+    },
+    /// The HSM's keys are not the sealed ones.
+    #[error(
+        "the HSM's keys are not those the quorum sealed ({0}): the key store was restored or altered"
+    )]
+    KeysChanged(String),
+    /// The HSM is not the bound one.
+    #[error("the HSM is not the one the quorum bound: sealed {sealed:?}, found {found:?}")]
+    HsmChanged {
+        /// The sealed binding.
+        sealed: String,
+        /// The HSM's.
+        found: String,
+    },
+    /// The log does not start with `init`.
+    #[error("the audit log has no init entry (it starts with {0:?}): it was deleted or replaced")]
+    NoInit(String),
+    /// The log does not hold the anchor.
+    #[error("the audit log does not hold entry {seq} as the quorum sealed it: the log was {how}")]
+    LogCut {
+        /// The anchor's sequence number.
+        seq: u64,
+        /// "cut" or "rewritten".
+        how: &'static str,
+    },
+    /// The state is older than the log.
+    #[error(
+        "the ceremony state (epoch {epoch}) is older than the audit log, which records epoch {logged} sealed at entry {entry}: the state or the key store was restored from a copy"
+    )]
+    OlderThanLog {
+        /// The state's epoch.
+        epoch: u64,
+        /// The latest epoch the log records.
+        logged: u64,
+        /// Where.
+        entry: u64,
+    },
+    /// The MAC does not verify under the quorum's secret.
+    #[error(
+        "the ceremony state does not verify under the quorum's secret: it was written without this quorum (edited, or from another card set); nothing was activated"
+    )]
+    Forged,
+}
+
+/// What a sealing records: everything of the state but its epoch and
+/// anchor.
+pub(crate) struct Parts<'a> {
+    pub(crate) roster: &'a quorum::Roster,
+    pub(crate) policy: &'a crate::policy::Policy,
+    pub(crate) keys: &'a [hsm::KeyInfo],
+    pub(crate) hsm: String,
+}
+
+impl Parts<'_> {
+    fn into_state(self, epoch: u64, anchor: Anchor) -> State {
+        State {
+            epoch,
+            generation: self.roster.generation(),
+            roster_sha256: hex::encode(self.roster.digest()),
+            policy_sha256: hex::encode(self.policy.sha256()),
+            policy: self.policy.text().to_owned(),
+            keys: digests(self.keys),
+            hsm: self.hsm,
+            anchor,
+        }
+    }
+}
+
+/// The key the state's MAC is made with, derived from the quorum's secret;
+/// wiped on drop.
+pub(crate) struct StateKey(Zeroizing<[u8; 32]>);
+
+impl StateKey {
+    pub(crate) fn derive(secret: &ActivationSecret) -> Self {
+        Self(secret.derive_key(MAC_PURPOSE))
+    }
+}
+
+impl std::fmt::Debug for StateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateKey(..)")
+    }
+}
+
+impl State {
+    /// Reads the sealed state of a ceremony directory.
+    ///
+    /// # Errors
+    ///
+    /// No state, or not one.
+    pub fn read(layout: &Layout) -> Result<Self, Error> {
+        Ok(read_file(layout)?.state)
+    }
+}
+
+/// The digests of the HSM's public keys, by label.
+fn digests(keys: &[hsm::KeyInfo]) -> BTreeMap<String, String> {
+    keys.iter()
+        .map(|key| {
+            (
+                key.label.clone(),
+                hex::encode(Sha256::digest(key.dnskey.rdata())),
+            )
+        })
+        .collect()
+}
+
+fn path(layout: &Layout) -> PathBuf {
+    layout.hsm().join(STATE_FILE)
+}
+
+fn read_file(layout: &Layout) -> Result<StateFile, Error> {
+    let path = path(layout);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StateError::Missing(path).into());
+        }
+        Err(err) => return Err(Error::read(&path)(err)),
+    };
+    serde_json::from_str(&text).map_err(|err| {
+        StateError::Malformed {
+            path,
+            why: err.to_string(),
+        }
+        .into()
+    })
+}
+
+/// The MAC of a state.
+fn mac(state: &State, key: &StateKey) -> Result<[u8; 32], Error> {
+    let mut mac = HmacSha256::new_from_slice(key.0.as_ref())
+        .map_err(|_| Error::Internal("an HMAC key of 32 bytes".into()))?;
+    let json = serde_json::to_vec(state).map_err(|err| Error::Internal(err.to_string()))?;
+    mac.update(&json);
+    Ok(mac.finalize().into_bytes().into())
+}
+
+//------------ The checks ----------------------------------------------------
+
+/// The sealed check, before the first card: the state file is there and
+/// everything it records is what the ceremony holds now — the policy
+/// (unless the operation is the approval of a new one), the roster, the
+/// keys, the HSM — and the audit log starts with `init`, holds the anchor
+/// and records no later epoch.
+///
+/// # Errors
+///
+/// [`StateError`], naming what differs.
+pub(crate) fn check_sealed(ceremony: &Ceremony, policy_may_differ: bool) -> Result<(), Error> {
+    let state = State::read(ceremony.layout())?;
+    let file_sha = hex::encode(ceremony.policy().sha256());
+    if !policy_may_differ && state.policy_sha256 != file_sha {
+        return Err(StateError::PolicyChanged {
+            approved: state.policy_sha256,
+            file: file_sha,
+        }
+        .into());
+    }
+    let roster = ceremony.roster();
+    if hex::encode(roster.digest()) != state.roster_sha256 {
+        return Err(StateError::RosterChanged {
+            sealed: state.generation,
+            found: roster.generation(),
+            age: if roster.generation() < state.generation {
+                "older than the cards"
+            } else {
+                "not the sealed one"
+            },
+        }
+        .into());
+    }
+    let keys = digests(&ceremony.inventory()?);
+    if keys != state.keys {
+        let mut differences: Vec<String> = Vec::new();
+        for (label, digest) in &state.keys {
+            match keys.get(label) {
+                None => differences.push(format!("{label} is missing")),
+                Some(found) if found != digest => {
+                    differences.push(format!("{label} is another key"));
+                }
+                Some(_) => {}
+            }
+        }
+        differences.extend(
+            keys.keys()
+                .filter(|label| !state.keys.contains_key(*label))
+                .map(|label| format!("{label} was not sealed")),
+        );
+        return Err(StateError::KeysChanged(differences.join(", ")).into());
+    }
+    let binding = ceremony.hsm().binding();
+    if binding != state.hsm {
+        return Err(StateError::HsmChanged {
+            sealed: state.hsm,
+            found: binding,
+        }
+        .into());
+    }
+    check_log(ceremony, &state)
+}
+
+/// The log starts with `init`, holds the anchor as sealed, and records no
+/// epoch after the state's.
+fn check_log(ceremony: &Ceremony, state: &State) -> Result<(), Error> {
+    let entries = hsm::read_audit_log(&ceremony.layout().audit())?;
+    match entries.first() {
+        Some(first) if first.event == "init-begin" => {}
+        first => {
+            return Err(StateError::NoInit(
+                first.map_or_else(|| "nothing".to_owned(), |entry| entry.event.clone()),
+            )
+            .into());
+        }
+    }
+    let seq = state.anchor.seq;
+    let index = usize::try_from(seq).unwrap_or(usize::MAX);
+    // An entry's hash is the next one's `prev`, or the head for the last.
+    let hash = match entries.get(index) {
+        Some(next) => Some(next.prev.clone()),
+        None if index == entries.len() => Some(ceremony.audit_head()),
+        None => None,
+    };
+    match hash {
+        None => return Err(StateError::LogCut { seq, how: "cut" }.into()),
+        Some(hash) if !hash.eq_ignore_ascii_case(&state.anchor.hash) => {
+            return Err(StateError::LogCut {
+                seq,
+                how: "rewritten",
+            }
+            .into());
+        }
+        Some(_) => {}
+    }
+    let latest = entries
+        .iter()
+        .filter(|entry| entry.event == "state-sealed")
+        .filter_map(|entry| {
+            let epoch = entry.details.get("epoch")?.as_u64()?;
+            Some((epoch, entry.seq))
+        })
+        .max();
+    if let Some((logged, entry)) = latest
+        && logged > state.epoch
+    {
+        return Err(StateError::OlderThanLog {
+            epoch: state.epoch,
+            logged,
+            entry,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The check after the quorum combined the secret, before the HSM is
+/// activated: the state file's MAC verifies under the secret, and the file
+/// is the one the sealed check read.
+///
+/// # Errors
+///
+/// [`StateError::Forged`], or the file is gone.
+pub(crate) fn verify(layout: &Layout, key: &StateKey) -> Result<(), Error> {
+    let file = read_file(layout)?;
+    let expected = mac(&file.state, key)?;
+    let given = hex::decode(&file.mac).unwrap_or_default();
+    // Both are public once written; a plain comparison leaks nothing.
+    if file.format != FORMAT || given != expected {
+        return Err(StateError::Forged.into());
+    }
+    Ok(())
+}
+
+/// Seals a ceremony's state as it is now, with the next epoch, anchored
+/// to the last audit entry, and records it.
+///
+/// # Errors
+///
+/// The state cannot be read or written, or the log fails.
+pub(crate) fn seal(ceremony: &Ceremony, key: &StateKey) -> Result<u64, Error> {
+    let keys = ceremony.inventory()?;
+    let parts = Parts {
+        roster: ceremony.roster(),
+        policy: ceremony.policy(),
+        keys: &keys,
+        hsm: ceremony.hsm().binding(),
+    };
+    seal_parts(ceremony.layout(), ceremony.trail(), parts, key)
+}
+
+/// Seals a state made of `parts` (for `init`, before there is a
+/// `Ceremony`).
+///
+/// # Errors
+///
+/// As [`seal`].
+pub(crate) fn seal_parts(
+    layout: &Layout,
+    trail: &SharedTrail,
+    parts: Parts<'_>,
+    key: &StateKey,
+) -> Result<u64, Error> {
+    let epoch = match State::read(layout) {
+        Ok(state) => state.epoch.saturating_add(1),
+        Err(Error::State(StateError::Missing(_))) => 1,
+        Err(err) => return Err(err),
+    };
+    let mut trail = audit::lock(trail);
+    let anchor = Anchor {
+        seq: trail.recent().last().map_or(0, |entry| entry.seq),
+        hash: trail.head(),
+    };
+    let seq = anchor.seq;
+    let state = parts.into_state(epoch, anchor);
+    let file = StateFile {
+        format: FORMAT,
+        mac: hex::encode(mac(&state, key)?),
+        state,
+    };
+    let json = serde_json::to_vec_pretty(&file).map_err(|err| Error::Internal(err.to_string()))?;
+    durable::write(&path(layout), &json, durable::Replace::Allowed)?;
+    trail.record(&Event::StateSealed {
+        epoch,
+        anchor: seq,
+        policy_sha256: file.state.policy_sha256.clone(),
+        roster_sha256: file.state.roster_sha256.clone(),
+    })?;
+    Ok(epoch)
+}
