@@ -164,6 +164,17 @@ pub fn hash_lines(label: &str, hex_digest: &str) -> Vec<String> {
     lines
 }
 
+/// Prints the audit log's head at the end of an operation, in hex and in
+/// PGP words, for the witnesses' minutes: `audit verify --head` finds it
+/// in the log later, however much the log has grown since.
+pub fn audit_head(head: &str) -> Result<(), CliError> {
+    out("write this down in the minutes: the audit log's head")?;
+    for text in hash_lines("audit head", head) {
+        out(text)?;
+    }
+    Ok(())
+}
+
 /// Prints an operation's summary: what the operator confirms and the
 /// officers authorize.
 pub fn summary(summary: &Summary) -> Result<(), CliError> {

@@ -75,9 +75,9 @@ pub enum AuditError {
         /// What is wrong.
         problem: String,
     },
-    /// The log does not end where the witnesses' head says.
+    /// No entry of the log hashes to the witnesses' head.
     #[error(
-        "the log's head is {found}, the witnessed head {expected}: entries at the end were changed or removed"
+        "no entry of the log hashes to the witnessed head {expected} (a head is the 64 hex digits printed at the end of an operation; this log's is {found}): the entries up to the witnessed one were changed or removed"
     )]
     Head {
         /// The head given.
@@ -268,23 +268,67 @@ fn read_chain(path: &Path, absent_is_empty: bool) -> Result<(Vec<Entry>, String)
     Ok((entries, prev))
 }
 
-/// Verifies a log, and its head against a witnessed one when given;
-/// returns the number of entries and the head.
+/// What [`verify`] found: an intact chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The number of entries.
+    pub entries: usize,
+    /// The hash of the last line.
+    pub head: String,
+    /// When a witnessed head was given: the entry it is the hash of, and
+    /// how many entries followed it.
+    pub witnessed: Option<(u64, usize)>,
+}
+
+/// Verifies a log and, when given, that a head the witnesses wrote down
+/// is the hash of one of its entries: the last one when the log has not
+/// grown since, or an earlier one, followed by the entries written after.
 ///
 /// # Errors
 ///
-/// As [`read`], and [`AuditError::Head`].
-pub fn verify(path: &Path, witnessed: Option<&str>) -> Result<(usize, String), AuditError> {
+/// As [`read`]; [`AuditError::Head`] when no entry hashes to the
+/// witnessed head (the entries up to it were changed or removed), or it
+/// is not a whole SHA-256.
+pub fn verify(path: &Path, witnessed: Option<&str>) -> Result<Verified, AuditError> {
     let (entries, head) = read_chain(path, false)?;
-    if let Some(expected) = witnessed
-        && !expected.eq_ignore_ascii_case(&head)
-    {
-        return Err(AuditError::Head {
-            expected: expected.to_owned(),
-            found: head,
-        });
-    }
-    Ok((entries.len(), head))
+    let found = match witnessed {
+        None => None,
+        Some(expected) => {
+            if expected.len() != 64 || !expected.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+                return Err(AuditError::Head {
+                    expected: expected.to_owned(),
+                    found: head,
+                });
+            }
+            // The hash of entry n is entry n + 1's `prev`; the last one's
+            // is the head.
+            let hashes = entries
+                .iter()
+                .skip(1)
+                .map(|entry| entry.prev.as_str())
+                .chain(std::iter::once(head.as_str()));
+            let position = hashes
+                .zip(&entries)
+                .position(|(hash, _)| hash.eq_ignore_ascii_case(expected));
+            match position {
+                Some(index) => {
+                    let seq = entries.get(index).map_or(0, |entry| entry.seq);
+                    Some((seq, entries.len() - index - 1))
+                }
+                None => {
+                    return Err(AuditError::Head {
+                        expected: expected.to_owned(),
+                        found: head,
+                    });
+                }
+            }
+        }
+    };
+    Ok(Verified {
+        entries: entries.len(),
+        head,
+        witnessed: found,
+    })
 }
 
 /// The log's text; a log larger than [`MAX_LOG`] is an error, never read
@@ -358,16 +402,30 @@ mod tests {
     fn an_untouched_log_verifies_and_reopens_where_it_ended() {
         let dir = tempfile::tempdir().unwrap();
         let (path, lines) = log(dir.path());
-        let (count, head) = verify(&path, None).unwrap();
-        assert_eq!(count, 5);
+        let verified = verify(&path, None).unwrap();
+        let head = verified.head.clone();
+        assert_eq!(verified.entries, 5);
         assert_eq!(head, hex::encode(Sha256::digest(lines[4].as_bytes())));
-        assert!(verify(&path, Some(&head)).is_ok());
+        assert_eq!(verify(&path, Some(&head)).unwrap().witnessed, Some((5, 0)));
         let mut log = AuditLog::open(&path).unwrap();
         let entry = log
             .append("2026-11-28T06:01:00Z", "more", None, serde_json::Map::new())
             .unwrap();
-        assert_eq!((entry.seq, entry.prev), (6, head));
+        assert_eq!((entry.seq, entry.prev), (6, head.clone()));
         assert_eq!(read(&path).unwrap().len(), 6);
+        // A head witnessed before the log grew is still found, with the
+        // entries after it counted; so is an earlier one, in capitals.
+        assert_eq!(verify(&path, Some(&head)).unwrap().witnessed, Some((5, 1)));
+        let second = hex::encode(Sha256::digest(lines[1].as_bytes())).to_uppercase();
+        assert_eq!(
+            verify(&path, Some(&second)).unwrap().witnessed,
+            Some((2, 4))
+        );
+        // A short form is not a head.
+        assert!(matches!(
+            verify(&path, Some(&head[..16])),
+            Err(AuditError::Head { .. })
+        ));
     }
 
     #[test]

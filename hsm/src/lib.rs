@@ -29,7 +29,8 @@ mod soft;
 mod spec;
 
 pub use audit::{
-    Actor, AuditError, AuditLog, Entry, read as read_audit_log, verify as verify_audit_log,
+    Actor, AuditError, AuditLog, Entry, Verified, read as read_audit_log,
+    verify as verify_audit_log,
 };
 pub use error::HsmError;
 pub use hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS, Signer};

@@ -41,6 +41,37 @@ fn show_and_verify_an_intact_log() {
     run(&["audit", "verify", arg(&path), "--head", &"0".repeat(64)])
         .expect_code(3)
         .expect_stderr("witnessed head");
+    // The log grows after the witnesses wrote the head down: that head is
+    // still found, as the hash of entry 4 (computed here from the line),
+    // with the two entries that followed it counted.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let fourth = text.lines().nth(3).unwrap();
+    let witnessed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(fourth.as_bytes()));
+    assert_eq!(witnessed, head);
+    let mut log = hsm::AuditLog::open(&path).unwrap();
+    for event in ["later", "later still"] {
+        log.append("2026-11-29T06:00:00Z", event, None, serde_json::Map::new())
+            .unwrap();
+    }
+    drop(log);
+    run(&["audit", "verify", arg(&path), "--head", &witnessed])
+        .expect_code(0)
+        .expect_stdout("the witnessed head is the hash of entry 4; 2 entries followed it");
+    let json = run(&[
+        "--json",
+        "audit",
+        "verify",
+        arg(&path),
+        "--head",
+        &witnessed,
+    ])
+    .json();
+    assert_eq!(json["entries_after_witnessed"], 2);
+    // The 16-digit short form is refused as not a head, not as tampering
+    // found at an entry.
+    run(&["audit", "verify", arg(&path), "--head", &witnessed[..16]])
+        .expect_code(3)
+        .expect_stderr("64 hex digits");
 }
 
 #[test]

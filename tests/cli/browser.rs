@@ -70,6 +70,19 @@ fn the_witness_page_follows_the_quorum_live_in_chromium() {
         "{history}"
     );
     assert!(history.contains("CO-1, CO-3, CO-4"), "{history}");
+    // The "write this down" panel: the whole head, the SHA-256 of a line of
+    // the log (hashed here), and its 32 PGP words.
+    let head = page.eval("document.getElementById('head').textContent");
+    let log = std::fs::read_to_string(ceremony.path("c/audit.log")).unwrap();
+    let hashes: Vec<String> = log
+        .lines()
+        .map(|line| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(line.as_bytes())))
+        .collect();
+    assert!(hashes.contains(&head.trim().to_owned()), "{head}");
+    let words = page.eval("document.getElementById('head-words').textContent");
+    assert_eq!(words.split_whitespace().count(), 32, "{words}");
+    let minutes = page.eval("document.getElementById('minutes').textContent");
+    assert!(minutes.contains("Write this down"), "{minutes}");
     assert!(text.contains("signed"), "{text}");
     // The large headline is what the room reads.
     let size = page.eval("getComputedStyle(document.getElementById('cards')).fontSize");

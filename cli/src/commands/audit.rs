@@ -22,14 +22,17 @@ pub enum Command {
     },
     /// Check the hash chain: exits 3 and names the first entry that was
     /// edited, removed or reordered. The head (hash of the last entry) is
-    /// printed; with --head, the log must end there.
+    /// printed; with --head, the log must hold the entry that head is the
+    /// hash of (any head the witnesses wrote down, however much the log
+    /// grew since), and the entries after it are counted.
     #[command(
         after_help = "Example:\n  ceremony --config c/ceremony.toml audit verify --head 3f2a…"
     )]
     Verify {
         /// The log [default: the ceremony's, else ./audit.log].
         log: Option<PathBuf>,
-        /// The head the witnesses wrote down at the end of the ceremony.
+        /// A head the witnesses wrote down at the end of an operation: all
+        /// 64 hex digits.
         #[arg(long, value_name = "SHA256")]
         head: Option<String>,
     },
@@ -42,6 +45,10 @@ struct Verdict<'a> {
     intact: bool,
     entries: Option<usize>,
     head: Option<&'a str>,
+    /// The entry the witnessed head (`--head`) is the hash of.
+    witnessed_entry: Option<u64>,
+    /// How many entries followed it.
+    entries_after_witnessed: Option<usize>,
     problem: Option<String>,
     entry: Option<u64>,
 }
@@ -104,18 +111,29 @@ fn show(log: &Path, context: &Context) -> Result<Outcome, CliError> {
 fn verify(log: &Path, head: Option<&str>, context: &Context) -> Result<Outcome, CliError> {
     let name = log.display().to_string();
     match hsm::verify_audit_log(log, head) {
-        Ok((entries, head)) => {
+        Ok(hsm::Verified {
+            entries,
+            head,
+            witnessed,
+        }) => {
             if context.json {
                 render::json(&Verdict {
                     log: name,
                     intact: true,
                     entries: Some(entries),
                     head: Some(&head),
+                    witnessed_entry: witnessed.map(|(seq, _)| seq),
+                    entries_after_witnessed: witnessed.map(|(_, after)| after),
                     problem: None,
                     entry: None,
                 })?;
             } else {
                 out(format!("{name}: {entries} entries, the chain is intact"))?;
+                if let Some((seq, after)) = witnessed {
+                    out(format!(
+                        "the witnessed head is the hash of entry {seq}; {after} entries followed it"
+                    ))?;
+                }
                 out(format!("head {head}"))?;
             }
             Ok(Outcome::Success)
@@ -132,6 +150,8 @@ fn verify(log: &Path, head: Option<&str>, context: &Context) -> Result<Outcome, 
                     intact: false,
                     entries: None,
                     head: None,
+                    witnessed_entry: None,
+                    entries_after_witnessed: None,
                     problem: Some(err.to_string()),
                     entry,
                 })?;

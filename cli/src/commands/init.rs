@@ -233,7 +233,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         "  3. when the first KSR comes: ceremony --config {}/ceremony.toml sign KSR --no-previous-skr -o SKR",
         made.dir
     ))?;
-    out(format!("audit head {}", made.audit_head))?;
+    render::audit_head(&made.audit_head)?;
     Ok(Outcome::Success)
 }
 

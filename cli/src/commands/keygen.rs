@@ -58,7 +58,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         ))?;
         out(format!("  {}", ksk.dnskey))?;
         out(format!("  {}", ksk.ds))?;
-        out(format!("audit head {}", done.audit_head))?;
+        render::audit_head(&done.audit_head)?;
     }
     Ok(Outcome::Success)
 }
@@ -86,6 +86,7 @@ pub fn run_ksk(command: &KskCommand, context: &Context) -> Result<Outcome, CliEr
                         .map(|(label, tag)| format!("; {label} (tag {tag}) is retired"))
                         .unwrap_or_default()
                 ))?;
+                render::audit_head(&done.audit_head)?;
             }
             Ok(Outcome::Success)
         }

@@ -98,6 +98,6 @@ pub fn run(args: Args, context: &Context, rekey: bool) -> Result<Outcome, CliErr
             "PUKs written to {path} (keep it offline; it is not shown again)"
         ))?;
     }
-    out(format!("audit head {}", done.audit_head))?;
+    render::audit_head(&done.audit_head)?;
     Ok(Outcome::Success)
 }

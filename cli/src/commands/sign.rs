@@ -188,9 +188,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     for line in render::hash_lines("SKR", &signed.skr_sha256) {
         out(line)?;
     }
-    out(format!(
-        "HSM sealed; audit head {} (for the witnesses' minutes)",
-        done.audit_head
-    ))?;
+    out("HSM sealed")?;
+    render::audit_head(&done.audit_head)?;
     Ok(Outcome::Success)
 }

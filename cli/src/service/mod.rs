@@ -165,6 +165,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             max_connections: args.max_connections.max(1),
         },
     };
+    let stopped = std::sync::Arc::clone(&service);
     web::run(service, &witness, serving, |address| {
         let _ = if context.json {
             render::json(&serde_json::json!({"listening": format!("https://{address}/")}))
@@ -174,6 +175,11 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             ))
         };
     })?;
+    // The service stopped (its last entry written): the head for the
+    // witnesses' minutes.
+    if !context.json {
+        render::audit_head(&stopped.audit_head())?;
+    }
     Ok(Outcome::Success)
 }
 

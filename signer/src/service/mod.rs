@@ -633,6 +633,12 @@ impl Service {
         }
     }
 
+    /// The audit log's head now (after [`Service::shutdown`], the head the
+    /// witnesses write down).
+    pub fn audit_head(&self) -> String {
+        self.lock().ceremony.audit_head()
+    }
+
     /// Stops: nothing new is taken, a signing job finishes (its SKR written
     /// and recorded), a confirmed operation is withdrawn.
     pub fn shutdown(&self) {
@@ -1012,6 +1018,9 @@ fn status_of(core: &Core) -> Status {
             .skip(entries.len().saturating_sub(AUDIT_TAIL))
             .map(audit_line)
             .collect(),
+        audit_head_pgp_words: ksr::pgp_words(
+            &hex::decode(core.ceremony.audit_head()).unwrap_or_default(),
+        ),
         audit_head: core.ceremony.audit_head(),
     }
 }

@@ -183,6 +183,8 @@ pub struct Status {
     pub audit: Vec<AuditLine>,
     /// The hash of the last audit entry.
     pub audit_head: String,
+    /// The same in PGP words, to read aloud.
+    pub audit_head_pgp_words: String,
 }
 
 /// Signing in progress.
