@@ -247,6 +247,7 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
         // Evidence of tampering with the ceremony, refused by name.
         S::Audit(hsm::AuditError::Broken { .. } | hsm::AuditError::Head { .. })
         | S::State(_)
+        | S::Permissions { .. }
         | S::Hsm(hsm::HsmError::PinChanged | hsm::HsmError::UntrustedModule(_)) => 3,
         S::Audit(hsm::AuditError::Io { .. }) => 1,
         S::NoQuorum { .. } | S::Expired | S::Hsm(hsm::HsmError::Locked(_)) => 4,
@@ -289,6 +290,7 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
         | S::CardFile { .. }
         | S::Signing { .. }
         | S::Prompt(_)
+        | S::Hardening(_)
         | S::Internal(_) => 1,
     }
 }

@@ -115,6 +115,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before anything is read: a core dump while the HSM is active would
+    // hold its keys.
+    if let Err(err) = signer::forbid_core_dumps() {
+        eprintln!("error: {err}");
+        return ExitCode::from(1);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

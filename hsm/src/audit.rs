@@ -114,11 +114,13 @@ impl AuditLog {
             source,
         };
         let existed = path.exists();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(io)?;
+        // Mode 0600 whatever the umask: the log names officers and cards.
+        let file = std::os::unix::fs::OpenOptionsExt::mode(
+            OpenOptions::new().create(true).append(true),
+            0o600,
+        )
+        .open(path)
+        .map_err(io)?;
         // One writer at a time: two would fork the chain.
         file.try_lock().map_err(|err| match err {
             std::fs::TryLockError::WouldBlock => io(io::Error::new(

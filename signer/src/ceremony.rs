@@ -58,6 +58,7 @@ impl Ceremony {
                 missing: "ceremony.toml",
             });
         }
+        crate::process::check_ceremony(&layout)?;
         let lock = lock(&layout, holder)?;
         let (mut trail, left_open) = Trail::open(&layout.audit(), clock.clone())?;
         let mut recovery = Recovery::default();

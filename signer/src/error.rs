@@ -48,6 +48,17 @@ pub enum Error {
     /// `policy approve` with a file that is the approved policy.
     #[error("the policy file is the approved policy: there is nothing to approve")]
     NothingToApprove,
+    /// A ceremony file someone else may write, or owns.
+    #[error("{} {why}: a ceremony file only its user may write; fix with chown and chmod go-w, after checking who changed it", .path.display())]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// The process could not be hardened.
+    #[error("{0}")]
+    Hardening(String),
     /// The ceremony's sealed state refuses the operation.
     #[error("{0}")]
     State(#[from] crate::state::StateError),

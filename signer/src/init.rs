@@ -310,15 +310,7 @@ fn make(
 
 /// A directory made with mode 0700, whatever the umask.
 fn make_private_dir(dir: &Path) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let io = |source| {
-        Error::Write(durable::WriteError::Io {
-            path: dir.to_owned(),
-            source,
-        })
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)
+    crate::process::private_dir(dir)
 }
 
 /// The policy of a new ceremony: the built-in one for the domain, the

@@ -24,6 +24,7 @@ mod layout;
 mod ops;
 mod pins;
 mod policy;
+mod process;
 mod records;
 mod report;
 pub mod service;
@@ -54,6 +55,7 @@ pub use ops::{
 };
 pub use pins::{PinFile, PinTable};
 pub use policy::Policy;
+pub use process::forbid_core_dumps;
 pub use records::{dnskey_record, ds_record, random_digits, uuid};
 pub use report::{Files, JsonReport, Report};
 pub use state::{STATE_FILE, State, StateError};

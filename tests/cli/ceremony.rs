@@ -85,8 +85,17 @@ impl Ceremony {
             args.push(ceremony.path("so-pin"));
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        ceremony.run(&args).expect_code(0);
+        let made = ceremony.run(&args);
+        made.expect_code(0);
+        if backend == "pkcs11" {
+            made.expect_stdout("the token's SO PIN is now one only the quorum derives");
+        }
         ceremony
+    }
+
+    /// The SoftHSM2 configuration of a pkcs11 ceremony.
+    pub fn softhsm_conf(&self) -> Option<&std::path::Path> {
+        self.softhsm.as_deref()
     }
 
     /// A SoftHSM2 token labelled "ceremony" in a token directory of this
@@ -184,7 +193,7 @@ impl Ceremony {
 
     /// Signs quarter `n` with these officers' cards, as of ten days before
     /// it starts.
-    fn sign(&self, quarter: u32, officers: &[&str], extra: &[&str]) -> Run {
+    pub fn sign(&self, quarter: u32, officers: &[&str], extra: &[&str]) -> Run {
         let ksr = self.path(&format!("ksr-{quarter}.xml"));
         let out = self.path(&format!("skr-{quarter}.xml"));
         let previous = self.path(&format!("skr-{}.xml", quarter - 1));

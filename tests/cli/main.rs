@@ -28,4 +28,5 @@ mod load;
 mod refusals;
 mod service;
 mod skr_check;
+mod threats;
 mod usage;

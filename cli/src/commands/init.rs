@@ -223,6 +223,12 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             "PUKs written to {path} (keep it offline and apart from the cards; it is not shown again)"
         ))?;
     }
+    if let Some(so_pin_file) = &args.so_pin_file {
+        out(format!(
+            "the token's SO PIN is now one only the quorum derives: destroy {} (shred it); the PIN it holds opens nothing",
+            so_pin_file.display()
+        ))?;
+    }
     out("next:")?;
     out(format!(
         "  1. publish the DS record above at the parent of {} (after comparing it with this screen)",

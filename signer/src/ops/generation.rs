@@ -154,12 +154,7 @@ impl Operation for Generation {
         let activated = active
             .take_secret()
             .ok_or_else(|| Error::Internal("the quorum's secret was not kept".into()))?;
-        std::fs::create_dir_all(&dir).map_err(|source| {
-            Error::Write(durable::WriteError::Io {
-                path: dir.clone(),
-                source,
-            })
-        })?;
+        crate::process::private_dir(&dir)?;
         let result = (|| {
             let issuing = Issuing::begin(&dir, &officers, pins, kdf, generation)?;
             // Never the same secret under new shares: k retired cards would

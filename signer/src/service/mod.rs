@@ -139,12 +139,7 @@ impl Service {
         publish: Box<dyn Fn(&Status) + Send + Sync>,
     ) -> Result<Arc<Self>, Error> {
         let store = ceremony.layout().service();
-        std::fs::create_dir_all(&store).map_err(|source| {
-            Error::Write(durable::WriteError::Io {
-                path: store.clone(),
-                source,
-            })
-        })?;
+        crate::process::private_dir(&store)?;
         let ksrs = load_store(&store)?;
         let mut details = serde_json::Map::new();
         details.insert("threshold".into(), ceremony.roster().threshold().into());

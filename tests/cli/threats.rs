@@ -1,0 +1,412 @@
+//! The review's attacks on the quorum, replayed through the binary, each
+//! shown defeated by its outcome: no SKR and no activation of the HSM
+//! without the state the quorum sealed, every rollback and log edit
+//! refused by name, no core dump while the HSM is active.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::Digest as _;
+
+use crate::ceremony::Ceremony;
+use crate::harness::Run;
+
+/// The audit log's text.
+fn log(ceremony: &Ceremony) -> String {
+    std::fs::read_to_string(ceremony.path("c/audit.log")).unwrap()
+}
+
+/// Asserts that a signing was refused by name, wrote no SKR, and never
+/// activated the HSM.
+fn refused_without_activation(ceremony: &Ceremony, run: &Run, quarter: u32, message: &str) {
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(message) || run.stderr.contains(message),
+        "{message:?} not said:\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        !Path::new(&ceremony.path(&format!("skr-{quarter}.xml"))).exists(),
+        "an SKR was written"
+    );
+    let text = log(ceremony);
+    let begun = text
+        .rfind("\"event\":\"sign-begin\"")
+        .expect("the operation opened");
+    assert!(
+        !text[begun..].contains("\"event\":\"hsm-activated\""),
+        "the HSM was activated:\n{}",
+        &text[begun..]
+    );
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains("\"event\":\"sign-refused\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_forged_state_is_refused_after_the_cards_and_before_the_hsm_is_activated() {
+    // The insider edits the policy (a one-year signature validity) and, so
+    // that the sealed check passes, the state's record of it too; only the
+    // MAC, which needs the quorum's secret, is left as it was.
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    let policy = ceremony.path("c/ceremony.toml");
+    let text = std::fs::read_to_string(&policy).unwrap().replacen(
+        "max_signature_validity = \"P21D\"",
+        "max_signature_validity = \"P365D\"",
+        1,
+    );
+    std::fs::write(&policy, &text).unwrap();
+    let state_path = ceremony.path("c/hsm/state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
+    state["state"]["policy"] = text.clone().into();
+    state["state"]["policy_sha256"] = hex::encode(sha2::Sha256::digest(text.as_bytes())).into();
+    std::fs::write(&state_path, state.to_string()).unwrap();
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    refused_without_activation(
+        &ceremony,
+        &run,
+        1,
+        "does not verify under the quorum's secret",
+    );
+}
+
+#[test]
+fn a_deleted_state_is_refused_before_any_card() {
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    std::fs::remove_file(ceremony.path("c/hsm/state.json")).unwrap();
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    refused_without_activation(&ceremony, &run, 1, "sealed state was deleted");
+    assert!(!log(&ceremony).contains("card-accepted"));
+}
+
+/// Reshares to a new set of four cards (new PINs in `new-pins.toml`).
+fn reshare(ceremony: &Ceremony) {
+    std::fs::write(
+        ceremony.path("new-pins.toml"),
+        "CO-1 = \"121212\"\nCO-2 = \"232323\"\nCO-3 = \"343434\"\nCO-4 = \"454545\"\n",
+    )
+    .unwrap();
+    let (config, pins, new_pins, puks) = (
+        ceremony.path("c/ceremony.toml"),
+        ceremony.path("pins.toml"),
+        ceremony.path("new-pins.toml"),
+        ceremony.path("puks-2.toml"),
+    );
+    let (one, two) = (ceremony.card("CO-1"), ceremony.card("CO-2"));
+    ceremony
+        .run(&[
+            "--config",
+            &config,
+            "reshare",
+            "--cards",
+            &one,
+            &two,
+            "--pin-file",
+            &pins,
+            "--new-cards",
+            "4",
+            "--threshold",
+            "2",
+            "--new-pin-file",
+            &new_pins,
+            "--puk-file",
+            &puks,
+            "--kdf",
+            "light",
+            "--yes",
+        ])
+        .expect_code(0)
+        .expect_stdout("a new secret");
+}
+
+#[test]
+fn a_key_store_restored_after_a_reshare_is_refused_by_name() {
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    let store = ceremony.path("c/hsm/keystore.json");
+    let state = ceremony.path("c/hsm/state.json");
+    let (old_store, old_state) = (
+        std::fs::read(&store).unwrap(),
+        std::fs::read(&state).unwrap(),
+    );
+    reshare(&ceremony);
+    assert_ne!(
+        std::fs::read(&store).unwrap(),
+        old_store,
+        "the store moved on"
+    );
+    // The old key store alone: its roster is not the sealed one.
+    let new_store = std::fs::read(&store).unwrap();
+    std::fs::write(&store, &old_store).unwrap();
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    refused_without_activation(&ceremony, &run, 1, "is not the one the quorum sealed");
+    assert!(
+        !log(&ceremony)[log(&ceremony).rfind("sign-begin").unwrap()..].contains("card-accepted")
+    );
+    // The old store and the old state together, and the old cards: the
+    // log records a later epoch.
+    std::fs::write(&state, &old_state).unwrap();
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    refused_without_activation(&ceremony, &run, 1, "is older than the audit log");
+    // Put back, the current cards sign.
+    std::fs::write(&store, &new_store).unwrap();
+    let state_now = std::fs::read(&state).unwrap();
+    assert_eq!(state_now, old_state);
+}
+
+/// Rewrites a log line by line with `edit` and chains it again, as an
+/// insider who knows the format would.
+fn rechain(text: &str, edit: impl Fn(&mut serde_json::Value)) -> String {
+    let mut prev = "0".repeat(64);
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        edit(&mut entry);
+        entry["prev"] = prev.clone().into();
+        let line = entry.to_string();
+        prev = hex::encode(sha2::Sha256::digest(line.as_bytes()));
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn a_cut_deleted_or_rewritten_log_is_refused_by_name() {
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    let path = ceremony.path("c/audit.log");
+    let original = log(&ceremony);
+    // Rewritten, every hash chained again: `audit verify` alone passes it,
+    // the state's anchor does not.
+    let rewritten = rechain(&original, |entry| {
+        if entry["event"] == "init-begin" {
+            entry["time"] = "2029-11-30T00:00:00Z".into();
+        }
+    });
+    std::fs::write(&path, &rewritten).unwrap();
+    ceremony.run(&["audit", "verify", &path]).expect_code(0);
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    refused_without_activation(&ceremony, &run, 1, "the log was rewritten");
+    // Cut before the anchor.
+    let cut: String = original
+        .lines()
+        .take(3)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&path, &cut).unwrap();
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    refused_without_activation(&ceremony, &run, 1, "the log was cut");
+    // Deleted: the next command starts a new log, which has no init.
+    std::fs::remove_file(&path).unwrap();
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    refused_without_activation(&ceremony, &run, 1, "has no init entry");
+}
+
+#[test]
+fn a_redefined_built_in_schema_is_refused_by_every_command() {
+    // The review's attack: `normal` redefined to revoke the live KSK.
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    let policy = ceremony.path("c/ceremony.toml");
+    let mut text = std::fs::read_to_string(&policy).unwrap();
+    for bundle in 1..=9 {
+        text.push_str(&format!(
+            "\n[schemas.normal.{bundle}]\npublish = [\"ksk_current\"]\nrevoke = [\"ksk_current\"]\nsign = [\"ksk_current\"]\n"
+        ));
+    }
+    std::fs::write(&policy, text).unwrap();
+    ceremony
+        .approve_policy()
+        .expect_code(2)
+        .expect_stderr("\"normal\" is a built-in schema and cannot be redefined");
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(!Path::new(&ceremony.path("skr-1.xml")).exists());
+}
+
+#[test]
+fn ceremony_files_others_may_write_are_refused_and_init_ignores_the_umask() {
+    use std::os::unix::fs::PermissionsExt as _;
+    // init under umask 000: the folders 0700, the files 0600 all the same.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pins.toml"),
+        "CO-1 = \"111111\"\nCO-2 = \"222222\"\n",
+    )
+    .unwrap();
+    let script = format!(
+        "umask 000 && exec '{}' init --dir c --cards 2 --threshold 2 --algorithm ecdsap256sha256 --domain example. --pin-file pins.toml --puk-file puks.toml --kdf light",
+        env!("CARGO_BIN_EXE_ceremony")
+    );
+    let made = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for folder in ["c", "c/hsm", "c/cards"] {
+        assert_eq!(mode(folder), 0o700, "{folder}");
+    }
+    for file in [
+        "c/audit.log",
+        "c/ceremony.toml",
+        "c/hsm/keystore.json",
+        "c/hsm/state.json",
+    ] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    // A policy the group may write is refused before it is read.
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    let policy = ceremony.path("c/ceremony.toml");
+    std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o620)).unwrap();
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("writable by group or others")
+            || run.stderr.contains("writable by group or others"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(!Path::new(&ceremony.path("skr-1.xml")).exists());
+}
+
+#[test]
+fn sigquit_while_the_hsm_is_active_dumps_no_core() {
+    // The control: on this machine, under this core pattern, a process
+    // killed by SIGQUIT with the limit raised leaves a core.
+    let control = tempfile::tempdir().unwrap();
+    let mut sleeper = Command::new("sh")
+        .args(["-c", "ulimit -c unlimited && exec sleep 30"])
+        .current_dir(control.path())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    Command::new("kill")
+        .args(["-QUIT", &sleeper.id().to_string()])
+        .status()
+        .unwrap();
+    sleeper.wait().unwrap();
+    assert!(
+        has_core(control.path()),
+        "the control left no core: the test cannot show anything"
+    );
+
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    let cwd = tempfile::tempdir().unwrap();
+    let (config, ksr, out, pins, one, two) = (
+        ceremony.path("c/ceremony.toml"),
+        ceremony.path("ksr-1.xml"),
+        ceremony.path("skr-1.xml"),
+        ceremony.path("pins.toml"),
+        ceremony.card("CO-1"),
+        ceremony.card("CO-2"),
+    );
+    let now = crate::ceremony::now_for(1);
+    let script = format!(
+        "ulimit -c unlimited && exec '{}' --config '{config}' --now {now} sign '{ksr}' --no-previous-skr -o '{out}' --pin-file '{pins}' --yes --cards '{one}' '{two}'",
+        env!("CARGO_BIN_EXE_ceremony")
+    );
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env("CEREMONY_TEST_STALL_MS", "400")
+        .current_dir(cwd.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let activated = || {
+        let text = log(&ceremony);
+        text.rfind("\"event\":\"sign-begin\"")
+            .is_some_and(|begun| text[begun..].contains("\"event\":\"hsm-activated\""))
+    };
+    while !activated() {
+        assert!(Instant::now() < deadline, "the HSM was never activated");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let core = limits
+        .lines()
+        .find(|line| line.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(core.split_whitespace().nth(4), Some("0"), "{core}");
+    assert_eq!(core.split_whitespace().nth(5), Some("0"), "{core}");
+    Command::new("kill")
+        .args(["-QUIT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert!(
+        !has_core(cwd.path()),
+        "a core was dumped while the HSM was active"
+    );
+    assert!(!has_core(Path::new(&ceremony.path(""))));
+}
+
+fn has_core(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .any(|entry| entry.file_name().to_string_lossy().starts_with("core"))
+}
+
+#[test]
+fn the_so_pin_given_at_init_no_longer_opens_the_token() {
+    // The review's attack: the SO resets the user PIN and signs alone. With
+    // the SO PIN file's PIN, SoftHSM's own tool cannot even re-initialize
+    // the token (which needs the SO PIN); the quorum still signs.
+    let ceremony = Ceremony::new("pkcs11", "2");
+    ceremony.make_ksr(1);
+    let conf = ceremony.softhsm_conf().unwrap().to_owned();
+    let so_pin = std::fs::read_to_string(ceremony.path("so-pin")).unwrap();
+    let reset = Command::new("softhsm2-util")
+        .args([
+            "--init-token",
+            "--token",
+            "ceremony",
+            "--label",
+            "ceremony",
+            "--so-pin",
+        ])
+        .arg(so_pin.trim())
+        .args(["--pin", "999999"])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(
+        !reset.status.success(),
+        "the old SO PIN re-initialized the token"
+    );
+    let said = String::from_utf8_lossy(&reset.stderr).to_lowercase()
+        + &String::from_utf8_lossy(&reset.stdout).to_lowercase();
+    assert!(said.contains("so pin"), "{said}");
+    ceremony.sign(1, &["CO-1", "CO-2"], &[]).expect_code(0);
+}
