@@ -33,7 +33,17 @@ pub struct KeyEntry {
     pub valid_from: Option<String>,
     /// Valid until, RFC 3339, as the policy says.
     pub valid_until: Option<String>,
+    /// For a key the policy names: whether it is the key the policy pins
+    /// (its tag and SHA-256 DS digest). `false` is a key that was swapped.
+    pub matches_pin: Option<bool>,
+    /// Whether it is a key the sealed state records under this label (the
+    /// state is read here unauthenticated: a quorum's next activation
+    /// verifies it).
+    pub matches_sealed_state: bool,
 }
+
+/// The note every sealed listing carries.
+pub const UNVERIFIED: &str = "read while the HSM is sealed: not verified until the next activation checks the sealed state under the quorum's secret";
 
 impl Ceremony {
     /// Every key of the HSM, with what the policy says of it.
@@ -45,11 +55,22 @@ impl Ceremony {
         let config = self.policy().config();
         let domain = self.policy().domain()?;
         let ttl = config.ksk_policy.ttl;
+        let sealed = crate::state::State::read(self.layout())
+            .map(|state| state.keys)
+            .unwrap_or_default();
         Ok(self
             .inventory()?
             .into_iter()
             .map(|key| {
                 let configured = config.keys.iter().find(|(_, ksk)| ksk.label == key.label);
+                let ds_digest = Ds::compute(&domain, &key.dnskey, DigestType::Sha256).digest_hex();
+                let matches_pin = configured.map(|(_, ksk)| {
+                    ksk.key_tag == key.dnskey.key_tag().to_int()
+                        && ksk.ds_sha256.eq_ignore_ascii_case(&ds_digest)
+                });
+                let rdata_sha256 =
+                    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(key.dnskey.rdata()));
+                let matches_sealed_state = sealed.get(&key.label) == Some(&rdata_sha256);
                 KeyEntry {
                     label: key.label.clone(),
                     kind: key.spec.to_string(),
@@ -66,6 +87,8 @@ impl Ceremony {
                     valid_from: configured.map(|(_, ksk)| ksk.valid_from.to_string()),
                     valid_until: configured
                         .and_then(|(_, ksk)| ksk.valid_until.map(|until| until.to_string())),
+                    matches_pin,
+                    matches_sealed_state,
                 }
             })
             .collect())
@@ -86,9 +109,23 @@ impl Ceremony {
             uuid().to_ascii_uppercase(),
             ksr::xml_escape(domain.as_str())
         ));
-        for ksk in self.policy().config().keys.values() {
+        for (name, ksk) in &self.policy().config().keys {
             let dnskey = self.public_key(&ksk.label)?;
             let ds = Ds::compute(&domain, &dnskey, DigestType::Sha256);
+            // A trust anchor is what resolvers will trust: never one for a
+            // key that is not the one the policy pins.
+            if dnskey.key_tag().to_int() != ksk.key_tag
+                || !ds.digest_hex().eq_ignore_ascii_case(&ksk.ds_sha256)
+            {
+                return Err(Error::Key(format!(
+                    "the HSM's key {:?} is not the policy's {name} (pinned tag {}, DS {}; the HSM's tag {}, DS {}): it was swapped, and no trust anchor is written",
+                    ksk.label,
+                    ksk.key_tag,
+                    ksk.ds_sha256,
+                    dnskey.key_tag(),
+                    ds.digest_hex()
+                )));
+            }
             let valid_until = ksk
                 .valid_until
                 .map(|until| format!(" validUntil=\"{}\"", until.to_document()))

@@ -317,6 +317,26 @@ fn end_to_end(backend: &str) {
         std::fs::read(&skr).unwrap(),
         std::fs::read(&fetched).unwrap()
     );
+    // With the policy, the fetch anchors every bundle to its pinned KSK.
+    let anchored = ceremony.path("fetched-anchored.xml");
+    server
+        .client(
+            "zsk-operator",
+            &[
+                "--config",
+                &ceremony.path("c/ceremony.toml"),
+                "skr",
+                "fetch",
+                &id,
+                "-o",
+                &anchored,
+            ],
+        )
+        .expect_code(0)
+        .expect_stdout(&format!(
+            "every bundle signed by a KSK the policy pins ({})",
+            ceremony.ksk_tags()[0]
+        ));
     dnspython(&[&skr], &ceremony.ksk_tags());
 
     // After signing the HSM is sealed and no operation awaits.
@@ -971,4 +991,48 @@ fn a_knot_ksr_signed_through_the_service_is_the_skr_signed_at_one_terminal() {
     dnspython(&[&remote], &ceremony.ksk_tags());
     let (code, stdout, stderr) = crate::knot::keymgr(&conf, &["import-skr", &remote]);
     assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+}
+
+#[test]
+fn an_skr_planted_in_the_service_folder_is_not_served() {
+    let ceremony = Ceremony::new("soft", "2");
+    let ksr = ceremony.make_ksr(1);
+    let id = {
+        let server = Server::start(&ceremony, &[]);
+        let id = server.submit(&ksr);
+        let admin = server.spawn_confirm(&id, &ceremony.path("skr-1.xml"));
+        server.present("CO-1").expect_code(0);
+        server.present("CO-2").expect_code(0);
+        assert_eq!(finish(admin).code, 0);
+        id
+    };
+    // While the service is stopped, an insider alters the stored SKR: one
+    // signature's first character.
+    let stored = ceremony.path(&format!("c/service/{id}.skr.xml"));
+    let text = std::fs::read_to_string(&stored).unwrap();
+    let at = text.find("<SignatureData>").unwrap() + "<SignatureData>".len();
+    let first = &text[at..=at];
+    let mut altered = text.clone();
+    altered.replace_range(at..=at, if first == "A" { "B" } else { "A" });
+    std::fs::write(&stored, altered).unwrap();
+    let server = Server::start(&ceremony, &[]);
+    let record = server.status()["ksrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|record| record["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(record["state"], "failed", "{record}");
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap()
+            .contains("planted or altered"),
+        "{record}"
+    );
+    let fetched = ceremony.path("fetched.xml");
+    let run = server.client("zsk-operator", &["skr", "fetch", &id, "-o", &fetched]);
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(!Path::new(&fetched).exists());
 }

@@ -410,3 +410,32 @@ fn the_so_pin_given_at_init_no_longer_opens_the_token() {
     assert!(said.contains("so pin"), "{said}");
     ceremony.sign(1, &["CO-1", "CO-2"], &[]).expect_code(0);
 }
+
+#[test]
+fn a_swapped_pin_is_named_by_inventory_and_refused_by_trust_anchor() {
+    let ceremony = Ceremony::new("soft", "2");
+    let config = ceremony.path("c/ceremony.toml");
+    ceremony
+        .run(&["--config", &config, "inventory"])
+        .expect_code(0)
+        .expect_stdout("the policy's ksk_current (matches its pin)")
+        .expect_stdout("not verified until the next activation");
+    // The policy now pins another DS for ksk_current (an insider's edit).
+    let text = std::fs::read_to_string(&config).unwrap();
+    let start = text.find("ds_sha256 = \"").unwrap() + "ds_sha256 = \"".len();
+    let mut edited = text.clone();
+    edited.replace_range(start..start + 64, &"ab".repeat(32));
+    std::fs::write(&config, edited).unwrap();
+    ceremony
+        .run(&["--config", &config, "inventory"])
+        .expect_code(0)
+        .expect_stdout("NOT the key the policy pins as ksk_current");
+    let anchor = ceremony.run(&["--config", &config, "trust-anchor"]);
+    assert_eq!(anchor.code, 2, "{}{}", anchor.stdout, anchor.stderr);
+    assert!(
+        anchor.stderr.contains("it was swapped"),
+        "{}",
+        anchor.stderr
+    );
+    assert!(!anchor.stdout.contains("<TrustAnchor"), "{}", anchor.stdout);
+}

@@ -30,17 +30,22 @@ pub fn inventory(_: &Args, context: &Context) -> Result<Outcome, CliError> {
             entry.kind,
             entry.key_tag,
             entry.revoked_key_tag,
-            entry.policy_name.as_ref().map_or_else(
-                || "not in the policy".to_owned(),
-                |name| format!("the policy's {name}")
-            ),
+            match (&entry.policy_name, entry.matches_pin) {
+                (Some(name), Some(true)) => format!("the policy's {name} (matches its pin)"),
+                (Some(name), _) => format!("NOT the key the policy pins as {name}: it was swapped"),
+                (None, _) => "not in the policy".to_owned(),
+            },
             entry.created,
             entry.valid_from.as_deref().unwrap_or("-"),
             entry.valid_until.as_deref().unwrap_or("open"),
         ))?;
         out(format!("  {}", entry.dnskey))?;
         out(format!("  {}", entry.ds))?;
+        if !entry.matches_sealed_state {
+            out("  not a key the sealed state records under this label")?;
+        }
     }
+    out(format!("({})", signer::UNVERIFIED))?;
     Ok(Outcome::Success)
 }
 
@@ -48,5 +53,9 @@ pub fn inventory(_: &Args, context: &Context) -> Result<Outcome, CliError> {
 pub fn trust_anchor(_: &Args, context: &Context) -> Result<Outcome, CliError> {
     let ceremony = context.open_ceremony("trust-anchor")?;
     out(ceremony.trust_anchor()?)?;
+    eprintln!(
+        "note: every key matches the policy's pin; {}",
+        signer::UNVERIFIED
+    );
     Ok(Outcome::Success)
 }

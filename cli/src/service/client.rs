@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ksr::DocumentRole;
 use sha2::{Digest as _, Sha256};
 use signer::service::wire::{KsrRecord, KsrState, REFUSED_PREFIX, SignRequest, Status};
 pub use web::{Answer, Remote};
@@ -154,31 +153,59 @@ fn download(
             record.skr_sha256.as_deref().unwrap_or("none")
         )));
     }
+    // Valid, and, with a policy (--config), every bundle signed by a KSK
+    // the policy pins: the service's word is not enough.
     let policy = context
         .policy_path()
         .map(|path| signer::Policy::load(&path))
         .transpose()?;
+    let anchor = if policy.is_some() {
+        signer::Anchor::Pins
+    } else {
+        signer::Anchor::None
+    };
     let config = policy.map_or_else(ksr::Config::default, |policy| policy.config().clone());
-    let valid = ksr::SkrDocument::parse(&bytes, DocumentRole::NewSkr).is_ok_and(|skr| {
-        !skr.check(&config, DocumentRole::NewSkr)
-            .iter()
-            .any(ksr::Finding::is_error)
-    });
-    if !valid {
-        return Err(CliError::Remote(
-            "the SKR downloaded fails its checks (ceremony skr check); nothing was written".into(),
-        ));
+    let document = signer::Document::received(format!("{}.skr", record.id), bytes.clone());
+    let checked = signer::check_skr(
+        &signer::SkrCheck {
+            skr: &document,
+            ksr: None,
+            previous: None,
+            schema: None,
+            anchor,
+        },
+        &config,
+    )?;
+    if checked.report.has_errors() {
+        return Err(CliError::Remote(format!(
+            "the SKR downloaded fails its checks ({}); nothing was written",
+            checked.report.error_codes().join(", ")
+        )));
     }
+    let anchored = if checked.anchored_to.is_empty() {
+        "not anchored: give --config with the policy that pins the zone's KSKs".to_owned()
+    } else {
+        format!(
+            "every bundle signed by a KSK the policy pins ({})",
+            checked
+                .anchored_to
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     durable::write(path, &bytes, durable::Replace::Never)
         .map_err(|err| CliError::Signer(err.into()))?;
     if context.json {
         render::json(&serde_json::json!({
             "skr": path.display().to_string(),
             "skr_sha256": sha256,
+            "anchored_to": checked.anchored_to,
             "ksr": record,
         }))?;
     } else {
-        out(format!("SKR written: {}", path.display()))?;
+        out(format!("SKR written: {}; {anchored}", path.display()))?;
         for line in render::hash_lines("SKR", &sha256) {
             out(line)?;
         }

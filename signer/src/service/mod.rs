@@ -140,7 +140,7 @@ impl Service {
     ) -> Result<Arc<Self>, Error> {
         let store = ceremony.layout().service();
         crate::process::private_dir(&store)?;
-        let ksrs = load_store(&store)?;
+        let ksrs = load_store(&store, ceremony.policy().config())?;
         let mut details = serde_json::Map::new();
         details.insert("threshold".into(), ceremony.roster().threshold().into());
         details.insert("officers".into(), ceremony.roster().officers().len().into());
@@ -467,7 +467,16 @@ impl Service {
             )));
         }
         let path = skr_path(&core.ceremony, &stored.record);
-        Ok(std::fs::read(&path).map_err(Error::read(&path))?)
+        let bytes = std::fs::read(&path).map_err(Error::read(&path))?;
+        // The file served is the one signed or verified, not one put in
+        // its place since.
+        if stored.record.skr_sha256.as_deref() != Some(hex::encode(Sha256::digest(&bytes)).as_str())
+        {
+            return Err(ServiceError::Conflict(format!(
+                "the SKR file of {id} changed since it was signed or verified; it is not served"
+            )));
+        }
+        Ok(bytes)
     }
 
     /// The administrator confirms a KSR, naming its hash: its signing is
@@ -891,7 +900,10 @@ fn record_of(
 }
 
 /// The KSRs stored by an earlier run of the service, with their SKRs.
-fn load_store(store: &std::path::Path) -> Result<BTreeMap<String, Stored>, Error> {
+fn load_store(
+    store: &std::path::Path,
+    config: &ksr::Config,
+) -> Result<BTreeMap<String, Stored>, Error> {
     let mut ksrs = BTreeMap::new();
     let entries = std::fs::read_dir(store).map_err(Error::read(store))?;
     let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
@@ -926,11 +938,33 @@ fn load_store(store: &std::path::Path) -> Result<BTreeMap<String, Stored>, Error
         };
         let skr = store.join(format!("{id}.skr.{extension}"));
         if skr.exists() {
-            let bytes = std::fs::read(&skr).map_err(Error::read(&skr))?;
-            let sha256 = Sha256::digest(&bytes);
-            record.state = KsrState::Signed;
-            record.skr_sha256 = Some(hex::encode(sha256));
-            record.skr_pgp_words = Some(ksr::pgp_words(&sha256));
+            // Anyone who can write the folder can put a file here: it is
+            // served as signed only if it answers its KSR and every bundle
+            // carries a valid signature by a KSK the policy pins.
+            let skr_document = Document::read(&skr)?;
+            let checked = crate::inspect::check_skr(
+                &crate::inspect::SkrCheck {
+                    skr: &skr_document,
+                    ksr: Some(&document),
+                    previous: None,
+                    schema: None,
+                    anchor: crate::inspect::Anchor::Pins,
+                },
+                config,
+            )?;
+            if checked.report.has_errors() {
+                record.state = KsrState::Failed;
+                record.error = Some(format!(
+                    "the stored SKR {} does not verify against its KSR and the policy's KSKs ({}): it was planted or altered, and is not served",
+                    skr.display(),
+                    checked.report.error_codes().join(", ")
+                ));
+            } else {
+                let sha256 = skr_document.sha256();
+                record.state = KsrState::Signed;
+                record.skr_sha256 = Some(hex::encode(sha256));
+                record.skr_pgp_words = Some(ksr::pgp_words(&sha256));
+            }
         }
         ksrs.insert(id.to_owned(), Stored { record, document });
     }
