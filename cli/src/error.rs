@@ -280,7 +280,8 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
         | S::TlsFile { .. }
         | S::PinFile { .. }
         | S::Enrol(_)
-        | S::NothingToApprove => 2,
+        | S::NothingToApprove
+        | S::Production(_) => 2,
         S::Busy { .. }
         | S::Read { .. }
         | S::Write(_)

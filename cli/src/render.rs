@@ -175,10 +175,16 @@ pub fn audit_head(head: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The line every screen of a rehearsal starts with.
+pub const REHEARSAL: &str = "REHEARSAL: an exercise, not a production ceremony (light-KDF cards, cards beside the key store and --now are allowed)";
+
 /// Prints an operation's summary: what the operator confirms and the
 /// officers authorize.
 pub fn summary(summary: &Summary) -> Result<(), CliError> {
     let line = |text: String| -> Result<(), CliError> { out(text) };
+    if summary.rehearsal {
+        line(REHEARSAL.to_owned())?;
+    }
     line(format!(
         "{} in {} for {}; {} of {} officers (generation {}) authorize it",
         summary.operation,

@@ -138,6 +138,12 @@ impl Ceremony {
         &self.recovery
     }
 
+    /// Whether this is a rehearsal (as its sealed state says; verified at
+    /// the next activation).
+    pub fn is_rehearsal(&self) -> bool {
+        crate::state::State::read(&self.layout).is_ok_and(|state| state.rehearsal)
+    }
+
     /// The hash of the last audit entry.
     pub fn audit_head(&self) -> String {
         audit::lock(&self.trail).head()
@@ -212,6 +218,8 @@ impl Ceremony {
         operation: OperationKind,
         details: Map<String, Value>,
     ) -> Result<OpenOperation, Error> {
+        let mut details = details;
+        details.insert("rehearsal".into(), self.is_rehearsal().into());
         let open = audit::lock(&self.trail).begin(operation, details)?;
         match crate::state::check_sealed(self, operation == OperationKind::Approve) {
             Ok(()) => Ok(open),
@@ -250,7 +258,8 @@ impl Ceremony {
             | Error::Domain { .. }
             | Error::PinFile { .. }
             | Error::State(_)
-            | Error::NothingToApprove => Outcome::Refused,
+            | Error::NothingToApprove
+            | Error::Production(_) => Outcome::Refused,
             // Declined, or the terminal closed under a question.
             Error::NotConfirmed | Error::Prompt(_) => Outcome::Aborted,
             _ => Outcome::Failed,

@@ -56,6 +56,9 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+    /// What a production ceremony does not allow (a rehearsal does).
+    #[error("{0}")]
+    Production(String),
     /// The process could not be hardened.
     #[error("{0}")]
     Hardening(String),

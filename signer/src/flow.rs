@@ -325,6 +325,20 @@ impl<O: Operation> Confirmed<O> {
                 card: card.reference(),
                 path: name.clone(),
             })?;
+            if !self.summary.rehearsal {
+                let refusal = if !card.status().kdf.is_strong() {
+                    Some("its PIN derivation is the light one: a production ceremony takes cards made with --kdf strong only".to_owned())
+                } else if crate::process::inside(&path, ceremony.layout().root()) {
+                    Some("it is stored inside the ceremony directory: in a production ceremony each officer brings their card from where they keep it".to_owned())
+                } else {
+                    None
+                };
+                if let Some(reason) = refusal {
+                    let status = card.status().clone();
+                    self.refuse(ceremony, officers, name, Some(&status), reason)?;
+                    continue;
+                }
+            }
             officers.show(&Presenting::Inserted {
                 number,
                 of: threshold,

@@ -63,6 +63,12 @@ pub struct InitRequest {
     pub puks: PukDelivery,
     /// Now.
     pub now: Now,
+    /// A rehearsal rather than a production ceremony.
+    pub rehearsal: bool,
+    /// Where the cards go, each where its officer keeps it (a production
+    /// ceremony's cards may not be inside its directory); `DIR/cards`
+    /// without it.
+    pub cards_dir: Option<PathBuf>,
 }
 
 /// An `init` whose arguments were checked.
@@ -87,6 +93,8 @@ pub struct Initialized {
     pub puk_file: Option<String>,
     /// The backend: soft or pkcs11.
     pub backend: &'static str,
+    /// A rehearsal, not a production ceremony.
+    pub rehearsal: bool,
     /// The audit log's head after the closing entry.
     pub audit_head: String,
 }
@@ -102,6 +110,27 @@ pub fn prepare_init(request: InitRequest) -> Result<PreparedInit, Error> {
     check_officers(&request.officers, request.threshold)?;
     request.puks.check()?;
     let layout = Layout::new(&request.dir);
+    if !request.rehearsal {
+        if !request.kdf.is_strong() {
+            return Err(Error::Production(
+                "a production ceremony's cards use the strong PIN derivation (--kdf strong); --kdf light is for a rehearsal (init --rehearsal)".into(),
+            ));
+        }
+        match &request.cards_dir {
+            None => {
+                return Err(Error::Production(
+                    "a production ceremony keeps no cards beside its key store: give --cards-dir, a folder outside the ceremony directory where the officers take their cards from (or init --rehearsal)".into(),
+                ));
+            }
+            Some(cards) if crate::process::inside(cards, layout.root()) => {
+                return Err(Error::Production(format!(
+                    "--cards-dir {} is inside the ceremony directory: a production ceremony keeps no cards beside its key store",
+                    cards.display()
+                )));
+            }
+            Some(_) => {}
+        }
+    }
     let remains: Vec<&str> = [
         (layout.policy().exists(), "a policy (ceremony.toml)"),
         (holds_files(&layout.hsm()), "an HSM (hsm/)"),
@@ -139,7 +168,8 @@ impl PreparedInit {
     pub fn run(self, pins: Vec<Pin>, clock: Clock, holder: &str) -> Result<Initialized, Error> {
         let mut request = self.request;
         let layout = Layout::new(&request.dir);
-        for dir in [layout.root().to_path_buf(), layout.cards(), layout.hsm()] {
+        let cards = request.cards_dir.clone().unwrap_or_else(|| layout.cards());
+        for dir in [layout.root().to_path_buf(), cards, layout.hsm()] {
             make_private_dir(&dir)?;
         }
         let lock = durable::LockFile::acquire(layout.lock(), holder).map_err(|err| match err {
@@ -158,6 +188,7 @@ impl PreparedInit {
             ("algorithm", request.spec.to_string().into()),
             ("officers", request.officers.clone().into()),
             ("threshold", request.threshold.into()),
+            ("rehearsal", request.rehearsal.into()),
         ]);
         if let Some(path) = request.puks.file() {
             begin.insert("puk_file".into(), path.display().to_string().into());
@@ -204,7 +235,8 @@ fn make(
     // The cards make their keys, which the roster binds. They are stored
     // only once the HSM and its KSK exist, so a failing HSM (a wrong SO
     // PIN, no token) leaves no card behind.
-    let mut issuing = Issuing::begin(&layout.cards(), &request.officers, pins, request.kdf, 1)?;
+    let cards = request.cards_dir.clone().unwrap_or_else(|| layout.cards());
+    let mut issuing = Issuing::begin(&cards, &request.officers, pins, request.kdf, 1)?;
     let enrolment = quorum::enrol(issuing.officers.clone(), request.threshold)?;
     let mut hsm: Box<dyn Hsm> = match &request.backend {
         Backend::Soft => Box::new(SoftHsm::create(
@@ -279,6 +311,7 @@ fn make(
             policy: &policy,
             keys: &hsm.inventory()?,
             hsm: hsm.binding(),
+            rehearsal: request.rehearsal,
         },
         &state_key,
     )?;
@@ -304,6 +337,7 @@ fn make(
             Backend::Soft => "soft",
             Backend::Pkcs11 { .. } => "pkcs11",
         },
+        rehearsal: request.rehearsal,
         audit_head: String::new(),
     })
 }

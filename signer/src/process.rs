@@ -56,6 +56,17 @@ pub(crate) fn private_dir(dir: &Path) -> Result<(), Error> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)
 }
 
+/// Whether `path` is `dir` or inside it (both made absolute; an existing
+/// path with its links resolved).
+pub(crate) fn inside(path: &Path, dir: &Path) -> bool {
+    let real = |path: &Path| {
+        std::fs::canonicalize(path)
+            .or_else(|_| std::path::absolute(path))
+            .unwrap_or_else(|_| path.to_owned())
+    };
+    real(path).starts_with(real(dir))
+}
+
 /// Checks that this user owns the ceremony directory, its folders and its
 /// state files, and that nobody else may write them.
 ///

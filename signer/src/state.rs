@@ -68,6 +68,11 @@ pub struct State {
     pub hsm: String,
     /// The audit entry the state was sealed after.
     pub anchor: Anchor,
+    /// A rehearsal (`init --rehearsal`): light-KDF cards, cards in the
+    /// directory and a `--now` far from the clock are allowed, and every
+    /// screen and record says so. Sealed, so that nobody turns a
+    /// production ceremony into one.
+    pub rehearsal: bool,
 }
 
 /// An audit entry: its sequence number and the SHA-256 of its line.
@@ -178,6 +183,7 @@ pub(crate) struct Parts<'a> {
     pub(crate) policy: &'a crate::policy::Policy,
     pub(crate) keys: &'a [hsm::KeyInfo],
     pub(crate) hsm: String,
+    pub(crate) rehearsal: bool,
 }
 
 impl Parts<'_> {
@@ -191,6 +197,7 @@ impl Parts<'_> {
             keys: digests(self.keys),
             hsm: self.hsm,
             anchor,
+            rehearsal: self.rehearsal,
         }
     }
 }
@@ -413,6 +420,7 @@ pub(crate) fn seal(ceremony: &Ceremony, key: &StateKey) -> Result<u64, Error> {
         policy: ceremony.policy(),
         keys: &keys,
         hsm: ceremony.hsm().binding(),
+        rehearsal: ceremony.is_rehearsal(),
     };
     seal_parts(ceremony.layout(), ceremony.trail(), parts, key)
 }

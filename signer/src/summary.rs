@@ -13,6 +13,8 @@ use crate::audit::OperationKind;
 pub struct Summary {
     /// The operation.
     pub operation: OperationKind,
+    /// A rehearsal, not a production ceremony.
+    pub rehearsal: bool,
     /// The ceremony directory.
     pub ceremony: String,
     /// The zone.

@@ -51,6 +51,7 @@ impl Ceremony {
             .unwrap_or_default();
         args.extend([
             "init".to_owned(),
+            "--rehearsal".to_owned(),
             "--dir".to_owned(),
             ceremony.path("c"),
             "--cards".to_owned(),
@@ -731,6 +732,7 @@ fn init_refuses_an_existing_puk_file_before_making_anything() {
     run_env(
         &[
             "init",
+            "--rehearsal",
             "--dir",
             arg(&ceremony),
             "--cards",
@@ -775,6 +777,7 @@ fn a_failing_token_leaves_no_card_behind() {
     let result = run_env(
         &[
             "init",
+            "--rehearsal",
             "--dir",
             arg(&ceremony),
             "--cards",

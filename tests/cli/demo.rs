@@ -9,7 +9,7 @@ fn the_transcript_shows_each_step() {
     let demo = dir.path().join("demo");
     run(&["demo", "--dir", arg(&demo)])
         .expect_code(0)
-        .expect_stdout("$ ceremony init --dir")
+        .expect_stdout("$ ceremony init --rehearsal --dir")
         .expect_stdout("wrong PIN: 2 tries left")
         .expect_stdout("accepted: card")
         .expect_stdout("0 error(s), 0 warning(s)")

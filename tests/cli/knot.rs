@@ -34,6 +34,7 @@ impl Zone {
         );
         args.extend([
             "init",
+            "--rehearsal",
             "--dir",
             &c,
             "--cards",

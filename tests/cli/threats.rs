@@ -245,7 +245,7 @@ fn ceremony_files_others_may_write_are_refused_and_init_ignores_the_umask() {
     )
     .unwrap();
     let script = format!(
-        "umask 000 && exec '{}' init --dir c --cards 2 --threshold 2 --algorithm ecdsap256sha256 --domain example. --pin-file pins.toml --puk-file puks.toml --kdf light",
+        "umask 000 && exec '{}' init --rehearsal --dir c --cards 2 --threshold 2 --algorithm ecdsap256sha256 --domain example. --pin-file pins.toml --puk-file puks.toml --kdf light",
         env!("CARGO_BIN_EXE_ceremony")
     );
     let made = Command::new("sh")
@@ -438,4 +438,190 @@ fn a_swapped_pin_is_named_by_inventory_and_refused_by_trust_anchor() {
         anchor.stderr
     );
     assert!(!anchor.stdout.contains("<TrustAnchor"), "{}", anchor.stdout);
+}
+
+/// `ceremony ARGS` in `dir`.
+fn in_dir(dir: &Path, args: &[&str]) -> Run {
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_ceremony"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+#[test]
+fn a_production_ceremony_refuses_what_only_a_rehearsal_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pins.toml"),
+        "CO-1 = \"111111\"\nCO-2 = \"222222\"\n",
+    )
+    .unwrap();
+    let init = |extra: &[&str]| {
+        let mut args = vec![
+            "init",
+            "--dir",
+            "c",
+            "--cards",
+            "2",
+            "--threshold",
+            "2",
+            "--algorithm",
+            "ecdsap256sha256",
+            "--domain",
+            "example.",
+            "--pin-file",
+            "pins.toml",
+        ];
+        args.extend_from_slice(extra);
+        in_dir(dir.path(), &args)
+    };
+    // What a rehearsal allows, refused before anything is made.
+    init(&[
+        "--kdf",
+        "light",
+        "--cards-dir",
+        "officers",
+        "--puk-file",
+        "p1.toml",
+    ])
+    .expect_code(2)
+    .expect_stderr("strong PIN derivation");
+    init(&["--puk-file", "p2.toml"])
+        .expect_code(2)
+        .expect_stderr("--cards-dir");
+    init(&["--cards-dir", "c/cards", "--puk-file", "p3.toml"])
+        .expect_code(2)
+        .expect_stderr("inside the ceremony directory");
+    assert!(!dir.path().join("c/ceremony.toml").exists());
+    // A production ceremony: strong cards, kept outside it.
+    let made = init(&["--cards-dir", "officers", "--puk-file", "puks.toml"]);
+    made.expect_code(0);
+    assert!(!made.stdout.contains("REHEARSAL"), "{}", made.stdout);
+    in_dir(
+        dir.path(),
+        &[
+            "--config",
+            "c/ceremony.toml",
+            "zsk",
+            "make-ksr",
+            "--dir",
+            "zsk",
+            "--domain",
+            "example.",
+            "--out",
+            "ksr.xml",
+        ],
+    )
+    .expect_code(0);
+    let card =
+        |name: &str| std::fs::read(dir.path().join(format!("officers/{name}.card"))).unwrap();
+    let before = (card("CO-1"), card("CO-2"));
+    let sign = |extra: &[&str], cards: &[&str]| {
+        let mut args = vec!["--config", "c/ceremony.toml"];
+        args.extend_from_slice(extra);
+        args.extend([
+            "sign",
+            "ksr.xml",
+            "--no-previous-skr",
+            "-o",
+            "skr.xml",
+            "--pin-file",
+            "pins.toml",
+            "--yes",
+            "--cards",
+        ]);
+        args.extend_from_slice(cards);
+        in_dir(dir.path(), &args)
+    };
+    let production = ["officers/CO-1.card", "officers/CO-2.card"];
+    // --now far from the clock: refused before any card.
+    sign(&["--now", "2030-01-01T00:00:00Z"], &production)
+        .expect_code(2)
+        .expect_stderr("from this machine's clock");
+    assert!((card("CO-1"), card("CO-2")) == before, "a card was read");
+    // A card beside the key store, and a light-KDF card (a rehearsal's):
+    // each refused by name, so the quorum is not met.
+    std::fs::copy(
+        dir.path().join("officers/CO-2.card"),
+        dir.path().join("c/CO-2.card"),
+    )
+    .unwrap();
+    let rehearsal = Ceremony::new("soft", "2");
+    let light = rehearsal.card("CO-1");
+    let run = sign(&[], &["officers/CO-1.card", "c/CO-2.card", &light]);
+    assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("stored inside the ceremony directory"),
+        "{said}"
+    );
+    assert!(said.contains("PIN derivation is the light one"), "{said}");
+    assert!(!dir.path().join("skr.xml").exists());
+    // The officers' own cards, the machine's clock: signed.
+    sign(&[], &production)
+        .expect_code(0)
+        .expect_stdout("SKR written");
+    let log = std::fs::read_to_string(dir.path().join("c/audit.log")).unwrap();
+    assert!(log.contains("\"rehearsal\":false"), "{log}");
+}
+
+#[test]
+fn a_rehearsal_says_so_on_its_screens_and_in_its_records() {
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    let (config, ksr, out, pins, one, two) = (
+        ceremony.path("c/ceremony.toml"),
+        ceremony.path("ksr-1.xml"),
+        ceremony.path("skr-1.xml"),
+        ceremony.path("pins.toml"),
+        ceremony.card("CO-1"),
+        ceremony.card("CO-2"),
+    );
+    let now = crate::ceremony::now_for(1);
+    ceremony
+        .run(&[
+            "--config",
+            &config,
+            "--now",
+            &now,
+            "sign",
+            &ksr,
+            "--no-previous-skr",
+            "-o",
+            &out,
+            "--pin-file",
+            &pins,
+            "--yes",
+            "--cards",
+            &one,
+            &two,
+        ])
+        .expect_code(0)
+        .expect_stdout("REHEARSAL: an exercise, not a production ceremony");
+    let text = log(&ceremony);
+    let begin = text
+        .lines()
+        .rev()
+        .find(|line| line.contains("\"event\":\"sign-begin\""))
+        .unwrap();
+    assert!(begin.contains("\"rehearsal\":true"), "{begin}");
+    // The flag is sealed: set to false on disk, the MAC no longer holds.
+    let state_path = ceremony.path("c/hsm/state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
+    assert_eq!(state["state"]["rehearsal"], true);
+    state["state"]["rehearsal"] = false.into();
+    std::fs::write(&state_path, state.to_string()).unwrap();
+    ceremony.make_ksr(2);
+    let run = ceremony.sign(2, &["CO-1", "CO-2"], &[]);
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }

@@ -28,7 +28,7 @@ pub struct Args {
 const SCRIPT: &[(&str, &str, i32)] = &[
     (
         "Seven crypto officers are issued cards; any three of them activate the HSM.",
-        "init --dir {c} --cards 7 --threshold 3 --algorithm rsasha256 --domain . --pin-file {dir}/pins.toml --puk-file {dir}/puks.toml",
+        "init --rehearsal --dir {c} --cards 7 --threshold 3 --algorithm rsasha256 --domain . --pin-file {dir}/pins.toml --puk-file {dir}/puks.toml",
         0,
     ),
     (

@@ -18,11 +18,12 @@ use crate::terminal;
 /// Arguments of `init`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  ceremony init --dir c --cards 5 --threshold 3 --algorithm ecdsap256sha256 --domain example.
-  ceremony --now 2029-12-01T00:00:00Z init --dir c --officers alice,bob,carol --threshold 2 \\
-      --algorithm rsasha256 --pin-file pins.toml --puk-file puks.toml --kdf light
-  ceremony init --dir c --cards 3 --threshold 2 --algorithm ed25519 --backend pkcs11 \\
-      --module /usr/lib/softhsm/libsofthsm2.so --token ceremony --so-pin-file so-pin")]
+  ceremony init --dir c --cards-dir /media/officers --cards 5 --threshold 3 \\
+      --algorithm ecdsap256sha256 --domain example.
+  ceremony --now 2029-12-01T00:00:00Z init --rehearsal --dir c --officers alice,bob,carol \\
+      --threshold 2 --algorithm rsasha256 --pin-file pins.toml --puk-file puks.toml --kdf light
+  ceremony init --dir c --cards-dir /media/officers --cards 3 --threshold 2 --algorithm ed25519 \\
+      --backend pkcs11 --module /usr/lib/softhsm/libsofthsm2.so --token ceremony --so-pin-file so-pin")]
 pub struct Args {
     /// The new ceremony directory (must not hold a ceremony).
     #[arg(long, value_name = "DIR")]
@@ -68,9 +69,21 @@ pub struct Args {
     #[arg(long, value_name = "FILE", required_if_eq("backend", "pkcs11"))]
     so_pin_file: Option<PathBuf>,
     /// The cards' PIN derivation: strong (Argon2id 64 MiB, 3 passes, the
-    /// default) or light (for tests and quick rehearsals only).
+    /// default) or light (a rehearsal only).
     #[arg(long, default_value = "strong", value_name = "KDF")]
     kdf: String,
+    /// Where the cards go, each where its officer keeps it: a folder
+    /// outside the ceremony directory (required for a production
+    /// ceremony; DIR/cards for a rehearsal without it).
+    #[arg(long, value_name = "DIR")]
+    cards_dir: Option<PathBuf>,
+    /// A rehearsal (tabletop exercise, tests, the demo), not a production
+    /// ceremony: light-KDF cards, cards inside the ceremony directory and a
+    /// --now far from the clock are allowed, and every screen and audit
+    /// record says it is a rehearsal. Without it: a production ceremony,
+    /// which refuses all three. Sealed at init; nobody can change it.
+    #[arg(long)]
+    rehearsal: bool,
 }
 
 /// A KSK's kind on the command line.
@@ -195,6 +208,8 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         kdf: kdf(&args.kdf)?,
         puks: puk_delivery(args.puk_file.as_deref(), context)?,
         now: context.now()?,
+        rehearsal: args.rehearsal,
+        cards_dir: args.cards_dir.clone(),
     })?;
     let secrets = Secrets::new(args.pin_file.as_deref())?;
     let pins = new_pins(&secrets, &officers)?;
@@ -203,6 +218,9 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     if context.json {
         render::json(&made)?;
         return Ok(Outcome::Success);
+    }
+    if made.rehearsal {
+        out(render::REHEARSAL)?;
     }
     out(format!(
         "ceremony for {} in {}: {} of {} officers activate the HSM ({})",

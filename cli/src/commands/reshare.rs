@@ -46,9 +46,15 @@ pub struct Args {
     /// each new officer is shown theirs alone.
     #[arg(long, value_name = "OUT")]
     puk_file: Option<PathBuf>,
-    /// The new cards' PIN derivation: strong (default) or light.
+    /// The new cards' PIN derivation: strong (default) or light (a
+    /// rehearsal only).
     #[arg(long, default_value = "strong", value_name = "KDF")]
     kdf: String,
+    /// Where the new cards go: a folder outside the ceremony directory
+    /// (required for a production ceremony; DIR/cards/generation-G for a
+    /// rehearsal without it).
+    #[arg(long, value_name = "DIR")]
+    cards_dir: Option<PathBuf>,
 }
 
 /// Runs `reshare` (`rekey` false) or `rekey` (`rekey` true).
@@ -68,6 +74,7 @@ pub fn run(args: Args, context: &Context, rekey: bool) -> Result<Outcome, CliErr
     let prepared = prepare_generation(
         &ceremony,
         GenerationRequest {
+            cards_dir: args.cards_dir.clone(),
             rekey,
             officers,
             threshold: args.threshold,

@@ -40,6 +40,9 @@ pub struct GenerationRequest {
     pub puks: PukDelivery,
     /// Now.
     pub now: Now,
+    /// Where the new cards go (`DIR/cards/generation-G` without it; a
+    /// production ceremony needs a folder outside its directory).
+    pub cards_dir: Option<PathBuf>,
 }
 
 /// A new card set to issue.
@@ -81,7 +84,10 @@ pub fn prepare_generation(
         OperationKind::Reshare
     };
     let generation = ceremony.roster().generation().saturating_add(1);
-    let dir = ceremony.layout().generation(generation);
+    let dir = request
+        .cards_dir
+        .clone()
+        .unwrap_or_else(|| ceremony.layout().generation(generation));
     let mut begin = details([
         ("generation", generation.into()),
         ("officers", request.officers.clone().into()),
@@ -97,7 +103,22 @@ pub fn prepare_generation(
             return Err(Error::Internal("a PIN for each new officer".into()));
         }
         request.puks.check()?;
-        if dir.exists() {
+        if !ceremony.is_rehearsal() {
+            if !request.kdf.is_strong() {
+                return Err(Error::Production(
+                    "a production ceremony's cards use the strong PIN derivation (--kdf strong)"
+                        .into(),
+                ));
+            }
+            if crate::process::inside(&dir, ceremony.layout().root()) {
+                return Err(Error::Production(format!(
+                    "the new cards would be in {}, inside the ceremony directory: give --cards-dir, a folder outside it",
+                    dir.display()
+                )));
+            }
+        }
+        if dir.exists() && std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some())
+        {
             return Err(Error::OutputExists(dir.clone()));
         }
         summary(

@@ -21,6 +21,28 @@ use crate::clock::Now;
 use crate::error::Error;
 use crate::summary::{Detail, FileRef, RosterRef, Summary};
 
+/// How far from the clock `--now` may be in a production ceremony, in
+/// seconds.
+pub const MAX_NOW_OFFSET: u32 = 300;
+
+/// A production ceremony judges documents by its own clock: a KSR refused
+/// today for its horizon is not signed by moving `--now` (one person's
+/// switch); a rehearsal takes any `--now`.
+pub(crate) fn check_now(ceremony: &Ceremony, now: Now) -> Result<(), Error> {
+    if ceremony.is_rehearsal() || !now.given {
+        return Ok(());
+    }
+    let clock = ceremony.clock().wall();
+    let off = now.time.to_unix().abs_diff(clock.to_unix());
+    if off > MAX_NOW_OFFSET {
+        return Err(Error::Production(format!(
+            "--now {} is {off} s from this machine's clock ({clock}); a production ceremony allows at most {MAX_NOW_OFFSET} s (a rehearsal allows any)",
+            now.time
+        )));
+    }
+    Ok(())
+}
+
 /// The details of an audit entry, from pairs.
 pub(crate) fn details<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
     pairs
@@ -40,8 +62,11 @@ pub(crate) fn summary(
 ) -> Result<Summary, Error> {
     let policy = ceremony.policy();
     let roster = ceremony.roster();
+    let rehearsal = ceremony.is_rehearsal();
+    check_now(ceremony, now)?;
     Ok(Summary {
         operation,
+        rehearsal,
         ceremony: ceremony.layout().root().display().to_string(),
         zone: policy.domain()?.to_string(),
         policy: FileRef {

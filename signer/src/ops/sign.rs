@@ -129,6 +129,10 @@ pub fn prepare_sign(ceremony: &Ceremony, request: SignRequest) -> Result<Prepare
     begin.insert("schema".into(), request.schema.clone().into());
     begin.insert("now".into(), request.now.time.to_string().into());
     let open = ceremony.begin(OperationKind::Sign, begin)?;
+    // A moved clock is refused before the documents are judged by it.
+    if let Err(err) = super::check_now(ceremony, request.now) {
+        return Err(ceremony.fail(open, err));
+    }
     match plan(ceremony, &request) {
         Ok((sign, detail, warnings)) => {
             let mut waivers = Vec::new();
