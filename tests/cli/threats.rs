@@ -625,3 +625,111 @@ fn a_rehearsal_says_so_on_its_screens_and_in_its_records() {
     let run = ceremony.sign(2, &["CO-1", "CO-2"], &[]);
     assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
+
+/// The bytes of an ECDSA P-256 private key's encoding around the KSK's
+/// public key: RFC 5915's `[1] publicKey BIT STRING` (a1 44 03 42 00 04
+/// X Y), which the PKCS#8 of the key holds right after the private scalar.
+fn pkcs8_tail(ceremony: &Ceremony) -> Vec<u8> {
+    use base64::Engine as _;
+    let config = ceremony.path("c/ceremony.toml");
+    let keys = ceremony
+        .run(&["--json", "--config", &config, "inventory"])
+        .json();
+    let dnskey = keys[0]["dnskey"].as_str().unwrap();
+    let public = base64::engine::general_purpose::STANDARD
+        .decode(dnskey.split_whitespace().last().unwrap())
+        .unwrap();
+    assert_eq!(public.len(), 64, "{dnskey}");
+    let mut tail = vec![0xa1, 0x44, 0x03, 0x42, 0x00, 0x04];
+    tail.extend_from_slice(&public);
+    tail
+}
+
+/// Dumps a running process with gcore; whether its memory holds `needle`.
+fn core_holds(pid: u32, needle: &[u8]) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("core");
+    let dumped = Command::new("gcore")
+        .arg("-o")
+        .arg(&prefix)
+        .arg(pid.to_string())
+        .output()
+        .expect("gcore runs; the test command installs gdb");
+    assert!(
+        dumped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dumped.stderr)
+    );
+    let core = std::fs::read(dir.path().join(format!("core.{pid}"))).unwrap();
+    core.windows(needle.len()).any(|window| window == needle)
+}
+
+#[test]
+fn a_service_dumped_after_deactivation_holds_no_ksk_private_key() {
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    let tail = pkcs8_tail(&ceremony);
+    // The control: while the HSM is active (a signing slowed down at one
+    // terminal), the dump does hold the KSK's PKCS#8.
+    let (config, ksr, out, pins, one, two) = (
+        ceremony.path("c/ceremony.toml"),
+        ceremony.path("ksr-1.xml"),
+        ceremony.path("skr-control.xml"),
+        ceremony.path("pins.toml"),
+        ceremony.card("CO-1"),
+        ceremony.card("CO-2"),
+    );
+    let now = crate::ceremony::now_for(1);
+    let mut signing = Command::new(env!("CARGO_BIN_EXE_ceremony"))
+        .args([
+            "--config",
+            &config,
+            "--now",
+            &now,
+            "sign",
+            &ksr,
+            "--no-previous-skr",
+            "-o",
+            &out,
+            "--pin-file",
+            &pins,
+            "--yes",
+            "--cards",
+            &one,
+            &two,
+        ])
+        .env("CEREMONY_TEST_STALL_MS", "1000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let active = || {
+        let text = log(&ceremony);
+        text.rfind("\"event\":\"sign-begin\"")
+            .is_some_and(|begun| text[begun..].contains("\"event\":\"hsm-activated\""))
+    };
+    while !active() {
+        assert!(Instant::now() < deadline, "the HSM was never activated");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        core_holds(signing.id(), &tail),
+        "the control found no key while active: the scan cannot show anything"
+    );
+    signing.kill().unwrap();
+    signing.wait().unwrap();
+    // The service, after signing through it: the HSM sealed, no key left.
+    let server = crate::service::Server::start(&ceremony, &[]);
+    let id = server.submit(&ksr);
+    let admin = server.spawn_confirm(&id, &ceremony.path("skr-1.xml"));
+    server.present("CO-1").expect_code(0);
+    server.present("CO-2").expect_code(0);
+    assert_eq!(crate::service::finish(admin).code, 0);
+    assert_eq!(server.status()["hsm_active"], false);
+    assert!(
+        !core_holds(server.pid(), &tail),
+        "the service's memory holds the KSK's private key after deactivation"
+    );
+}
