@@ -235,13 +235,23 @@ pub fn summary(summary: &Summary) -> Result<(), CliError> {
         } => line(format!(
             "a new KSK {label} ({algorithm}), the policy's {role}"
         ))?,
-        Detail::Promote { current, retired } => line(format!(
-            "{current} becomes ksk_current{}",
-            retired
-                .as_ref()
-                .map(|old| format!("; {old} leaves the policy"))
-                .unwrap_or_default()
-        ))?,
+        Detail::Promote {
+            evidence,
+            current,
+            retired,
+        } => {
+            line(format!(
+                "{current} becomes ksk_current{}",
+                retired
+                    .as_ref()
+                    .map(|old| format!("; {old} leaves the policy"))
+                    .unwrap_or_default()
+            ))?;
+            line(format!(
+                "the roll shown by {} (SHA-256 {})",
+                evidence.path, evidence.sha256
+            ))?;
+        }
         Detail::Policy {
             approved_sha256,
             difference,

@@ -92,6 +92,8 @@ pub enum Detail {
     },
     /// Promoting the next KSK.
     Promote {
+        /// The revoke quarter's SKR, the evidence that the roll happened.
+        evidence: FileRef,
         /// The label that becomes `ksk_current`.
         current: String,
         /// The label that leaves the policy.

@@ -464,9 +464,37 @@ fn ksk_roll(backend: &str) {
             .sign(quarter, &["CO-2", "CO-5"], &["--schema", schema])
             .expect_code(0);
     }
-    // Promotion changes what the quorum signs: it takes a quorum too.
+    // Promotion changes what the quorum signs: it takes a quorum too, and
+    // the evidence that the roll happened, checked before any card: the
+    // rollover quarter's SKR does not show the current KSK revoked.
+    let (rollover, revoke) = (ceremony.path("skr-3.xml"), ceremony.path("skr-4.xml"));
     ceremony
-        .run(&["--config", &config, "ksk", "promote", "--yes"])
+        .run(&[
+            "--config",
+            &config,
+            "ksk",
+            "promote",
+            "--revoke-skr",
+            &rollover,
+            "--cards",
+            &card_3,
+            &card_4,
+            "--pin-file",
+            &pins,
+            "--yes",
+        ])
+        .expect_code(2)
+        .expect_stderr("does not show the roll");
+    ceremony
+        .run(&[
+            "--config",
+            &config,
+            "ksk",
+            "promote",
+            "--revoke-skr",
+            &revoke,
+            "--yes",
+        ])
         .expect_code(4);
     ceremony
         .run(&[
@@ -474,6 +502,8 @@ fn ksk_roll(backend: &str) {
             &config,
             "ksk",
             "promote",
+            "--revoke-skr",
+            &revoke,
             "--cards",
             &card_3,
             &card_4,

@@ -2,6 +2,8 @@
 //! becomes the current one), each with a quorum: a KSK roll without editing
 //! the policy by hand.
 
+use std::path::PathBuf;
+
 use signer::{KeygenRequest, prepare_keygen, prepare_promote};
 
 use super::init::KeyArgs;
@@ -32,9 +34,25 @@ pub enum KskCommand {
     /// After the revoke quarter: the next KSK becomes the current one and
     /// the old one leaves the policy (it stays in the HSM). The policy
     /// decides what is signed, so a quorum authorizes the change.
+    ///
+    /// The evidence that the roll happened is the revoke quarter's SKR
+    /// (--revoke-skr): every bundle signed by a KSK the policy pins, and a
+    /// bundle that publishes the current KSK revoked with a signature by
+    /// the next one; it is checked before any card.
     #[command(after_help = "Example:
-  ceremony --config c/ceremony.toml ksk promote --cards c/cards/CO-1.card c/cards/CO-2.card")]
-    Promote(QuorumArgs),
+  ceremony --config c/ceremony.toml ksk promote --revoke-skr skr-revoke.xml \\
+      --cards c/cards/CO-1.card c/cards/CO-2.card")]
+    Promote(PromoteArgs),
+}
+
+/// Arguments of `ksk promote`.
+#[derive(Debug, clap::Args)]
+pub struct PromoteArgs {
+    /// The revoke quarter's SKR: the evidence that the roll happened.
+    #[arg(long, value_name = "SKR")]
+    revoke_skr: PathBuf,
+    #[command(flatten)]
+    quorum: QuorumArgs,
 }
 
 /// Runs `keygen`.
@@ -66,11 +84,15 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
 /// Runs a `ksk` command.
 pub fn run_ksk(command: &KskCommand, context: &Context) -> Result<Outcome, CliError> {
     match command {
-        KskCommand::Promote(args) => {
+        KskCommand::Promote(PromoteArgs {
+            revoke_skr,
+            quorum: args,
+        }) => {
             let now = context.now()?;
+            let evidence = signer::Document::read(revoke_skr)?;
             let secrets = Secrets::new(args.pin_file.as_deref())?;
             let mut ceremony = context.open_ceremony("ksk promote")?;
-            let prepared = prepare_promote(&ceremony, now)?;
+            let prepared = prepare_promote(&ceremony, now, &evidence)?;
             let done = quorum::run(&mut ceremony, prepared, args, secrets, context)?;
             let promoted = &done.output;
             if context.json {
