@@ -17,6 +17,44 @@ fn log(ceremony: &Ceremony) -> String {
     std::fs::read_to_string(ceremony.path("c/audit.log")).unwrap()
 }
 
+/// `--config … --now … sign ksr-1.xml --no-previous-skr -o OUT` with CO-1's
+/// and CO-2's cards, confirmed: the first quarter signed at one terminal.
+fn first_quarter(ceremony: &Ceremony, out: &str) -> Vec<String> {
+    [
+        "--config",
+        &ceremony.path("c/ceremony.toml"),
+        "--now",
+        &crate::ceremony::now_for(1),
+        "sign",
+        &ceremony.path("ksr-1.xml"),
+        "--no-previous-skr",
+        "-o",
+        out,
+        "--pin-file",
+        &ceremony.path("pins.toml"),
+        "--yes",
+        "--cards",
+        &ceremony.card("CO-1"),
+        &ceremony.card("CO-2"),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Waits until the signing that opened last has activated the HSM.
+fn wait_until_active(ceremony: &Ceremony) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let active = || {
+        let text = log(ceremony);
+        text.rfind("\"event\":\"sign-begin\"")
+            .is_some_and(|begun| text[begun..].contains("\"event\":\"hsm-activated\""))
+    };
+    while !active() {
+        assert!(Instant::now() < deadline, "the HSM was never activated");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Asserts that a signing was refused by name, wrote no SKR, and never
 /// activated the HSM.
 fn refused_without_activation(ceremony: &Ceremony, run: &Run, quarter: u32, message: &str) {
@@ -318,18 +356,14 @@ fn sigquit_while_the_hsm_is_active_dumps_no_core() {
     let ceremony = Ceremony::new("soft", "2");
     ceremony.make_ksr(1);
     let cwd = tempfile::tempdir().unwrap();
-    let (config, ksr, out, pins, one, two) = (
-        ceremony.path("c/ceremony.toml"),
-        ceremony.path("ksr-1.xml"),
-        ceremony.path("skr-1.xml"),
-        ceremony.path("pins.toml"),
-        ceremony.card("CO-1"),
-        ceremony.card("CO-2"),
-    );
-    let now = crate::ceremony::now_for(1);
+    let args: Vec<String> = first_quarter(&ceremony, &ceremony.path("skr-1.xml"))
+        .iter()
+        .map(|arg| format!("'{arg}'"))
+        .collect();
     let script = format!(
-        "ulimit -c unlimited && exec '{}' --config '{config}' --now {now} sign '{ksr}' --no-previous-skr -o '{out}' --pin-file '{pins}' --yes --cards '{one}' '{two}'",
-        env!("CARGO_BIN_EXE_ceremony")
+        "ulimit -c unlimited && exec '{}' {}",
+        env!("CARGO_BIN_EXE_ceremony"),
+        args.join(" ")
     );
     let mut child = Command::new("sh")
         .arg("-c")
@@ -341,16 +375,7 @@ fn sigquit_while_the_hsm_is_active_dumps_no_core() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let activated = || {
-        let text = log(&ceremony);
-        text.rfind("\"event\":\"sign-begin\"")
-            .is_some_and(|begun| text[begun..].contains("\"event\":\"hsm-activated\""))
-    };
-    while !activated() {
-        assert!(Instant::now() < deadline, "the HSM was never activated");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until_active(&ceremony);
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
     let core = limits
         .lines()
@@ -578,33 +603,10 @@ fn a_production_ceremony_refuses_what_only_a_rehearsal_allows() {
 fn a_rehearsal_says_so_on_its_screens_and_in_its_records() {
     let ceremony = Ceremony::new("soft", "2");
     ceremony.make_ksr(1);
-    let (config, ksr, out, pins, one, two) = (
-        ceremony.path("c/ceremony.toml"),
-        ceremony.path("ksr-1.xml"),
-        ceremony.path("skr-1.xml"),
-        ceremony.path("pins.toml"),
-        ceremony.card("CO-1"),
-        ceremony.card("CO-2"),
-    );
-    let now = crate::ceremony::now_for(1);
+    let args = first_quarter(&ceremony, &ceremony.path("skr-1.xml"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     ceremony
-        .run(&[
-            "--config",
-            &config,
-            "--now",
-            &now,
-            "sign",
-            &ksr,
-            "--no-previous-skr",
-            "-o",
-            &out,
-            "--pin-file",
-            &pins,
-            "--yes",
-            "--cards",
-            &one,
-            &two,
-        ])
+        .run(&args)
         .expect_code(0)
         .expect_stdout("REHEARSAL: an exercise, not a production ceremony");
     let text = log(&ceremony);
@@ -671,49 +673,15 @@ fn a_service_dumped_after_deactivation_holds_no_ksk_private_key() {
     let tail = pkcs8_tail(&ceremony);
     // The control: while the HSM is active (a signing slowed down at one
     // terminal), the dump does hold the KSK's PKCS#8.
-    let (config, ksr, out, pins, one, two) = (
-        ceremony.path("c/ceremony.toml"),
-        ceremony.path("ksr-1.xml"),
-        ceremony.path("skr-control.xml"),
-        ceremony.path("pins.toml"),
-        ceremony.card("CO-1"),
-        ceremony.card("CO-2"),
-    );
-    let now = crate::ceremony::now_for(1);
     let mut signing = Command::new(env!("CARGO_BIN_EXE_ceremony"))
-        .args([
-            "--config",
-            &config,
-            "--now",
-            &now,
-            "sign",
-            &ksr,
-            "--no-previous-skr",
-            "-o",
-            &out,
-            "--pin-file",
-            &pins,
-            "--yes",
-            "--cards",
-            &one,
-            &two,
-        ])
+        .args(first_quarter(&ceremony, &ceremony.path("skr-control.xml")))
         .env("CEREMONY_TEST_STALL_MS", "1000")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let active = || {
-        let text = log(&ceremony);
-        text.rfind("\"event\":\"sign-begin\"")
-            .is_some_and(|begun| text[begun..].contains("\"event\":\"hsm-activated\""))
-    };
-    while !active() {
-        assert!(Instant::now() < deadline, "the HSM was never activated");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until_active(&ceremony);
     assert!(
         core_holds(signing.id(), &tail),
         "the control found no key while active: the scan cannot show anything"
@@ -722,7 +690,7 @@ fn a_service_dumped_after_deactivation_holds_no_ksk_private_key() {
     signing.wait().unwrap();
     // The service, after signing through it: the HSM sealed, no key left.
     let server = crate::service::Server::start(&ceremony, &[]);
-    let id = server.submit(&ksr);
+    let id = server.submit(&ceremony.path("ksr-1.xml"));
     let admin = server.spawn_confirm(&id, &ceremony.path("skr-1.xml"));
     server.present("CO-1").expect_code(0);
     server.present("CO-2").expect_code(0);
