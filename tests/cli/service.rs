@@ -104,6 +104,7 @@ impl<'a> Server<'a> {
                 &self.ceremony.card(officer),
                 "--pin-file",
                 &self.ceremony.path("pins.toml"),
+                "--yes",
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -1035,4 +1036,43 @@ fn an_skr_planted_in_the_service_folder_is_not_served() {
     let run = server.client("zsk-operator", &["skr", "fetch", &id, "-o", &fetched]);
     assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(!Path::new(&fetched).exists());
+}
+
+#[test]
+fn an_officer_who_does_not_confirm_the_operation_presents_nothing() {
+    use std::io::Write as _;
+    let ceremony = Ceremony::new("soft", "2");
+    let server = Server::start(&ceremony, &[]);
+    let ksr = ceremony.make_ksr(1);
+    let id = server.submit(&ksr);
+    let admin = server.spawn_confirm(&id, &ceremony.path("skr-1.xml"));
+    wait_for(&server, |status| status["phase"] == "collecting");
+    let card = ceremony.card("CO-1");
+    let before = std::fs::read(&card).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ceremony"))
+        .arg("present")
+        .args(server.remote("CO-1"))
+        .args(["--card", &card, "--pin-file", &ceremony.path("pins.toml")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"no\n").unwrap();
+    let declined = finish(child);
+    assert_eq!(declined.code, 1, "{}{}", declined.stdout, declined.stderr);
+    assert!(
+        declined.stderr.contains("Type yes to present it"),
+        "{}",
+        declined.stderr
+    );
+    assert!(
+        declined.stdout.contains(&id[4..]),
+        "the summary was not shown: {}",
+        declined.stdout
+    );
+    assert_eq!(std::fs::read(&card).unwrap(), before, "the card was read");
+    assert_eq!(server.status()["presented"], 0);
+    drop(server);
+    let _ = finish(admin);
 }

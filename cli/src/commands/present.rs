@@ -17,7 +17,8 @@ use crate::service::client::{Remote, RemoteArgs, expect};
 /// Arguments of `present`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:
-  ceremony present --server https://signer:8443 --tls-dir tls/clients/CO-2 --as CO-2 --card CO-2.card")]
+  ceremony present --server https://signer:8443 --tls-dir tls/clients/CO-2 --as CO-2 --card CO-2.card
+  (the summary of the operation is shown, and the officer types yes to present for it)")]
 pub struct Args {
     #[command(flatten)]
     remote: RemoteArgs,
@@ -27,6 +28,10 @@ pub struct Args {
     /// The PIN (TOML: officer = "PIN"); without it the PIN is asked.
     #[arg(long, value_name = "FILE")]
     pin_file: Option<PathBuf>,
+    /// Do not ask the officer to confirm the operation shown (scripted
+    /// exercises and tests); the card still signs only that operation.
+    #[arg(long)]
+    yes: bool,
 }
 
 /// Runs `present`: the open attempt and the operation it is for are
@@ -47,6 +52,18 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             offer.threshold,
             args.card.display()
         ))?;
+    }
+    // The officer authorizes this operation and no other: the card signs
+    // the digest of the summary just shown.
+    if !args.yes {
+        match crate::terminal::ask(
+            "Your card will authorize exactly the operation above. Type yes to present it: ",
+        )? {
+            Some(answer) if answer == "yes" => {}
+            _ => {
+                return Err(CliError::Signer(signer::Error::NotConfirmed));
+            }
+        }
     }
     let card_error = |reason: String| {
         CliError::Signer(signer::Error::CardFile {
