@@ -77,6 +77,29 @@ pub trait Hsm {
     /// for a token, the module, its SHA-256 and the token's label.
     fn binding(&self) -> String;
 
+    /// Keeps the sealed state's MAC inside the HSM, where only the
+    /// logged-in user (the quorum) can read or write it, so that a state
+    /// file restored from a copy is found out. The soft HSM, whose store is
+    /// itself a file, keeps nothing.
+    ///
+    /// # Errors
+    ///
+    /// Sealed, or the backend failed.
+    fn bind_state(&mut self, mac: &[u8]) -> Result<(), HsmError> {
+        let _ = mac;
+        Ok(())
+    }
+
+    /// The MAC [`Hsm::bind_state`] kept (empty when none was kept), or
+    /// `None` for an HSM that keeps none.
+    ///
+    /// # Errors
+    ///
+    /// Sealed, or the backend failed.
+    fn bound_state(&self) -> Result<Option<Vec<u8>>, HsmError> {
+        Ok(None)
+    }
+
     /// The roster whose quorum activates this HSM: the current one.
     ///
     /// # Errors

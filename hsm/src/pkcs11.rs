@@ -54,6 +54,9 @@ const PIN_PURPOSE: &str = "pkcs11 user pin";
 /// it, so only a quorum can act as the security officer.
 const SO_PIN_PURPOSE: &str = "pkcs11 so pin";
 
+/// The label of the private data object that holds the sealed state's MAC.
+const STATE_OBJECT: &str = "ceremony-sealed-state";
+
 /// DER of the P-256 OID 1.2.840.10045.3.1.7 (CKA_EC_PARAMS).
 const P256_PARAMS: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 /// DER of the Ed25519 OID 1.3.101.112 (RFC 8410).
@@ -600,6 +603,53 @@ impl Hsm for Pkcs11Hsm {
         })?;
         self.sidecar.keys.remove(label);
         self.save()
+    }
+
+    fn bind_state(&mut self, mac: &[u8]) -> Result<(), HsmError> {
+        self.with_session(|session| {
+            let label = Attribute::Label(STATE_OBJECT.as_bytes().to_vec());
+            for old in session
+                .find_objects(&[Attribute::Class(ObjectClass::DATA), label.clone()])
+                .map_err(pkcs11)?
+            {
+                session.destroy_object(old).map_err(pkcs11)?;
+            }
+            session
+                .create_object(&[
+                    Attribute::Class(ObjectClass::DATA),
+                    Attribute::Token(true),
+                    Attribute::Private(true),
+                    Attribute::Modifiable(true),
+                    label,
+                    Attribute::Value(mac.to_vec()),
+                ])
+                .map(drop)
+                .map_err(pkcs11)
+        })
+    }
+
+    fn bound_state(&self) -> Result<Option<Vec<u8>>, HsmError> {
+        self.with_session(|session| {
+            let found = session
+                .find_objects(&[
+                    Attribute::Class(ObjectClass::DATA),
+                    Attribute::Label(STATE_OBJECT.as_bytes().to_vec()),
+                ])
+                .map_err(pkcs11)?;
+            let Some(handle) = found.first() else {
+                return Ok(Some(Vec::new()));
+            };
+            let value = session
+                .get_attributes(*handle, &[AttributeType::Value])
+                .map_err(pkcs11)?
+                .into_iter()
+                .find_map(|attribute| match attribute {
+                    Attribute::Value(value) => Some(value),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            Ok(Some(value))
+        })
     }
 
     fn binding(&self) -> String {

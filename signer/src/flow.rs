@@ -507,6 +507,14 @@ impl<O: Operation> Confirmed<O> {
             let err = recorded.map_or_else(|logged| logged, |_| Error::Hsm(err));
             return Err(ceremony.fail(self.open, err));
         }
+        // A token keeps the state's MAC where only the quorum reaches: a
+        // directory restored as a whole from an older copy is found here,
+        // before any key is used.
+        let layout = ceremony.layout().clone();
+        if let Err(err) = state::check_bound(&layout, ceremony.hsm_mut()) {
+            ceremony.hsm_mut().deactivate();
+            return Err(ceremony.fail(self.open, err));
+        }
         let open = self.open;
         let mut active = Active {
             ceremony,

@@ -261,14 +261,13 @@ fn make(
     };
     hsm.activate(&enrolment.secret)?;
     record(Event::HsmActivated)?;
+    // The HSM stays active until the state is sealed into it, below; it is
+    // sealed when dropped on any failure before.
     let ksk = hsm.generate(
         FIRST_KSK,
         request.spec,
         u64::from(request.now.time.to_unix()),
-    );
-    hsm.deactivate();
-    record(Event::HsmDeactivated)?;
-    let ksk = ksk?;
+    )?;
     let mut config = config(&request.domain, request.spec);
     let ds = ksr::Ds::compute(&request.domain, &ksk.dnskey, ksr::DigestType::Sha256);
     record(Event::KeyGenerated {
@@ -303,18 +302,23 @@ fn make(
         change: format!("{} is ksk_current", ksk.label),
     })?;
     let policy = crate::policy::Policy::load(&layout.policy())?;
+    let keys = hsm.inventory()?;
+    let binding = hsm.binding();
     crate::state::seal_parts(
         layout,
         trail,
+        hsm.as_mut(),
         crate::state::Parts {
             roster: &roster,
             policy: &policy,
-            keys: &hsm.inventory()?,
-            hsm: hsm.binding(),
+            keys: &keys,
+            hsm: binding,
             rehearsal: request.rehearsal,
         },
         &state_key,
     )?;
+    hsm.deactivate();
+    record(Event::HsmDeactivated)?;
     let ttl = config.ksk_policy.ttl;
     Ok(Initialized {
         dir: layout.root().display().to_string(),

@@ -73,6 +73,10 @@ pub struct State {
     /// screen and record says so. Sealed, so that nobody turns a
     /// production ceremony into one.
     pub rehearsal: bool,
+    /// The MAC of the state this one replaced (empty for the first), hex:
+    /// a token that still keeps that one is a run that ended between the
+    /// file and the token, not a restored copy.
+    pub previous_mac: String,
 }
 
 /// An audit entry: its sequence number and the SHA-256 of its line.
@@ -154,7 +158,7 @@ pub enum StateError {
     LogCut {
         /// The anchor's sequence number.
         seq: u64,
-        /// "cut" or "rewritten".
+        /// "cut", or "cut or rewritten" when the entry is there but another.
         how: &'static str,
     },
     /// The state is older than the log.
@@ -169,6 +173,11 @@ pub enum StateError {
         /// Where.
         entry: u64,
     },
+    /// The token keeps another state.
+    #[error(
+        "the ceremony state is not the one the token keeps: the directory (state, key store record and log) was restored from an older copy; nothing was signed"
+    )]
+    TokenDisagrees,
     /// The MAC does not verify under the quorum's secret.
     #[error(
         "the ceremony state does not verify under the quorum's secret: it was written without this quorum (edited, or from another card set); nothing was activated"
@@ -187,7 +196,7 @@ pub(crate) struct Parts<'a> {
 }
 
 impl Parts<'_> {
-    fn into_state(self, epoch: u64, anchor: Anchor) -> State {
+    fn into_state(self, epoch: u64, anchor: Anchor, previous_mac: String) -> State {
         State {
             epoch,
             generation: self.roster.generation(),
@@ -198,6 +207,7 @@ impl Parts<'_> {
             hsm: self.hsm,
             anchor,
             rehearsal: self.rehearsal,
+            previous_mac,
         }
     }
 }
@@ -362,7 +372,7 @@ fn check_log(ceremony: &Ceremony, state: &State) -> Result<(), Error> {
         Some(hash) if !hash.eq_ignore_ascii_case(&state.anchor.hash) => {
             return Err(StateError::LogCut {
                 seq,
-                how: "rewritten",
+                how: "cut or rewritten",
             }
             .into());
         }
@@ -413,16 +423,47 @@ pub(crate) fn verify(layout: &Layout, key: &StateKey) -> Result<(), Error> {
 /// # Errors
 ///
 /// The state cannot be read or written, or the log fails.
-pub(crate) fn seal(ceremony: &Ceremony, key: &StateKey) -> Result<u64, Error> {
+pub(crate) fn seal(ceremony: &mut Ceremony, key: &StateKey) -> Result<u64, Error> {
     let keys = ceremony.inventory()?;
+    let roster = ceremony.roster().clone();
+    let policy = ceremony.policy().clone();
     let parts = Parts {
-        roster: ceremony.roster(),
-        policy: ceremony.policy(),
+        roster: &roster,
+        policy: &policy,
         keys: &keys,
         hsm: ceremony.hsm().binding(),
         rehearsal: ceremony.is_rehearsal(),
     };
-    seal_parts(ceremony.layout(), ceremony.trail(), parts, key)
+    let (layout, trail) = (
+        ceremony.layout().clone(),
+        std::sync::Arc::clone(ceremony.trail()),
+    );
+    seal_parts(&layout, &trail, ceremony.hsm_mut(), parts, key)
+}
+
+/// The check after activation: an HSM that keeps the state's MAC (a
+/// token) keeps this file's, or the one this file replaced (a run that
+/// ended between writing the file and telling the token, which is then
+/// told now). A restored older file matches neither.
+///
+/// # Errors
+///
+/// [`StateError::TokenDisagrees`], or the HSM cannot be read or written.
+pub(crate) fn check_bound(layout: &Layout, hsm: &mut dyn hsm::Hsm) -> Result<(), Error> {
+    let Some(bound) = hsm.bound_state()? else {
+        return Ok(());
+    };
+    let file = read_file(layout)?;
+    let current = hex::decode(&file.mac).unwrap_or_default();
+    let replaced = hex::decode(&file.state.previous_mac).unwrap_or_default();
+    if !current.is_empty() && bound == current {
+        Ok(())
+    } else if !replaced.is_empty() && bound == replaced {
+        hsm.bind_state(&current)?;
+        Ok(())
+    } else {
+        Err(StateError::TokenDisagrees.into())
+    }
 }
 
 /// Seals a state made of `parts` (for `init`, before there is a
@@ -434,28 +475,38 @@ pub(crate) fn seal(ceremony: &Ceremony, key: &StateKey) -> Result<u64, Error> {
 pub(crate) fn seal_parts(
     layout: &Layout,
     trail: &SharedTrail,
+    hsm: &mut dyn hsm::Hsm,
     parts: Parts<'_>,
     key: &StateKey,
 ) -> Result<u64, Error> {
-    let epoch = match State::read(layout) {
-        Ok(state) => state.epoch.saturating_add(1),
-        Err(Error::State(StateError::Missing(_))) => 1,
+    let previous = match read_file(layout) {
+        Ok(file) => Some(file),
+        Err(Error::State(StateError::Missing(_))) => None,
         Err(err) => return Err(err),
     };
+    let epoch = previous
+        .as_ref()
+        .map_or(1, |file| file.state.epoch.saturating_add(1));
+    let previous_mac = previous.map(|file| file.mac).unwrap_or_default();
     let mut trail = audit::lock(trail);
     let anchor = Anchor {
         seq: trail.recent().last().map_or(0, |entry| entry.seq),
         hash: trail.head(),
     };
     let seq = anchor.seq;
-    let state = parts.into_state(epoch, anchor);
+    let state = parts.into_state(epoch, anchor, previous_mac);
+    let new_mac = mac(&state, key)?;
     let file = StateFile {
         format: FORMAT,
-        mac: hex::encode(mac(&state, key)?),
+        mac: hex::encode(new_mac),
         state,
     };
     let json = serde_json::to_vec_pretty(&file).map_err(|err| Error::Internal(err.to_string()))?;
+    // The file first, then the token: a run that ends between the two
+    // leaves a file whose `previous_mac` the token keeps (see
+    // `check_bound`).
     durable::write(&path(layout), &json, durable::Replace::Allowed)?;
+    hsm.bind_state(&new_mac)?;
     trail.record(&Event::StateSealed {
         epoch,
         anchor: seq,

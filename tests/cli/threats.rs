@@ -234,7 +234,7 @@ fn a_cut_deleted_or_rewritten_log_is_refused_by_name() {
     std::fs::write(&path, &rewritten).unwrap();
     ceremony.run(&["audit", "verify", &path]).expect_code(0);
     let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
-    refused_without_activation(&ceremony, &run, 1, "the log was rewritten");
+    refused_without_activation(&ceremony, &run, 1, "the log was cut or rewritten");
     // Cut before the anchor.
     let cut: String = original
         .lines()
@@ -700,4 +700,47 @@ fn a_service_dumped_after_deactivation_holds_no_ksk_private_key() {
         !core_holds(server.pid(), &tail),
         "the service's memory holds the KSK's private key after deactivation"
     );
+}
+
+#[test]
+fn a_directory_restored_as_a_whole_is_refused_by_the_token() {
+    // The insider copies the whole ceremony directory after init (state,
+    // token record, log, policy: all consistent), lets a quarter be signed,
+    // and puts the copy back. Every file agrees with every other; only the
+    // token, which keeps the state's MAC where only the quorum reaches,
+    // knows the state moved on.
+    let ceremony = Ceremony::new("pkcs11", "2");
+    ceremony.make_ksr(1);
+    let saved = tempfile::tempdir().unwrap();
+    let files = |from: &str, to: &Path| {
+        for name in ["ceremony.toml", "audit.log"] {
+            std::fs::copy(Path::new(from).join(name), to.join(name)).unwrap();
+        }
+        std::fs::create_dir_all(to.join("hsm")).unwrap();
+        for entry in std::fs::read_dir(Path::new(from).join("hsm"))
+            .unwrap()
+            .flatten()
+        {
+            std::fs::copy(entry.path(), to.join("hsm").join(entry.file_name())).unwrap();
+        }
+    };
+    files(&ceremony.path("c"), saved.path());
+    ceremony.sign(1, &["CO-1", "CO-2"], &[]).expect_code(0);
+    std::fs::remove_file(ceremony.path("skr-1.xml")).unwrap();
+    files(
+        &saved.path().display().to_string(),
+        Path::new(&ceremony.path("c")),
+    );
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("not the one the token keeps"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(!Path::new(&ceremony.path("skr-1.xml")).exists());
+    let text = log(&ceremony);
+    let begun = text.rfind("\"event\":\"sign-begin\"").unwrap();
+    assert!(!text[begun..].contains("skr-written"), "{}", &text[begun..]);
 }
