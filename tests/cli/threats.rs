@@ -744,3 +744,56 @@ fn a_directory_restored_as_a_whole_is_refused_by_the_token() {
     let begun = text.rfind("\"event\":\"sign-begin\"").unwrap();
     assert!(!text[begun..].contains("skr-written"), "{}", &text[begun..]);
 }
+
+#[test]
+fn a_swapped_pkcs11_module_is_never_loaded_even_by_inventory() {
+    // The review's attack: pkcs11.json made to name a wrapper module, which
+    // then ran inside `inventory` (no quorum). Planted here as a file of
+    // another hash; `inventory` and `sign` refuse it before dlopen.
+    use std::os::unix::fs::PermissionsExt as _;
+    let ceremony = Ceremony::new("pkcs11", "2");
+    ceremony.make_ksr(1);
+    let record = ceremony.path("c/hsm/pkcs11.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    let planted = ceremony.path("wrapper.so");
+    std::fs::write(&planted, b"\x7fELF a wrapper that would log the PIN").unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o644)).unwrap();
+    json["module"] = planted.clone().into();
+    std::fs::write(&record, json.to_string()).unwrap();
+    let config = ceremony.path("c/ceremony.toml");
+    let listed = ceremony.run(&["--config", &config, "inventory"]);
+    assert_eq!(listed.code, 3, "{}{}", listed.stdout, listed.stderr);
+    assert!(
+        listed.stderr.contains("is not the module pinned at init"),
+        "{}",
+        listed.stderr
+    );
+    let signed = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    assert_eq!(signed.code, 3, "{}{}", signed.stdout, signed.stderr);
+    assert!(!Path::new(&ceremony.path("skr-1.xml")).exists());
+    // The pinned hash changed along with it: the sealed state still binds
+    // the module the quorum saw, and a writable file is refused outright.
+    json["module_sha256"] =
+        hex::encode(sha2::Sha256::digest(std::fs::read(&planted).unwrap())).into();
+    std::fs::write(&record, json.to_string()).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o666)).unwrap();
+    ceremony
+        .run(&["--config", &config, "inventory"])
+        .expect_code(3)
+        .expect_stderr("writable by group or others");
+}
+
+#[test]
+fn a_token_record_restored_after_a_reshare_is_refused_by_name() {
+    let ceremony = Ceremony::new("pkcs11", "2");
+    ceremony.make_ksr(1);
+    let record = ceremony.path("c/hsm/pkcs11.json");
+    let old = std::fs::read(&record).unwrap();
+    reshare(&ceremony);
+    std::fs::write(&record, &old).unwrap();
+    // The old cards, with the old roster back in the record: refused before
+    // any card, by the sealed roster.
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    refused_without_activation(&ceremony, &run, 1, "is not the one the quorum sealed");
+}
