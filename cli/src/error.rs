@@ -255,7 +255,8 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
             CardError::WrongPin { .. }
             | CardError::WrongPuk { .. }
             | CardError::PinBlocked
-            | CardError::Dead => 4,
+            | CardError::Dead
+            | CardError::Erased => 4,
             CardError::PinRequired
             | CardError::NoApplet
             | CardError::Damaged

@@ -183,6 +183,16 @@ pub enum Event {
         /// The officer's client, for `present`.
         client: Option<Client>,
     },
+    /// A retired card presented for a new card set was erased (or could
+    /// not be).
+    CardErased {
+        /// The card.
+        card: CardRef,
+        /// Its file.
+        path: String,
+        /// Why it could not be, if it could not.
+        error: Option<String>,
+    },
     /// A card's PIN was changed.
     PinChanged {
         /// The card.
@@ -325,6 +335,7 @@ impl Event {
             Self::CardRefused { .. } => "card-refused".into(),
             Self::WrongPin { .. } => "wrong-pin".into(),
             Self::PinChanged { .. } => "pin-changed".into(),
+            Self::CardErased { .. } => "card-erased".into(),
             Self::PukUsed { .. } => "puk-used".into(),
             Self::HsmActivated => "hsm-activated".into(),
             Self::HsmActivationFailed { .. } => "hsm-activation-failed".into(),
@@ -352,6 +363,7 @@ impl Event {
             | Self::CardInserted { card, .. }
             | Self::WrongPin { card, .. }
             | Self::PinChanged { card }
+            | Self::CardErased { card, .. }
             | Self::PukUsed { card, .. } => Some(card),
             Self::CardRefused { card, .. } => card.as_ref(),
             _ => None,
@@ -389,6 +401,13 @@ impl Event {
                 map.insert("begun".into(), (*begun).into());
             }
             Self::CardInserted { path, .. } => put("card_file", path.clone().into()),
+            Self::CardErased { path, error, .. } => {
+                put("card_file", path.clone().into());
+                put("erased", error.is_none().into());
+                if let Some(error) = error {
+                    put("error", error.clone().into());
+                }
+            }
             Self::CardAccepted {
                 path,
                 progress,

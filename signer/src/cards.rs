@@ -148,6 +148,18 @@ impl LocalCard {
         })
     }
 
+    /// Erases the card (TERMINATE CARD USAGE, in the session its PIN
+    /// opened): its share, its key and its PIN wraps are gone for good.
+    ///
+    /// # Errors
+    ///
+    /// The card refused or could not store it: in words.
+    pub fn erase(&mut self) -> Result<(), String> {
+        let result = self.client.terminate().map_err(|err| err.to_string());
+        let _ = self.refresh();
+        result
+    }
+
     /// Changes the PIN: the old one (a wrong one costs a try), the new one.
     ///
     /// # Errors

@@ -54,6 +54,10 @@ pub trait Operation: Sized {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Self::Output, Error>;
 
+    /// Whether the cards presented at this terminal are erased once the
+    /// operation is done (a new card set retires them).
+    const ERASES_CARDS: bool = false;
+
     /// What the closing `done` entry records of the output.
     fn closing(output: &Self::Output) -> Map<String, Value>;
 }
@@ -146,6 +150,7 @@ impl<O: Operation> Prepared<O> {
             session,
             accepted: Vec::new(),
             refused: Vec::new(),
+            kept: Vec::new(),
         })
     }
 
@@ -202,6 +207,8 @@ pub struct Confirmed<O> {
     session: ActivationSession,
     accepted: Vec<Accepted>,
     refused: Vec<Refused>,
+    /// The accepted cards, still open, for an operation that erases them.
+    kept: Vec<LocalCard>,
 }
 
 /// What happens at the terminal while the cards are presented, for the
@@ -373,6 +380,9 @@ impl<O: Operation> Confirmed<O> {
                                 })?;
                                 officers.show(&Presenting::Accepted(&accepted, &progress))?;
                                 self.accepted.push(accepted);
+                                if O::ERASES_CARDS {
+                                    self.kept.push(card);
+                                }
                             }
                             Err(refusal) => {
                                 let status = card.status().clone();
@@ -534,6 +544,7 @@ impl<O: Operation> Confirmed<O> {
             active,
             accepted: self.accepted,
             refused: self.refused,
+            kept: self.kept,
         })
     }
 }
@@ -607,6 +618,7 @@ pub struct Activated<'c, O> {
     active: Active<'c>,
     accepted: Vec<Accepted>,
     refused: Vec<Refused>,
+    kept: Vec<LocalCard>,
 }
 
 /// A finished operation.
@@ -639,6 +651,7 @@ impl<O: Operation> Activated<'_, O> {
             mut active,
             accepted,
             refused,
+            kept,
         } = self;
         // What the operation made is sealed into the state while the HSM
         // is still active (its keys are read as they are now).
@@ -649,6 +662,17 @@ impl<O: Operation> Activated<'_, O> {
         active.seal();
         let ceremony = &*active.ceremony;
         let output = result.map_err(|err| ceremony.fail(open, err))?;
+        // The retired cards that were presented here open nothing now; they
+        // are erased all the same, so that no copy of a share outlives its
+        // card set.
+        for mut card in kept {
+            let error = card.erase().err();
+            ceremony.record(&Event::CardErased {
+                card: card.reference(),
+                path: card.path().display().to_string(),
+                error,
+            })?;
+        }
         ceremony.close(open, Outcome::Done, O::closing(&output))?;
         Ok(Done {
             output,

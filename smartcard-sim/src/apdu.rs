@@ -258,6 +258,10 @@ pub const INS_RESET_RETRY_COUNTER: u8 = 0x2C;
 pub const INS_INTERNAL_AUTHENTICATE: u8 = 0x88;
 /// READ SHARE (proprietary): the share, after VERIFY in this session.
 pub const INS_READ_SHARE: u8 = 0xB0;
+/// TERMINATE CARD USAGE (ISO 7816-9), after VERIFY in this session: the
+/// share, the card key and both PIN wraps are erased and both counters
+/// set to zero, for good (a card retired by a new card set).
+pub const INS_TERMINATE_CARD: u8 = 0xFE;
 /// PERSONALIZE (proprietary, blank card only): serial, holder, role,
 /// generation as TLV.
 pub const INS_PERSONALIZE: u8 = 0xE0;

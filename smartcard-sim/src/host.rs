@@ -34,6 +34,9 @@ pub enum CardError {
     /// 6983 for the PUK: the card is dead and must be re-issued.
     #[error("the PUK is blocked: the card is dead and must be replaced")]
     Dead,
+    /// 6983 on a terminated card: erased when a new card set retired it.
+    #[error("the card was erased: a new card set retired it, and it keeps no share")]
+    Erased,
     /// 6982: the command needs a successful VERIFY first.
     #[error("the card wants its PIN first (security status not satisfied)")]
     PinRequired,
@@ -94,6 +97,8 @@ pub enum CardState {
     Blocked,
     /// The PUK is blocked too: re-issue.
     Dead,
+    /// Terminated: erased when a new card set retired it.
+    Erased,
 }
 
 impl fmt::Display for CardState {
@@ -103,6 +108,7 @@ impl fmt::Display for CardState {
             Self::Active => "active",
             Self::Blocked => "blocked (PIN)",
             Self::Dead => "dead (PUK blocked)",
+            Self::Erased => "erased (retired by a new card set)",
         })
     }
 }
@@ -183,6 +189,7 @@ impl<C: Card> CardClient<C> {
             [lifecycle::ACTIVE] => CardState::Active,
             [lifecycle::BLOCKED] => CardState::Blocked,
             [lifecycle::DEAD] => CardState::Dead,
+            [lifecycle::TERMINATED] => CardState::Erased,
             _ => return Err(CardError::Malformed),
         };
         let text = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|_| CardError::Malformed);
@@ -243,10 +250,12 @@ impl<C: Card> CardClient<C> {
     /// A blocked PIN on a card whose PUK is blocked too is a dead card.
     fn dead_or<T>(&mut self, result: Result<T, CardError>) -> Result<T, CardError> {
         match result {
-            Err(CardError::PinBlocked)
-                if self.get_data(TAG_LIFECYCLE).ok().as_deref() == Some(&[lifecycle::DEAD]) =>
-            {
-                Err(CardError::Dead)
+            Err(CardError::PinBlocked | CardError::Dead) => {
+                match self.get_data(TAG_LIFECYCLE).ok().as_deref() {
+                    Some([lifecycle::DEAD]) => Err(CardError::Dead),
+                    Some([lifecycle::TERMINATED]) => Err(CardError::Erased),
+                    _ => result,
+                }
             }
             other => other,
         }
@@ -300,19 +309,21 @@ impl<C: Card> CardClient<C> {
     pub fn unblock(&mut self, puk: &Puk, new: &Pin) -> Result<(), CardError> {
         let mut data = puk.to_block().to_vec();
         data.extend_from_slice(new.to_block().as_ref());
-        self.send(Command::with_data(
-            CLA_ISO,
-            INS_RESET_RETRY_COUNTER,
-            0x00,
-            PUK_REFERENCE,
-            data,
-        ))
-        .map(drop)
-        .map_err(|status| match status.remaining_tries() {
-            Some(tries_left) => CardError::WrongPuk { tries_left },
-            None if status == StatusWord::BLOCKED => CardError::Dead,
-            None => common(status, false),
-        })
+        let result = self
+            .send(Command::with_data(
+                CLA_ISO,
+                INS_RESET_RETRY_COUNTER,
+                0x00,
+                PUK_REFERENCE,
+                data,
+            ))
+            .map(drop)
+            .map_err(|status| match status.remaining_tries() {
+                Some(tries_left) => CardError::WrongPuk { tries_left },
+                None if status == StatusWord::BLOCKED => CardError::Dead,
+                None => common(status, false),
+            });
+        self.dead_or(result)
     }
 
     /// INTERNAL AUTHENTICATE: the card's ECDSA P-256 signature (r‖s, 64
@@ -332,6 +343,18 @@ impl<C: Card> CardClient<C> {
             ))
             .map_err(|status| common(status, true))?;
         answer.try_into().map_err(|_| CardError::Malformed)
+    }
+
+    /// TERMINATE CARD USAGE, after a successful VERIFY: the card keeps no
+    /// secret and answers as dead from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`CardError::PinRequired`] before it, or the card could not store it.
+    pub fn terminate(&mut self) -> Result<(), CardError> {
+        self.send(Command::new(CLA_ISO, INS_TERMINATE_CARD, 0x00, 0x00))
+            .map(drop)
+            .map_err(|status| common(status, true))
     }
 
     /// READ SHARE, after a successful VERIFY.

@@ -125,6 +125,14 @@ pub(crate) struct Sealed {
 }
 
 impl Sealed {
+    /// Nothing sealed: what a terminated card keeps.
+    pub fn erased() -> Self {
+        Self {
+            nonce: String::new(),
+            ciphertext: String::new(),
+        }
+    }
+
     /// Encrypts with a fresh random nonce.
     pub fn seal(key: &[u8; 32], associated: &[u8], plaintext: &[u8]) -> Self {
         let nonce = *random::<24>();
@@ -306,14 +314,21 @@ impl CardRecord {
                 return Err(format!("the {name} is not 16 bytes"));
             }
         }
+        // A terminated card (both counters at zero) keeps nothing sealed.
+        let terminated = self.pin_tries_left == 0
+            && self.puk_tries_left == 0
+            && [&self.pin_wrap, &self.puk_wrap, &self.secrets]
+                .iter()
+                .all(|sealed| **sealed == Sealed::erased());
         for (name, sealed, lengths) in [
             ("PIN wrap", &self.pin_wrap, 32..=32),
             ("PUK wrap", &self.puk_wrap, 32..=32),
             ("secrets", &self.secrets, 33..=32 + MAX_SHARE),
         ] {
-            if !sealed
-                .plaintext_len()
-                .is_some_and(|length| lengths.contains(&length))
+            if !terminated
+                && !sealed
+                    .plaintext_len()
+                    .is_some_and(|length| lengths.contains(&length))
             {
                 return Err(format!("the {name} is malformed"));
             }

@@ -27,6 +27,8 @@ pub mod lifecycle {
     pub const BLOCKED: u8 = 3;
     /// No PUK tries left either: only re-issue helps.
     pub const DEAD: u8 = 4;
+    /// Terminated (TERMINATE CARD USAGE): it keeps no secret.
+    pub const TERMINATED: u8 = 5;
 }
 
 //------------ OpenError -----------------------------------------------------
@@ -176,6 +178,20 @@ impl<S: Storage> SimulatedCard<S> {
                 let signature: Signature = unlocked.key.sign(data);
                 Ok(signature.to_bytes().to_vec())
             }
+            (CLA_ISO, INS_TERMINATE_CARD) => {
+                parameters(*p1, *p2, 0x00, 0x00)?;
+                no_data(data)?;
+                self.unlocked.as_ref().ok_or(StatusWord::SECURITY_STATUS)?;
+                let mut record = self.record()?.clone();
+                record.pin_tries_left = 0;
+                record.puk_tries_left = 0;
+                record.pin_wrap = Sealed::erased();
+                record.puk_wrap = Sealed::erased();
+                record.secrets = Sealed::erased();
+                self.replace(record)?;
+                self.unlocked = None;
+                Ok(Vec::new())
+            }
             (CLA_PROPRIETARY, INS_READ_SHARE) => {
                 parameters(*p1, *p2, 0x00, 0x00)?;
                 no_data(data)?;
@@ -228,6 +244,7 @@ impl<S: Storage> SimulatedCard<S> {
                 .flat_map(|value| value.to_be_bytes())
                 .collect(),
             TAG_LIFECYCLE => vec![match (record.pin_tries_left, record.puk_tries_left) {
+                (0, 0) if record.secrets == Sealed::erased() => lifecycle::TERMINATED,
                 (_, 0) => lifecycle::DEAD,
                 (0, _) => lifecycle::BLOCKED,
                 _ => lifecycle::ACTIVE,

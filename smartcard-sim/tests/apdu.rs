@@ -307,6 +307,27 @@ fn ten_wrong_puks_kill_the_card() {
 }
 
 #[test]
+fn a_terminated_card_keeps_no_secret_and_opens_for_nobody() {
+    let (_dir, path) = issued();
+    let mut client = CardClient::new(reader(&path));
+    // Not before the PIN.
+    assert_eq!(client.terminate(), Err(CardError::PinRequired));
+    client.verify(&pin(PIN)).unwrap();
+    client.terminate().unwrap();
+    assert_eq!(client.status().unwrap().state, CardState::Erased);
+    // The file holds no sealed share, key or PIN wrap any more.
+    let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(text.matches("\"ciphertext\": \"\"").count(), 3, "{text}");
+    // Neither the PIN nor the PUK opens it, in a fresh reader either.
+    let mut again = CardClient::new(reader(&path));
+    assert_eq!(again.verify(&pin(PIN)), Err(CardError::Erased));
+    assert_eq!(
+        again.unblock(&puk(PUK), &pin("246810")),
+        Err(CardError::Erased)
+    );
+}
+
+#[test]
 fn change_pin_costs_a_try_when_the_old_pin_is_wrong() {
     let (_dir, path) = issued();
     let mut client = CardClient::new(reader(&path));

@@ -643,17 +643,27 @@ fn new_generations(backend: &str) {
         .expect_code(0)
         .expect_stdout("generation 2: 2 of 4 new cards");
     ceremony.make_ksr(2);
-    // The old cards, with their right PINs, are refused by name; the new ones sign.
-    let refused = ceremony.sign(2, &["CO-1", "CO-2", "CO-3"], &[]);
+    // The old cards, with their right PINs, are refused by name: the
+    // three presented for the reshare were erased by it, the others are
+    // not enrolled; the new ones sign.
+    let log = std::fs::read_to_string(ceremony.path("c/audit.log")).unwrap();
+    assert_eq!(log.matches("\"event\":\"card-erased\"").count(), 3, "{log}");
+    let refused = ceremony.sign(2, &["CO-1", "CO-4", "CO-5"], &[]);
     refused.expect_code(4);
     let json = refused.json();
-    assert!(
-        json["refused"][0]["reason"]
+    let reason = |index: usize| {
+        json["refused"][index]["reason"]
             .as_str()
             .unwrap()
-            .contains("not enrolled in generation 2"),
-        "{json}"
-    );
+            .to_owned()
+    };
+    assert!(reason(0).contains("the card was erased"), "{json}");
+    assert!(reason(1).contains("not enrolled in generation 2"), "{json}");
+    assert!(reason(2).contains("not enrolled in generation 2"), "{json}");
+    ceremony
+        .run(&["card", "status", &ceremony.card("CO-2")])
+        .expect_code(0)
+        .expect_stdout("erased (retired by a new card set)");
     std::fs::write(&pins, std::fs::read_to_string(&new_pins).unwrap()).unwrap();
     ceremony
         .sign(2, &[&generation_2("CO-4"), &generation_2("CO-2")], &[])

@@ -152,6 +152,7 @@ pub fn prepare_generation(
 impl Operation for Generation {
     type Output = NewCards;
     const KEEPS_SECRET: bool = true;
+    const ERASES_CARDS: bool = true;
 
     fn run(
         self,
