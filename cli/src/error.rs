@@ -257,6 +257,7 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
             | CardError::PinBlocked
             | CardError::Dead
             | CardError::Erased => 4,
+            CardError::OlderEpoch { .. } => 3,
             CardError::PinRequired
             | CardError::NoApplet
             | CardError::Damaged

@@ -148,6 +148,30 @@ impl LocalCard {
         })
     }
 
+    /// Whether the card takes a ceremony at this epoch (not older than the
+    /// last it was told of).
+    ///
+    /// # Errors
+    ///
+    /// It has seen a later one, or cannot say: in words.
+    pub fn check_epoch(&mut self, epoch: u64) -> Result<(), String> {
+        self.client
+            .check_epoch(epoch)
+            .map_err(|err| err.to_string())
+    }
+
+    /// Tells the card the ceremony's new epoch (in the session its PIN
+    /// opened).
+    ///
+    /// # Errors
+    ///
+    /// The card refused or could not store it: in words.
+    pub fn record_epoch(&mut self, epoch: u64) -> Result<(), String> {
+        self.client
+            .record_epoch(epoch)
+            .map_err(|err| err.to_string())
+    }
+
     /// Erases the card (TERMINATE CARD USAGE, in the session its PIN
     /// opened): its share, its key and its PIN wraps are gone for good.
     ///

@@ -55,7 +55,8 @@ pub trait Operation: Sized {
     ) -> Result<Self::Output, Error>;
 
     /// Whether the cards presented at this terminal are erased once the
-    /// operation is done (a new card set retires them).
+    /// operation is done (a new card set retires them); otherwise they are
+    /// told the new epoch.
     const ERASES_CARDS: bool = false;
 
     /// What the closing `done` entry records of the output.
@@ -207,7 +208,8 @@ pub struct Confirmed<O> {
     session: ActivationSession,
     accepted: Vec<Accepted>,
     refused: Vec<Refused>,
-    /// The accepted cards, still open, for an operation that erases them.
+    /// The accepted cards, still open: told the new epoch at the end, or
+    /// erased by an operation that retires them.
     kept: Vec<LocalCard>,
 }
 
@@ -332,6 +334,13 @@ impl<O: Operation> Confirmed<O> {
                 card: card.reference(),
                 path: name.clone(),
             })?;
+            // The card refuses a ceremony older than it was last told of: a
+            // directory rolled back needs its officers' cards rolled back.
+            if let Err(reason) = card.check_epoch(self.summary.epoch) {
+                let status = card.status().clone();
+                self.refuse(ceremony, officers, name, Some(&status), reason)?;
+                continue;
+            }
             if !self.summary.rehearsal {
                 let refusal = if !card.status().kdf.is_strong() {
                     Some("its PIN derivation is the light one: a production ceremony takes cards made with --kdf strong only".to_owned())
@@ -380,9 +389,7 @@ impl<O: Operation> Confirmed<O> {
                                 })?;
                                 officers.show(&Presenting::Accepted(&accepted, &progress))?;
                                 self.accepted.push(accepted);
-                                if O::ERASES_CARDS {
-                                    self.kept.push(card);
-                                }
+                                self.kept.push(card);
                             }
                             Err(refusal) => {
                                 let status = card.status().clone();
@@ -651,29 +658,44 @@ impl<O: Operation> Activated<'_, O> {
             mut active,
             accepted,
             refused,
-            kept,
+            mut kept,
         } = self;
         // What the operation made is sealed into the state while the HSM
         // is still active (its keys are read as they are now).
         let result = op.run(&mut active, progress).and_then(|output| {
-            state::seal(active.ceremony, &active.state_key)?;
-            Ok(output)
+            let epoch = state::seal(active.ceremony, &active.state_key)?;
+            Ok((output, epoch))
         });
         active.seal();
         let ceremony = &*active.ceremony;
-        let output = result.map_err(|err| ceremony.fail(open, err))?;
-        // The retired cards that were presented here open nothing now; they
-        // are erased all the same, so that no copy of a share outlives its
-        // card set.
-        for mut card in kept {
-            let error = card.erase().err();
-            ceremony.record(&Event::CardErased {
-                card: card.reference(),
-                path: card.path().display().to_string(),
-                error,
-            })?;
+        let (output, epoch) = result.map_err(|err| ceremony.fail(open, err))?;
+        let mut closing = O::closing(&output);
+        if O::ERASES_CARDS {
+            // The retired cards that were presented here open nothing now;
+            // they are erased all the same, so that no copy of a share
+            // outlives its card set.
+            for mut card in kept {
+                let error = card.erase().err();
+                ceremony.record(&Event::CardErased {
+                    card: card.reference(),
+                    path: card.path().display().to_string(),
+                    error,
+                })?;
+            }
+        } else {
+            // The cards learn the new epoch, and refuse any older state.
+            let told: Vec<Value> = kept
+                .iter_mut()
+                .filter_map(|card| {
+                    card.record_epoch(epoch)
+                        .ok()
+                        .map(|()| card.status().serial.clone().into())
+                })
+                .collect();
+            closing.insert("epoch".into(), epoch.into());
+            closing.insert("cards_told_epoch".into(), told.into());
         }
-        ceremony.close(open, Outcome::Done, O::closing(&output))?;
+        ceremony.close(open, Outcome::Done, closing)?;
         Ok(Done {
             output,
             summary,

@@ -15,6 +15,9 @@ pub struct Summary {
     pub operation: OperationKind,
     /// A rehearsal, not a production ceremony.
     pub rehearsal: bool,
+    /// The epoch of the ceremony's sealed state: each card checks it is
+    /// not older than the last it was told of.
+    pub epoch: u64,
     /// The ceremony directory.
     pub ceremony: String,
     /// The zone.

@@ -258,6 +258,12 @@ pub const INS_RESET_RETRY_COUNTER: u8 = 0x2C;
 pub const INS_INTERNAL_AUTHENTICATE: u8 = 0x88;
 /// READ SHARE (proprietary): the share, after VERIFY in this session.
 pub const INS_READ_SHARE: u8 = 0xB0;
+/// CHECK EPOCH (proprietary): 8 bytes, a ceremony epoch, big-endian; 6985
+/// when it is older than the card has seen. No PIN needed.
+pub const INS_CHECK_EPOCH: u8 = 0xEA;
+/// RECORD EPOCH (proprietary), after VERIFY: 8 bytes; the card will refuse
+/// older epochs from now on (6985 for one older than it has seen).
+pub const INS_RECORD_EPOCH: u8 = 0xEC;
 /// TERMINATE CARD USAGE (ISO 7816-9), after VERIFY in this session: the
 /// share, the card key and both PIN wraps are erased and both counters
 /// set to zero, for good (a card retired by a new card set).
@@ -298,6 +304,8 @@ pub const TAG_LIFECYCLE: u16 = 0x5F07;
 /// GET DATA tag of the Argon2id parameters: memory in KiB, passes, lanes
 /// (three 4-byte big-endian numbers).
 pub const TAG_KDF: u16 = 0x5F08;
+/// GET DATA: the highest ceremony epoch the card has seen, 8 bytes.
+pub const TAG_EPOCH: u16 = 0x5F09;
 
 /// The length of a PIN or PUK block: the digits, padded with 0xFF.
 pub const SECRET_BLOCK: usize = 16;

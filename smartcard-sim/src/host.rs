@@ -34,6 +34,17 @@ pub enum CardError {
     /// 6983 for the PUK: the card is dead and must be re-issued.
     #[error("the PUK is blocked: the card is dead and must be replaced")]
     Dead,
+    /// 6985 from CHECK EPOCH or RECORD EPOCH: the ceremony's epoch is older
+    /// than the card has seen.
+    #[error(
+        "the ceremony says epoch {given}, but this card has seen epoch {seen}: the ceremony directory was rolled back to an older copy"
+    )]
+    OlderEpoch {
+        /// The epoch given.
+        given: u64,
+        /// The card's.
+        seen: u64,
+    },
     /// 6983 on a terminated card: erased when a new card set retired it.
     #[error("the card was erased: a new card set retired it, and it keeps no share")]
     Erased,
@@ -343,6 +354,65 @@ impl<C: Card> CardClient<C> {
             ))
             .map_err(|status| common(status, true))?;
         answer.try_into().map_err(|_| CardError::Malformed)
+    }
+
+    /// CHECK EPOCH: whether the card accepts a ceremony at this epoch (it
+    /// refuses one older than it has seen). No PIN needed.
+    ///
+    /// # Errors
+    ///
+    /// [`CardError::OlderEpoch`] with the epoch the card has seen.
+    pub fn check_epoch(&mut self, epoch: u64) -> Result<(), CardError> {
+        let checked = self.send(Command::with_data(
+            CLA_PROPRIETARY,
+            INS_CHECK_EPOCH,
+            0x00,
+            0x00,
+            epoch.to_be_bytes().to_vec(),
+        ));
+        match checked {
+            Ok(_) => Ok(()),
+            Err(StatusWord::CONDITIONS) => Err(CardError::OlderEpoch {
+                given: epoch,
+                seen: self.epoch_seen()?,
+            }),
+            Err(status) => Err(common(status, false)),
+        }
+    }
+
+    /// RECORD EPOCH, after a successful VERIFY: the card refuses older
+    /// epochs from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`CardError::PinRequired`] before VERIFY, [`CardError::OlderEpoch`].
+    pub fn record_epoch(&mut self, epoch: u64) -> Result<(), CardError> {
+        let recorded = self.send(Command::with_data(
+            CLA_PROPRIETARY,
+            INS_RECORD_EPOCH,
+            0x00,
+            0x00,
+            epoch.to_be_bytes().to_vec(),
+        ));
+        match recorded {
+            Ok(_) => Ok(()),
+            Err(StatusWord::CONDITIONS) => Err(CardError::OlderEpoch {
+                given: epoch,
+                seen: self.epoch_seen()?,
+            }),
+            Err(status) => Err(common(status, true)),
+        }
+    }
+
+    /// The highest ceremony epoch the card has seen.
+    ///
+    /// # Errors
+    ///
+    /// The card's refusal.
+    pub fn epoch_seen(&mut self) -> Result<u64, CardError> {
+        <[u8; 8]>::try_from(self.get_data(TAG_EPOCH)?)
+            .map(u64::from_be_bytes)
+            .map_err(|_| CardError::Malformed)
     }
 
     /// TERMINATE CARD USAGE, after a successful VERIFY: the card keeps no

@@ -198,6 +198,12 @@ pub(crate) struct CardRecord {
     pub puk_wrap: Sealed,
     /// The card's private key (32 bytes) and share under the data key.
     pub secrets: Sealed,
+    /// The highest ceremony epoch this card has been told of (RECORD
+    /// EPOCH): it refuses an older one (CHECK EPOCH), so rolling a ceremony
+    /// directory back needs its officers' cards rolled back too. 0 on a
+    /// card that was never told.
+    #[serde(default)]
+    pub epoch_seen: u64,
     pub pin_tries_left: u8,
     pub puk_tries_left: u8,
 }

@@ -135,6 +135,10 @@ impl<S: Storage> SimulatedCard<S> {
     }
 
     /// Runs one command.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one arm per instruction, as the standard lists them"
+    )]
     fn dispatch(&mut self, command: &Command) -> Result<Vec<u8>, StatusWord> {
         let Command {
             cla,
@@ -177,6 +181,28 @@ impl<S: Storage> SimulatedCard<S> {
                 let unlocked = self.unlocked.as_ref().ok_or(StatusWord::SECURITY_STATUS)?;
                 let signature: Signature = unlocked.key.sign(data);
                 Ok(signature.to_bytes().to_vec())
+            }
+            (CLA_PROPRIETARY, INS_CHECK_EPOCH) => {
+                parameters(*p1, *p2, 0x00, 0x00)?;
+                let epoch = epoch_of(data)?;
+                if epoch < self.record()?.epoch_seen {
+                    return Err(StatusWord::CONDITIONS);
+                }
+                Ok(Vec::new())
+            }
+            (CLA_PROPRIETARY, INS_RECORD_EPOCH) => {
+                parameters(*p1, *p2, 0x00, 0x00)?;
+                let epoch = epoch_of(data)?;
+                self.unlocked.as_ref().ok_or(StatusWord::SECURITY_STATUS)?;
+                let mut record = self.record()?.clone();
+                if epoch < record.epoch_seen {
+                    return Err(StatusWord::CONDITIONS);
+                }
+                if epoch > record.epoch_seen {
+                    record.epoch_seen = epoch;
+                    self.replace(record)?;
+                }
+                Ok(Vec::new())
             }
             (CLA_ISO, INS_TERMINATE_CARD) => {
                 parameters(*p1, *p2, 0x00, 0x00)?;
@@ -239,6 +265,7 @@ impl<S: Storage> SimulatedCard<S> {
             TAG_GENERATION => record.generation.to_be_bytes().to_vec(),
             TAG_TRIES => vec![record.pin_tries_left, record.puk_tries_left],
             TAG_CARD_KEY => hex::decode(&record.card_key).map_err(|_| StatusWord::DAMAGED)?,
+            TAG_EPOCH => record.epoch_seen.to_be_bytes().to_vec(),
             TAG_KDF => [record.kdf.m_kib, record.kdf.t, record.kdf.p]
                 .iter()
                 .flat_map(|value| value.to_be_bytes())
@@ -507,6 +534,7 @@ fn issue(blank: &mut Blank) -> Result<CardRecord, StatusWord> {
         secrets: Sealed::default(),
         pin_tries_left: PIN_TRIES,
         puk_tries_left: PUK_TRIES,
+        epoch_seen: 0,
     };
     let key_bytes = Zeroizing::new(key.to_bytes());
     let mut secrets = Zeroizing::new(key_bytes.to_vec());
@@ -585,4 +613,11 @@ fn no_data(data: &[u8]) -> Result<(), StatusWord> {
 /// The data as exactly N bytes, or 6700.
 fn exact<const N: usize>(data: &[u8]) -> Result<&[u8; N], StatusWord> {
     data.try_into().map_err(|_| StatusWord::WRONG_LENGTH)
+}
+
+/// The 8-byte big-endian epoch of CHECK EPOCH and RECORD EPOCH.
+fn epoch_of(data: &[u8]) -> Result<u64, StatusWord> {
+    <[u8; 8]>::try_from(data)
+        .map(u64::from_be_bytes)
+        .map_err(|_| StatusWord::WRONG_LENGTH)
 }

@@ -307,6 +307,33 @@ fn ten_wrong_puks_kill_the_card() {
 }
 
 #[test]
+fn a_card_refuses_an_epoch_older_than_it_was_told_of() {
+    let (_dir, path) = issued();
+    let mut client = CardClient::new(reader(&path));
+    assert_eq!(client.epoch_seen(), Ok(0));
+    client.check_epoch(0).unwrap();
+    // Telling needs the PIN: a copied file cannot be pushed ahead.
+    assert_eq!(client.record_epoch(7), Err(CardError::PinRequired));
+    client.verify(&pin(PIN)).unwrap();
+    client.record_epoch(7).unwrap();
+    // Kept in the file, seen by a fresh reader.
+    let mut again = CardClient::new(reader(&path));
+    assert_eq!(again.epoch_seen(), Ok(7));
+    again.check_epoch(7).unwrap();
+    again.check_epoch(9).unwrap();
+    assert_eq!(
+        again.check_epoch(6),
+        Err(CardError::OlderEpoch { given: 6, seen: 7 })
+    );
+    again.verify(&pin(PIN)).unwrap();
+    assert_eq!(
+        again.record_epoch(3),
+        Err(CardError::OlderEpoch { given: 3, seen: 7 })
+    );
+    assert_eq!(again.epoch_seen(), Ok(7));
+}
+
+#[test]
 fn a_terminated_card_keeps_no_secret_and_opens_for_nobody() {
     let (_dir, path) = issued();
     let mut client = CardClient::new(reader(&path));

@@ -731,7 +731,9 @@ fn a_directory_restored_as_a_whole_is_refused_by_the_token() {
         &saved.path().display().to_string(),
         Path::new(&ceremony.path("c")),
     );
-    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    // Two cards that did not sign, so were not told the new epoch (those
+    // that did refuse the older state themselves: the next test).
+    let run = ceremony.sign(1, &["CO-3", "CO-4"], &[]);
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("not the one the token keeps"),
@@ -796,4 +798,47 @@ fn a_token_record_restored_after_a_reshare_is_refused_by_name() {
     // any card, by the sealed roster.
     let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
     refused_without_activation(&ceremony, &run, 1, "is not the one the quorum sealed");
+}
+
+#[test]
+fn the_cards_refuse_a_directory_rolled_back_behind_them() {
+    // The soft HSM: a copy of the whole directory, consistent in every
+    // file, put back after a signing. The two cards that signed were told
+    // the new epoch; each now refuses the older state by itself.
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    let saved = tempfile::tempdir().unwrap();
+    let copy = |from: &Path, to: &Path| {
+        for name in ["ceremony.toml", "audit.log"] {
+            std::fs::copy(from.join(name), to.join(name)).unwrap();
+        }
+        std::fs::create_dir_all(to.join("hsm")).unwrap();
+        for entry in std::fs::read_dir(from.join("hsm")).unwrap().flatten() {
+            std::fs::copy(entry.path(), to.join("hsm").join(entry.file_name())).unwrap();
+        }
+    };
+    let dir = std::path::PathBuf::from(ceremony.path("c"));
+    copy(&dir, saved.path());
+    let signed = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    signed.expect_code(0);
+    let text = log(&ceremony);
+    let done = text
+        .lines()
+        .rev()
+        .find(|line| line.contains("\"event\":\"sign-done\""))
+        .unwrap();
+    assert!(done.contains("\"cards_told_epoch\":["), "{done}");
+    std::fs::remove_file(ceremony.path("skr-1.xml")).unwrap();
+    copy(saved.path(), &dir);
+    let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
+    assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
+    let json = run.json();
+    for index in 0..2 {
+        let reason = json["refused"][index]["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("this card has seen epoch 2") && reason.contains("rolled back"),
+            "{json}"
+        );
+    }
+    assert!(!Path::new(&ceremony.path("skr-1.xml")).exists());
 }

@@ -72,6 +72,9 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         })
     };
     let mut card = LocalCard::open(&args.card).map_err(card_error)?;
+    // The card refuses a ceremony older than it was last told of.
+    card.check_epoch(offer.summary.epoch)
+        .map_err(|reason| CliError::CardRefused(format!("{}: {reason}", args.card.display())))?;
     card.unlock(&mut officers, &mut |card, tries_left| {
         let notice = WrongPinNotice {
             card_serial: card.status().serial.clone(),
