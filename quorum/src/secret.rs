@@ -20,6 +20,9 @@ pub struct ActivationSecret {
     /// The scalar, big-endian, on the heap: moving the secret moves the
     /// pointer, and no copy of the bytes is left behind.
     bytes: Box<[u8; 32]>,
+    /// Its page locked in memory (never swapped out) where the platform
+    /// allows it; dropped after the bytes are wiped.
+    _locked: Option<region::LockGuard>,
 }
 
 impl ActivationSecret {
@@ -31,10 +34,14 @@ impl ActivationSecret {
 
     pub(crate) fn from_scalar(scalar: &Scalar) -> Self {
         let mut bytes = Box::new([0; 32]);
+        let locked = region::lock(bytes.as_ptr(), bytes.len()).ok();
         let mut repr = scalar.to_repr();
         bytes.copy_from_slice(&repr);
         repr.zeroize();
-        Self { bytes }
+        Self {
+            bytes,
+            _locked: locked,
+        }
     }
 
     /// The scalar, for arithmetic inside the crate.

@@ -25,6 +25,10 @@ enum Pair {
 pub struct SoftKey {
     pkcs8: Zeroizing<Vec<u8>>,
     pair: Pair,
+    /// The PKCS#8's pages locked in memory (never swapped out) while the
+    /// key lives, where the platform allows it (`RLIMIT_MEMLOCK`); dropped
+    /// after the bytes are wiped.
+    _locked: Option<region::LockGuard>,
 }
 
 impl SoftKey {
@@ -97,7 +101,12 @@ impl SoftKey {
                 Pair::Ed25519(signature::Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(rejected)?)
             }
         };
-        Ok(Self { pkcs8, pair })
+        let locked = region::lock(pkcs8.as_ptr(), pkcs8.len()).ok();
+        Ok(Self {
+            pkcs8,
+            pair,
+            _locked: locked,
+        })
     }
 
     /// The PKCS#8 bytes, to be sealed.
