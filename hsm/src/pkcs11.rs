@@ -90,6 +90,8 @@ pub struct Pkcs11Hsm {
     /// Taken on drop to finalize the module.
     context: Option<Pkcs11>,
     slot: Slot,
+    /// The token's serial number, as it reports it.
+    serial: String,
     active: Mutex<Option<ActiveSession>>,
     idle_timeout: Duration,
     clock: Clock,
@@ -134,6 +136,7 @@ impl Pkcs11Hsm {
         }
         let (context, module_sha256) = load(module, None)?;
         let slot = find_slot(&context, token)?;
+        let serial = token_serial(&context, slot)?;
         let session = context.open_rw_session(slot).map_err(pkcs11)?;
         session
             .login(UserType::So, Some(&AuthPin::from(so_pin.as_str())))
@@ -171,6 +174,7 @@ impl Pkcs11Hsm {
             sidecar,
             context: Some(context),
             slot,
+            serial,
             active: Mutex::new(None),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             clock,
@@ -190,11 +194,13 @@ impl Pkcs11Hsm {
             .map_err(|err| HsmError::Tampered(format!("{}: {err}", path.display())))?;
         let (context, _) = load(&sidecar.module, Some(&sidecar.module_sha256))?;
         let slot = find_slot(&context, &sidecar.token)?;
+        let serial = token_serial(&context, slot)?;
         Ok(Self {
             dir: dir.to_owned(),
             sidecar,
             context: Some(context),
             slot,
+            serial,
             active: Mutex::new(None),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             clock,
@@ -654,10 +660,11 @@ impl Hsm for Pkcs11Hsm {
 
     fn binding(&self) -> String {
         format!(
-            "pkcs11 module {} sha256 {} token {}",
+            "pkcs11 module {} sha256 {} token {} serial {}",
             self.sidecar.module.display(),
             self.sidecar.module_sha256,
-            self.sidecar.token
+            self.sidecar.token,
+            self.serial
         )
     }
 
@@ -860,6 +867,16 @@ fn trusted_module(module: &Path) -> Result<(PathBuf, String), HsmError> {
     }
     let bytes = std::fs::read(&file).map_err(|err| untrusted(format!("cannot be read ({err})")))?;
     Ok((file, hex::encode(Sha256::digest(&bytes))))
+}
+
+/// The serial number a token reports.
+fn token_serial(context: &Pkcs11, slot: Slot) -> Result<String, HsmError> {
+    Ok(context
+        .get_token_info(slot)
+        .map_err(pkcs11)?
+        .serial_number()
+        .trim_end()
+        .to_owned())
 }
 
 /// The one slot whose token has this label.
