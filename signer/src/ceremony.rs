@@ -37,6 +37,8 @@ pub struct Ceremony {
     hsm: Box<dyn Hsm + Send>,
     roster: Roster,
     recovery: Recovery,
+    /// The sealed state, read once here (see `state`).
+    sealed: Result<crate::state::Sealed, crate::state::StateError>,
 }
 
 impl Ceremony {
@@ -90,7 +92,9 @@ impl Ceremony {
         let policy = Policy::load(&layout.policy())?;
         let hsm = open_hsm(&layout, &clock)?;
         let roster = hsm.roster()?;
+        let sealed = crate::state::load(&layout);
         Ok(Self {
+            sealed,
             layout,
             _lock: lock,
             clock,
@@ -141,7 +145,27 @@ impl Ceremony {
     /// Whether this is a rehearsal (as its sealed state says; verified at
     /// the next activation).
     pub fn is_rehearsal(&self) -> bool {
-        crate::state::State::read(&self.layout).is_ok_and(|state| state.rehearsal)
+        self.sealed
+            .as_ref()
+            .is_ok_and(|sealed| sealed.state().rehearsal)
+    }
+
+    /// The sealed state as read when the ceremony opened (authenticated at
+    /// the next activation), if there is one.
+    pub fn sealed_state(&self) -> Option<&crate::state::State> {
+        self.sealed.as_ref().ok().map(crate::state::Sealed::state)
+    }
+
+    /// The sealed state as read when the ceremony opened.
+    pub(crate) fn sealed(&self) -> Result<&crate::state::Sealed, Error> {
+        self.sealed
+            .as_ref()
+            .map_err(|err| Error::State(err.clone()))
+    }
+
+    /// The state was sealed again.
+    pub(crate) fn set_sealed(&mut self, sealed: crate::state::Sealed) {
+        self.sealed = Ok(sealed);
     }
 
     /// The hash of the last audit entry.

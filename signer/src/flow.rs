@@ -514,7 +514,10 @@ impl<O: Operation> Confirmed<O> {
         // Before any key is used: the state the sealed checks compared is
         // the one this quorum sealed (a forged one was not).
         let state_key = StateKey::derive(secret.secret());
-        if let Err(err) = state::verify(ceremony.layout(), &state_key) {
+        if let Err(err) = ceremony
+            .sealed()
+            .and_then(|sealed| state::verify(sealed, &state_key))
+        {
             return Err(ceremony.fail(self.open, err));
         }
         if let Err(err) = ceremony.hsm_mut().activate(secret.secret()) {
@@ -527,8 +530,11 @@ impl<O: Operation> Confirmed<O> {
         // A token keeps the state's MAC where only the quorum reaches: a
         // directory restored as a whole from an older copy is found here,
         // before any key is used.
-        let layout = ceremony.layout().clone();
-        if let Err(err) = state::check_bound(&layout, ceremony.hsm_mut()) {
+        let bound = ceremony
+            .sealed()
+            .cloned()
+            .and_then(|sealed| state::check_bound(&sealed, ceremony.hsm_mut()));
+        if let Err(err) = bound {
             ceremony.hsm_mut().deactivate();
             return Err(ceremony.fail(self.open, err));
         }

@@ -316,6 +316,7 @@ fn make(
             rehearsal: request.rehearsal,
         },
         &state_key,
+        None,
     )?;
     hsm.deactivate();
     record(Event::HsmDeactivated)?;

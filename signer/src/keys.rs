@@ -55,8 +55,9 @@ impl Ceremony {
         let config = self.policy().config();
         let domain = self.policy().domain()?;
         let ttl = config.ksk_policy.ttl;
-        let sealed = crate::state::State::read(self.layout())
-            .map(|state| state.keys)
+        let sealed = self
+            .sealed_state()
+            .map(|state| state.keys.clone())
             .unwrap_or_default();
         Ok(self
             .inventory()?

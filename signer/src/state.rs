@@ -89,17 +89,27 @@ pub struct Anchor {
     pub hash: String,
 }
 
-#[derive(Serialize, Deserialize)]
+/// The state file as read, once, when the ceremony opens: everything that
+/// decides anything is taken from this one read, which the MAC check
+/// authenticates (a file swapped on disk afterwards changes nothing).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StateFile {
+pub(crate) struct Sealed {
     format: u32,
     state: State,
     /// HMAC-SHA-256 of the state's JSON under the quorum's key, hex.
     mac: String,
 }
 
+impl Sealed {
+    /// The state (authenticated only once [`verify`] passed).
+    pub(crate) fn state(&self) -> &State {
+        &self.state
+    }
+}
+
 /// Why the sealed state refuses an operation.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StateError {
     /// No state file.
     #[error(
@@ -178,6 +188,9 @@ pub enum StateError {
         "the ceremony state is not the one the token keeps: the directory (state, key store record and log) was restored from an older copy; nothing was signed"
     )]
     TokenDisagrees,
+    /// The epoch cannot grow any more.
+    #[error("the ceremony state's epoch is at its end ({0}): it was forged")]
+    EpochExhausted(u64),
     /// The MAC does not verify under the quorum's secret.
     #[error(
         "the ceremony state does not verify under the quorum's secret: it was written without this quorum (edited, or from another card set); nothing was activated"
@@ -228,17 +241,6 @@ impl std::fmt::Debug for StateKey {
     }
 }
 
-impl State {
-    /// Reads the sealed state of a ceremony directory.
-    ///
-    /// # Errors
-    ///
-    /// No state, or not one.
-    pub fn read(layout: &Layout) -> Result<Self, Error> {
-        Ok(read_file(layout)?.state)
-    }
-}
-
 /// The digests of the HSM's public keys, by label.
 fn digests(keys: &[hsm::KeyInfo]) -> BTreeMap<String, String> {
     keys.iter()
@@ -255,21 +257,28 @@ fn path(layout: &Layout) -> PathBuf {
     layout.hsm().join(STATE_FILE)
 }
 
-fn read_file(layout: &Layout) -> Result<StateFile, Error> {
+/// Reads the state file, once per open ceremony.
+///
+/// # Errors
+///
+/// No state file, or not one.
+pub(crate) fn load(layout: &Layout) -> Result<Sealed, StateError> {
     let path = path(layout);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Err(StateError::Missing(path).into());
+            return Err(StateError::Missing(path));
         }
-        Err(err) => return Err(Error::read(&path)(err)),
+        Err(err) => {
+            return Err(StateError::Malformed {
+                path,
+                why: err.to_string(),
+            });
+        }
     };
-    serde_json::from_str(&text).map_err(|err| {
-        StateError::Malformed {
-            path,
-            why: err.to_string(),
-        }
-        .into()
+    serde_json::from_str(&text).map_err(|err| StateError::Malformed {
+        path,
+        why: err.to_string(),
     })
 }
 
@@ -294,7 +303,7 @@ fn mac(state: &State, key: &StateKey) -> Result<[u8; 32], Error> {
 ///
 /// [`StateError`], naming what differs.
 pub(crate) fn check_sealed(ceremony: &Ceremony, policy_may_differ: bool) -> Result<(), Error> {
-    let state = State::read(ceremony.layout())?;
+    let state = ceremony.sealed()?.state.clone();
     let file_sha = hex::encode(ceremony.policy().sha256());
     if !policy_may_differ && state.policy_sha256 != file_sha {
         return Err(StateError::PolicyChanged {
@@ -316,23 +325,31 @@ pub(crate) fn check_sealed(ceremony: &Ceremony, policy_may_differ: bool) -> Resu
         }
         .into());
     }
+    // Every sealed key is there and the same, and every key the policy
+    // names was sealed. A key made by an operation killed before it
+    // sealed the state is not named by the approved policy, so it is
+    // sealed by the next operation rather than refused.
     let keys = digests(&ceremony.inventory()?);
-    if keys != state.keys {
-        let mut differences: Vec<String> = Vec::new();
-        for (label, digest) in &state.keys {
-            match keys.get(label) {
-                None => differences.push(format!("{label} is missing")),
-                Some(found) if found != digest => {
-                    differences.push(format!("{label} is another key"));
-                }
-                Some(_) => {}
+    let mut differences: Vec<String> = Vec::new();
+    for (label, digest) in &state.keys {
+        match keys.get(label) {
+            None => differences.push(format!("{label} is missing")),
+            Some(found) if found != digest => {
+                differences.push(format!("{label} is another key"));
             }
+            Some(_) => {}
         }
-        differences.extend(
-            keys.keys()
-                .filter(|label| !state.keys.contains_key(*label))
-                .map(|label| format!("{label} was not sealed")),
-        );
+    }
+    differences.extend(
+        ceremony
+            .policy()
+            .config()
+            .keys
+            .values()
+            .filter(|ksk| keys.contains_key(&ksk.label) && !state.keys.contains_key(&ksk.label))
+            .map(|ksk| format!("{} was not sealed", ksk.label)),
+    );
+    if !differences.is_empty() {
         return Err(StateError::KeysChanged(differences.join(", ")).into());
     }
     let binding = ceremony.hsm().binding();
@@ -406,8 +423,7 @@ fn check_log(ceremony: &Ceremony, state: &State) -> Result<(), Error> {
 /// # Errors
 ///
 /// [`StateError::Forged`], or the file is gone.
-pub(crate) fn verify(layout: &Layout, key: &StateKey) -> Result<(), Error> {
-    let file = read_file(layout)?;
+pub(crate) fn verify(file: &Sealed, key: &StateKey) -> Result<(), Error> {
     let expected = mac(&file.state, key)?;
     let given = hex::decode(&file.mac).unwrap_or_default();
     // Both are public once written; a plain comparison leaks nothing.
@@ -424,6 +440,9 @@ pub(crate) fn verify(layout: &Layout, key: &StateKey) -> Result<(), Error> {
 ///
 /// The state cannot be read or written, or the log fails.
 pub(crate) fn seal(ceremony: &mut Ceremony, key: &StateKey) -> Result<u64, Error> {
+    // The state this one follows is the one read at open and verified at
+    // activation, never a fresh read of a file someone may have swapped.
+    let previous = ceremony.sealed()?.clone();
     let keys = ceremony.inventory()?;
     let roster = ceremony.roster().clone();
     let policy = ceremony.policy().clone();
@@ -432,13 +451,23 @@ pub(crate) fn seal(ceremony: &mut Ceremony, key: &StateKey) -> Result<u64, Error
         policy: &policy,
         keys: &keys,
         hsm: ceremony.hsm().binding(),
-        rehearsal: ceremony.is_rehearsal(),
+        rehearsal: previous.state.rehearsal,
     };
     let (layout, trail) = (
         ceremony.layout().clone(),
         std::sync::Arc::clone(ceremony.trail()),
     );
-    seal_parts(&layout, &trail, ceremony.hsm_mut(), parts, key)
+    let sealed = seal_parts(
+        &layout,
+        &trail,
+        ceremony.hsm_mut(),
+        parts,
+        key,
+        Some(&previous),
+    )?;
+    let epoch = sealed.state.epoch;
+    ceremony.set_sealed(sealed);
+    Ok(epoch)
 }
 
 /// The check after activation: an HSM that keeps the state's MAC (a
@@ -449,11 +478,10 @@ pub(crate) fn seal(ceremony: &mut Ceremony, key: &StateKey) -> Result<u64, Error
 /// # Errors
 ///
 /// [`StateError::TokenDisagrees`], or the HSM cannot be read or written.
-pub(crate) fn check_bound(layout: &Layout, hsm: &mut dyn hsm::Hsm) -> Result<(), Error> {
+pub(crate) fn check_bound(file: &Sealed, hsm: &mut dyn hsm::Hsm) -> Result<(), Error> {
     let Some(bound) = hsm.bound_state()? else {
         return Ok(());
     };
-    let file = read_file(layout)?;
     let current = hex::decode(&file.mac).unwrap_or_default();
     let replaced = hex::decode(&file.state.previous_mac).unwrap_or_default();
     if !current.is_empty() && bound == current {
@@ -478,16 +506,17 @@ pub(crate) fn seal_parts(
     hsm: &mut dyn hsm::Hsm,
     parts: Parts<'_>,
     key: &StateKey,
-) -> Result<u64, Error> {
-    let previous = match read_file(layout) {
-        Ok(file) => Some(file),
-        Err(Error::State(StateError::Missing(_))) => None,
-        Err(err) => return Err(err),
+    previous: Option<&Sealed>,
+) -> Result<Sealed, Error> {
+    let epoch = match previous {
+        None => 1,
+        Some(file) => file
+            .state
+            .epoch
+            .checked_add(1)
+            .ok_or(StateError::EpochExhausted(file.state.epoch))?,
     };
-    let epoch = previous
-        .as_ref()
-        .map_or(1, |file| file.state.epoch.saturating_add(1));
-    let previous_mac = previous.map(|file| file.mac).unwrap_or_default();
+    let previous_mac = previous.map(|file| file.mac.clone()).unwrap_or_default();
     let mut trail = audit::lock(trail);
     let anchor = Anchor {
         seq: trail.recent().last().map_or(0, |entry| entry.seq),
@@ -496,7 +525,7 @@ pub(crate) fn seal_parts(
     let seq = anchor.seq;
     let state = parts.into_state(epoch, anchor, previous_mac);
     let new_mac = mac(&state, key)?;
-    let file = StateFile {
+    let file = Sealed {
         format: FORMAT,
         mac: hex::encode(new_mac),
         state,
@@ -513,5 +542,5 @@ pub(crate) fn seal_parts(
         policy_sha256: file.state.policy_sha256.clone(),
         roster_sha256: file.state.roster_sha256.clone(),
     })?;
-    Ok(epoch)
+    Ok(file)
 }

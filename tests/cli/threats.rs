@@ -842,3 +842,53 @@ fn the_cards_refuse_a_directory_rolled_back_behind_them() {
     }
     assert!(!Path::new(&ceremony.path("skr-1.xml")).exists());
 }
+
+#[test]
+fn a_state_put_back_after_the_sealed_check_changes_nothing() {
+    // The red team's attack: a forged state (the edited policy recorded as
+    // approved) passes the sealed check; while the officers present, the
+    // genuine file goes back so that its MAC verifies. The state is read
+    // once, when the ceremony opens, and that read is what the MAC check
+    // authenticates: the signing is refused.
+    use std::io::Write as _;
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    let policy = ceremony.path("c/ceremony.toml");
+    let text = std::fs::read_to_string(&policy)
+        .unwrap()
+        .replacen("ttl = 172800", "ttl = 3600", 1);
+    assert!(text.contains("ttl = 3600"), "{text}");
+    std::fs::write(&policy, &text).unwrap();
+    let state_path = ceremony.path("c/hsm/state.json");
+    let genuine = std::fs::read(&state_path).unwrap();
+    let mut forged: serde_json::Value = serde_json::from_slice(&genuine).unwrap();
+    forged["state"]["policy"] = text.clone().into();
+    forged["state"]["policy_sha256"] = hex::encode(sha2::Sha256::digest(text.as_bytes())).into();
+    std::fs::write(&state_path, forged.to_string()).unwrap();
+    let mut args = first_quarter(&ceremony, &ceremony.path("skr-1.xml"));
+    args.retain(|arg| arg != "--yes");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ceremony"))
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !log(&ceremony).contains("\"event\":\"sign-begin\"") {
+        assert!(Instant::now() < deadline, "the signing never opened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The sealed check passed on the forged file; now the genuine one.
+    std::fs::write(&state_path, &genuine).unwrap();
+    child.stdin.take().unwrap().write_all(b"yes\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("does not verify under the quorum's secret"),
+        "{said}"
+    );
+    assert!(!Path::new(&ceremony.path("skr-1.xml")).exists());
+}

@@ -11,7 +11,6 @@ use crate::ceremony::Ceremony;
 use crate::clock::Now;
 use crate::error::Error;
 use crate::flow::{Active, Operation, Prepared};
-use crate::state::State;
 use crate::summary::Detail;
 
 use super::{details, summary};
@@ -37,7 +36,7 @@ pub struct Approved {
 pub fn prepare_approve(ceremony: &Ceremony, now: Now) -> Result<Prepared<Approve>, Error> {
     let open = ceremony.begin(OperationKind::Approve, Map::new())?;
     let checked = (|| {
-        let approved = State::read(ceremony.layout())?;
+        let approved = ceremony.sealed()?.state().clone();
         let file = ceremony.policy();
         if approved.policy_sha256 == hex::encode(file.sha256()) {
             return Err(Error::NothingToApprove);
@@ -70,7 +69,7 @@ impl Operation for Approve {
         active: &mut Active<'_>,
         _progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Approved, Error> {
-        let previous = State::read(active.ceremony().layout())?;
+        let previous = active.ceremony().sealed()?.state().clone();
         Ok(Approved {
             previous_sha256: previous.policy_sha256,
             policy_sha256: hex::encode(active.ceremony().policy().sha256()),

@@ -67,7 +67,7 @@ pub(crate) fn summary(
     Ok(Summary {
         operation,
         rehearsal,
-        epoch: crate::state::State::read(ceremony.layout()).map_or(0, |state| state.epoch),
+        epoch: ceremony.sealed_state().map_or(0, |state| state.epoch),
         ceremony: ceremony.layout().root().display().to_string(),
         zone: policy.domain()?.to_string(),
         policy: FileRef {
