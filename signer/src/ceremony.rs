@@ -92,7 +92,7 @@ impl Ceremony {
         let policy = Policy::load(&layout.policy())?;
         let hsm = open_hsm(&layout, &clock)?;
         let roster = hsm.roster()?;
-        let sealed = crate::state::load(&layout);
+        let sealed = crate::state::load(&layout, &roster);
         Ok(Self {
             sealed,
             layout,

@@ -36,6 +36,10 @@ use crate::layout::Layout;
 
 /// The file in `DIR/hsm`.
 pub const STATE_FILE: &str = "state.json";
+/// The state a new card set will have, written before the HSM moves to it
+/// and sealed under the new secret: a run killed between the move and the
+/// sealing leaves an HSM that this state, not the old one, describes.
+pub const PENDING_FILE: &str = "state.pending.json";
 
 /// What the MAC key is derived for.
 const MAC_PURPOSE: &str = "ceremony state mac";
@@ -257,13 +261,81 @@ fn path(layout: &Layout) -> PathBuf {
     layout.hsm().join(STATE_FILE)
 }
 
-/// Reads the state file, once per open ceremony.
+/// Reads the state file, once per open ceremony; or the pending state of a
+/// new card set, when the HSM's roster is the one it records and not the
+/// sealed one (the run that moved the HSM was killed before it sealed).
+/// The pending state is authenticated like any other, under the new
+/// secret, by the new cards' quorum.
 ///
 /// # Errors
 ///
 /// No state file, or not one.
-pub(crate) fn load(layout: &Layout) -> Result<Sealed, StateError> {
-    let path = path(layout);
+pub(crate) fn load(layout: &Layout, roster: &quorum::Roster) -> Result<Sealed, StateError> {
+    let sealed = read(path(layout))?;
+    let hsm_roster = hex::encode(roster.digest());
+    if sealed.state.roster_sha256 != hsm_roster
+        && let Ok(pending) = read(layout.hsm().join(PENDING_FILE))
+        && pending.state.roster_sha256 == hsm_roster
+        && pending.state.previous_mac == sealed.mac
+    {
+        return Ok(pending);
+    }
+    Ok(sealed)
+}
+
+/// Writes the pending state of a new card set (see [`PENDING_FILE`]),
+/// before the HSM moves to it.
+///
+/// # Errors
+///
+/// The file cannot be written.
+pub(crate) fn write_pending(
+    ceremony: &Ceremony,
+    roster: &quorum::Roster,
+    key: &StateKey,
+) -> Result<(), Error> {
+    let previous = ceremony.sealed()?;
+    let epoch = previous
+        .state
+        .epoch
+        .checked_add(1)
+        .ok_or(StateError::EpochExhausted(previous.state.epoch))?;
+    let keys = ceremony.inventory()?;
+    let parts = Parts {
+        roster,
+        policy: ceremony.policy(),
+        keys: &keys,
+        hsm: ceremony.hsm().binding(),
+        rehearsal: previous.state.rehearsal,
+    };
+    let anchor = {
+        let trail = audit::lock(ceremony.trail());
+        Anchor {
+            seq: trail.recent().last().map_or(0, |entry| entry.seq),
+            hash: trail.head(),
+        }
+    };
+    let state = parts.into_state(epoch, anchor, previous.mac.clone());
+    let file = Sealed {
+        format: FORMAT,
+        mac: hex::encode(mac(&state, key)?),
+        state,
+    };
+    let json = serde_json::to_vec_pretty(&file).map_err(|err| Error::Internal(err.to_string()))?;
+    durable::write(
+        &ceremony.layout().hsm().join(PENDING_FILE),
+        &json,
+        durable::Replace::Allowed,
+    )?;
+    Ok(())
+}
+
+/// Removes a pending state that is not, or no longer, needed.
+pub(crate) fn discard_pending(layout: &Layout) {
+    let _ = std::fs::remove_file(layout.hsm().join(PENDING_FILE));
+}
+
+fn read(path: PathBuf) -> Result<Sealed, StateError> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -535,6 +607,7 @@ pub(crate) fn seal_parts(
     // leaves a file whose `previous_mac` the token keeps (see
     // `check_bound`).
     durable::write(&path(layout), &json, durable::Replace::Allowed)?;
+    discard_pending(layout);
     hsm.bind_state(&new_mac)?;
     trail.record(&Event::StateSealed {
         epoch,

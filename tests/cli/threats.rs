@@ -892,3 +892,68 @@ fn a_state_put_back_after_the_sealed_check_changes_nothing() {
     );
     assert!(!Path::new(&ceremony.path("skr-1.xml")).exists());
 }
+
+#[test]
+fn a_reshare_killed_after_the_hsm_moved_is_picked_up_by_the_new_cards() {
+    // The red team's lock-out: killed between the HSM's move to the new
+    // card set and the sealing of the state. The pending state, written
+    // before the move under the new secret, lets the new cards go on.
+    let ceremony = Ceremony::new("soft", "2");
+    ceremony.make_ksr(1);
+    std::fs::write(
+        ceremony.path("new-pins.toml"),
+        "CO-1 = \"121212\"\nCO-2 = \"232323\"\nCO-3 = \"343434\"\n",
+    )
+    .unwrap();
+    let (config, pins, new_pins, puks) = (
+        ceremony.path("c/ceremony.toml"),
+        ceremony.path("pins.toml"),
+        ceremony.path("new-pins.toml"),
+        ceremony.path("puks-2.toml"),
+    );
+    let (one, two) = (ceremony.card("CO-1"), ceremony.card("CO-2"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ceremony"))
+        .args([
+            "--config",
+            &config,
+            "reshare",
+            "--cards",
+            &one,
+            &two,
+            "--pin-file",
+            &pins,
+            "--new-cards",
+            "3",
+            "--threshold",
+            "2",
+            "--new-pin-file",
+            &new_pins,
+            "--puk-file",
+            &puks,
+            "--kdf",
+            "light",
+            "--yes",
+        ])
+        .env("CEREMONY_TEST_STALL_AFTER_COMMIT_MS", "5000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !log(&ceremony).contains("\"event\":\"generation-committed\"") {
+        assert!(Instant::now() < deadline, "the HSM never moved");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(Path::new(&ceremony.path("c/hsm/state.pending.json")).exists());
+    // The new cards sign; the pending state is sealed and gone.
+    std::fs::write(&pins, std::fs::read_to_string(&new_pins).unwrap()).unwrap();
+    let new_card = |officer: &str| ceremony.path(&format!("c/cards/generation-2/{officer}.card"));
+    ceremony
+        .sign(1, &[&new_card("CO-1"), &new_card("CO-3")], &[])
+        .expect_code(0);
+    assert!(!Path::new(&ceremony.path("c/hsm/state.pending.json")).exists());
+    assert!(log(&ceremony).contains("\"event\":\"reshare-interrupted\""));
+}

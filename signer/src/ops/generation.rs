@@ -207,6 +207,17 @@ impl Operation for Generation {
                 .map(|(officer, serial, _)| (officer.clone(), serial.clone()))
                 .collect(),
         })?;
+        // The state the new set will have goes to disk first, sealed under
+        // the new secret: a run killed after the HSM moved is picked up by
+        // the new cards, not locked out.
+        let new_key = crate::state::StateKey::derive(&enrolment.secret);
+        if let Err(err) =
+            crate::state::write_pending(active.ceremony(), &enrolment.roster, &new_key)
+        {
+            issuing.discard();
+            let _ = std::fs::remove_dir(&dir);
+            return Err(err);
+        }
         let committed = active.hsm_mut().commit_generation(
             previous.secret(),
             &enrolment.secret,
@@ -220,6 +231,7 @@ impl Operation for Generation {
         drop(enrolment);
         if let Err(err) = committed {
             // The old cards stay in charge; the new ones are useless.
+            crate::state::discard_pending(active.ceremony().layout());
             issuing.discard();
             let _ = std::fs::remove_dir(&dir);
             return Err(err.into());
@@ -228,6 +240,7 @@ impl Operation for Generation {
             generation,
             roster_digest: hex::encode(roster.digest()),
         })?;
+        stall_for_tests();
         active.ceremony_mut().set_roster(roster);
         Ok(NewCards {
             generation,
@@ -257,3 +270,19 @@ impl Operation for Generation {
         ])
     }
 }
+
+/// Debug builds only: `CEREMONY_TEST_STALL_AFTER_COMMIT_MS` waits that long
+/// once the HSM has moved to the new card set and before the state is
+/// sealed, so that a test can kill the run in that window.
+#[cfg(debug_assertions)]
+fn stall_for_tests() {
+    if let Some(millis) = std::env::var("CEREMONY_TEST_STALL_AFTER_COMMIT_MS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(millis));
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn stall_for_tests() {}
