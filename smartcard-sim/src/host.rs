@@ -363,21 +363,7 @@ impl<C: Card> CardClient<C> {
     ///
     /// [`CardError::OlderEpoch`] with the epoch the card has seen.
     pub fn check_epoch(&mut self, epoch: u64) -> Result<(), CardError> {
-        let checked = self.send(Command::with_data(
-            CLA_PROPRIETARY,
-            INS_CHECK_EPOCH,
-            0x00,
-            0x00,
-            epoch.to_be_bytes().to_vec(),
-        ));
-        match checked {
-            Ok(_) => Ok(()),
-            Err(StatusWord::CONDITIONS) => Err(CardError::OlderEpoch {
-                given: epoch,
-                seen: self.epoch_seen()?,
-            }),
-            Err(status) => Err(common(status, false)),
-        }
+        self.epoch_command(INS_CHECK_EPOCH, epoch, false)
     }
 
     /// RECORD EPOCH, after a successful VERIFY: the card refuses older
@@ -387,20 +373,25 @@ impl<C: Card> CardClient<C> {
     ///
     /// [`CardError::PinRequired`] before VERIFY, [`CardError::OlderEpoch`].
     pub fn record_epoch(&mut self, epoch: u64) -> Result<(), CardError> {
-        let recorded = self.send(Command::with_data(
+        self.epoch_command(INS_RECORD_EPOCH, epoch, true)
+    }
+
+    /// CHECK EPOCH or RECORD EPOCH: 6985 is an older epoch than the card's.
+    fn epoch_command(&mut self, ins: u8, epoch: u64, after_pin: bool) -> Result<(), CardError> {
+        let answer = self.send(Command::with_data(
             CLA_PROPRIETARY,
-            INS_RECORD_EPOCH,
+            ins,
             0x00,
             0x00,
             epoch.to_be_bytes().to_vec(),
         ));
-        match recorded {
+        match answer {
             Ok(_) => Ok(()),
             Err(StatusWord::CONDITIONS) => Err(CardError::OlderEpoch {
                 given: epoch,
                 seen: self.epoch_seen()?,
             }),
-            Err(status) => Err(common(status, true)),
+            Err(status) => Err(common(status, after_pin)),
         }
     }
 

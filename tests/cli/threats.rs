@@ -41,6 +41,19 @@ fn first_quarter(ceremony: &Ceremony, out: &str) -> Vec<String> {
     .to_vec()
 }
 
+/// Copies what an insider would restore of a ceremony directory: the
+/// policy, the log and everything in `hsm/` (state, store or token record,
+/// counters), consistent with one another.
+fn copy_state(from: &Path, to: &Path) {
+    for name in ["ceremony.toml", "audit.log"] {
+        std::fs::copy(from.join(name), to.join(name)).unwrap();
+    }
+    std::fs::create_dir_all(to.join("hsm")).unwrap();
+    for entry in std::fs::read_dir(from.join("hsm")).unwrap().flatten() {
+        std::fs::copy(entry.path(), to.join("hsm").join(entry.file_name())).unwrap();
+    }
+}
+
 /// Waits until the signing that opened last has activated the HSM.
 fn wait_until_active(ceremony: &Ceremony) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -712,25 +725,10 @@ fn a_directory_restored_as_a_whole_is_refused_by_the_token() {
     let ceremony = Ceremony::new("pkcs11", "2");
     ceremony.make_ksr(1);
     let saved = tempfile::tempdir().unwrap();
-    let files = |from: &str, to: &Path| {
-        for name in ["ceremony.toml", "audit.log"] {
-            std::fs::copy(Path::new(from).join(name), to.join(name)).unwrap();
-        }
-        std::fs::create_dir_all(to.join("hsm")).unwrap();
-        for entry in std::fs::read_dir(Path::new(from).join("hsm"))
-            .unwrap()
-            .flatten()
-        {
-            std::fs::copy(entry.path(), to.join("hsm").join(entry.file_name())).unwrap();
-        }
-    };
-    files(&ceremony.path("c"), saved.path());
+    copy_state(Path::new(&ceremony.path("c")), saved.path());
     ceremony.sign(1, &["CO-1", "CO-2"], &[]).expect_code(0);
     std::fs::remove_file(ceremony.path("skr-1.xml")).unwrap();
-    files(
-        &saved.path().display().to_string(),
-        Path::new(&ceremony.path("c")),
-    );
+    copy_state(saved.path(), Path::new(&ceremony.path("c")));
     // Two cards that did not sign, so were not told the new epoch (those
     // that did refuse the older state themselves: the next test).
     let run = ceremony.sign(1, &["CO-3", "CO-4"], &[]);
@@ -808,17 +806,8 @@ fn the_cards_refuse_a_directory_rolled_back_behind_them() {
     let ceremony = Ceremony::new("soft", "2");
     ceremony.make_ksr(1);
     let saved = tempfile::tempdir().unwrap();
-    let copy = |from: &Path, to: &Path| {
-        for name in ["ceremony.toml", "audit.log"] {
-            std::fs::copy(from.join(name), to.join(name)).unwrap();
-        }
-        std::fs::create_dir_all(to.join("hsm")).unwrap();
-        for entry in std::fs::read_dir(from.join("hsm")).unwrap().flatten() {
-            std::fs::copy(entry.path(), to.join("hsm").join(entry.file_name())).unwrap();
-        }
-    };
     let dir = std::path::PathBuf::from(ceremony.path("c"));
-    copy(&dir, saved.path());
+    copy_state(&dir, saved.path());
     let signed = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
     signed.expect_code(0);
     let text = log(&ceremony);
@@ -829,7 +818,7 @@ fn the_cards_refuse_a_directory_rolled_back_behind_them() {
         .unwrap();
     assert!(done.contains("\"cards_told_epoch\":["), "{done}");
     std::fs::remove_file(ceremony.path("skr-1.xml")).unwrap();
-    copy(saved.path(), &dir);
+    copy_state(saved.path(), &dir);
     let run = ceremony.sign(1, &["CO-1", "CO-2"], &[]);
     assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
     let json = run.json();
