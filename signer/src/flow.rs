@@ -334,26 +334,25 @@ impl<O: Operation> Confirmed<O> {
                 card: card.reference(),
                 path: name.clone(),
             })?;
-            // The card refuses a ceremony older than it was last told of: a
-            // directory rolled back needs its officers' cards rolled back.
-            if let Err(reason) = card.check_epoch(self.summary.epoch) {
-                let status = card.status().clone();
-                self.refuse(ceremony, officers, name, Some(&status), reason)?;
-                continue;
-            }
-            if !self.summary.rehearsal {
-                let refusal = if !card.status().kdf.is_strong() {
+            // Before its PIN: the card refuses a ceremony older than it was
+            // last told of (a directory rolled back needs its officers'
+            // cards rolled back), and a production ceremony refuses what
+            // only a rehearsal takes.
+            let refusal = card.check_epoch(self.summary.epoch).err().or_else(|| {
+                if self.summary.rehearsal {
+                    None
+                } else if !card.status().kdf.is_strong() {
                     Some("its PIN derivation is the light one: a production ceremony takes cards made with --kdf strong only".to_owned())
                 } else if crate::process::inside(&path, ceremony.layout().root()) {
                     Some("it is stored inside the ceremony directory: in a production ceremony each officer brings their card from where they keep it".to_owned())
                 } else {
                     None
-                };
-                if let Some(reason) = refusal {
-                    let status = card.status().clone();
-                    self.refuse(ceremony, officers, name, Some(&status), reason)?;
-                    continue;
                 }
+            });
+            if let Some(reason) = refusal {
+                let status = card.status().clone();
+                self.refuse(ceremony, officers, name, Some(&status), reason)?;
+                continue;
             }
             officers.show(&Presenting::Inserted {
                 number,

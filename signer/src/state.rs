@@ -16,9 +16,11 @@
 //! store or token record restored from an older copy (its roster or keys
 //! are not the sealed ones, or the state file itself is older than the
 //! log); the PKCS#11 module or token swapped; the audit log cut before
-//! the anchor, rewritten, or deleted. What it cannot catch alone: the
-//! directory rolled back as a whole (state, store and log together) — the
-//! witnesses' head does (`audit verify --head`).
+//! the anchor, rewritten, or deleted. The directory rolled back as a whole
+//! (state, store and log together) is caught by a token, which keeps the
+//! MAC, and by every card told a later epoch; with the soft HSM and cards
+//! not used since, only the witnesses' head shows it (`audit verify
+//! --head`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -295,11 +297,6 @@ pub(crate) fn write_pending(
     key: &StateKey,
 ) -> Result<(), Error> {
     let previous = ceremony.sealed()?;
-    let epoch = previous
-        .state
-        .epoch
-        .checked_add(1)
-        .ok_or(StateError::EpochExhausted(previous.state.epoch))?;
     let keys = ceremony.inventory()?;
     let parts = Parts {
         roster,
@@ -308,26 +305,51 @@ pub(crate) fn write_pending(
         hsm: ceremony.hsm().binding(),
         rehearsal: previous.state.rehearsal,
     };
-    let anchor = {
-        let trail = audit::lock(ceremony.trail());
-        Anchor {
-            seq: trail.recent().last().map_or(0, |entry| entry.seq),
-            hash: trail.head(),
-        }
+    let anchor = anchor(&audit::lock(ceremony.trail()));
+    let pending = make(parts, Some(previous), anchor, key)?;
+    write(&ceremony.layout().hsm().join(PENDING_FILE), &pending)
+}
+
+/// The state after `previous` (the first without one), MAC'd.
+///
+/// # Errors
+///
+/// The epoch is exhausted.
+fn make(
+    parts: Parts<'_>,
+    previous: Option<&Sealed>,
+    anchor: Anchor,
+    key: &StateKey,
+) -> Result<Sealed, Error> {
+    let epoch = match previous {
+        None => 1,
+        Some(file) => file
+            .state
+            .epoch
+            .checked_add(1)
+            .ok_or(StateError::EpochExhausted(file.state.epoch))?,
     };
-    let state = parts.into_state(epoch, anchor, previous.mac.clone());
-    let file = Sealed {
+    let previous_mac = previous.map(|file| file.mac.clone()).unwrap_or_default();
+    let state = parts.into_state(epoch, anchor, previous_mac);
+    Ok(Sealed {
         format: FORMAT,
         mac: hex::encode(mac(&state, key)?),
         state,
-    };
-    let json = serde_json::to_vec_pretty(&file).map_err(|err| Error::Internal(err.to_string()))?;
-    durable::write(
-        &ceremony.layout().hsm().join(PENDING_FILE),
-        &json,
-        durable::Replace::Allowed,
-    )?;
-    Ok(())
+    })
+}
+
+/// Writes a state file, atomically.
+fn write(path: &std::path::Path, file: &Sealed) -> Result<(), Error> {
+    let json = serde_json::to_vec_pretty(file).map_err(|err| Error::Internal(err.to_string()))?;
+    Ok(durable::write(path, &json, durable::Replace::Allowed)?)
+}
+
+/// The last entry of the log, where a state is anchored.
+fn anchor(trail: &audit::Trail) -> Anchor {
+    Anchor {
+        seq: trail.recent().last().map_or(0, |entry| entry.seq),
+        hash: trail.head(),
+    }
 }
 
 /// Removes a pending state that is not, or no longer, needed.
@@ -375,11 +397,11 @@ fn mac(state: &State, key: &StateKey) -> Result<[u8; 32], Error> {
 ///
 /// [`StateError`], naming what differs.
 pub(crate) fn check_sealed(ceremony: &Ceremony, policy_may_differ: bool) -> Result<(), Error> {
-    let state = ceremony.sealed()?.state.clone();
+    let state = &ceremony.sealed()?.state;
     let file_sha = hex::encode(ceremony.policy().sha256());
     if !policy_may_differ && state.policy_sha256 != file_sha {
         return Err(StateError::PolicyChanged {
-            approved: state.policy_sha256,
+            approved: state.policy_sha256.clone(),
             file: file_sha,
         }
         .into());
@@ -427,12 +449,12 @@ pub(crate) fn check_sealed(ceremony: &Ceremony, policy_may_differ: bool) -> Resu
     let binding = ceremony.hsm().binding();
     if binding != state.hsm {
         return Err(StateError::HsmChanged {
-            sealed: state.hsm,
+            sealed: state.hsm.clone(),
             found: binding,
         }
         .into());
     }
-    check_log(ceremony, &state)
+    check_log(ceremony, state)
 }
 
 /// The log starts with `init`, holds the anchor as sealed, and records no
@@ -489,12 +511,12 @@ fn check_log(ceremony: &Ceremony, state: &State) -> Result<(), Error> {
 }
 
 /// The check after the quorum combined the secret, before the HSM is
-/// activated: the state file's MAC verifies under the secret, and the file
-/// is the one the sealed check read.
+/// activated: the MAC of the state the sealed check compared (the one read
+/// at open) verifies under the secret.
 ///
 /// # Errors
 ///
-/// [`StateError::Forged`], or the file is gone.
+/// [`StateError::Forged`].
 pub(crate) fn verify(file: &Sealed, key: &StateKey) -> Result<(), Error> {
     let expected = mac(&file.state, key)?;
     let given = hex::decode(&file.mac).unwrap_or_default();
@@ -580,38 +602,17 @@ pub(crate) fn seal_parts(
     key: &StateKey,
     previous: Option<&Sealed>,
 ) -> Result<Sealed, Error> {
-    let epoch = match previous {
-        None => 1,
-        Some(file) => file
-            .state
-            .epoch
-            .checked_add(1)
-            .ok_or(StateError::EpochExhausted(file.state.epoch))?,
-    };
-    let previous_mac = previous.map(|file| file.mac.clone()).unwrap_or_default();
     let mut trail = audit::lock(trail);
-    let anchor = Anchor {
-        seq: trail.recent().last().map_or(0, |entry| entry.seq),
-        hash: trail.head(),
-    };
-    let seq = anchor.seq;
-    let state = parts.into_state(epoch, anchor, previous_mac);
-    let new_mac = mac(&state, key)?;
-    let file = Sealed {
-        format: FORMAT,
-        mac: hex::encode(new_mac),
-        state,
-    };
-    let json = serde_json::to_vec_pretty(&file).map_err(|err| Error::Internal(err.to_string()))?;
+    let file = make(parts, previous, anchor(&trail), key)?;
     // The file first, then the token: a run that ends between the two
     // leaves a file whose `previous_mac` the token keeps (see
     // `check_bound`).
-    durable::write(&path(layout), &json, durable::Replace::Allowed)?;
+    write(&path(layout), &file)?;
     discard_pending(layout);
-    hsm.bind_state(&new_mac)?;
+    hsm.bind_state(&hex::decode(&file.mac).unwrap_or_default())?;
     trail.record(&Event::StateSealed {
-        epoch,
-        anchor: seq,
+        epoch: file.state.epoch,
+        anchor: file.state.anchor.seq,
         policy_sha256: file.state.policy_sha256.clone(),
         roster_sha256: file.state.roster_sha256.clone(),
     })?;
