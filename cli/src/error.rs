@@ -244,6 +244,11 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
     match err {
         S::Refused(report) if report.is_unreadable() => 1,
         S::Refused(_) => 3,
+        S::Media(signer::media::MediaError::Io { .. } | signer::media::MediaError::ReadBack(_)) => {
+            1
+        }
+        S::Media(signer::media::MediaError::NoKey) => 2,
+        S::Media(_) | S::Oob(_) => 3,
         // Evidence of tampering with the ceremony, refused by name.
         S::Audit(hsm::AuditError::Broken { .. } | hsm::AuditError::Head { .. })
         | S::State(_)

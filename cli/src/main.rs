@@ -98,10 +98,16 @@ enum Command {
     /// Print the effective policy as TOML.
     #[command(subcommand)]
     Policy(commands::policy::Command),
-    /// Run the ceremony as a service: the ZSK operator submits KSRs, the
-    /// administrator confirms one, officers present their cards for it from
-    /// their own terminals, witnesses watch https://ADDR/.
+    /// The ceremony room's service, on the offline signer and the room's
+    /// own network: the administrator loads a transfer set from the medium
+    /// and confirms it, officers present their cards for it from their own
+    /// terminals, witnesses watch https://ADDR/.
     Serve(service::Args),
+    /// The online KSR intake (no HSM, no cards) and the media hops:
+    /// init, serve, export to media, import from media; and, on the
+    /// signer, pin the intake's key.
+    #[command(subcommand)]
+    Intake(commands::intake::Command),
     /// Present a card to the service from an officer's terminal.
     Present(commands::present::Args),
     /// The service's activation attempt: status, or reset (administrator).
@@ -132,7 +138,10 @@ fn main() -> ExitCode {
     };
     // The service stops on a signal by itself: it finishes a signing job
     // and withdraws a confirmed operation.
-    if !matches!(cli.command, Command::Serve(_)) {
+    if !matches!(
+        cli.command,
+        Command::Serve(_) | Command::Intake(commands::intake::Command::Serve(_))
+    ) {
         terminal::install_signal_handler();
     }
     let context = context::Context::new(cli.json, cli.config, cli.now);
@@ -155,6 +164,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&args, &context),
         Command::Zsk(command) => commands::zsk::run(&command, &context),
         Command::Serve(args) => service::run(&args, &context),
+        Command::Intake(command) => commands::intake::run(&command, &context),
         Command::Present(args) => commands::present::run(&args, &context),
         Command::Session(command) => commands::present::run_session(&command, &context),
     };

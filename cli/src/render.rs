@@ -181,6 +181,12 @@ pub const REHEARSAL: &str = "REHEARSAL: an exercise, not a production ceremony (
 /// Prints an operation's summary: what the operator confirms and the
 /// officers authorize.
 pub fn summary(summary: &Summary) -> Result<(), CliError> {
+    summary_with(summary, false)
+}
+
+/// The same; with `words_pending`, the KSR's hash is withheld: the words
+/// the administrator types must come from the phone, not from the screen.
+pub fn summary_with(summary: &Summary, words_pending: bool) -> Result<(), CliError> {
     let line = |text: String| -> Result<(), CliError> { out(text) };
     if summary.rehearsal {
         line(REHEARSAL.to_owned())?;
@@ -210,8 +216,24 @@ pub fn summary(summary: &Summary) -> Result<(), CliError> {
                 "KSR {} ({}), id {}, schema {}",
                 sign.ksr.path, sign.format, sign.ksr_id, sign.schema
             ))?;
-            for text in hash_lines("KSR", &sign.ksr.sha256) {
-                line(text)?;
+            if let Some(transfer) = &sign.transfer {
+                line(format!(
+                    "transfer set {} in {}, exported {} by the pinned intake key {}",
+                    transfer.id, transfer.dir, transfer.exported, transfer.intake_key
+                ))?;
+                line(format!("manifest SHA-256 {}", transfer.manifest_sha256))?;
+                for finding in &transfer.findings {
+                    line(format!("intake: {finding}"))?;
+                }
+            }
+            if words_pending {
+                line(
+                    "KSR SHA-256: withheld until the words read over the phone are checked".into(),
+                )?;
+            } else {
+                for text in hash_lines("KSR", &sign.ksr.sha256) {
+                    line(text)?;
+                }
             }
             if let Some(zsks) = &sign.zsk_set_sha256 {
                 for text in hash_lines("ZSK set", zsks) {
@@ -227,6 +249,20 @@ pub fn summary(summary: &Summary) -> Result<(), CliError> {
             }
             line(format!("SKR to {} ({})", sign.output, sign.output_format))?;
             table(&sign.bundles, &sign.ksks)?;
+        }
+        Detail::IntakePin {
+            fingerprint,
+            file,
+            replaces,
+        } => {
+            line(format!("pin the intake key in {file}"))?;
+            for text in hash_lines("intake key fingerprint", fingerprint) {
+                line(text)?;
+            }
+            line(match replaces {
+                Some(old) => format!("in place of the intake key {old}"),
+                None => "no intake key was pinned until now".into(),
+            })?;
         }
         Detail::Keygen {
             label,

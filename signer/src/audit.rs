@@ -61,6 +61,8 @@ names! {
         Promote => "ksk-promote",
         /// The policy file, changed, approved as the one in force.
         Approve => "policy-approve",
+        /// The intake key that transfer sets must be signed by.
+        IntakePin => "intake-pin",
         /// A new card set (and, like rekey, a new secret).
         Reshare => "reshare",
         /// A new secret and a new card set.
@@ -314,6 +316,17 @@ pub enum Event {
     },
     /// The service stopped.
     ServiceStopped,
+    /// A hop of the air gap: a transfer set verified, exported, loaded or
+    /// refused, the words read over the phone checked, an SKR imported
+    /// (the names are [`transfer_event`]'s).
+    Transfer {
+        /// The event's name.
+        event: &'static str,
+        /// What it records.
+        details: Map<String, Value>,
+        /// Who, over the network.
+        client: Option<Client>,
+    },
     /// An activation attempt ran out of time.
     AttemptExpired {
         /// Cards presented by then.
@@ -352,6 +365,7 @@ impl Event {
             Self::RequestRefused { .. } => "request-refused".into(),
             Self::ServiceStarted { .. } => "service-started".into(),
             Self::ServiceStopped => "service-stopped".into(),
+            Self::Transfer { event, .. } => (*event).into(),
             Self::AttemptExpired { .. } => "activation-expired".into(),
         }
     }
@@ -535,6 +549,14 @@ impl Event {
                 put_client(&mut map, Some(client));
             }
             Self::AttemptExpired { presented } => put("presented", (*presented).into()),
+            Self::Transfer {
+                details, client, ..
+            } => {
+                for (key, value) in details {
+                    map.insert(key.clone(), value.clone());
+                }
+                put_client(&mut map, client.as_ref());
+            }
             Self::PinChanged { .. }
             | Self::HsmActivated
             | Self::HsmDeactivated
@@ -810,4 +832,30 @@ mod tests {
             })
         );
     }
+}
+
+/// The names of the air gap's events ([`Event::Transfer`]).
+pub mod transfer_event {
+    /// The intake was made.
+    pub const INTAKE_INIT: &str = "intake-init";
+    /// The intake wrote a transfer set to a medium.
+    pub const EXPORTED: &str = "transfer-exported";
+    /// The intake refused to export.
+    pub const EXPORT_REFUSED: &str = "export-refused";
+    /// The signer verified a transfer set (signature, hashes).
+    pub const VERIFIED: &str = "transfer-verified";
+    /// A transfer set was refused at this hop.
+    pub const REFUSED: &str = "transfer-refused";
+    /// The room's service was given a transfer set by the administrator.
+    pub const LOADED: &str = "transfer-loaded";
+    /// The words read over the phone matched.
+    pub const OOB_CHECKED: &str = "oob-checked";
+    /// The signer wrote the SKR and its manifest to the medium.
+    pub const SKR_TO_MEDIA: &str = "skr-written-to-media";
+    /// The intake imported an SKR from a medium.
+    pub const IMPORTED: &str = "skr-imported";
+    /// The intake refused an import.
+    pub const IMPORT_REFUSED: &str = "import-refused";
+    /// The ZSK operator fetched an SKR.
+    pub const FETCHED: &str = "skr-fetched";
 }

@@ -39,6 +39,9 @@ pub struct Ceremony {
     recovery: Recovery,
     /// The sealed state, read once here (see `state`).
     sealed: Result<crate::state::Sealed, crate::state::StateError>,
+    /// The intake key and last SKR, as sealed, or as an operation changed
+    /// them (sealed at its end).
+    chain: crate::state::Chain,
 }
 
 impl Ceremony {
@@ -93,8 +96,13 @@ impl Ceremony {
         let hsm = open_hsm(&layout, &clock)?;
         let roster = hsm.roster()?;
         let sealed = crate::state::load(&layout, &roster);
+        let chain = sealed
+            .as_ref()
+            .map(|sealed| sealed.state().chain())
+            .unwrap_or_default();
         Ok(Self {
             sealed,
+            chain,
             layout,
             _lock: lock,
             clock,
@@ -283,6 +291,8 @@ impl Ceremony {
             | Error::PinFile { .. }
             | Error::State(_)
             | Error::NothingToApprove
+            | Error::Media(_)
+            | Error::Oob(_)
             | Error::Production(_) => Outcome::Refused,
             // Declined, or the terminal closed under a question.
             Error::NotConfirmed | Error::Prompt(_) => Outcome::Aborted,
@@ -307,6 +317,17 @@ impl Ceremony {
             // The log's failure is the worse news.
             Err(logged) => logged,
         }
+    }
+
+    /// The intake key and the last SKR (from the sealed state; verified at
+    /// the next activation).
+    pub fn chain(&self) -> &crate::state::Chain {
+        &self.chain
+    }
+
+    /// An operation changed the chain: sealed at its end.
+    pub(crate) fn set_chain(&mut self, chain: crate::state::Chain) {
+        self.chain = chain;
     }
 
     /// The policy changed: the new one is in force from now on.

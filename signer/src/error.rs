@@ -223,6 +223,12 @@ pub enum Error {
     /// The front end could not ask or tell the people in the room.
     #[error("cannot talk to the terminal: {0}")]
     Prompt(#[source] io::Error),
+    /// A transfer set refused at this hop.
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
+    /// The words read over the phone are not the KSR's.
+    #[error("OOB-WORDS: {0}")]
+    Oob(String),
     /// A check the code relies on failed: a defect.
     #[error("internal error: {0} (please report this)")]
     Internal(String),
@@ -240,6 +246,8 @@ impl Error {
     pub fn codes(&self) -> Vec<&'static str> {
         match self {
             Self::Refused(report) => report.error_codes(),
+            Self::Media(err) => vec![err.code()],
+            Self::Oob(_) => vec!["OOB-WORDS"],
             _ => Vec::new(),
         }
     }

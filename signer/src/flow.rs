@@ -82,6 +82,8 @@ pub enum Confirmation {
     Waived,
     /// By the service's administrator, naming the KSR's hash.
     Remote(Client),
+    /// By the words read over the phone, checked (`AwaitingWords::hear`).
+    Words,
 }
 
 impl<O: Operation> Prepared<O> {
@@ -119,6 +121,7 @@ impl<O: Operation> Prepared<O> {
             Confirmation::Typed => ("typed", None),
             Confirmation::Waived => ("--yes", None),
             Confirmation::Remote(client) => ("remote", Some(client)),
+            Confirmation::Words => ("words", None),
         };
         if let Err(err) = ceremony.record(&Event::Confirmed {
             operation: self.open.operation,
@@ -158,6 +161,11 @@ impl<O: Operation> Prepared<O> {
     /// The operator declined: the operation closes as aborted.
     pub fn decline(self, ceremony: &Ceremony) -> Error {
         ceremony.fail(self.open, Error::NotConfirmed)
+    }
+
+    /// A check before the confirmation refused it: the operation closes.
+    pub(crate) fn fail(self, ceremony: &Ceremony, err: Error) -> Error {
+        ceremony.fail(self.open, err)
     }
 }
 

@@ -69,6 +69,8 @@ pub struct InitRequest {
     /// ceremony's cards may not be inside its directory); `DIR/cards`
     /// without it.
     pub cards_dir: Option<PathBuf>,
+    /// The intake's key, pinned in the sealed state (`--intake-key`).
+    pub intake_key: Option<crate::media::IntakeKey>,
 }
 
 /// An `init` whose arguments were checked.
@@ -314,6 +316,10 @@ fn make(
             keys: &keys,
             hsm: binding,
             rehearsal: request.rehearsal,
+            chain: crate::state::Chain {
+                intake_key: request.intake_key.map(|key| key.to_hex()),
+                last_skr: None,
+            },
         },
         &state_key,
         None,

@@ -88,7 +88,13 @@ impl Layout {
     /// Every directory the ceremony writes state files in, for the sweep
     /// of a crashed run's temporaries.
     pub(crate) fn state_directories(&self) -> Vec<PathBuf> {
-        let mut directories = vec![self.root.clone(), self.hsm(), self.cards(), self.service()];
+        let mut directories = vec![
+            self.root.clone(),
+            self.hsm(),
+            self.cards(),
+            self.service(),
+            self.root.join("skrs"),
+        ];
         if let Ok(entries) = std::fs::read_dir(self.cards()) {
             let mut generations: Vec<PathBuf> = entries
                 .flatten()

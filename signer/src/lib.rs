@@ -18,9 +18,12 @@ mod error;
 mod flow;
 mod init;
 mod inspect;
+pub mod intake;
 mod issue;
 mod keys;
 mod layout;
+pub mod media;
+pub mod oob;
 mod ops;
 mod pins;
 mod policy;
@@ -33,7 +36,9 @@ mod summary;
 pub mod tls;
 mod zsk;
 
-pub use audit::{AbortHandle, CardRef, Client, Event, OpenOperation, OperationKind, Outcome};
+pub use audit::{
+    AbortHandle, CardRef, Client, Event, OpenOperation, OperationKind, Outcome, transfer_event,
+};
 pub use cards::{CardCommand, LocalCard, run_command};
 pub use ceremony::{Ceremony, Recovery};
 pub use clock::{Clock, Now};
@@ -49,17 +54,19 @@ pub use issue::{PukDelivery, PukHandout, PukSlip, check_officers};
 pub use keys::{KeyEntry, UNVERIFIED};
 pub use layout::Layout;
 pub use ops::{
-    Approve, Approved, Generation, GenerationRequest, Keygen, KeygenRequest, NewCards, NewKsk,
-    OutputFormat, Previous, Promote, Promoted, Sign, SignRequest, Signed, prepare_approve,
-    prepare_generation, prepare_keygen, prepare_promote, prepare_sign,
+    Approve, Approved, AwaitingWords, Generation, GenerationRequest, Keygen, KeygenRequest,
+    MediaSignRequest, MediaSource, NewCards, NewKsk, OutputFormat, Pin, Pinned, Previous, Promote,
+    Promoted, Sign, SignRequest, Signed, prepare_approve, prepare_generation, prepare_keygen,
+    prepare_pin, prepare_promote, prepare_sign, prepare_sign_media, skr_manifest, write_to_media,
 };
 pub use pins::{PinFile, PinTable};
 pub use policy::Policy;
 pub use process::forbid_core_dumps;
 pub use records::{dnskey_record, ds_record, random_digits, uuid};
 pub use report::{Files, JsonReport, Report};
-pub use state::{STATE_FILE, State, StateError};
+pub use state::{Chain, LastSkr, STATE_FILE, State, StateError};
 pub use summary::{
-    BundleRow, Detail, FileRef, KskColumn, KskUse, RosterRef, SignDetail, Summary, bundle_table,
+    BundleRow, Detail, FileRef, KskColumn, KskUse, RosterRef, SignDetail, Summary, TransferRef,
+    bundle_table,
 };
 pub use zsk::{KsrRequest, MadeKsr, make_ksr};

@@ -83,6 +83,50 @@ pub struct State {
     /// a token that still keeps that one is a run that ended between the
     /// file and the token, not a restored copy.
     pub previous_mac: String,
+    /// The intake key whose signature a transfer set's manifest needs, hex
+    /// (`init --intake-key`, `intake pin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake_key: Option<String>,
+    /// The last SKR this signer signed: a transfer set's previous SKR
+    /// must be it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_skr: Option<LastSkr>,
+}
+
+/// The signer's own record of the last SKR it signed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LastSkr {
+    /// Its copy in the ceremony directory, relative to it.
+    pub file: String,
+    /// Its SHA-256, hex.
+    pub sha256: String,
+    /// The SHA-256 of the KSR it answers, hex.
+    pub ksr_sha256: String,
+    /// The transfer set it was signed from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<String>,
+}
+
+/// What links the signer to the intake: the pinned intake key and the last
+/// SKR. Kept by the open ceremony, changed by the operations that change it
+/// (`intake pin`, `sign`), sealed with the rest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Chain {
+    /// The pinned intake key, hex.
+    pub intake_key: Option<String>,
+    /// The last SKR signed.
+    pub last_skr: Option<LastSkr>,
+}
+
+impl State {
+    /// The chain it seals.
+    pub fn chain(&self) -> Chain {
+        Chain {
+            intake_key: self.intake_key.clone(),
+            last_skr: self.last_skr.clone(),
+        }
+    }
 }
 
 /// An audit entry: its sequence number and the SHA-256 of its line.
@@ -212,6 +256,7 @@ pub(crate) struct Parts<'a> {
     pub(crate) keys: &'a [hsm::KeyInfo],
     pub(crate) hsm: String,
     pub(crate) rehearsal: bool,
+    pub(crate) chain: Chain,
 }
 
 impl Parts<'_> {
@@ -227,6 +272,8 @@ impl Parts<'_> {
             anchor,
             rehearsal: self.rehearsal,
             previous_mac,
+            intake_key: self.chain.intake_key,
+            last_skr: self.chain.last_skr,
         }
     }
 }
@@ -304,6 +351,7 @@ pub(crate) fn write_pending(
         keys: &keys,
         hsm: ceremony.hsm().binding(),
         rehearsal: previous.state.rehearsal,
+        chain: ceremony.chain().clone(),
     };
     let anchor = anchor(&audit::lock(ceremony.trail()));
     let pending = make(parts, Some(previous), anchor, key)?;
@@ -546,6 +594,7 @@ pub(crate) fn seal(ceremony: &mut Ceremony, key: &StateKey) -> Result<u64, Error
         keys: &keys,
         hsm: ceremony.hsm().binding(),
         rehearsal: previous.state.rehearsal,
+        chain: ceremony.chain().clone(),
     };
     let (layout, trail) = (
         ceremony.layout().clone(),

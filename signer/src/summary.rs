@@ -102,6 +102,15 @@ pub enum Detail {
         /// The label that leaves the policy.
         retired: Option<String>,
     },
+    /// The intake key pinned.
+    IntakePin {
+        /// The key's fingerprint (SHA-256 of the key), hex.
+        fingerprint: String,
+        /// The file it was read from.
+        file: String,
+        /// The fingerprint of the key it replaces, if one was pinned.
+        replaces: Option<String>,
+    },
     /// A changed policy, approved.
     Policy {
         /// The SHA-256 of the policy approved until now.
@@ -145,6 +154,26 @@ pub struct SignDetail {
     pub ksks: Vec<KskColumn>,
     /// One row per SKR bundle.
     pub bundles: Vec<BundleRow>,
+    /// The transfer set the KSR came in, when it came on a medium.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferRef>,
+}
+
+/// A transfer set, as the officers are shown it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferRef {
+    /// Its id.
+    pub id: String,
+    /// Its folder.
+    pub dir: String,
+    /// The manifest's SHA-256, hex.
+    pub manifest_sha256: String,
+    /// The intake key that signed it, by fingerprint.
+    pub intake_key: String,
+    /// When the intake exported it.
+    pub exported: String,
+    /// The intake's findings, one line each.
+    pub findings: Vec<String>,
 }
 
 /// A KSK of the bundle table.

@@ -224,10 +224,19 @@ pub struct Issued {
     pub clients: Vec<IssuedClient>,
 }
 
+/// Which server a PKI is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The ceremony room's service: the officers and the administrator.
+    Room,
+    /// The online intake: the ZSK operator.
+    Intake,
+}
+
 /// Makes the private PKI in the new directory `dir`: the CA, the server
 /// certificate (localhost, 127.0.0.1 and `hosts`), a client certificate
-/// for each officer, the ZSK operator and the administrator, and the
-/// allow-list.
+/// for each officer and the administrator (the room) or for the ZSK
+/// operator (the intake), and the allow-list.
 ///
 /// # Errors
 ///
@@ -235,6 +244,7 @@ pub struct Issued {
 /// cannot be written.
 pub fn init_tls(
     dir: &Path,
+    place: Place,
     officers: &[String],
     hosts: &[String],
     days: u32,
@@ -290,10 +300,14 @@ pub fn init_tls(
     write(&dir.join("server.key"), key.as_bytes())?;
 
     let mut clients = Vec::new();
-    let names = officers
-        .iter()
-        .map(|name| (name.as_str(), Role::Officer))
-        .chain([("zsk-operator", Role::ZskOperator), ("admin", Role::Admin)]);
+    let names: Vec<(&str, Role)> = match place {
+        Place::Room => officers
+            .iter()
+            .map(|name| (name.as_str(), Role::Officer))
+            .chain([("admin", Role::Admin)])
+            .collect(),
+        Place::Intake => vec![("zsk-operator", Role::ZskOperator)],
+    };
     for (name, role) in names {
         let (pem, key, fingerprint) = leaf(name, Vec::new(), ExtendedKeyUsagePurpose::ClientAuth)?;
         let bundle = dir.join("clients").join(name);

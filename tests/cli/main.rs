@@ -11,6 +11,7 @@
 
 mod harness;
 
+mod airgap;
 mod audit;
 mod browser;
 mod card;

@@ -18,11 +18,14 @@ use smartcard_sim::{CardClient, FileStorage, Pin, SimulatedCard};
 use crate::ceremony::{Ceremony, dnspython, now_for};
 use crate::harness::Run;
 
-/// A running `ceremony serve`; stopped (SIGTERM) when dropped.
+/// A running `ceremony serve`; stopped (SIGTERM) when dropped. The KSRs
+/// come through an intake the ceremony pinned, on a medium in
+/// `CEREMONY/media`.
 pub struct Server<'a> {
     ceremony: &'a Ceremony,
     child: Child,
     pub url: String,
+    intake: std::cell::RefCell<crate::airgap::Intake<'a>>,
 }
 
 impl<'a> Server<'a> {
@@ -38,8 +41,26 @@ impl<'a> Server<'a> {
         if !Path::new(&tls).exists() {
             init_tls(ceremony, &tls)
                 .expect_code(0)
-                .expect_stdout("zsk-operator");
+                .expect_stdout("admin");
         }
+        let mut intake = if Path::new(&ceremony.path("intake")).exists() {
+            crate::airgap::Intake::existing(ceremony, "intake")
+        } else {
+            let intake = crate::airgap::Intake::init(ceremony, "intake", None);
+            intake.pin();
+            intake
+        };
+        let clock = now.map_or_else(
+            || {
+                let output = Command::new("date")
+                    .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+                    .output()
+                    .unwrap();
+                String::from_utf8(output.stdout).unwrap().trim().to_owned()
+            },
+            str::to_owned,
+        );
+        intake.start(&clock);
         let mut command = Command::new(env!("CARGO_BIN_EXE_ceremony"));
         command
             .args(["--config", &ceremony.path("c/ceremony.toml")])
@@ -67,6 +88,7 @@ impl<'a> Server<'a> {
             ceremony,
             child,
             url,
+            intake: std::cell::RefCell::new(intake),
         }
     }
 
@@ -117,21 +139,51 @@ impl<'a> Server<'a> {
         finish(self.spawn_present(officer))
     }
 
-    /// The ZSK operator submits a KSR; returns the service's id.
+    /// The ZSK operator submits a KSR to the intake, which exports it to
+    /// the medium; returns the id. The words the ZSK operator reads out are
+    /// in `CEREMONY/media/ID.words`.
     pub fn submit(&self, ksr: &str) -> String {
-        let submitted = self.client("zsk-operator", &["--json", "ksr", "submit", ksr]);
-        submitted.expect_code(0);
-        submitted.json()["ksr"]["id"].as_str().unwrap().to_owned()
+        let intake = self.intake.borrow();
+        let id = intake.submit(ksr);
+        let set = self.set(&id);
+        if !Path::new(&set).exists() {
+            intake.export(&id, &self.ceremony.path("media"));
+        }
+        let ksr = ["ksr.xml", "ksr.txt"]
+            .iter()
+            .map(|name| format!("{set}/{name}"))
+            .find(|path| Path::new(path).exists())
+            .unwrap();
+        crate::airgap::words_file(self.ceremony, &ksr, &self.words(&id));
+        id
     }
 
-    /// The administrator confirms a KSR (a first quarter, the SKR to
-    /// `out`), started and not waited for; returns once the service shows
-    /// the operation confirmed, so officers can present for it.
+    /// The intake the KSRs come through.
+    pub fn intake(&self) -> std::cell::Ref<'_, crate::airgap::Intake<'a>> {
+        self.intake.borrow()
+    }
+
+    /// The transfer set of a KSR on the medium.
+    pub fn set(&self, id: &str) -> String {
+        self.ceremony.path(&format!("media/{id}"))
+    }
+
+    /// The words of a KSR as read over the phone.
+    pub fn words(&self, id: &str) -> String {
+        self.ceremony.path(&format!("media/{id}.words"))
+    }
+
+    /// The administrator loads a KSR's transfer set and confirms it with
+    /// the words (a first quarter, a copy of the SKR to `out`), started and
+    /// not waited for; returns once the service shows the operation
+    /// confirmed, so officers can present for it.
     pub fn spawn_confirm(&self, id: &str, out: &str) -> Child {
         let mut args = vec![
             "sign".to_owned(),
-            id.to_owned(),
-            "--yes".into(),
+            "--media".into(),
+            self.set(id),
+            "--oob-words".into(),
+            self.words(id),
             "--no-previous-skr".into(),
             "-o".into(),
             out.to_owned(),
@@ -310,34 +362,38 @@ fn end_to_end(backend: &str) {
     let signed = finish(admin);
     assert_eq!(signed.code, 0, "{}{}", signed.stdout, signed.stderr);
     assert!(signed.stdout.contains("SKR written"), "{}", signed.stdout);
+    // The SKR went into the set on the medium; back at the intake, the
+    // ZSK operator fetches it.
+    assert_eq!(
+        std::fs::read(&skr).unwrap(),
+        std::fs::read(format!("{}/skr.xml", server.set(&id))).unwrap()
+    );
+    let intake = server.intake();
+    intake.import(&server.set(&id)).expect_code(0);
     let fetched = ceremony.path("fetched.xml");
-    server
-        .client("zsk-operator", &["skr", "fetch", &id, "-o", &fetched])
-        .expect_code(0);
+    intake.fetch(&id, &fetched).expect_code(0);
     assert_eq!(
         std::fs::read(&skr).unwrap(),
         std::fs::read(&fetched).unwrap()
     );
     // With the policy, the fetch anchors every bundle to its pinned KSK.
     let anchored = ceremony.path("fetched-anchored.xml");
-    server
-        .client(
-            "zsk-operator",
-            &[
-                "--config",
-                &ceremony.path("c/ceremony.toml"),
-                "skr",
-                "fetch",
-                &id,
-                "-o",
-                &anchored,
-            ],
-        )
+    intake
+        .client(&[
+            "--config",
+            &ceremony.path("c/ceremony.toml"),
+            "skr",
+            "fetch",
+            &id,
+            "-o",
+            &anchored,
+        ])
         .expect_code(0)
         .expect_stdout(&format!(
             "every bundle signed by a KSK the policy pins ({})",
             ceremony.ksk_tags()[0]
         ));
+    drop(intake);
     dnspython(&[&skr], &ceremony.ksk_tags());
 
     // After signing the HSM is sealed and no operation awaits.
@@ -352,7 +408,8 @@ fn end_to_end(backend: &str) {
         ("card-accepted", "CN=CO-2"),
         ("card-accepted", "CN=CO-4"),
         ("card-accepted", "CN=CO-5"),
-        ("ksr-submitted", "CN=zsk-operator"),
+        ("transfer-loaded", "CN=admin"),
+        ("oob-checked", "CN=admin"),
         ("sign-confirmed", "CN=admin"),
     ] {
         assert!(
@@ -385,60 +442,75 @@ fn confirming_first_signs_when_the_quorum_arrives() {
     let ceremony = Ceremony::new("soft", "2");
     let server = Server::start(&ceremony, &[]);
     let ksr = ceremony.make_ksr(1);
-    let submitted = server.client("zsk-operator", &["--json", "ksr", "submit", &ksr]);
-    let id = submitted.json()["ksr"]["id"].as_str().unwrap().to_owned();
-    // The administrator reads the hash and must type yes.
-    let words: Vec<String> = submitted.json()["ksr"]["ksr_pgp_words"]
-        .as_str()
+    let id = server.submit(&ksr);
+    let (set, words) = (server.set(&id), server.words(&id));
+    let sign = |extra: &[&str]| {
+        let mut args = vec!["sign", "--media", &set];
+        args.extend_from_slice(extra);
+        server.client("admin", &args)
+    };
+    // The administrator must type the words heard; none, nothing signs,
+    // and the KSR's hash is not on the screen to copy from.
+    let run = sign(&["--no-previous-skr"]);
+    run.expect_code(1).expect_stderr("not confirmed");
+    let heard: Vec<String> = std::fs::read_to_string(&words)
         .unwrap()
-        .split(' ')
+        .split_whitespace()
+        .filter(|token| !token.ends_with(':'))
         .map(str::to_owned)
         .collect();
-    server
-        .client("admin", &["sign", &id, "--no-previous-skr"])
-        .expect_code(1)
-        .expect_stdout(&format!(" 1. {}", words[..4].join(" ")))
-        .expect_stderr("not confirmed");
+    assert!(
+        !run.stdout.contains(&heard[..4].join(" ")),
+        "{}",
+        run.stdout
+    );
     // A confirmation names the hash it read: another hash signs nothing.
     let (status, wrong) = answer(
         server
             .agent(Some("admin"))
             .post(format!("{}/ksrs/{id}/sign", server.url))
             .send(
-                serde_json::json!({"ksr_sha256": "00".repeat(32), "no_previous_skr": true})
-                    .to_string(),
+                serde_json::json!({
+                    "ksr_sha256": "00".repeat(32),
+                    "no_previous_skr": true,
+                    "heard": {"all": heard},
+                })
+                .to_string(),
             ),
     );
     assert_eq!(status, 409, "{wrong}");
-    // Without a previous SKR the administrator must waive the chain.
-    server
-        .client(
-            "admin",
-            &["sign", &id, "--yes", "-o", &ceremony.path("x.xml")],
-        )
-        .expect_code(2)
-        .expect_stderr("no previous SKR");
+    // A wrong word: refused, recorded, before anyone presents.
+    let mut bad = heard.clone();
+    bad[31] = if bad[31] == "adroitness" {
+        "adviser".into()
+    } else {
+        "adroitness".into()
+    };
+    let bad_words = ceremony.path("bad-words.txt");
+    std::fs::write(&bad_words, bad.join("\n")).unwrap();
+    sign(&["--no-previous-skr", "--oob-words", &bad_words])
+        .expect_code(3)
+        .expect_stdout("OOB-WORDS");
+    assert!(server.audit().contains("word 32"));
+    // Without a previous SKR anywhere the administrator must waive the chain.
+    sign(&["--oob-words", &words])
+        .expect_code(3)
+        .expect_stdout("MEDIA-CHAIN");
     // A schema that does not exist is refused before anyone presents.
-    server
-        .client(
-            "admin",
-            &[
-                "sign",
-                &id,
-                "--yes",
-                "--no-previous-skr",
-                "--schema",
-                "nonsense",
-            ],
-        )
-        .expect_code(2)
-        .expect_stderr("SIGN-SCHEMA");
+    sign(&[
+        "--oob-words",
+        &words,
+        "--no-previous-skr",
+        "--schema",
+        "nonsense",
+    ])
+    .expect_code(2)
+    .expect_stderr("SIGN-SCHEMA");
     let skr = ceremony.path("skr-1.xml");
     let admin = server.spawn_confirm(&id, &skr);
     assert_eq!(server.status()["ksrs"][0]["state"], "confirmed");
     // A second confirmation while one awaits the quorum: one at a time.
-    server
-        .client("admin", &["sign", &id, "--yes", "--no-previous-skr"])
+    sign(&["--oob-words", &words, "--no-previous-skr"])
         .expect_code(2)
         .expect_stderr("one KSR at a time");
     server.present("CO-1").expect_code(0);
@@ -446,15 +518,10 @@ fn confirming_first_signs_when_the_quorum_arrives() {
     let signed = finish(admin);
     assert_eq!(signed.code, 0, "{}{}", signed.stdout, signed.stderr);
     dnspython(&[&skr], &ceremony.ksk_tags());
-    // The same KSR again is the same record; signing it twice is refused.
-    server
-        .client("zsk-operator", &["ksr", "submit", &ksr])
-        .expect_code(0)
-        .expect_stdout("already stored");
-    server
-        .client("admin", &["sign", &id, "--yes", "--no-previous-skr"])
-        .expect_code(2)
-        .expect_stderr("Signed");
+    // The set signed is not signed again: it holds its SKR now.
+    sign(&["--oob-words", &words, "--no-previous-skr"])
+        .expect_code(3)
+        .expect_stderr("MEDIA-EXTRA");
 }
 
 #[test]
@@ -468,7 +535,7 @@ fn a_failing_ksr_is_refused_with_its_findings_and_not_stored() {
         .replace("domain=\"example.\"", "domain=\"example.org.\"");
     let bad = ceremony.path("bad.xml");
     std::fs::write(&bad, text).unwrap();
-    let refused = server.client("zsk-operator", &["--json", "ksr", "submit", &bad]);
+    let refused = server.intake().client(&["--json", "ksr", "submit", &bad]);
     refused.expect_code(3);
     let codes: Vec<String> = refused.json()["report"]["findings"]
         .as_array()
@@ -481,14 +548,22 @@ fn a_failing_ksr_is_refused_with_its_findings_and_not_stored() {
         "{codes:?}"
     );
     assert_eq!(server.status()["ksrs"].as_array().unwrap().len(), 0);
-    assert!(server.audit().contains("\"event\":\"ksr-refused\""));
+    assert!(
+        server
+            .intake()
+            .audit()
+            .contains("\"event\":\"ksr-refused\"")
+    );
     // In a browser the same findings are a page.
-    let mut response = server
-        .agent(Some("zsk-operator"))
-        .post(format!("{}/ksrs", server.url))
-        .header("Accept", "text/html")
-        .send(std::fs::read(&bad).unwrap())
-        .unwrap();
+    let intake = server.intake();
+    let mut response = agent(
+        &PathBuf::from(format!("{}/tls", intake.dir)),
+        Some("zsk-operator"),
+    )
+    .post(format!("{}/ksrs", intake.url()))
+    .header("Accept", "text/html")
+    .send(std::fs::read(&bad).unwrap())
+    .unwrap();
     assert_eq!(response.status(), 422);
     let page = response.body_mut().read_to_string().unwrap();
     assert!(
@@ -700,8 +775,19 @@ fn hostile_clients_change_nothing() {
         401
     );
     assert_eq!(
-        answer(anonymous.post(format!("{url}/ksrs")).send("<x/>")).0,
+        answer(anonymous.post(format!("{url}/transfers")).send("{}")).0,
         401
+    );
+    // The room's service takes no KSR from anyone: there is no such route.
+    assert_eq!(
+        answer(
+            server
+                .agent(Some("admin"))
+                .post(format!("{url}/ksrs"))
+                .send("<x/>")
+        )
+        .0,
+        404
     );
     assert_eq!(
         answer(anonymous.post(format!("{url}/present")).send("{}")).0,
@@ -723,15 +809,16 @@ fn hostile_clients_change_nothing() {
         .present("CO-5")
         .expect_code(2)
         .expect_stderr("allow-list");
-    // An officer may not submit a KSR, the ZSK operator may not present.
+    // An officer may not load a transfer set, the administrator may not
+    // present.
     assert_eq!(
-        answer(officer.post(format!("{url}/ksrs")).send("<x/>")).0,
+        answer(officer.post(format!("{url}/transfers")).send("{}")).0,
         403
     );
     assert_eq!(
         answer(
             server
-                .agent(Some("zsk-operator"))
+                .agent(Some("admin"))
                 .get(format!("{url}/session"))
                 .call()
         )
@@ -770,28 +857,30 @@ fn hostile_clients_change_nothing() {
         );
         assert_eq!(status, 400, "{body:?}: {answer}");
     }
-    let zsk = server.agent(Some("zsk-operator"));
-    for body in [
-        "",
-        "<KSR",
-        "\u{feff}<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><KSR/>",
-        "not xml at all",
+    let admin = server.agent(Some("admin"));
+    for (body, expected) in [
+        ("", 400),
+        ("{", 400),
+        ("{\"name\":\"x\",\"files\":{\"ksr.xml\":\"zz\"}}", 400),
+        ("{\"name\":\"../x\",\"files\":{}}", 400),
+        ("{\"name\":\"x\",\"files\":{\"evil.sh\":\"00\"}}", 422),
+        (
+            "{\"name\":\"x\",\"files\":{\"ksr.xml\":\"3c4b53522f3e\"}}",
+            422,
+        ),
     ] {
         let (status, answer) = answer(
-            zsk.post(format!("{url}/ksrs"))
-                .content_type("application/xml")
+            admin
+                .post(format!("{url}/transfers"))
+                .content_type("application/json")
                 .send(body),
         );
-        assert_eq!(status, 422, "{body:?}: {answer}");
-        assert!(
-            answer["report"]["errors"].as_u64().unwrap() >= 1,
-            "{answer}"
-        );
+        assert_eq!(status, expected, "{body:?}: {answer}");
     }
     // Past the limit the server answers 413 at once, without reading the
     // rest; the client may see the answer or a closed connection.
-    let huge = vec![b' '; ksr_max() + 1];
-    match zsk.post(format!("{url}/ksrs")).send(&huge[..]) {
+    let huge = vec![b' '; 5 * ksr_max() + 1];
+    match admin.post(format!("{url}/transfers")).send(&huge[..]) {
         Ok(response) => assert_eq!(response.status(), 413),
         Err(err) => assert!(matches!(err, ureq::Error::Io(_)), "{err}"),
     }
@@ -948,6 +1037,19 @@ fn a_knot_ksr_signed_through_the_service_is_the_skr_signed_at_one_terminal() {
             .unwrap();
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     };
+    // Through the service first (a KSR signed is not signed again from a
+    // medium), then at one terminal from the file, as a rehearsal may.
+    let remote = ceremony.path("remote.txt");
+    {
+        let server = Server::start_at(&ceremony, &[], Some(&now));
+        let id = server.submit(&ksr);
+        let admin = server.spawn_confirm(&id, &remote);
+        assert_eq!(server.status()["ksrs"][0]["format"], "Knot DNS text");
+        server.present("CO-1").expect_code(0);
+        server.present("CO-2").expect_code(0);
+        let run = finish(admin);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    }
     let local = ceremony.path("local.txt");
     let config = ceremony.path("c/ceremony.toml");
     let (one, two, pins) = (
@@ -975,15 +1077,6 @@ fn a_knot_ksr_signed_through_the_service_is_the_skr_signed_at_one_terminal() {
         ])
         .expect_code(0);
 
-    let server = Server::start_at(&ceremony, &[], Some(&now));
-    let id = server.submit(&ksr);
-    assert_eq!(server.status()["ksrs"][0]["format"], "Knot DNS text");
-    let remote = ceremony.path("remote.txt");
-    let admin = server.spawn_confirm(&id, &remote);
-    server.present("CO-1").expect_code(0);
-    server.present("CO-2").expect_code(0);
-    let run = finish(admin);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(
         std::fs::read(&local).unwrap(),
         std::fs::read(&remote).unwrap(),

@@ -9,11 +9,13 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 mod client;
+mod intake;
 mod server;
 
 use std::path::PathBuf;
 
 pub use client::{Answer, Remote};
+pub use intake::run_intake;
 pub use server::{Limits, Serving, Witness, run};
 
 /// Why the server or a client failed.

@@ -23,7 +23,9 @@ use tokio::sync::Semaphore;
 
 use crate::Error;
 use signer::Client;
-use signer::service::wire::{ErrorAnswer, PresentRequest, SignRequest, Status, WrongPinNotice};
+use signer::service::wire::{
+    ErrorAnswer, LoadRequest, PresentRequest, SignRequest, Status, WrongPinNotice,
+};
 use signer::service::{Service, ServiceError};
 use signer::tls::{self, AllowList, Role};
 use tokio::sync::watch;
@@ -37,6 +39,10 @@ const CLIENT_CONNECTIONS: usize = 64;
 
 /// The largest presentation or confirmation body.
 const SMALL_BODY: usize = 16 * 1024;
+
+/// The largest transfer set upload: two documents at their limit and the
+/// manifests, in hex.
+const TRANSFER_BODY: usize = 5 * ksr::MAX_DOCUMENT_SIZE;
 
 /// How the server treats its clients.
 #[derive(Clone, Copy, Debug)]
@@ -67,7 +73,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: u16, error: impl Into<String>) -> Self {
+    pub(crate) fn new(status: u16, error: impl Into<String>) -> Self {
         Self {
             status,
             error: error.into(),
@@ -83,7 +89,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden(_) => 403,
             ServiceError::NotFound(_) => 404,
             ServiceError::Conflict(_) => 409,
-            ServiceError::Refused { .. } => 422,
+            ServiceError::Refused { .. } | ServiceError::Transfer(_) => 422,
             ServiceError::Failed(_) => 500,
             ServiceError::Stopping => 503,
         };
@@ -101,7 +107,7 @@ impl From<ServiceError> for ApiError {
 
 /// The client of one connection, from its certificate and the allow-list.
 #[derive(Clone, Debug)]
-enum Peer {
+pub(crate) enum Peer {
     /// No certificate: the public pages only.
     Anonymous,
     /// A certificate from our CA that the allow-list does not name.
@@ -112,7 +118,7 @@ enum Peer {
 
 impl Peer {
     /// The client, if it may act as one of `roles`.
-    fn require(&self, roles: &[Role]) -> Result<&Client, ApiError> {
+    pub(crate) fn require(&self, roles: &[Role]) -> Result<&Client, ApiError> {
         match self {
             Self::Anonymous => Err(ApiError::new(401, "a client certificate is required")),
             Self::Unlisted(fingerprint) => Err(ApiError::new(
@@ -228,14 +234,13 @@ pub fn run(
                 }
             })
         };
-        let served = serve(
-            listener,
-            serving,
-            Arc::clone(&service),
-            Arc::clone(&witness.sender),
-            stop_signal(),
-        )
-        .await;
+        let limits = serving.limits;
+        let app = router(App {
+            service: Arc::clone(&service),
+            status: Arc::clone(&witness.sender),
+            limits,
+        });
+        let served = serve(listener, serving, app, stop_signal()).await;
         ticker.abort();
         served.map_err(|err| failed("the service failed", err))
     });
@@ -246,7 +251,7 @@ pub fn run(
 }
 
 /// Ctrl-C or SIGTERM.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     let interrupt = tokio::signal::ctrl_c();
     let Ok(mut terminate) =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -260,12 +265,13 @@ async fn stop_signal() {
     }
 }
 
-/// Serves until `shutdown` completes.
-async fn serve(
+/// Serves `app` until `shutdown` completes: the TLS handshake, the
+/// client's certificate looked up in the allow-list (the handlers see it
+/// as a [`Peer`]), the connection pools and timeouts.
+pub(crate) async fn serve(
     listener: TcpListener,
     serving: Serving,
-    service: Arc<Service>,
-    status: Arc<watch::Sender<Status>>,
+    app: Router,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let Serving {
@@ -273,11 +279,6 @@ async fn serve(
     } = serving;
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
     let allow = Arc::new(allow);
-    let app = router(App {
-        service,
-        status,
-        limits,
-    });
     // Handshakes in progress are bounded; once a connection is
     // established it takes a slot from its own pool, so anonymous viewers
     // (the witness page's event streams) cannot take the slots of the
@@ -372,7 +373,7 @@ fn router(app: App) -> Router {
         .route("/session/reset", post(reset))
         .route("/present", post(present))
         .route("/present/wrong-pin", post(wrong_pin))
-        .route("/ksrs", post(submit))
+        .route("/transfers", post(load))
         .route("/ksrs/{id}", get(ksr_record))
         .route("/ksrs/{id}/skr", get(skr))
         .route("/ksrs/{id}/sign", post(sign))
@@ -461,53 +462,23 @@ async fn wrong_pin(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn submit(
+async fn load(
     State(app): State<App>,
     Extension(peer): Extension<Peer>,
-    headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiError> {
-    let client = peer.require(&[Role::ZskOperator])?.clone();
-    let html = wants_html(&headers);
-    let body = read_body(body, ksr::MAX_DOCUMENT_SIZE, app.limits.client_timeout).await?;
+) -> Result<impl IntoResponse, ApiError> {
+    let client = peer.require(&[Role::Admin])?.clone();
+    let body = read_body(body, TRANSFER_BODY, app.limits.client_timeout).await?;
+    let request: LoadRequest = parse_json(&body)?;
+    let mut files = std::collections::BTreeMap::new();
+    for (name, text) in request.files {
+        let bytes =
+            hex::decode(&text).map_err(|_| ApiError::new(400, format!("{name}: not hex")))?;
+        files.insert(name, bytes);
+    }
     let service = Arc::clone(&app.service);
-    let result = blocking(move || Ok(service.submit(&client, body.to_vec())?)).await;
-    Ok(match result {
-        Ok((record, report, created)) => {
-            let report = serde_json::to_value(report.to_json()).unwrap_or_default();
-            let status = if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            if html {
-                (
-                    status,
-                    Html(findings_page(
-                        &format!("{} accepted", record.id),
-                        Some(&record),
-                        &report,
-                    )),
-                )
-                    .into_response()
-            } else {
-                (
-                    status,
-                    Json(serde_json::json!({"ksr": record, "report": report})),
-                )
-                    .into_response()
-            }
-        }
-        Err(err) if html && err.report.is_some() => {
-            let report = err.report.clone().unwrap_or_default();
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Html(findings_page(&err.error, None, &report)),
-            )
-                .into_response()
-        }
-        Err(err) => err.into_response(),
-    })
+    let answer = blocking(move || Ok(service.load(&client, &request.name, files)?)).await?;
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 async fn ksr_record(
@@ -564,7 +535,11 @@ async fn reset(
 
 /// Reads a whole body within the size limit (413 past it) and the time
 /// limit (408: a client trickling its body does not hold a slot for long).
-async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
     let limited = http_body_util::Limited::new(body, limit);
     match tokio::time::timeout(timeout, limited.collect()).await {
         Err(_) => Err(ApiError::new(
@@ -583,12 +558,12 @@ async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes,
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|err| ApiError::new(400, format!("malformed JSON: {err}")))
 }
 
 /// Runs the synchronous service off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work)
@@ -596,7 +571,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| ApiError::new(500, "the request failed inside the service"))?
 }
 
-fn wants_html(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
@@ -604,7 +579,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// The findings of a submitted KSR as a page, for a browser.
-fn findings_page(
+pub(crate) fn findings_page(
     title: &str,
     record: Option<&signer::service::wire::KsrRecord>,
     report: &serde_json::Value,

@@ -84,6 +84,11 @@ pub struct Args {
     /// which refuses all three. Sealed at init; nobody can change it.
     #[arg(long)]
     rehearsal: bool,
+    /// The intake's public key (IDIR/intake.pub, carried from the intake
+    /// machine): every transfer set signed here must be signed by it.
+    /// Sealed; changed later only with a quorum (ceremony intake pin).
+    #[arg(long, value_name = "FILE")]
+    intake_key: Option<PathBuf>,
 }
 
 /// A KSK's kind on the command line.
@@ -210,6 +215,12 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         now: context.now()?,
         rehearsal: args.rehearsal,
         cards_dir: args.cards_dir.clone(),
+        intake_key: args
+            .intake_key
+            .as_deref()
+            .map(signer::media::IntakeKey::read)
+            .transpose()
+            .map_err(signer::Error::from)?,
     })?;
     let secrets = Secrets::new(args.pin_file.as_deref())?;
     let pins = new_pins(&secrets, &officers)?;

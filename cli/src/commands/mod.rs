@@ -6,6 +6,7 @@ pub mod demo;
 pub mod ds;
 pub mod hash;
 pub mod init;
+pub mod intake;
 pub mod inventory;
 pub mod keygen;
 pub mod ksr;

@@ -65,6 +65,24 @@ pub fn run<O: Operation>(
             }
         }
     };
+    run_confirmed(ceremony, prepared, how, args, secrets, context)
+}
+
+/// The same once the operation was confirmed `how` (the words read over
+/// the phone, for a signing from a medium): the cards, the activation,
+/// the work.
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_confirmed<O: Operation>(
+    ceremony: &mut Ceremony,
+    prepared: Prepared<O>,
+    how: Confirmation,
+    args: &QuorumArgs,
+    secrets: Secrets,
+    context: &Context,
+) -> Result<Done<O::Output>, CliError> {
     let mut confirmed = prepared.confirm(ceremony, how, None, signer::ACTIVATION_TIME)?;
     let mut officers = TerminalOfficers::new(&args.cards, secrets, context.json);
     confirmed.present_cards(ceremony, &mut officers)?;

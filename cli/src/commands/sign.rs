@@ -6,7 +6,11 @@ use std::path::PathBuf;
 
 use ksr::Timestamp;
 use serde::Serialize;
-use signer::{Accepted, Document, OutputFormat, Previous, Refused, SignRequest, prepare_sign};
+use signer::oob::Heard;
+use signer::{
+    Accepted, Confirmation, Document, MediaSignRequest, MediaSource, OutputFormat, Previous,
+    Refused, SignRequest, prepare_sign, prepare_sign_media,
+};
 
 use super::quorum::{self, QuorumArgs};
 use crate::context::Context;
@@ -17,15 +21,42 @@ use crate::service::client::RemoteArgs;
 
 /// Arguments of `sign`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
+#[command(
+    after_help = "Where it runs: on the offline signer, the machine with the HSM, which is on
+no network (or, with --server, at the administrator's terminal in the
+ceremony room). The KSR comes on removable media as the transfer set the
+intake exported (ceremony intake export): --media checks the set's files,
+the intake key's signature, the chain to this signer's last SKR, and then
+asks for the KSR's words at four positions as the ZSK operator reads them
+over the phone; the SKR and manifest-skr.json go back into the set. A KSR
+file (without --media) is for rehearsals only.
+
+Examples:
+  ceremony --config c/ceremony.toml sign --media /media/usb/ksr-0a1b2c3d4e5f
+  ceremony --config c/ceremony.toml sign --media /media/usb/ksr-0a1b2c3d4e5f --no-previous-skr
+  ceremony --config c/ceremony.toml sign --media m/ksr-0a1b2c3d4e5f --oob-words heard.txt \\
+      --cards c/cards/CO-1.card c/cards/CO-3.card c/cards/CO-5.card --pin-file pins.toml
+  ceremony sign --media m/ksr-0a1b2c3d4e5f --server https://signer:8443 --tls-dir tls --as admin
   ceremony --config c/ceremony.toml sign ksr.xml --previous-skr skr-q1.xml -o skr-q2.xml
   ceremony --config c/ceremony.toml sign ksr.xml --no-previous-skr -o skr.xml \\
       --cards c/cards/CO-1.card c/cards/CO-3.card --pin-file pins.toml --yes
-  ceremony sign ksr-0a1b2c3d4e5f --server https://signer:8443 --tls-dir tls --as admin -o skr.xml")]
+"
+)]
 pub struct Args {
-    /// The KSR to sign (IANA XML or Knot DNS / BIND text); with --server,
-    /// the service's identifier of a submitted KSR (ksr-…).
-    ksr: PathBuf,
+    /// The KSR to sign (IANA XML or Knot DNS / BIND text), in a rehearsal;
+    /// a production ceremony signs only from --media.
+    #[arg(required_unless_present = "media", conflicts_with = "media")]
+    ksr: Option<PathBuf>,
+    /// The transfer set on the medium (MEDIA/<ID>, as the intake exported
+    /// it): verified, chained to this signer's last SKR, confirmed by the
+    /// words read over the phone; the SKR goes into it.
+    #[arg(long, value_name = "DIR", conflicts_with = "previous_skr")]
+    media: Option<PathBuf>,
+    /// With --media: the KSR's 32 PGP words as they were read over the
+    /// phone, in order (scripted runs: tests, exercises); every word is
+    /// compared. Without it the words at four positions are asked.
+    #[arg(long, value_name = "FILE", requires = "media")]
+    oob_words: Option<PathBuf>,
     /// The SKR of the previous quarter: the chain and safety checks run
     /// against it.
     #[arg(long, value_name = "SKR", conflicts_with = "server")]
@@ -34,13 +65,15 @@ pub struct Args {
     /// audit log and shown before the confirmation.
     #[arg(long, conflicts_with = "previous_skr")]
     no_previous_skr: bool,
-    /// Where to write the SKR (never overwritten); with --server, where to
-    /// download it once signed.
+    /// Where to write the SKR (never overwritten); with --media it goes
+    /// into the transfer set, and with --server --media this is a copy.
     #[arg(short, long, value_name = "SKR")]
     out: Option<PathBuf>,
-    /// Confirm a KSR submitted to this ceremony service, as its
-    /// administrator, and follow the signing (needs --tls-dir and --as).
-    #[arg(long, value_name = "URL", requires_all = ["tls_dir", "name"], conflicts_with_all = ["cards", "pin_file"])]
+    /// Load the transfer set (--media) into this ceremony room's service,
+    /// as its administrator, confirm it with the words read over the
+    /// phone, and follow the signing; the SKR goes into the set (needs
+    /// --tls-dir and --as).
+    #[arg(long, value_name = "URL", requires_all = ["tls_dir", "name", "media"], conflicts_with_all = ["cards", "pin_file"])]
     server: Option<String>,
     /// With --server: the directory `ceremony serve --init-tls` made.
     #[arg(long, value_name = "DIR", requires = "server")]
@@ -83,6 +116,7 @@ struct Report<'a> {
     skr_sha256: &'a str,
     skr_pgp_words: String,
     ksr: String,
+    skr_manifest: Option<String>,
     ksr_sha256: &'a str,
     schema: &'a str,
     bundles: usize,
@@ -105,17 +139,33 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         let confirm = crate::service::client::Confirm {
             schema: args.schema.clone(),
             no_previous_skr: args.no_previous_skr,
-            yes: args.quorum.yes,
+            heard: args
+                .oob_words
+                .as_deref()
+                .map(Heard::read_file)
+                .transpose()?,
         };
-        let id = args.ksr.to_string_lossy();
-        return crate::service::client::confirm_and_follow(
+        let media = args.media.clone().unwrap_or_default();
+        return crate::service::client::load_and_follow(
             &remote,
-            &id,
+            &media,
             &confirm,
             args.out.as_deref(),
             context,
         );
     }
+    let end = end(args)?;
+    if let Some(media) = &args.media {
+        if args.out.is_some() {
+            return Err(CliError::Value {
+                option: "out",
+                value: String::new(),
+                expected: "no -o with --media: the SKR goes into the transfer set, beside its KSR",
+            });
+        }
+        return sign_media(args, media, end, context);
+    }
+    let ksr = args.ksr.clone().unwrap_or_default();
     let output = args.out.clone().ok_or(CliError::Value {
         option: "out",
         value: String::new(),
@@ -126,26 +176,12 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         (None, true) => Previous::Waived,
         (None, false) => return Err(CliError::PreviousChoice),
     };
-    let end = args
-        .end
-        .as_deref()
-        .map(|text| {
-            Timestamp::parse_document(text).map_err(|source| CliError::Now {
-                text: text.to_owned(),
-                source,
-            })
-        })
-        .transpose()?;
     let request = SignRequest {
-        ksr: Document::read(&args.ksr)?,
+        ksr: Document::read(&ksr)?,
         previous,
         output,
         schema: args.schema.clone(),
-        format: args.format.map(|format| match format {
-            FormatArg::Knot => OutputFormat::Knot,
-            FormatArg::Bind => OutputFormat::Bind,
-            FormatArg::Iana => OutputFormat::Iana,
-        }),
+        format: format(args),
         end,
         now: context.now()?,
     };
@@ -153,6 +189,118 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let mut ceremony = context.open_ceremony("sign")?;
     let prepared = prepare_sign(&ceremony, request)?;
     let done = quorum::run(&mut ceremony, prepared, &args.quorum, secrets, context)?;
+    report(&done, &ksr.display().to_string(), None, context)
+}
+
+/// `sign --media`: the transfer set verified, the words heard, the quorum,
+/// the SKR and its manifest into the set.
+fn sign_media(
+    args: &Args,
+    media: &std::path::Path,
+    end: Option<Timestamp>,
+    context: &Context,
+) -> Result<Outcome, CliError> {
+    let heard = args
+        .oob_words
+        .as_deref()
+        .map(Heard::read_file)
+        .transpose()?;
+    let request = MediaSignRequest {
+        source: MediaSource::Dir(media.to_owned()),
+        first_quarter: args.no_previous_skr,
+        output: None,
+        schema: args.schema.clone(),
+        format: format(args),
+        end,
+        now: context.now()?,
+    };
+    let secrets = Secrets::new(args.quorum.pin_file.as_deref())?;
+    let mut ceremony = context.open_ceremony("sign")?;
+    let awaiting = prepare_sign_media(&ceremony, request)?;
+    if !context.json {
+        render::summary_with(awaiting.summary(), true)?;
+    }
+    let transfer = awaiting.transfer().clone();
+    let positions = awaiting.positions().clone();
+    let heard = match heard {
+        Some(heard) => heard,
+        None => match ask_words(positions.as_slice()) {
+            Ok(Some(heard)) => heard,
+            Ok(None) => return Err(awaiting.decline(&ceremony).into()),
+            Err(err) => {
+                let _ = awaiting.decline(&ceremony);
+                return Err(err);
+            }
+        },
+    };
+    let prepared = awaiting.hear(&ceremony, &positions, &heard, None)?;
+    if !context.json
+        && let signer::Detail::Sign(sign) = &prepared.summary().detail
+    {
+        out("the words read over the phone match the KSR on the medium:")?;
+        for line in render::hash_lines("KSR", &sign.ksr.sha256) {
+            out(line)?;
+        }
+    }
+    let done = quorum::run_confirmed(
+        &mut ceremony,
+        prepared,
+        Confirmation::Words,
+        &args.quorum,
+        secrets,
+        context,
+    )?;
+    let manifest = signer::write_to_media(&ceremony, &transfer, &done)?;
+    report(
+        &done,
+        &transfer.ksr.path.display().to_string(),
+        Some(&manifest),
+        context,
+    )
+}
+
+/// Asks for the words at `positions`, one at a time.
+fn ask_words(positions: &[usize]) -> Result<Option<Heard>, CliError> {
+    crate::render::say(
+        "The ZSK operator reads the KSR's SHA-256 over the phone as 32 PGP words. Type the words asked for, as you hear them:",
+    );
+    let mut words = Vec::new();
+    for position in positions {
+        match crate::terminal::ask(&format!("word {position}: "))? {
+            Some(word) if !word.is_empty() => words.push(word),
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(Heard::At(words)))
+}
+
+fn end(args: &Args) -> Result<Option<Timestamp>, CliError> {
+    args.end
+        .as_deref()
+        .map(|text| {
+            Timestamp::parse_document(text).map_err(|source| CliError::Now {
+                text: text.to_owned(),
+                source,
+            })
+        })
+        .transpose()
+}
+
+fn format(args: &Args) -> Option<OutputFormat> {
+    args.format.map(|format| match format {
+        FormatArg::Knot => OutputFormat::Knot,
+        FormatArg::Bind => OutputFormat::Bind,
+        FormatArg::Iana => OutputFormat::Iana,
+    })
+}
+
+/// What a signing prints.
+fn report(
+    done: &signer::Done<signer::Signed>,
+    ksr: &str,
+    manifest: Option<&std::path::Path>,
+    context: &Context,
+) -> Result<Outcome, CliError> {
     let signed = &done.output;
     let words = ksr::pgp_words(&hex::decode(&signed.skr_sha256).unwrap_or_default());
     if context.json {
@@ -160,7 +308,8 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             skr: &signed.skr,
             skr_sha256: &signed.skr_sha256,
             skr_pgp_words: words,
-            ksr: args.ksr.display().to_string(),
+            ksr: ksr.to_owned(),
+            skr_manifest: manifest.map(|path| path.display().to_string()),
             ksr_sha256: &signed.ksr_sha256,
             schema: &signed.schema,
             bundles: signed.bundles,
@@ -185,6 +334,12 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
             .join(", ")
     ))?;
     render::table(&signed.table, &signed.ksks)?;
+    if let Some(manifest) = manifest {
+        out(format!(
+            "SKR and {} written to the medium and read back: carry it to the intake (ceremony intake import)",
+            manifest.display()
+        ))?;
+    }
     for line in render::hash_lines("SKR", &signed.skr_sha256) {
         out(line)?;
     }

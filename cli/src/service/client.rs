@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
-use signer::service::wire::{KsrRecord, KsrState, REFUSED_PREFIX, SignRequest, Status};
+use signer::media::{Hop, TransferSet};
+use signer::oob::Heard;
+use signer::service::wire::{
+    KsrRecord, KsrState, LoadAnswer, LoadRequest, REFUSED_PREFIX, SignRequest, Status,
+};
 pub use web::{Answer, Remote};
 
 use crate::context::Context;
@@ -217,53 +221,91 @@ fn download(
 pub struct Confirm {
     /// The signing schema.
     pub schema: String,
-    /// Sign without a previous SKR at the service.
+    /// A first quarter: no previous SKR anywhere.
     pub no_previous_skr: bool,
-    /// Do not ask (scripted runs).
-    pub yes: bool,
+    /// The words as heard (`--oob-words`); asked at the terminal without.
+    pub heard: Option<Heard>,
 }
 
-/// `sign --server`: the administrator reads the KSR's hash (hex and PGP
-/// words, to compare out of band with the ZSK operator's), confirms it,
-/// and follows the ceremony until the SKR exists (or signing fails); with
-/// `-o` the SKR is downloaded. The confirmation names the hash, so the
-/// service signs exactly the KSR that was read out; the officers present
-/// for that operation only.
-pub fn confirm_and_follow(
+/// `sign --server --media`: the administrator loads the transfer set from
+/// the medium (read here as strictly as the signer reads it, verified
+/// again by the service), types the KSR's words at the positions the
+/// service chose as the ZSK operator reads them over the phone, and
+/// follows the ceremony until the SKR exists (or signing fails); the SKR
+/// and `manifest-skr.json` then go into the set on the medium, read back.
+/// The officers present for that operation only.
+pub fn load_and_follow(
     remote: &RemoteArgs,
-    id: &str,
+    media: &Path,
     confirm: &Confirm,
     output: Option<&Path>,
     context: &Context,
 ) -> Result<Outcome, CliError> {
+    let set = TransferSet::read(media, Hop::ToSigner).map_err(signer::Error::from)?;
+    let name = media
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or_default()
+        .to_owned();
     let remote = remote.connect()?;
-    let record: KsrRecord = expect(remote.get(&format!("/ksrs/{id}"))?)?.json()?;
+    let load = LoadRequest {
+        name,
+        files: set
+            .files()
+            .iter()
+            .map(|(name, bytes)| (name.clone(), hex::encode(bytes)))
+            .collect(),
+    };
+    let body = serde_json::to_vec(&load).map_err(|err| CliError::Remote(err.to_string()))?;
+    let answer = remote.post("/transfers", "application/json", &body)?;
+    let loaded: LoadAnswer = match answer.status {
+        201 => answer.json()?,
+        422 => {
+            let value: serde_json::Value = answer.json()?;
+            if context.json {
+                render::json(&value)?;
+            } else {
+                remote_findings(&value)?;
+                out(format!("{}: {}", media.display(), answer.error()))?;
+            }
+            return Ok(Outcome::Failed);
+        }
+        _ => return Err(failure(&answer)),
+    };
+    let record = loaded.ksr;
+    let id = record.id.clone();
     if !context.json {
         out(format!(
-            "{}: KSR {} ({}) for {} ({} bundles), submitted by {}",
+            "{}: KSR {} ({}) for {} ({} bundles), from the transfer set in {}",
             record.id,
             record.request_id,
             record.format,
             record.domain,
             record.bundles,
-            record.submitted_by
+            media.display()
         ))?;
-        for line in render::hash_lines("KSR", &record.ksr_sha256) {
-            out(line)?;
-        }
     }
-    if !confirm.yes {
-        let answer = crate::terminal::ask(
-            "Read the hash aloud and compare it out of band. Type yes to go on: ",
-        )?;
-        if answer.as_deref() != Some("yes") {
-            return Err(CliError::Signer(signer::Error::NotConfirmed));
+    let heard = match &confirm.heard {
+        Some(heard) => heard.clone(),
+        None => {
+            render::say(
+                "The ZSK operator reads the KSR's SHA-256 over the phone as 32 PGP words. Type the words asked for, as you hear them:",
+            );
+            let mut words = Vec::new();
+            for position in &loaded.positions {
+                match crate::terminal::ask(&format!("word {position}: "))? {
+                    Some(word) if !word.is_empty() => words.push(word),
+                    _ => return Err(CliError::Signer(signer::Error::NotConfirmed)),
+                }
+            }
+            Heard::At(words)
         }
-    }
+    };
     let request = SignRequest {
         ksr_sha256: record.ksr_sha256.clone(),
         schema: Some(confirm.schema.clone()),
         no_previous_skr: confirm.no_previous_skr,
+        heard,
     };
     let body = serde_json::to_vec(&request).map_err(|err| CliError::Remote(err.to_string()))?;
     let answer = remote.post(&format!("/ksrs/{id}/sign"), "application/json", &body)?;
@@ -303,23 +345,31 @@ pub fn confirm_and_follow(
         std::thread::sleep(Duration::from_millis(250));
     };
     match record.state {
-        KsrState::Signed => match output {
-            Some(path) => download(&remote, &record, path, context),
-            None => {
-                for line in render::hash_lines("SKR", record.skr_sha256.as_deref().unwrap_or("")) {
-                    say(line)?;
-                }
-                if context.json {
-                    render::json(&record)?;
-                }
-                Ok(Outcome::Success)
+        KsrState::Signed => {
+            let manifest = record.skr_manifest.clone().ok_or_else(|| {
+                CliError::Remote(format!("{id}: the service sent no manifest-skr.json"))
+            })?;
+            let skr = media.join(&manifest.skr);
+            download(&remote, &record, &skr, context)?;
+            let written =
+                signer::media::write_skr_manifest(media, &manifest).map_err(signer::Error::from)?;
+            say(format!(
+                "SKR and {} written to the medium and read back: carry it to the intake (ceremony intake import)",
+                written.display()
+            ))?;
+            if let Some(path) = output {
+                let bytes = std::fs::read(&skr).map_err(signer::Error::read(&skr))?;
+                durable::write(path, &bytes, durable::Replace::Never)
+                    .map_err(|err| CliError::Signer(err.into()))?;
+                say(format!("a copy in {}", path.display()))?;
             }
-        },
+            Ok(Outcome::Success)
+        }
         KsrState::Accepted => Err(CliError::Remote(format!(
             "{id}: the confirmation was withdrawn or the attempt expired ({}); nothing was signed",
             record.error.as_deref().unwrap_or("session reset")
         ))),
-        KsrState::Confirmed | KsrState::Signing | KsrState::Failed => {
+        KsrState::Exported | KsrState::Confirmed | KsrState::Signing | KsrState::Failed => {
             let error = record.error.clone().unwrap_or_default();
             if context.json {
                 render::json(&record)?;

@@ -1,8 +1,10 @@
-//! `ceremony serve`: the signer as a service, HTTPS over the `signer`
-//! crate's service. The ZSK operator submits KSRs (`ceremony ksr submit`),
-//! the administrator confirms one (`ceremony sign --server`), the officers
-//! present their cards for it from their own terminals (`ceremony
-//! present`), and witnesses watch `/` on a projector.
+//! `ceremony serve`: the ceremony room's service, HTTPS over the `signer`
+//! crate's service, on the room's own network (never the production
+//! network: the ZSK operator talks to the intake). The administrator loads
+//! the transfer set from the medium and confirms it with the words read
+//! over the phone (`ceremony sign --server --media`), the officers present
+//! their cards for it from their own terminals (`ceremony present`), and
+//! witnesses watch `/` on a projector.
 
 pub mod client;
 
@@ -10,10 +12,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ksr::DocumentRole;
 use signer::service::{Service, Settings};
 use signer::tls::{self, TlsDir};
-use signer::{Document, Files, Report};
 
 use crate::context::Context;
 use crate::error::{CliError, Outcome};
@@ -21,18 +21,27 @@ use crate::render::{self, out};
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
-  ceremony --config c/ceremony.toml serve --init-tls tls --host signer.example
-  ceremony --config c/ceremony.toml serve --tls-dir tls --listen 0.0.0.0:8443 --previous-skr skr-q1.xml")]
+#[command(
+    after_help = "Where it runs: on the offline signer (the machine with the HSM), listening
+on the ceremony room's own network only, for the officers' terminals, the
+administrator's and the witnesses' projector. It takes no KSR from a ZSK
+operator: the administrator loads the transfer set from the medium
+(ceremony sign --server URL --media MEDIA/<ID>); the ZSK operator talks to
+the online intake (ceremony intake serve) on another machine.
+
+Examples:
+  ceremony --config c/ceremony.toml serve --init-tls tls --host signer.room
+  ceremony --config c/ceremony.toml serve --tls-dir tls --listen 10.0.0.1:8443"
+)]
 pub struct Args {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
     listen: SocketAddr,
     /// Make the private CA, the server certificate and a client
-    /// certificate for each officer, the ZSK operator and the
-    /// administrator in the new directory DIR, print their fingerprints,
-    /// write DIR/allow-list.toml, and stop.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["tls_dir", "tls_cert", "previous_skr"])]
+    /// certificate for each officer and the administrator in the new
+    /// directory DIR, print their fingerprints, write
+    /// DIR/allow-list.toml, and stop.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["tls_dir", "tls_cert"])]
     init_tls: Option<PathBuf>,
     /// More names for the server certificate made by --init-tls (DNS names
     /// or IP addresses; localhost and 127.0.0.1 are always in it).
@@ -57,10 +66,6 @@ pub struct Args {
     /// The clients and their roles, instead of DIR/allow-list.toml.
     #[arg(long, value_name = "FILE")]
     allow_list: Option<PathBuf>,
-    /// SKR(n-1): submitted KSRs are checked against it. Without it the
-    /// administrator must waive the chain when confirming.
-    #[arg(long, value_name = "SKR")]
-    previous_skr: Option<PathBuf>,
     /// How long an activation attempt stays open, in seconds.
     #[arg(long, default_value_t = 900, value_name = "SECONDS")]
     activation_timeout: u64,
@@ -84,6 +89,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
                 .collect();
         let issued = tls::init_tls(
             dir,
+            tls::Place::Room,
             &officers,
             &args.host,
             args.tls_days,
@@ -126,27 +132,10 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         tls_dir.as_ref().map(TlsDir::allow_list),
     )?)?;
     let ceremony = context.open_ceremony("serve")?;
-    let previous = match &args.previous_skr {
-        None => None,
-        Some(path) => {
-            let document = Document::read(path)?;
-            let findings = match document.parse(DocumentRole::PreviousSkr, ksr::SkrDocument::parse)
-            {
-                Ok(skr) => skr.check(ceremony.policy().config(), DocumentRole::PreviousSkr),
-                Err(findings) => findings,
-            };
-            let report = Report::new(Files::one(path), findings);
-            if report.has_errors() {
-                return render::findings(context, &report, "the previous SKR is not usable");
-            }
-            Some(document)
-        }
-    };
     let witness = web::Witness::new();
     let service = Service::start(
         ceremony,
         Settings {
-            previous,
             activation_timeout: Duration::from_secs(args.activation_timeout),
             now: context
                 .now_given()

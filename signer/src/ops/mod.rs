@@ -4,14 +4,19 @@
 mod approve;
 mod generation;
 mod keygen;
+mod pin;
 mod promote;
 mod sign;
 
 pub use approve::{Approve, Approved, prepare_approve};
 pub use generation::{Generation, GenerationRequest, NewCards, prepare_generation};
 pub use keygen::{Keygen, KeygenRequest, NewKsk, prepare_keygen};
+pub use pin::{Pin, Pinned, prepare_pin};
 pub use promote::{Promote, Promoted, prepare_promote};
-pub use sign::{OutputFormat, Previous, Sign, SignRequest, Signed, prepare_sign};
+pub use sign::{
+    AwaitingWords, MediaSignRequest, MediaSource, OutputFormat, Previous, Sign, SignRequest,
+    Signed, prepare_sign, prepare_sign_media, skr_manifest, write_to_media,
+};
 
 use serde_json::{Map, Value};
 

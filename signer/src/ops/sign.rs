@@ -10,13 +10,16 @@ use ksr::{
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::audit::{Event, OperationKind};
+use crate::audit::{Event, OperationKind, transfer_event};
 use crate::ceremony::Ceremony;
 use crate::clock::Now;
 use crate::document::{Document, join};
 use crate::error::Error;
 use crate::flow::{Active, Operation, Prepared};
+use crate::media::{Hop, IntakeKey, MediaError, TransferSet, Verified};
+use crate::oob::{Heard, Positions};
 use crate::report::{Files, Report};
+use crate::state::{Chain, LastSkr};
 use crate::summary::{Detail, FileRef, KskColumn, SignDetail, bundle_table};
 
 use super::{details, summary};
@@ -60,6 +63,104 @@ pub struct SignRequest {
     pub now: Now,
 }
 
+/// Where a transfer set is read from.
+#[derive(Clone, Debug)]
+pub enum MediaSource {
+    /// Its folder on the medium.
+    Dir(PathBuf),
+    /// Its files, uploaded to the room's service, named after their folder.
+    Uploaded(TransferSet),
+}
+
+/// What signing from a transfer set is asked to do (`sign --media`).
+#[derive(Clone, Debug)]
+pub struct MediaSignRequest {
+    /// The set.
+    pub source: MediaSource,
+    /// A first quarter: neither the medium nor this signer holds a previous
+    /// SKR, and the operator waives the chain (`--no-previous-skr`).
+    pub first_quarter: bool,
+    /// Where the SKR goes [default: `skr.*` in the set's folder].
+    pub output: Option<PathBuf>,
+    /// The signing schema.
+    pub schema: String,
+    /// The SKR's format, if not the KSR's.
+    pub format: Option<OutputFormat>,
+    /// For a text KSR, the end of the last bundle's span.
+    pub end: Option<Timestamp>,
+    /// The instant the checks use.
+    pub now: Now,
+}
+
+/// A signing from a transfer set with every check passed but the words
+/// read over the phone: only [`hear`](Self::hear) makes it a
+/// [`Prepared`] signing, so none is confirmed without them.
+#[must_use = "an operation is closed only by hearing the words or declining it"]
+pub struct AwaitingWords {
+    prepared: Prepared<Sign>,
+    positions: Positions,
+    transfer: Verified,
+}
+
+impl AwaitingWords {
+    /// What the officers will authorize (show it without the KSR's hash:
+    /// the words must come from the phone, not the screen).
+    pub fn summary(&self) -> &crate::summary::Summary {
+        self.prepared.summary()
+    }
+
+    /// Four positions to ask for, chosen at random.
+    pub fn positions(&self) -> &Positions {
+        &self.positions
+    }
+
+    /// The verified transfer set.
+    pub fn transfer(&self) -> &Verified {
+        &self.transfer
+    }
+
+    /// Compares the words heard with the KSR's hash at `asked` (typed) or
+    /// everywhere (a file): recorded either way; a mismatch refuses the
+    /// signing, before any card.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Oob`], or the log fails; the operation is then closed.
+    pub fn hear(
+        self,
+        ceremony: &Ceremony,
+        asked: &Positions,
+        heard: &Heard,
+        client: Option<crate::audit::Client>,
+    ) -> Result<Prepared<Sign>, Error> {
+        let sha256 = self.prepared.operation().ksr_sha256;
+        match crate::oob::compare(&sha256, heard, asked) {
+            Ok(compared) => {
+                let recorded = ceremony.record(&Event::Transfer {
+                    event: transfer_event::OOB_CHECKED,
+                    details: details([
+                        ("transfer", self.transfer.manifest.id.clone().into()),
+                        ("ksr_sha256", hex::encode(sha256).into()),
+                        ("positions", compared.into()),
+                        ("how", heard.how().into()),
+                    ]),
+                    client,
+                });
+                match recorded {
+                    Ok(_) => Ok(self.prepared),
+                    Err(err) => Err(self.prepared.fail(ceremony, err)),
+                }
+            }
+            Err(err) => Err(self.prepared.fail(ceremony, err)),
+        }
+    }
+
+    /// The operator gave up: the operation closes as aborted.
+    pub fn decline(self, ceremony: &Ceremony) -> Error {
+        self.prepared.decline(ceremony)
+    }
+}
+
 /// A KSR ready to be signed: its plan, checked.
 pub struct Sign {
     plan: Plan,
@@ -69,6 +170,7 @@ pub struct Sign {
     schema: String,
     ksks: Vec<KskColumn>,
     now: Timestamp,
+    transfer: Option<String>,
 }
 
 /// A signed SKR, written and read back.
@@ -108,6 +210,161 @@ pub struct Signed {
 /// A refusal (with every finding), a usage error, or the log fails; the
 /// operation is then closed as refused or failed.
 pub fn prepare_sign(ceremony: &Ceremony, request: SignRequest) -> Result<Prepared<Sign>, Error> {
+    let open = ceremony.begin(OperationKind::Sign, begin_details(&request))?;
+    prepare(ceremony, open, &request, None)
+}
+
+/// Prepares a signing from a transfer set: opens the operation, reads the
+/// set from the medium (regular files with the expected names only, sizes
+/// checked first), verifies it against the intake key the sealed state
+/// pins, chains it to this signer's own record of its last SKR (the set's
+/// previous SKR must be that one; a KSR signed already is a replay), then
+/// runs every check [`prepare_sign`] runs. The words read over the phone
+/// come next ([`AwaitingWords::hear`]).
+///
+/// # Errors
+///
+/// A refusal naming the file and the check (`MEDIA-…`), a finding, a usage
+/// error, or the log fails; the operation is then closed.
+pub fn prepare_sign_media(
+    ceremony: &Ceremony,
+    request: MediaSignRequest,
+) -> Result<AwaitingWords, Error> {
+    let dir = match &request.source {
+        MediaSource::Dir(dir) => dir.clone(),
+        MediaSource::Uploaded(set) => set.dir().to_owned(),
+    };
+    let mut begin = Map::new();
+    begin.insert("media".into(), dir.display().to_string().into());
+    begin.insert("schema".into(), request.schema.clone().into());
+    begin.insert("now".into(), request.now.time.to_string().into());
+    let open = ceremony.begin(OperationKind::Sign, begin)?;
+    let verified = match read_transfer(ceremony, &request) {
+        Ok(verified) => verified,
+        Err(err) => return Err(ceremony.fail(open, err)),
+    };
+    let previous = match chain_previous(ceremony.chain(), &verified, request.first_quarter) {
+        Ok(previous) => previous,
+        Err(err) => return Err(ceremony.fail(open, err.into())),
+    };
+    let key = ceremony
+        .chain()
+        .intake_key
+        .as_deref()
+        .and_then(|key| IntakeKey::from_hex(key).ok());
+    let recorded = ceremony.record(&Event::Transfer {
+        event: transfer_event::VERIFIED,
+        details: details([
+            ("transfer", verified.manifest.id.clone().into()),
+            ("dir", verified.dir.display().to_string().into()),
+            ("manifest_sha256", verified.manifest_sha256.clone().into()),
+            ("ksr_sha256", verified.manifest.ksr_sha256.clone().into()),
+            (
+                "intake_key",
+                key.map(|key| key.fingerprint()).unwrap_or_default().into(),
+            ),
+            (
+                "previous_skr_sha256",
+                match &previous {
+                    Previous::Given(document) => hex::encode(document.sha256()).into(),
+                    Previous::Waived => Value::Null,
+                },
+            ),
+        ]),
+        client: None,
+    });
+    if let Err(err) = recorded {
+        return Err(ceremony.fail(open, err));
+    }
+    let sign = SignRequest {
+        ksr: verified.ksr.clone(),
+        previous,
+        output: request
+            .output
+            .clone()
+            .unwrap_or_else(|| verified.skr_path()),
+        schema: request.schema.clone(),
+        format: request.format,
+        end: request.end,
+        now: request.now,
+    };
+    let prepared = prepare(ceremony, open, &sign, Some(&verified))?;
+    Ok(AwaitingWords {
+        prepared,
+        positions: Positions::choose(),
+        transfer: verified,
+    })
+}
+
+/// Reads and verifies the set against the pinned key.
+fn read_transfer(ceremony: &Ceremony, request: &MediaSignRequest) -> Result<Verified, Error> {
+    let key = ceremony
+        .chain()
+        .intake_key
+        .as_deref()
+        .ok_or(MediaError::NoKey)?;
+    let key = IntakeKey::from_hex(key)
+        .map_err(|why| Error::Internal(format!("the sealed intake key: {why}")))?;
+    let set = match &request.source {
+        MediaSource::Dir(dir) => TransferSet::read(dir, Hop::ToSigner)?,
+        MediaSource::Uploaded(set) => set.clone(),
+    };
+    if let Some(name) = set
+        .files()
+        .keys()
+        .find(|name| name.starts_with("skr.") || *name == crate::media::SKR_MANIFEST)
+    {
+        return Err(MediaError::Replay(format!(
+            "{} is on the medium: this transfer set was signed already",
+            set.dir().join(name).display()
+        ))
+        .into());
+    }
+    Ok(set.verify(&key)?)
+}
+
+/// The set's previous SKR against this signer's own record of its last.
+fn chain_previous(
+    chain: &Chain,
+    verified: &Verified,
+    first_quarter: bool,
+) -> Result<Previous, MediaError> {
+    let ksr_sha256 = &verified.manifest.ksr_sha256;
+    let on_medium = verified.previous.as_ref();
+    match (&chain.last_skr, on_medium) {
+        (Some(last), _) if last.ksr_sha256.eq_ignore_ascii_case(ksr_sha256) => {
+            Err(MediaError::Replay(format!(
+                "this signer signed KSR {ksr_sha256} already (SKR {}): a transfer set replayed",
+                last.sha256
+            )))
+        }
+        (Some(last), Some(previous)) => {
+            let sha256 = hex::encode(previous.sha256());
+            if sha256.eq_ignore_ascii_case(&last.sha256) {
+                Ok(Previous::Given(previous.clone()))
+            } else {
+                Err(MediaError::Chain(format!(
+                    "{}: SHA-256 {sha256} is not the last SKR this signer signed ({}, for KSR {}): an older transfer set replayed, or an intake that has not imported the last SKR",
+                    previous.path.display(),
+                    last.sha256,
+                    last.ksr_sha256
+                )))
+            }
+        }
+        (Some(last), None) => Err(MediaError::Chain(format!(
+            "the transfer set holds no previous SKR, but this signer signed SKR {} last: the intake must export with its last SKR",
+            last.sha256
+        ))),
+        (None, Some(previous)) => Ok(Previous::Given(previous.clone())),
+        (None, None) if first_quarter => Ok(Previous::Waived),
+        (None, None) => Err(MediaError::Chain(
+            "neither the medium nor this signer holds a previous SKR: for a first quarter, sign with --no-previous-skr (recorded as a waiver)".into(),
+        )),
+    }
+}
+
+/// The opening entry's details.
+fn begin_details(request: &SignRequest) -> Map<String, Value> {
     let mut begin = Map::new();
     begin.insert("ksr".into(), request.ksr.path.display().to_string().into());
     begin.insert(
@@ -128,12 +385,21 @@ pub fn prepare_sign(ceremony: &Ceremony, request: SignRequest) -> Result<Prepare
     begin.insert("output".into(), request.output.display().to_string().into());
     begin.insert("schema".into(), request.schema.clone().into());
     begin.insert("now".into(), request.now.time.to_string().into());
-    let open = ceremony.begin(OperationKind::Sign, begin)?;
+    begin
+}
+
+/// The checks of a signing in its open operation.
+fn prepare(
+    ceremony: &Ceremony,
+    open: crate::audit::OpenOperation,
+    request: &SignRequest,
+    media: Option<&Verified>,
+) -> Result<Prepared<Sign>, Error> {
     // A moved clock is refused before the documents are judged by it.
     if let Err(err) = super::check_now(ceremony, request.now) {
         return Err(ceremony.fail(open, err));
     }
-    match plan(ceremony, &request) {
+    match plan(ceremony, request, media) {
         Ok((sign, detail, warnings)) => {
             let mut waivers = Vec::new();
             if matches!(request.previous, Previous::Waived) {
@@ -163,6 +429,7 @@ pub fn prepare_sign(ceremony: &Ceremony, request: SignRequest) -> Result<Prepare
 fn plan(
     ceremony: &Ceremony,
     request: &SignRequest,
+    media: Option<&Verified>,
 ) -> Result<(Sign, SignDetail, Vec<String>), Error> {
     let previous = match &request.previous {
         Previous::Given(document) => Some(document),
@@ -263,6 +530,23 @@ fn plan(
         output_format: plan.format().to_string(),
         bundles: bundle_table(plan.bundles(), &ksks),
         ksks: ksks.clone(),
+        transfer: media.map(|media| crate::summary::TransferRef {
+            id: media.manifest.id.clone(),
+            dir: media.dir.display().to_string(),
+            manifest_sha256: media.manifest_sha256.clone(),
+            intake_key: IntakeKey::from_hex(&media.manifest.intake_key)
+                .map(|key| key.fingerprint())
+                .unwrap_or_default(),
+            exported: media.manifest.exported.clone(),
+            findings: media
+                .manifest
+                .findings
+                .iter()
+                .map(|finding| {
+                    format!("{} {}: {}", finding.severity, finding.code, finding.message)
+                })
+                .collect(),
+        }),
     };
     Ok((
         Sign {
@@ -273,6 +557,7 @@ fn plan(
             schema: request.schema.clone(),
             ksks,
             now: request.now.time,
+            transfer: media.map(|media| media.manifest.id.clone()),
         },
         detail,
         warnings,
@@ -333,6 +618,28 @@ impl Operation for Sign {
             other => other?,
         }
         let skr_sha256 = hex::encode(signed.sha256());
+        // The signer's own record of its last SKR, which the next transfer
+        // set must chain to; sealed with the state at the end.
+        let extension = if signed.bytes().starts_with(b"<") {
+            "xml"
+        } else {
+            "txt"
+        };
+        let name = format!(
+            "skrs/{}.{extension}",
+            skr_sha256.get(..16).unwrap_or_default()
+        );
+        let copy = active.ceremony().layout().root().join(&name);
+        crate::process::private_dir(durable::directory_of(&copy))?;
+        durable::write(&copy, signed.bytes(), durable::Replace::Allowed)?;
+        let mut chain = active.ceremony().chain().clone();
+        chain.last_skr = Some(LastSkr {
+            file: name,
+            sha256: skr_sha256.clone(),
+            ksr_sha256: hex::encode(self.ksr_sha256),
+            transfer: self.transfer.clone(),
+        });
+        active.ceremony_mut().set_chain(chain);
         let signers: Vec<u16> = signed.signer_tags().into_iter().collect();
         active.ceremony().record(&Event::SkrWritten {
             path: self.output.display().to_string(),
@@ -399,5 +706,60 @@ impl BundleSigner for Counting<'_, '_> {
             (*progress)(done, total);
         }
         Ok(signature)
+    }
+}
+
+/// Writes `manifest-skr.json` beside the SKR the signing wrote into the
+/// transfer set (synced and read back), and records it: the SKR's and the
+/// KSR's hashes, the audit head and the officers whose cards activated.
+///
+/// # Errors
+///
+/// The medium cannot be written, or the log fails.
+pub fn write_to_media(
+    ceremony: &Ceremony,
+    transfer: &Verified,
+    done: &crate::flow::Done<Signed>,
+) -> Result<PathBuf, Error> {
+    let manifest = skr_manifest(transfer, done, ceremony.clock().wall().to_string());
+    let path = crate::media::write_skr_manifest(&transfer.dir, &manifest)?;
+    ceremony.record(&Event::Transfer {
+        event: transfer_event::SKR_TO_MEDIA,
+        details: details([
+            ("transfer", manifest.id.clone().into()),
+            ("skr", done.output.skr.clone().into()),
+            ("skr_sha256", manifest.skr_sha256.clone().into()),
+            ("manifest", path.display().to_string().into()),
+        ]),
+        client: None,
+    })?;
+    Ok(path)
+}
+
+/// The SKR's manifest for a signing from `transfer`.
+pub fn skr_manifest(
+    transfer: &Verified,
+    done: &crate::flow::Done<Signed>,
+    signed: String,
+) -> crate::media::SkrManifest {
+    let name = if done.output.bytes.starts_with(b"<") {
+        "skr.xml"
+    } else {
+        "skr.txt"
+    };
+    crate::media::SkrManifest {
+        format: 1,
+        id: transfer.manifest.id.clone(),
+        skr: name.into(),
+        skr_size: u64::try_from(done.output.bytes.len()).unwrap_or(u64::MAX),
+        skr_sha256: done.output.skr_sha256.clone(),
+        ksr_sha256: done.output.ksr_sha256.clone(),
+        audit_head: done.audit_head.clone(),
+        officers: done
+            .accepted
+            .iter()
+            .map(|accepted| accepted.officer.clone())
+            .collect(),
+        signed,
     }
 }

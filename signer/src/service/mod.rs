@@ -1,7 +1,10 @@
-//! The ceremony as a service, without the HTTP: the ZSK operator submits
-//! KSRs, which are checked and stored; the administrator confirms one,
-//! which prepares its signing (every check without a private key) and
-//! opens an activation attempt bound to that operation's summary; the
+//! The ceremony room's service, without the HTTP: the administrator loads
+//! a transfer set from the medium (verified against the pinned intake key
+//! and checked; the ZSK operator never reaches this service, which runs
+//! on the room's own network), and confirms it with the KSR's words read
+//! over the phone, which prepares its signing (every check without a
+//! private key) and opens an activation attempt bound to that operation's
+//! summary; the
 //! officers present from their own terminals, their shares sealed to the
 //! attempt; at k the same `sign` flow as at one terminal activates the HSM,
 //! signs, writes the SKR and seals. Officers cannot present before an
@@ -31,11 +34,13 @@ use crate::document::Document;
 use crate::error::Error;
 use crate::flow::{Accepted, Confirmation, Confirmed, Refused};
 use crate::inspect::check_ksr;
-use crate::ops::{Previous, Sign, SignRequest, prepare_sign};
+use crate::media::{Hop, IntakeKey, TransferSet, Verified};
+use crate::oob::Positions;
+use crate::ops::{MediaSignRequest, MediaSource, Sign};
 use crate::report::Report;
 use wire::{
-    AuditLine, KsrRecord, KsrState, PresentAnswer, PresentRequest, REFUSED_PREFIX, SessionOffer,
-    SignRequest as Confirm, SigningProgress, Status, WrongPinNotice,
+    AuditLine, KsrRecord, KsrState, LoadAnswer, PresentAnswer, PresentRequest, REFUSED_PREFIX,
+    SessionOffer, SignRequest as Confirm, SigningProgress, Status, WrongPinNotice,
 };
 
 /// How many audit entries the witnesses see.
@@ -58,6 +63,9 @@ pub enum ServiceError {
     /// The request is malformed.
     #[error("{0}")]
     Invalid(String),
+    /// The transfer set or the words heard were refused.
+    #[error("{0}")]
+    Transfer(String),
     /// The KSR (or its signing) failed its checks.
     #[error("{message}")]
     Refused {
@@ -78,8 +86,6 @@ pub enum ServiceError {
 
 /// What the service is started with.
 pub struct Settings {
-    /// SKR(n-1) for the chain checks, if the operator gave one.
-    pub previous: Option<Document>,
     /// How long an activation attempt stays open.
     pub activation_timeout: Duration,
     /// The instant the checks use (`--now`); the clock without it.
@@ -88,10 +94,17 @@ pub struct Settings {
 
 //------------ Service -------------------------------------------------------
 
-/// A submitted KSR.
+/// A loaded KSR, with its transfer set while the service holds it.
 struct Stored {
     record: KsrRecord,
-    document: Document,
+    transfer: Option<Loaded>,
+}
+
+/// A transfer set the administrator loaded, and the positions of the words
+/// asked for it.
+struct Loaded {
+    set: TransferSet,
+    positions: Positions,
 }
 
 /// The operation the open attempt is for.
@@ -99,6 +112,7 @@ struct Pending {
     id: String,
     confirmed: Confirmed<Sign>,
     key: SessionKey,
+    transfer: Verified,
 }
 
 struct Core {
@@ -144,7 +158,15 @@ impl Service {
         let mut details = serde_json::Map::new();
         details.insert("threshold".into(), ceremony.roster().threshold().into());
         details.insert("officers".into(), ceremony.roster().officers().len().into());
-        details.insert("previous_skr".into(), settings.previous.is_some().into());
+        details.insert(
+            "last_skr".into(),
+            ceremony
+                .chain()
+                .last_skr
+                .as_ref()
+                .map(|last| last.sha256.clone())
+                .into(),
+        );
         ceremony.record(&Event::ServiceStarted { details })?;
         let service = Arc::new(Self {
             settings,
@@ -364,84 +386,158 @@ impl Service {
         Ok(())
     }
 
-    /// Checks and stores a submitted KSR (IANA XML or Knot/BIND text):
-    /// every check of stages 1 to 4 against the service's SKR(n-1). Answers
-    /// the record, the report and whether it is new.
+    /// A transfer set the administrator loaded from the medium: its names
+    /// and sizes, the pinned intake key's signature over its manifest, its
+    /// hashes, then stages 1 to 4 on its KSR against its previous SKR.
+    /// Answers the record and the positions of the words to type as heard.
     ///
     /// # Errors
     ///
-    /// The KSR fails a check (with the report; it is not kept), another
-    /// KSR has its id, or the store or the log fails.
-    pub fn submit(
+    /// The set is refused (by name, recorded), the KSR fails a check (with
+    /// the report), another KSR has its id, or the store or the log fails.
+    pub fn load(
         &self,
         client: &Client,
-        bytes: Vec<u8>,
-    ) -> Result<(KsrRecord, Report, bool), ServiceError> {
-        let sha256 = Sha256::digest(&bytes);
-        let id = format!("ksr-{}", hex::encode(sha256.get(..6).unwrap_or_default()));
-        let text = ksr::detect_format(&bytes) != ksr::Format::Xml;
-        let name = format!("{id}.{}", if text { "txt" } else { "xml" });
-        let document = Document::received(&name, bytes);
+        name: &str,
+        files: BTreeMap<String, Vec<u8>>,
+    ) -> Result<LoadAnswer, ServiceError> {
         let mut core = self.lock();
+        let refuse = |core: &Core, err: &crate::media::MediaError| -> ServiceError {
+            let recorded = core.ceremony.record(&Event::Transfer {
+                event: crate::audit::transfer_event::REFUSED,
+                details: crate::ops::details([
+                    ("dir", name.into()),
+                    ("codes", vec![err.code()].into()),
+                    ("reason", err.to_string().into()),
+                ]),
+                client: Some(client.clone()),
+            });
+            match recorded {
+                Ok(_) => ServiceError::Transfer(err.to_string()),
+                Err(logged) => logged.into(),
+            }
+        };
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            || name.starts_with('.')
+        {
+            return Err(ServiceError::Invalid(
+                "name must be the transfer set's folder name (letters, digits, - _ .)".into(),
+            ));
+        }
+        let key = core
+            .ceremony
+            .chain()
+            .intake_key
+            .as_deref()
+            .and_then(|key| IntakeKey::from_hex(key).ok());
+        let verified = TransferSet::from_files(
+            &std::path::Path::new("upload").join(name),
+            files,
+            Hop::ToSigner,
+        )
+        .and_then(|set| {
+            let key = key.ok_or(crate::media::MediaError::NoKey)?;
+            let verified = set.verify(&key)?;
+            Ok((set, verified))
+        });
+        let (set, verified) = match verified {
+            Ok(pair) => pair,
+            Err(err) => return Err(refuse(&core, &err)),
+        };
+        let id = verified.manifest.id.clone();
+        let sha256 = verified.ksr.sha256();
         let config = core.ceremony.policy().config().clone();
         let checked = check_ksr(
-            &document,
-            self.settings.previous.as_ref(),
+            &verified.ksr,
+            verified.previous.as_ref(),
             &config,
             self.now(&core),
         )?;
         let report = checked.report;
-        let refused_ksr = |core: &Core, report: Report| -> Result<ServiceError, ServiceError> {
+        let Some(documents) = checked.documents.filter(|_| !report.has_errors()) else {
             core.ceremony.record(&Event::KsrRefused {
                 ksr_sha256: hex::encode(sha256),
                 codes: report.error_codes(),
                 client: client.clone(),
             })?;
-            Ok(ServiceError::Refused {
-                message: "the KSR failed its checks: nothing was stored".into(),
+            return Err(ServiceError::Refused {
+                message: "the transfer set's KSR failed its checks: nothing was stored".into(),
                 report,
-            })
+            });
         };
-        let Some(documents) = checked.documents.filter(|_| !report.has_errors()) else {
-            return Err(refused_ksr(&core, report)?);
-        };
-        if let Some(stored) = core.ksrs.get(&id) {
-            // The id is 48 bits of the hash: the same id must be the same
-            // document, or it is refused rather than confused.
-            if stored.record.ksr_sha256 != hex::encode(sha256) {
-                return Err(ServiceError::Conflict(format!(
-                    "another KSR is stored as {id}; nothing was stored"
-                )));
-            }
-            return Ok((stored.record.clone(), report, false));
+        if let Some(stored) = core.ksrs.get(&id)
+            && stored.record.ksr_sha256 != hex::encode(sha256)
+        {
+            return Err(ServiceError::Conflict(format!(
+                "another KSR is stored as {id}; nothing was stored"
+            )));
         }
-        let path = core.ceremony.layout().service().join(&name);
-        let bytes = document
+        let extension = if verified
+            .ksr
+            .path
+            .extension()
+            .is_some_and(|ext| ext == "txt")
+        {
+            "txt"
+        } else {
+            "xml"
+        };
+        let path = core
+            .ceremony
+            .layout()
+            .service()
+            .join(format!("{id}.{extension}"));
+        let bytes = verified
+            .ksr
             .bytes(DocumentRole::Ksr)
             .map_err(|_| Error::Internal("a checked KSR over the limit".into()))?
             .to_vec();
-        durable::write(&path, &bytes, durable::Replace::Never).map_err(Error::from)?;
-        let record = record_of(&id, &documents_ksr(&documents), &document, &client.name);
-        core.ceremony.record(&Event::KsrSubmitted {
-            id: id.clone(),
-            ksr_sha256: record.ksr_sha256.clone(),
-            warnings: report
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Warning)
-                .map(|f| f.code.as_str())
-                .collect(),
-            client: client.clone(),
+        if !path.exists() {
+            durable::write(&path, &bytes, durable::Replace::Never).map_err(Error::from)?;
+        }
+        let positions = Positions::choose();
+        core.ceremony.record(&Event::Transfer {
+            event: crate::audit::transfer_event::LOADED,
+            details: crate::ops::details([
+                ("transfer", id.clone().into()),
+                ("manifest_sha256", verified.manifest_sha256.clone().into()),
+                ("ksr_sha256", hex::encode(sha256).into()),
+                (
+                    "warnings",
+                    report
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity == Severity::Warning)
+                        .map(|f| f.code.as_str())
+                        .collect::<Vec<_>>()
+                        .into(),
+                ),
+                ("positions_asked", positions.as_slice().to_vec().into()),
+            ]),
+            client: Some(client.clone()),
         })?;
+        let mut record = match core.ksrs.get(&id) {
+            Some(stored) => stored.record.clone(),
+            None => record_of(&id, &documents_ksr(&documents), &verified.ksr, &client.name),
+        };
+        record.transfer = Some(id.clone());
+        let answer = LoadAnswer {
+            ksr: record.clone(),
+            positions: positions.as_slice().to_vec(),
+        };
         core.ksrs.insert(
             id,
             Stored {
-                record: record.clone(),
-                document: Document::received(path, bytes),
+                record,
+                transfer: Some(Loaded { set, positions }),
             },
         );
         self.publish(&core);
-        Ok((record, report, true))
+        Ok(answer)
     }
 
     /// A submitted KSR.
@@ -536,36 +632,58 @@ impl Service {
             let error = ServiceError::Conflict(format!("{id} is {:?}", stored.record.state));
             return Err(refuse(&core, error));
         }
-        let previous = match (&self.settings.previous, request.no_previous_skr) {
-            (Some(previous), _) => Previous::Given(previous.clone()),
-            (None, true) => Previous::Waived,
-            (None, false) => {
-                let error = ServiceError::Conflict(
-                    "the service has no previous SKR (serve --previous-skr): confirm with no_previous_skr (ceremony sign --server … --no-previous-skr) for a first quarter".into(),
-                );
-                return Err(refuse(&core, error));
-            }
+        let Some(loaded) = &stored.transfer else {
+            let error = ServiceError::Conflict(format!(
+                "{id} has no transfer set loaded: load it from the medium (ceremony sign --server … --media MEDIA/{id})"
+            ));
+            return Err(refuse(&core, error));
         };
-        let sign = SignRequest {
-            ksr: stored.document.clone(),
-            previous,
-            output: skr_path(&core.ceremony, &stored.record),
+        let sign = MediaSignRequest {
+            source: MediaSource::Uploaded(loaded.set.clone()),
+            first_quarter: request.no_previous_skr,
+            output: Some(skr_path(&core.ceremony, &stored.record)),
             schema: request.schema.clone().unwrap_or_else(|| "normal".into()),
             format: None,
             end: None,
             now: self.now(&core),
         };
-        let prepared = prepare_sign(&core.ceremony, sign).map_err(|err| match err {
+        let positions = loaded.positions.clone();
+        let as_service_error = |err: Error| match err {
             Error::Refused(report) => ServiceError::Refused {
                 message: format!("{REFUSED_PREFIX}{}", report.summary()),
                 report,
             },
+            transfer @ (Error::Media(_) | Error::Oob(_)) => {
+                ServiceError::Transfer(transfer.to_string())
+            }
             usage @ (Error::Schema(_)
             | Error::FormatMismatch(_)
             | Error::OutputExists(_)
             | Error::OutputUnwritable { .. }) => ServiceError::Invalid(usage.to_string()),
             other => ServiceError::Failed(other),
-        })?;
+        };
+        let awaiting =
+            crate::ops::prepare_sign_media(&core.ceremony, sign).map_err(as_service_error)?;
+        let transfer = awaiting.transfer().clone();
+        let heard = awaiting.hear(
+            &core.ceremony,
+            &positions,
+            &request.heard,
+            Some(client.clone()),
+        );
+        let prepared = match heard {
+            Ok(prepared) => prepared,
+            Err(err) => {
+                // The KSR on the medium is not the one read out: the set
+                // must be loaded again (new positions), after finding out why.
+                if let (Error::Oob(_), Some(stored)) = (&err, core.ksrs.get_mut(id)) {
+                    stored.transfer = None;
+                    stored.record.transfer = None;
+                }
+                self.publish(&core);
+                return Err(as_service_error(err));
+            }
+        };
         let key = SessionKey::generate().map_err(|err| Error::Internal(err.to_string()))?;
         let confirmed = prepared.confirm(
             &core.ceremony,
@@ -578,6 +696,7 @@ impl Service {
             id: id.to_owned(),
             confirmed,
             key,
+            transfer,
         });
         let schema = request.schema.clone().unwrap_or_else(|| "normal".into());
         let record = core.ksrs.get_mut(id).map(|stored| {
@@ -704,6 +823,7 @@ impl Service {
             return;
         };
         let id = pending.id.clone();
+        let transfer = pending.transfer.clone();
         let result = {
             let Core { ceremony, .. } = &mut *core;
             pending.confirmed.activate(ceremony).and_then(|activated| {
@@ -726,7 +846,35 @@ impl Service {
         match result {
             Ok(done) => {
                 core.done = true;
+                let manifest = crate::ops::skr_manifest(
+                    &transfer,
+                    &done,
+                    core.ceremony.clock().wall().to_string(),
+                );
+                let kept = serde_json::to_vec_pretty(&manifest)
+                    .map_err(|err| Error::Internal(err.to_string()))
+                    .and_then(|bytes| {
+                        let path = core
+                            .ceremony
+                            .layout()
+                            .service()
+                            .join(format!("{id}.{}", crate::media::SKR_MANIFEST));
+                        Ok(durable::write(&path, &bytes, durable::Replace::Allowed)?)
+                    });
+                if let Err(err) = kept {
+                    let _ = core.ceremony.record(&Event::RequestRefused {
+                        request: "keep manifest-skr.json",
+                        reason: err.to_string(),
+                        client: Client {
+                            name: "service".into(),
+                            role: "service".into(),
+                            fingerprint: String::new(),
+                        },
+                    });
+                }
                 if let Some(stored) = core.ksrs.get_mut(&id) {
+                    stored.record.skr_manifest = Some(manifest);
+                    stored.transfer = None;
                     stored.record.state = KsrState::Signed;
                     stored.record.skr_sha256 = Some(done.output.skr_sha256.clone());
                     stored.record.skr_pgp_words =
@@ -896,6 +1044,8 @@ fn record_of(
         skr_sha256: None,
         skr_pgp_words: None,
         error: None,
+        transfer: None,
+        skr_manifest: None,
     }
 }
 
@@ -966,7 +1116,22 @@ fn load_store(
                 record.skr_pgp_words = Some(ksr::pgp_words(&sha256));
             }
         }
-        ksrs.insert(id.to_owned(), Stored { record, document });
+        if record.state == KsrState::Signed {
+            record.skr_manifest =
+                std::fs::read(store.join(format!("{id}.{}", crate::media::SKR_MANIFEST)))
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                    .filter(|manifest: &crate::media::SkrManifest| {
+                        record.skr_sha256.as_deref() == Some(manifest.skr_sha256.as_str())
+                    });
+        }
+        ksrs.insert(
+            id.to_owned(),
+            Stored {
+                record,
+                transfer: None,
+            },
+        );
     }
     Ok(ksrs)
 }

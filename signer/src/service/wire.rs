@@ -85,10 +85,34 @@ pub struct SignRequest {
     /// The signing schema [default: normal].
     #[serde(default)]
     pub schema: Option<String>,
-    /// Sign although the service has no previous SKR to chain to (a first
-    /// quarter); recorded in the audit log.
+    /// Sign although neither the transfer set nor the signer has a
+    /// previous SKR (a first quarter); recorded in the audit log.
     #[serde(default)]
     pub no_previous_skr: bool,
+    /// The KSR's words as the administrator heard them over the phone: at
+    /// the positions the load answered, or all 32.
+    pub heard: crate::oob::Heard,
+}
+
+/// `POST /transfers`: the administrator loads a transfer set from the
+/// medium into the room's service: its files, hex, by name.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadRequest {
+    /// The set's folder name on the medium (`<ID>`).
+    pub name: String,
+    /// Its files, by name, hex.
+    pub files: std::collections::BTreeMap<String, String>,
+}
+
+/// The answer to a load: the KSR as stored, the intake's findings, and the
+/// positions of the words the administrator must type as heard.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoadAnswer {
+    /// The KSR.
+    pub ksr: KsrRecord,
+    /// The positions (1 to 32) of the words to type.
+    pub positions: Vec<usize>,
 }
 
 /// Where a submitted KSR stands.
@@ -97,6 +121,8 @@ pub struct SignRequest {
 pub enum KsrState {
     /// Checked and stored; waits for the administrator.
     Accepted,
+    /// Written to a medium by the intake; waits for the SKR to come back.
+    Exported,
     /// Confirmed; waits for the quorum.
     Confirmed,
     /// Being signed.
@@ -136,6 +162,13 @@ pub struct KsrRecord {
     pub skr_pgp_words: Option<String>,
     /// Why signing failed.
     pub error: Option<String>,
+    /// The transfer set it came in (its id), while the service holds it.
+    #[serde(default)]
+    pub transfer: Option<String>,
+    /// Once signed from a transfer set: what goes beside the SKR on the
+    /// medium.
+    #[serde(default)]
+    pub skr_manifest: Option<crate::media::SkrManifest>,
 }
 
 /// How [`KsrRecord::error`] begins when the KSR or the SKR failed a check

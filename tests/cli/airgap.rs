@@ -1,0 +1,616 @@
+//! The air gap through the binary: an intake directory and a signer
+//! directory with a media folder between them, the intake running as its
+//! own `ceremony intake serve` over mTLS on 127.0.0.1; the ZSK operator
+//! submits, the intake exports, the signer signs with cards and the words
+//! read over the phone, the intake imports, the ZSK operator fetches; and
+//! every bad input refused at the hop where it appears, recorded there.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::ceremony::{Ceremony, dnspython, now_for};
+use crate::harness::Run;
+
+/// An intake folder beside a ceremony, and its server while it runs.
+pub struct Intake<'a> {
+    ceremony: &'a Ceremony,
+    pub dir: String,
+    server: Option<(Child, String)>,
+    now: String,
+}
+
+impl<'a> Intake<'a> {
+    /// `intake init` in `CEREMONY/name` with the ceremony's policy.
+    pub fn init(ceremony: &'a Ceremony, name: &str, previous: Option<&str>) -> Self {
+        let dir = ceremony.path(name);
+        let policy = ceremony.path("c/ceremony.toml");
+        let mut args = vec!["intake", "init", "--dir", &dir, "--policy", &policy];
+        if let Some(previous) = previous {
+            args.extend(["--previous-skr", previous]);
+        }
+        ceremony
+            .run(&args)
+            .expect_code(0)
+            .expect_stdout("intake key fingerprint");
+        Self {
+            ceremony,
+            dir,
+            server: None,
+            now: now_for(1),
+        }
+    }
+
+    /// The intake already made in `CEREMONY/name`.
+    pub fn existing(ceremony: &'a Ceremony, name: &str) -> Self {
+        Self {
+            ceremony,
+            dir: ceremony.path(name),
+            server: None,
+            now: now_for(1),
+        }
+    }
+
+    /// `intake serve`, judging as of `now`.
+    pub fn start(&mut self, now: &str) {
+        self.stop();
+        now.clone_into(&mut self.now);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ceremony"))
+            .args(["--now", now, "intake", "serve", "--dir", &self.dir])
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("intake serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("the intake says where it listens");
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("https://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .trim_end_matches('/')
+            .to_owned();
+        self.server = Some((child, url));
+    }
+
+    fn stop(&mut self) {
+        if let Some((mut child, _)) = self.server.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The intake's URL.
+    pub fn url(&self) -> &str {
+        &self.server.as_ref().expect("the intake runs").1
+    }
+
+    /// The ZSK operator's client arguments.
+    fn remote(&self) -> Vec<String> {
+        let url = &self.server.as_ref().expect("the intake runs").1;
+        [
+            "--server",
+            url,
+            "--tls-dir",
+            &format!("{}/tls", self.dir),
+            "--as",
+            "zsk-operator",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    /// The binary with the ZSK operator's remote arguments after `args`.
+    pub fn client(&self, args: &[&str]) -> Run {
+        let mut all: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+        all.extend(self.remote());
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        self.ceremony.run(&all)
+    }
+
+    /// The ZSK operator submits; returns the intake's id.
+    pub fn submit(&self, ksr: &str) -> String {
+        let mut args = vec![
+            "--json".to_owned(),
+            "ksr".into(),
+            "submit".into(),
+            ksr.into(),
+        ];
+        args.extend(self.remote());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = self.ceremony.run(&args);
+        run.expect_code(0);
+        run.json()["ksr"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The ZSK operator fetches an SKR.
+    pub fn fetch(&self, id: &str, out: &str) -> Run {
+        let mut args = vec![
+            "skr".to_owned(),
+            "fetch".into(),
+            id.into(),
+            "-o".into(),
+            out.into(),
+        ];
+        args.extend(self.remote());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.ceremony.run(&args)
+    }
+
+    /// `intake export ID --to MEDIA`; returns MEDIA/ID.
+    pub fn export(&self, id: &str, media: &str) -> String {
+        std::fs::create_dir_all(media).unwrap();
+        self.ceremony
+            .run(&[
+                "--now", &self.now, "intake", "export", "--dir", &self.dir, id, "--to", media,
+            ])
+            .expect_code(0)
+            .expect_stdout("read back");
+        format!("{media}/{id}")
+    }
+
+    /// `intake import SET`.
+    pub fn import(&self, set: &str) -> Run {
+        self.ceremony
+            .run(&["intake", "import", "--dir", &self.dir, set])
+    }
+
+    /// The intake's audit log.
+    pub fn audit(&self) -> String {
+        std::fs::read_to_string(format!("{}/audit.log", self.dir)).unwrap()
+    }
+
+    /// `intake pin` on the signer with CO-1..CO-3 (a quorum).
+    pub fn pin(&self) {
+        let (config, pins) = (
+            self.ceremony.path("c/ceremony.toml"),
+            self.ceremony.path("pins.toml"),
+        );
+        let key = format!("{}/intake.pub", self.dir);
+        let cards: Vec<String> = ["CO-1", "CO-2", "CO-3"]
+            .iter()
+            .map(|officer| self.ceremony.card(officer))
+            .collect();
+        let mut args = vec![
+            "--config",
+            &config,
+            "intake",
+            "pin",
+            &key,
+            "--pin-file",
+            &pins,
+            "--yes",
+            "--cards",
+        ];
+        args.extend(cards.iter().map(String::as_str));
+        self.ceremony
+            .run(&args)
+            .expect_code(0)
+            .expect_stdout("pinned");
+    }
+}
+
+impl Drop for Intake<'_> {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The 32 words of a file's SHA-256 as the ZSK operator reads them out,
+/// written to `out` (one per line, numbered as a listener might).
+pub fn words_file(ceremony: &Ceremony, file: &str, out: &str) -> Vec<String> {
+    let hash = ceremony.run(&["--json", "hash", file]);
+    hash.expect_code(0);
+    let words: Vec<String> = hash.json()[0]["file_pgp_words"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(words.len(), 32);
+    let text: String = words
+        .iter()
+        .enumerate()
+        .map(|(index, word)| format!("{}: {word}\n", index + 1))
+        .collect();
+    std::fs::write(out, text).unwrap();
+    words
+}
+
+/// `sign --media SET` at the signer with CO-1, CO-2 and CO-4 and the words
+/// in `words`, as of `now`.
+pub fn sign_media(ceremony: &Ceremony, set: &str, words: &str, now: &str, extra: &[&str]) -> Run {
+    let (config, pins) = (ceremony.path("c/ceremony.toml"), ceremony.path("pins.toml"));
+    let cards: Vec<String> = ["CO-1", "CO-2", "CO-4"]
+        .iter()
+        .map(|officer| ceremony.card(officer))
+        .collect();
+    let mut args = vec![
+        "--config",
+        &config,
+        "--now",
+        now,
+        "sign",
+        "--media",
+        set,
+        "--oob-words",
+        words,
+        "--pin-file",
+        &pins,
+        "--yes",
+    ];
+    args.extend(extra);
+    args.push("--cards");
+    args.extend(cards.iter().map(String::as_str));
+    ceremony.run(&args)
+}
+
+fn skr_in(set: &str) -> String {
+    format!("{set}/skr.xml")
+}
+
+/// A copy of a transfer set's folder (without what the signer added).
+fn copy_set(from: &str, to: &str) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name();
+        let name = name.to_str().unwrap();
+        if !name.starts_with("skr.") && name != "manifest-skr.json" {
+            std::fs::copy(entry.path(), Path::new(to).join(name)).unwrap();
+        }
+    }
+}
+
+fn signer_log(ceremony: &Ceremony) -> String {
+    std::fs::read_to_string(ceremony.path("c/audit.log")).unwrap()
+}
+
+/// The last line of a log naming `event`.
+fn last<'l>(log: &'l str, event: &str) -> &'l str {
+    log.lines()
+        .rev()
+        .find(|line| line.contains(&format!("\"event\":\"{event}\"")))
+        .unwrap_or_else(|| panic!("no {event} in the log"))
+}
+
+//------------ The whole quarter, twice --------------------------------------
+
+#[test]
+fn two_quarters_cross_the_air_gap_and_chain_through_the_signers_record() {
+    let ceremony = Ceremony::new("soft", "3");
+    let mut intake = Intake::init(&ceremony, "intake", None);
+    intake.pin();
+    let media = ceremony.path("media");
+    let words = ceremony.path("heard.txt");
+    for quarter in [1, 2] {
+        let now = now_for(quarter);
+        intake.start(&now);
+        let ksr = ceremony.make_ksr(quarter);
+        let id = intake.submit(&ksr);
+        let set = intake.export(&id, &media);
+        // The medium holds exactly the set's files.
+        let mut names: Vec<String> = std::fs::read_dir(&set)
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let mut expected = vec!["ksr.xml", "manifest.json", "manifest.sig"];
+        if quarter > 1 {
+            expected.push("previous-skr.xml");
+        }
+        expected.sort_unstable();
+        assert_eq!(names, expected);
+        words_file(&ceremony, &format!("{set}/ksr.xml"), &words);
+        let first = if quarter == 1 {
+            vec!["--no-previous-skr"]
+        } else {
+            vec![]
+        };
+        sign_media(&ceremony, &set, &words, &now, &first)
+            .expect_code(0)
+            .expect_stdout("written to the medium and read back");
+        let manifest: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{set}/manifest-skr.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            manifest["officers"],
+            serde_json::json!(["CO-1", "CO-2", "CO-4"])
+        );
+        let hash = ceremony.run(&["--json", "hash", &skr_in(&set)]);
+        assert_eq!(manifest["skr_sha256"], hash.json()[0]["file_sha256"]);
+        intake
+            .import(&set)
+            .expect_code(0)
+            .expect_stdout("SKR imported");
+        let fetched = ceremony.path(&format!("skr-{quarter}.xml"));
+        intake.fetch(&id, &fetched).expect_code(0);
+        assert_eq!(
+            std::fs::read(&fetched).unwrap(),
+            std::fs::read(skr_in(&set)).unwrap(),
+            "the SKR fetched is not the one on the medium"
+        );
+        dnspython(&[&fetched], &ceremony.ksk_tags());
+    }
+    // The second set carried the first SKR, which is the signer's own.
+    let log = signer_log(&ceremony);
+    let verified: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("\"event\":\"transfer-verified\""))
+        .collect();
+    assert_eq!(verified.len(), 2);
+    let first_skr = ceremony.run(&["--json", "hash", &ceremony.path("skr-1.xml")]);
+    let first_sha = first_skr.json()[0]["file_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(verified[1].contains(&first_sha), "{}", verified[1]);
+    assert!(log.contains("\"event\":\"oob-checked\""));
+    for log_file in [
+        ceremony.path("c/audit.log"),
+        format!("{}/audit.log", intake.dir),
+    ] {
+        ceremony.run(&["audit", "verify", &log_file]).expect_code(0);
+    }
+    let intake_log = intake.audit();
+    for event in [
+        "ksr-submitted",
+        "transfer-exported",
+        "skr-imported",
+        "skr-fetched",
+    ] {
+        assert!(
+            intake_log.contains(&format!("\"event\":\"{event}\"")),
+            "{event}"
+        );
+    }
+}
+
+#[test]
+fn a_knot_text_ksr_crosses_the_air_gap() {
+    let ceremony = Ceremony::with("soft", "3", "ed25519", "example.com.", None);
+    let conf = crate::knot::knot(&ceremony_path(&ceremony, "zsk"), "ed25519");
+    let ksr = ceremony.path("ksr.txt");
+    crate::knot::knot_ksr(&conf, &ksr);
+    let now = {
+        let output = Command::new("date")
+            .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let mut intake = Intake::init(&ceremony, "intake", None);
+    intake.pin();
+    intake.start(&now);
+    let id = intake.submit(&ksr);
+    let set = intake.export(&id, &ceremony.path("media"));
+    assert!(Path::new(&format!("{set}/ksr.txt")).is_file());
+    let words = ceremony.path("heard.txt");
+    words_file(&ceremony, &format!("{set}/ksr.txt"), &words);
+    sign_media(&ceremony, &set, &words, &now, &["--no-previous-skr"]).expect_code(0);
+    intake.import(&set).expect_code(0);
+    let fetched = ceremony.path("skr.txt");
+    intake.fetch(&id, &fetched).expect_code(0);
+    assert_eq!(
+        std::fs::read(&fetched).unwrap(),
+        std::fs::read(format!("{set}/skr.txt")).unwrap()
+    );
+    dnspython(&[&fetched], &ceremony.ksk_tags());
+    let (code, stdout, stderr) = crate::knot::keymgr(&conf, &["import-skr", &fetched]);
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+}
+
+fn ceremony_path(ceremony: &Ceremony, name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(ceremony.path(name))
+}
+
+//------------ Bad input at every hop ---------------------------------------
+
+/// Signs a tampered copy of a set; expects the refusal `code` before any
+/// card, recorded at the signer, and nothing written to the medium.
+fn refused_at_signer(ceremony: &Ceremony, set: &str, words: &str, now: &str, code: &str) {
+    let before = signer_log(ceremony).lines().count();
+    let run = sign_media(ceremony, set, words, now, &["--no-previous-skr"]);
+    assert_eq!(run.code, 3, "{code}: {}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(code), "{code}: {}", run.stderr);
+    assert!(
+        !Path::new(&skr_in(set)).exists(),
+        "{code}: an SKR was written"
+    );
+    assert!(!Path::new(&format!("{set}/manifest-skr.json")).exists());
+    let log = signer_log(ceremony);
+    let new: Vec<&str> = log.lines().skip(before).collect();
+    assert!(
+        new.iter()
+            .any(|line| line.contains("\"event\":\"sign-refused\"") && line.contains(code)),
+        "{code}: not recorded: {new:?}"
+    );
+    assert!(
+        !new.iter()
+            .any(|line| line.contains("card-accepted") || line.contains("card-inserted")),
+        "{code}: a card was read"
+    );
+}
+
+#[test]
+fn every_bad_transfer_is_refused_by_name_where_it_appears() {
+    let ceremony = Ceremony::new("soft", "3");
+    let mut intake = Intake::init(&ceremony, "intake", None);
+    intake.pin();
+    let now = now_for(1);
+    intake.start(&now);
+    let ksr = ceremony.make_ksr(1);
+    let id = intake.submit(&ksr);
+    let media = ceremony.path("media");
+    let set = intake.export(&id, &media);
+    let words = ceremony.path("heard.txt");
+    let heard = words_file(&ceremony, &format!("{set}/ksr.xml"), &words);
+    let tampered = |name: &str| -> String {
+        let copy = ceremony.path(&format!("bad/{name}/{id}"));
+        copy_set(&set, &copy);
+        copy
+    };
+
+    // A second intake's key signs a set of the same KSR: not the pinned one.
+    let mut other = Intake::init(&ceremony, "other-intake", None);
+    other.start(&now);
+    let other_id = other.submit(&ksr);
+    let foreign = other.export(&other_id, &ceremony.path("other-media"));
+    refused_at_signer(&ceremony, &foreign, &words, &now, "MEDIA-SIGNATURE");
+    drop(other);
+
+    // The KSR swapped after export (another valid KSR of the zone).
+    let swapped = tampered("swapped");
+    let second = ceremony.path("other-ksr.xml");
+    std::fs::copy(&ksr, &second).unwrap();
+    let mut text = std::fs::read_to_string(&second).unwrap();
+    text = text.replacen("<Request", "<!-- swapped --><Request", 1);
+    std::fs::write(format!("{swapped}/ksr.xml"), text).unwrap();
+    refused_at_signer(&ceremony, &swapped, &words, &now, "MEDIA-HASH");
+
+    // An extra file.
+    let extra = tampered("extra");
+    std::fs::write(format!("{extra}/notes.txt"), "hello").unwrap();
+    refused_at_signer(&ceremony, &extra, &words, &now, "MEDIA-EXTRA");
+
+    // A symlink in place of the KSR.
+    let linked = tampered("symlink");
+    std::fs::remove_file(format!("{linked}/ksr.xml")).unwrap();
+    std::os::unix::fs::symlink(format!("{set}/ksr.xml"), format!("{linked}/ksr.xml")).unwrap();
+    refused_at_signer(&ceremony, &linked, &words, &now, "MEDIA-ENTRY");
+
+    // A truncated KSR.
+    let truncated = tampered("truncated");
+    let bytes = std::fs::read(format!("{set}/ksr.xml")).unwrap();
+    std::fs::write(format!("{truncated}/ksr.xml"), &bytes[..bytes.len() / 2]).unwrap();
+    refused_at_signer(&ceremony, &truncated, &words, &now, "MEDIA-HASH");
+
+    // A manifest edited to name a file twice: its signature no longer
+    // verifies (a set so made by a key holder is refused by the reader's
+    // own rule; see the media unit tests).
+    let twice = tampered("twice");
+    let manifest = std::fs::read_to_string(format!("{twice}/manifest.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let first = value["files"][0].clone();
+    value["files"].as_array_mut().unwrap().push(first);
+    std::fs::write(
+        format!("{twice}/manifest.json"),
+        serde_json::to_vec_pretty(&value).unwrap(),
+    )
+    .unwrap();
+    refused_at_signer(&ceremony, &twice, &words, &now, "MEDIA-SIGNATURE");
+
+    // A wrong word read over the phone: refused before any card.
+    let mut wrong = heard.clone();
+    wrong[9] = if wrong[9] == "aardvark" {
+        "absurd".into()
+    } else {
+        "aardvark".into()
+    };
+    let wrong_words = ceremony.path("wrong.txt");
+    std::fs::write(&wrong_words, wrong.join(" ")).unwrap();
+    refused_at_signer(&ceremony, &set, &wrong_words, &now, "OOB-WORDS");
+    assert!(last(&signer_log(&ceremony), "sign-refused").contains("word 10"));
+
+    // The genuine set signs; replayed afterwards, it is refused.
+    sign_media(&ceremony, &set, &words, &now, &["--no-previous-skr"]).expect_code(0);
+    let replayed = tampered("replayed");
+    refused_at_signer(&ceremony, &replayed, &words, &now, "MEDIA-REPLAY");
+
+    // Back at the intake: an SKR for another KSR.
+    std::fs::copy(skr_in(&set), ceremony.path("skr-1.xml")).unwrap();
+    let ksr2 = ceremony.make_ksr(2);
+    intake.start(&now_for(2));
+    let before = intake.audit().lines().count();
+    let wrong_skr = tampered("wrong-skr");
+    let other_skr = ceremony.path("skr-other.xml");
+    // An SKR the signer made for another KSR (a rehearsal file signing).
+    ceremony
+        .run(&[
+            "--config",
+            &ceremony.path("c/ceremony.toml"),
+            "--now",
+            &now_for(2),
+            "sign",
+            &ksr2,
+            "--previous-skr",
+            &skr_in(&set),
+            "-o",
+            &other_skr,
+            "--pin-file",
+            &ceremony.path("pins.toml"),
+            "--yes",
+            "--cards",
+            &ceremony.card("CO-1"),
+            &ceremony.card("CO-2"),
+            &ceremony.card("CO-3"),
+        ])
+        .expect_code(0);
+    std::fs::copy(&other_skr, skr_in(&wrong_skr)).unwrap();
+    let mut skr_manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{set}/manifest-skr.json")).unwrap())
+            .unwrap();
+    let hash = ceremony.run(&["--json", "hash", &other_skr]);
+    skr_manifest["skr_sha256"] = hash.json()[0]["file_sha256"].clone();
+    std::fs::write(
+        format!("{wrong_skr}/manifest-skr.json"),
+        serde_json::to_vec_pretty(&skr_manifest).unwrap(),
+    )
+    .unwrap();
+    let run = intake.import(&wrong_skr);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("SKR-CONSISTENCY"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    // An SKR whose file changed after its manifest was written.
+    let changed = tampered("changed-skr");
+    std::fs::copy(&other_skr, skr_in(&changed)).unwrap();
+    std::fs::copy(
+        format!("{set}/manifest-skr.json"),
+        format!("{changed}/manifest-skr.json"),
+    )
+    .unwrap();
+    let run = intake.import(&changed);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("MEDIA-HASH"), "{}", run.stderr);
+    let log = intake.audit();
+    let refusals: Vec<&str> = log
+        .lines()
+        .skip(before)
+        .filter(|line| line.contains("\"event\":\"import-refused\""))
+        .collect();
+    assert_eq!(refusals.len(), 2, "{log}");
+    assert!(refusals[0].contains("SKR-CONSISTENCY") && refusals[1].contains("MEDIA-HASH"));
+    // Neither became the intake's last SKR, nor fetchable.
+    assert!(!Path::new(&format!("{}/last-skr.xml", intake.dir)).exists());
+    intake
+        .fetch(&id, &ceremony.path("not-yet.xml"))
+        .expect_stderr("not signed yet");
+    // The genuine one imports, once; again is a replay.
+    intake.import(&set).expect_code(0);
+    intake
+        .import(&set)
+        .expect_code(3)
+        .expect_stderr("MEDIA-REPLAY");
+    ceremony
+        .run(&["audit", "verify", &format!("{}/audit.log", intake.dir)])
+        .expect_code(0);
+}
