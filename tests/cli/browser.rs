@@ -1,8 +1,9 @@
 //! The witness page in a real browser: Debian's headless Chromium opens
 //! `/` while officers present their cards, and the same page (never
 //! reloaded) shows the progress go from 0 of 3 to 3 of 3 by server-sent
-//! events. Screenshots and the page text are kept in
-//! `target/ci-artifacts/` for CI.
+//! events, then a lasting "done" panel: who activated, the SKR's words and
+//! the audit head to write down. Screenshots at 1024×768 and 1920×1080 and
+//! the page text are kept in `target/ci-artifacts/` for CI.
 //!
 //! Chromium is driven over its DevTools protocol, which is JSON over a
 //! WebSocket; the few lines of WebSocket client it needs are below.
@@ -25,6 +26,67 @@ fn artifacts() -> PathBuf {
     dir
 }
 
+/// The screens the page must be readable on: a projector's 1024×768 and a
+/// full-HD monitor.
+const SCREENS: [(u32, u32); 2] = [(1024, 768), (1920, 1080)];
+
+/// At each screen size: nothing wider than the screen, every hex group of
+/// eight digits on one line; then a screenshot, `witness-{name}-{w}x{h}.png`.
+fn look(page: &mut Page<'_>, name: &str) -> Vec<PathBuf> {
+    let mut shots = Vec::new();
+    for (width, height) in SCREENS {
+        page.viewport(width, height);
+        let inner = page.eval("String(window.innerWidth)");
+        assert_eq!(inner, width.to_string(), "the viewport is not {width} wide");
+        let overflow = page.eval(
+            "String(document.documentElement.scrollWidth - document.documentElement.clientWidth)",
+        );
+        assert!(
+            overflow.parse::<i64>().unwrap() <= 0,
+            "{name} at {width}x{height}: the page is {overflow}px wider than the screen"
+        );
+        // Each group is one box on one line, inside the screen.
+        let broken = page.eval(
+            "JSON.stringify(Array.from(document.querySelectorAll('.hex > span'))
+               .filter(g => g.getClientRects().length > 0)
+               .filter(g => g.getClientRects().length !== 1 || g.textContent.length > 8
+                            || g.getBoundingClientRect().right > document.documentElement.clientWidth)
+               .map(g => g.textContent))",
+        );
+        assert_eq!(
+            broken, "[]",
+            "{name} at {width}x{height}: hex groups break or overflow"
+        );
+        let groups = page.eval(
+            "String(Array.from(document.querySelectorAll('.hex > span'))
+               .filter(g => g.getClientRects().length > 0).length)",
+        );
+        assert!(
+            groups.parse::<usize>().unwrap() >= 8,
+            "{name}: no hex groups shown"
+        );
+        let path = artifacts().join(format!("witness-{name}-{width}x{height}.png"));
+        page.screenshot(&path);
+        shots.push(path);
+    }
+    shots
+}
+
+/// The PGP words of a numbered-groups element: the words without the
+/// group numbers ("1.", "2.", …).
+fn words_of(shown: &str) -> Vec<String> {
+    shown
+        .split_whitespace()
+        .filter(|word| {
+            !word
+                .trim_end_matches('.')
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn the_witness_page_follows_the_quorum_live_in_chromium() {
     let ceremony = Ceremony::new("soft", "3");
@@ -38,15 +100,52 @@ fn the_witness_page_follows_the_quorum_live_in_chromium() {
     let admin = server.spawn_confirm(&id, &ceremony.path("skr-1.xml"));
     let text = page.wait_for_text(&format!("{id} confirmed"), Duration::from_secs(20));
     assert!(text.contains("0 of 3"), "{text}");
-    page.screenshot(&artifacts().join("witness-0-of-3.png"));
+    // The operation panel: the KSR, its domain and bundles, its hash as
+    // words in numbered groups of four, above the older records.
+    let status = server.status();
+    let record = status["ksrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|record| record["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    let operation = page.eval("document.getElementById('operation').innerText");
+    assert!(operation.contains(&id), "{operation}");
+    assert!(
+        operation.contains(&record["bundles"].to_string()),
+        "{operation}"
+    );
+    assert!(operation.contains("1. "), "{operation}");
+    let ksr_words = page.eval("document.getElementById('op-ksr-words').textContent");
+    assert_eq!(
+        words_of(&ksr_words).join(" "),
+        record["ksr_pgp_words"].as_str().unwrap(),
+        "{ksr_words}"
+    );
+    let groups = page.eval("String(document.getElementById('op-ksr-words').children.length)");
+    assert_eq!(groups, "8", "{ksr_words}");
+    let above = page.eval(
+        "String(document.getElementById('operation').getBoundingClientRect().bottom
+                <= document.getElementById('ksrs').getBoundingClientRect().top)",
+    );
+    assert_eq!(
+        above, "true",
+        "the operation is not above the older records"
+    );
+    let mut shots = look(&mut page, "0-of-3");
 
     for (count, officer) in ["CO-1", "CO-3", "CO-4"].iter().enumerate() {
         server.present(officer).expect_code(0);
         page.wait_for_text(&format!("{} of 3", count + 1), Duration::from_secs(20));
+        if count == 1 {
+            let who = page.eval("document.getElementById('who').innerText");
+            assert!(who.contains("CO-1") && who.contains("CO-3"), "{who}");
+            shots.extend(look(&mut page, "2-of-3"));
+        }
     }
     assert_eq!(crate::service::finish(admin).code, 0);
     let text = page.wait_for_text("Signing done", Duration::from_secs(20));
-    page.screenshot(&artifacts().join("witness-3-of-3.png"));
     std::fs::write(artifacts().join("witness-page.txt"), &text).unwrap();
 
     // One page load saw every step, in order: the history the page keeps
@@ -70,8 +169,56 @@ fn the_witness_page_follows_the_quorum_live_in_chromium() {
         "{history}"
     );
     assert!(history.contains("CO-1, CO-3, CO-4"), "{history}");
-    // The "write this down" panel: the whole head, the SHA-256 of a line of
-    // the log (hashed here), and its 32 PGP words.
+    // Its last step is the signing, not a count gone back to 0.
+    let step = history.lines().last().unwrap_or_default();
+    assert!(step.contains(&format!("signed {id}")), "{history}");
+    assert!(step.contains("CO-1, CO-3, CO-4"), "{history}");
+    assert!(!step.contains("0 of 3"), "{history}");
+
+    // After signing, the top of the page is the lasting "done" panel, not
+    // a counter gone back to "0 of 3".
+    let now = page.eval("document.getElementById('now').innerText");
+    assert!(
+        !now.contains("0 of 3"),
+        "the page went back to 0 of 3:\n{now}"
+    );
+    let headline = page.eval("document.getElementById('headline').innerText");
+    assert!(!headline.contains("0 of 3"), "{headline}");
+    assert!(headline.contains("Signing done"), "{headline}");
+    let hidden = page.eval("String(document.getElementById('done').hidden)");
+    assert_eq!(hidden, "false", "no done panel:\n{now}");
+    let done = page.eval("document.getElementById('done').innerText");
+    assert!(done.contains(&id), "{done}");
+    // Who activated, in order.
+    let officers = page.eval("document.getElementById('done-officers').innerText");
+    let order: Vec<usize> = ["CO-1", "CO-3", "CO-4"]
+        .iter()
+        .map(|officer| {
+            officers
+                .find(officer)
+                .unwrap_or_else(|| panic!("{officer}: {done}"))
+        })
+        .collect();
+    assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "{officers}");
+    // The SKR's words, as the service has them.
+    let status = server.status();
+    let record = status["ksrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|record| record["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(record["state"], "signed", "{record}");
+    let skr_words = page.eval("document.getElementById('done-skr-words').textContent");
+    assert_eq!(
+        words_of(&skr_words).join(" "),
+        record["skr_pgp_words"].as_str().unwrap(),
+        "{skr_words}"
+    );
+    // The "write this down" panel, inside the done panel: the whole head,
+    // the SHA-256 of a line of the log (hashed here), and its 32 PGP words
+    // in numbered groups of four.
     let head = page.eval("document.getElementById('head').textContent");
     let log = std::fs::read_to_string(ceremony.path("c/audit.log")).unwrap();
     let hashes: Vec<String> = log
@@ -80,16 +227,36 @@ fn the_witness_page_follows_the_quorum_live_in_chromium() {
         .collect();
     assert!(hashes.contains(&head.trim().to_owned()), "{head}");
     let words = page.eval("document.getElementById('head-words').textContent");
-    assert_eq!(words.split_whitespace().count(), 32, "{words}");
+    let words = words_of(&words);
+    assert_eq!(words.len(), 32, "{words:?}");
+    let numbered = page.eval("document.getElementById('head-words').innerText");
+    for group in 1..=8 {
+        assert!(numbered.contains(&format!("{group}.")), "{numbered}");
+    }
+    assert!(done.contains("Write this down"), "{done}");
+    assert!(
+        words.iter().all(|word| done.contains(word.as_str())),
+        "{done}"
+    );
     let minutes = page.eval("document.getElementById('minutes').textContent");
     assert!(minutes.contains("Write this down"), "{minutes}");
+    // The head's hex is shown in groups of eight.
+    let head_groups = page.eval("String(document.querySelectorAll('#head > span').length)");
+    assert_eq!(head_groups, "8", "{head}");
     assert!(text.contains("signed"), "{text}");
-    // The large headline is what the room reads.
+    // The large counter is what the room reads.
     let size = page.eval("getComputedStyle(document.getElementById('cards')).fontSize");
     assert!(
         size.trim_end_matches("px").parse::<f64>().unwrap() >= 48.0,
         "{size}"
     );
+    shots.extend(look(&mut page, "done"));
+    let size = page.eval("getComputedStyle(document.getElementById('headline')).fontSize");
+    assert!(
+        size.trim_end_matches("px").parse::<f64>().unwrap() >= 28.0,
+        "{size}"
+    );
+    eprintln!("witness screenshots: {shots:?}");
     drop(page);
 }
 
@@ -209,7 +376,7 @@ impl Page<'_> {
         let result = self.browser.call(
             Some(&self.session),
             "Runtime.evaluate",
-            serde_json::json!({"expression": expression, "returnByValue": true}),
+            serde_json::json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
         );
         result["result"]["value"].as_str().unwrap_or("").to_owned()
     }
@@ -228,6 +395,24 @@ impl Page<'_> {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Lays the page out as on a `width`×`height` screen.
+    fn viewport(&mut self, width: u32, height: u32) {
+        self.browser.call(
+            Some(&self.session),
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({
+                "width": width,
+                "height": height,
+                "deviceScaleFactor": 1,
+                "mobile": false,
+            }),
+        );
+        // Let the page lay itself out again before it is measured.
+        let _ = self.eval(
+            "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done('laid out'))))",
+        );
     }
 
     fn screenshot(&mut self, path: &Path) {
