@@ -361,7 +361,7 @@ impl Intake {
     ///
     /// The record is unreadable.
     pub fn read_record(&self, id: &str) -> Result<Option<KsrRecord>, Error> {
-        if !valid_id(id) {
+        if !media::is_transfer_id(id) {
             return Ok(None);
         }
         let path = self.paths.ksrs().join(format!("{id}.json"));
@@ -705,10 +705,6 @@ struct Locked {
     _lock: durable::LockFile,
     trail: Trail,
     policy: crate::policy::Policy,
-}
-
-fn valid_id(id: &str) -> bool {
-    id.len() == 16 && id.starts_with("ksr-") && id[4..].bytes().all(|byte| byte.is_ascii_hexdigit())
 }
 
 fn format_extension(record: &KsrRecord) -> &'static str {

@@ -615,6 +615,13 @@ impl TransferSet {
         if manifest.format != FORMAT {
             return Err(bad(format!("format {} is not 1", manifest.format)));
         }
+        // The id names files on both sides: only the intake's own form.
+        if !is_transfer_id(&manifest.id) {
+            return Err(bad(format!(
+                "its id {:?} is not ksr- and 12 hex digits",
+                manifest.id
+            )));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for file in &manifest.files {
             if !seen.insert(file.name.as_str()) {
@@ -653,27 +660,12 @@ impl TransferSet {
             }
         }
         let document = |entry: &FileEntry| -> Result<Document, MediaError> {
-            let bytes = self.files.get(&entry.name).ok_or(MediaError::Missing {
-                path: path(&entry.name),
-                why: "the manifest names it",
-            })?;
-            let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-            if size != entry.size {
-                return Err(MediaError::Hash {
-                    path: path(&entry.name),
-                    what: format!("{size} bytes"),
-                    expected: format!("{} bytes", entry.size),
-                });
-            }
-            let sha256 = hex::encode(Sha256::digest(bytes));
-            if !sha256.eq_ignore_ascii_case(&entry.sha256) {
-                return Err(MediaError::Hash {
-                    path: path(&entry.name),
-                    what: format!("SHA-256 {sha256}"),
-                    expected: entry.sha256.clone(),
-                });
-            }
-            Ok(Document::received(path(&entry.name), bytes.clone()))
+            self.described(
+                &entry.name,
+                entry.size,
+                &entry.sha256,
+                "the manifest names it",
+            )
         };
         let ksr_entry = manifest
             .file(Role::Ksr)
@@ -685,6 +677,7 @@ impl TransferSet {
         let previous = manifest.file(Role::PreviousSkr).map(document).transpose()?;
         Ok(Verified {
             dir: self.dir.clone(),
+            key: *key,
             manifest_sha256: hex::encode(Sha256::digest(manifest_bytes)),
             manifest,
             ksr,
@@ -731,23 +724,57 @@ impl TransferSet {
                 manifest.ksr_sha256, verified.manifest.ksr_sha256
             )));
         }
-        let skr = self.files.get(&manifest.skr).ok_or(MediaError::Missing {
-            path: path(&manifest.skr),
-            why: "manifest-skr.json names it",
-        })?;
-        let sha256 = hex::encode(Sha256::digest(skr));
-        if !sha256.eq_ignore_ascii_case(&manifest.skr_sha256) {
+        let skr = self.described(
+            &manifest.skr,
+            manifest.skr_size,
+            &manifest.skr_sha256,
+            "manifest-skr.json names it",
+        )?;
+        Ok((skr, manifest))
+    }
+
+    /// A file of the set as a manifest describes it: there, of that size
+    /// and SHA-256; as a document named by its place on the medium.
+    fn described(
+        &self,
+        name: &str,
+        size: u64,
+        sha256: &str,
+        why: &'static str,
+    ) -> Result<Document, MediaError> {
+        let path = self.dir.join(name);
+        let Some(bytes) = self.files.get(name) else {
+            return Err(MediaError::Missing { path, why });
+        };
+        let found = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        if found != size {
             return Err(MediaError::Hash {
-                path: path(&manifest.skr),
-                what: format!("SHA-256 {sha256}"),
-                expected: manifest.skr_sha256.clone(),
+                path,
+                what: format!("{found} bytes"),
+                expected: format!("{size} bytes"),
             });
         }
-        Ok((
-            Document::received(path(&manifest.skr), skr.clone()),
-            manifest,
-        ))
+        let found = hex::encode(Sha256::digest(bytes));
+        if !found.eq_ignore_ascii_case(sha256) {
+            return Err(MediaError::Hash {
+                path,
+                what: format!("SHA-256 {found}"),
+                expected: sha256.to_owned(),
+            });
+        }
+        Ok(Document::received(path, bytes.clone()))
     }
+}
+
+/// Whether `id` has the form of a transfer's id: `ksr-` and 12 hex
+/// digits (the first 48 bits of the KSR's SHA-256, as the intake names it).
+pub fn is_transfer_id(id: &str) -> bool {
+    id.len() == 16
+        && id.starts_with("ksr-")
+        && id
+            .bytes()
+            .skip(4)
+            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
 }
 
 /// A set whose manifest the pinned key signed and whose files it
@@ -756,6 +783,8 @@ impl TransferSet {
 pub struct Verified {
     /// Where it was read.
     pub dir: PathBuf,
+    /// The key its manifest verified under (the pinned one).
+    pub key: IntakeKey,
     /// The manifest.
     pub manifest: Manifest,
     /// The manifest's SHA-256, hex.
@@ -1048,6 +1077,23 @@ mod tests {
         let set = TransferSet::from_files(&dir, files.clone(), Hop::ToSigner).unwrap();
         let err = set.verify(&key.public()).unwrap_err();
         assert!(err.to_string().contains("twice"), "{err}");
+        // An id that would name files elsewhere, signed all the same.
+        let mut manifest: Manifest =
+            serde_json::from_slice(&std::fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
+        manifest.id = "../../etc".into();
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        let mut moved = TransferSet::read(&dir, Hop::ToSigner)
+            .unwrap()
+            .files()
+            .clone();
+        moved.insert(MANIFEST.into(), bytes.clone());
+        moved.insert(MANIFEST_SIG.into(), key.sign(&bytes).into_bytes());
+        let set = TransferSet::from_files(&dir, moved, Hop::ToSigner).unwrap();
+        let err = set.verify(&key.public()).unwrap_err();
+        assert!(
+            err.to_string().contains("not ksr- and 12 hex digits"),
+            "{err}"
+        );
         // A file the manifest does not list, even a known name.
         let mut listed = TransferSet::read(&dir, Hop::ToSigner)
             .unwrap()
@@ -1074,7 +1120,7 @@ mod tests {
         std::fs::remove_file(dir.join("previous-skr.xml")).unwrap();
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &dir.join("previous-skr.xml"),
+            dir.join("previous-skr.xml"),
             rustix::fs::FileType::Fifo,
             rustix::fs::Mode::from_raw_mode(0o600),
             0,

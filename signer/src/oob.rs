@@ -14,7 +14,7 @@ pub const WORDS: usize = 32;
 pub const ASKED: usize = 4;
 
 /// The positions asked for, 1 to 32, distinct and in order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Positions(Vec<usize>);
 
 impl Positions {
@@ -106,6 +106,13 @@ pub fn compare(
     let words = ksr::pgp_words(sha256);
     let expected: Vec<&str> = words.split(' ').collect();
     let pairs: Vec<(usize, &str)> = match heard {
+        // All of them: a shorter list would compare only its first words.
+        Heard::All(words) if words.len() != WORDS => {
+            return Err(crate::Error::Oob(format!(
+                "{} words given as all of them, not the {WORDS} of a SHA-256",
+                words.len()
+            )));
+        }
         Heard::All(words) => words
             .iter()
             .enumerate()
@@ -127,9 +134,6 @@ pub fn compare(
                 .collect()
         }
     };
-    if pairs.len() < ASKED.min(WORDS) {
-        return Err(crate::Error::Oob("too few words to compare".into()));
-    }
     for (position, word) in &pairs {
         let matches = expected
             .get(position - 1)
@@ -156,6 +160,13 @@ mod tests {
             assert!(positions.0.windows(2).all(|pair| pair[0] < pair[1]));
             assert!(positions.0.iter().all(|p| (1..=WORDS).contains(p)));
         }
+    }
+
+    fn words_of(sha256: &[u8; 32]) -> Vec<String> {
+        ksr::pgp_words(sha256)
+            .split(' ')
+            .map(str::to_owned)
+            .collect()
     }
 
     #[test]
@@ -186,5 +197,9 @@ mod tests {
         let err = compare(&sha256, &Heard::At(swapped), &positions).unwrap_err();
         assert!(err.to_string().contains("word 1 "), "{err}");
         assert!(compare(&sha256, &Heard::At(vec![]), &positions).is_err());
+        // "All" of them is all 32: the first four alone compare nothing more.
+        let first: Vec<String> = words_of(&sha256).into_iter().take(4).collect();
+        let err = compare(&sha256, &Heard::All(first), &positions).unwrap_err();
+        assert!(err.to_string().contains("4 words"), "{err}");
     }
 }

@@ -247,11 +247,6 @@ pub fn prepare_sign_media(
         Ok(previous) => previous,
         Err(err) => return Err(ceremony.fail(open, err.into())),
     };
-    let key = ceremony
-        .chain()
-        .intake_key
-        .as_deref()
-        .and_then(|key| IntakeKey::from_hex(key).ok());
     let recorded = ceremony.record(&Event::Transfer {
         event: transfer_event::VERIFIED,
         details: details([
@@ -259,10 +254,7 @@ pub fn prepare_sign_media(
             ("dir", verified.dir.display().to_string().into()),
             ("manifest_sha256", verified.manifest_sha256.clone().into()),
             ("ksr_sha256", verified.manifest.ksr_sha256.clone().into()),
-            (
-                "intake_key",
-                key.map(|key| key.fingerprint()).unwrap_or_default().into(),
-            ),
+            ("intake_key", verified.key.fingerprint().into()),
             (
                 "previous_skr_sha256",
                 match &previous {
@@ -534,9 +526,7 @@ fn plan(
             id: media.manifest.id.clone(),
             dir: media.dir.display().to_string(),
             manifest_sha256: media.manifest_sha256.clone(),
-            intake_key: IntakeKey::from_hex(&media.manifest.intake_key)
-                .map(|key| key.fingerprint())
-                .unwrap_or_default(),
+            intake_key: media.key.fingerprint(),
             exported: media.manifest.exported.clone(),
             findings: media
                 .manifest
