@@ -102,6 +102,26 @@ pub fn ask(question: &str) -> Result<Option<String>, CliError> {
     Ok((read > 0).then(|| line.trim().to_owned()))
 }
 
+/// Asks for the KSR's words at `positions`, one at a time, as the ZSK
+/// operator reads them over the phone; `None` when one is not given.
+///
+/// # Errors
+///
+/// There is no terminal to ask.
+pub fn ask_words(positions: &[usize]) -> Result<Option<signer::oob::Heard>, CliError> {
+    crate::render::say(
+        "The ZSK operator reads the KSR's SHA-256 over the phone as 32 PGP words. Type the words asked for, as you hear them:",
+    );
+    let mut words = Vec::new();
+    for position in positions {
+        match ask(&format!("word {position}: "))? {
+            Some(word) if !word.is_empty() => words.push(word),
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(signer::oob::Heard::At(words)))
+}
+
 /// Asks for a secret without echo.
 ///
 /// # Errors

@@ -82,6 +82,12 @@ impl Document {
         })
     }
 
+    /// The file name extension of its format: `xml` for IANA XML, `txt`
+    /// for the Knot/BIND text format (and for a document over the limit).
+    pub fn extension(&self) -> &'static str {
+        extension(self.bytes.as_deref().unwrap_or_default())
+    }
+
     /// The SHA-256 of the bytes (of nothing, for a document over the
     /// limit).
     pub fn sha256(&self) -> [u8; 32] {
@@ -118,5 +124,14 @@ pub fn join<A, B>(
             findings.extend(other.err().unwrap_or_default());
             Err(findings)
         }
+    }
+}
+
+/// The file name extension of a KSR's or SKR's format, from its bytes.
+pub(crate) fn extension(bytes: &[u8]) -> &'static str {
+    if ksr::detect_format(bytes) == ksr::Format::Xml {
+        "xml"
+    } else {
+        "txt"
     }
 }

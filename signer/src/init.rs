@@ -317,7 +317,7 @@ fn make(
             hsm: binding,
             rehearsal: request.rehearsal,
             chain: crate::state::Chain {
-                intake_key: request.intake_key.map(|key| key.to_hex()),
+                intake_key: request.intake_key,
                 last_skr: None,
             },
         },

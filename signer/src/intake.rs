@@ -154,7 +154,7 @@ impl Intake {
                 return Err(Error::Refused(report));
             }
             durable::write(
-                &paths.last_skr(extension_of(&document)),
+                &paths.last_skr(document.extension()),
                 bytes_of(&document)?,
                 durable::Replace::Never,
             )?;
@@ -265,8 +265,7 @@ impl Intake {
         let mut locked = self.locked()?;
         let sha256 = Sha256::digest(&bytes);
         let id = format!("ksr-{}", hex::encode(sha256.get(..6).unwrap_or_default()));
-        let text = ksr::detect_format(&bytes) != ksr::Format::Xml;
-        let extension = if text { "txt" } else { "xml" };
+        let extension = crate::document::extension(&bytes);
         let document = Document::received(format!("{id}.{extension}"), bytes);
         let previous = self.last_skr()?;
         let checked = check_ksr(&document, previous.as_ref(), locked.policy.config(), now)?;
@@ -293,24 +292,12 @@ impl Intake {
         }
         let path = self.paths.ksrs().join(format!("{id}.{extension}"));
         durable::write(&path, bytes_of(&document)?, durable::Replace::Never)?;
-        let digest = document.sha256();
-        let record = KsrRecord {
-            id: id.clone(),
-            format: documents.format().to_string(),
-            request_id: documents.id().to_owned(),
-            domain: documents.domain().to_string(),
-            bundles: documents.bundle_count(),
-            ksr_sha256: hex::encode(digest),
-            ksr_pgp_words: ksr::pgp_words(&digest),
-            submitted_by: client.name.clone(),
-            state: KsrState::Accepted,
-            schema: None,
-            skr_sha256: None,
-            skr_pgp_words: None,
-            error: None,
-            transfer: None,
-            skr_manifest: None,
-        };
+        let record = crate::service::record_of(
+            &id,
+            &crate::service::documents_ksr(&documents),
+            &document,
+            &client.name,
+        );
         self.write_record(&record)?;
         locked.trail.record(&Event::KsrSubmitted {
             id,
@@ -458,7 +445,7 @@ impl Intake {
             let ksr_name = format!("ksr.{extension}");
             let previous_name = previous
                 .as_ref()
-                .map(|document| format!("previous-skr.{}", extension_of(document)));
+                .map(|document| format!("previous-skr.{}", document.extension()));
             let key = IntakeSigningKey::read(&self.paths.key())?;
             let export = media::Export {
                 id,
@@ -612,7 +599,7 @@ impl Intake {
             &SkrCheck {
                 skr: &skr,
                 ksr: Some(&verified.ksr),
-                previous: previous.as_ref().filter(|_| extension_of(&skr) == "xml"),
+                previous: previous.as_ref().filter(|_| skr.extension() == "xml"),
                 schema: None,
                 anchor: Anchor::Pins,
             },
@@ -622,7 +609,7 @@ impl Intake {
             return Err(Error::Refused(checked.report));
         }
         let bytes = bytes_of(&skr)?;
-        let extension = extension_of(&skr);
+        let extension = skr.extension();
         durable::write(
             &self.paths.ksrs().join(format!("{id}.skr.{extension}")),
             bytes,
@@ -712,13 +699,6 @@ fn format_extension(record: &KsrRecord) -> &'static str {
         "xml"
     } else {
         "txt"
-    }
-}
-
-fn extension_of(document: &Document) -> &'static str {
-    match document.bytes(DocumentRole::Ksr) {
-        Ok(bytes) if ksr::detect_format(bytes) == ksr::Format::Xml => "xml",
-        _ => "txt",
     }
 }
 

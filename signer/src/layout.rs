@@ -85,6 +85,12 @@ impl Layout {
         self.root.join("service")
     }
 
+    /// `DIR/skrs`: a copy of every SKR signed, named by its SHA-256; the
+    /// last one's hash is sealed (the chain a transfer set must follow).
+    pub fn skrs(&self) -> PathBuf {
+        self.root.join("skrs")
+    }
+
     /// Every directory the ceremony writes state files in, for the sweep
     /// of a crashed run's temporaries.
     pub(crate) fn state_directories(&self) -> Vec<PathBuf> {
@@ -93,7 +99,7 @@ impl Layout {
             self.hsm(),
             self.cards(),
             self.service(),
-            self.root.join("skrs"),
+            self.skrs(),
         ];
         if let Ok(entries) = std::fs::read_dir(self.cards()) {
             let mut generations: Vec<PathBuf> = entries

@@ -798,12 +798,7 @@ pub struct Verified {
 impl Verified {
     /// Where the SKR goes in the set by default.
     pub fn skr_path(&self) -> PathBuf {
-        let extension = if self.ksr.path.extension().is_some_and(|ext| ext == "txt") {
-            "txt"
-        } else {
-            "xml"
-        };
-        self.dir.join(format!("skr.{extension}"))
+        self.dir.join(format!("skr.{}", self.ksr.extension()))
     }
 }
 

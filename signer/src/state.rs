@@ -113,17 +113,22 @@ pub struct LastSkr {
 /// (`intake pin`, `sign`), sealed with the rest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Chain {
-    /// The pinned intake key, hex.
-    pub intake_key: Option<String>,
+    /// The pinned intake key.
+    pub intake_key: Option<crate::media::IntakeKey>,
     /// The last SKR signed.
     pub last_skr: Option<LastSkr>,
 }
 
 impl State {
-    /// The chain it seals.
+    /// The chain it seals. A key that is not one (the file was edited;
+    /// its MAC will not verify) pins nothing: every transfer set is then
+    /// refused before any card.
     pub fn chain(&self) -> Chain {
         Chain {
-            intake_key: self.intake_key.clone(),
+            intake_key: self
+                .intake_key
+                .as_deref()
+                .and_then(|key| crate::media::IntakeKey::from_hex(key).ok()),
             last_skr: self.last_skr.clone(),
         }
     }
@@ -272,7 +277,7 @@ impl Parts<'_> {
             anchor,
             rehearsal: self.rehearsal,
             previous_mac,
-            intake_key: self.chain.intake_key,
+            intake_key: self.chain.intake_key.map(|key| key.to_hex()),
             last_skr: self.chain.last_skr,
         }
     }

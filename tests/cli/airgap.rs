@@ -5,10 +5,8 @@
 //! read over the phone, the intake imports, the ZSK operator fetches; and
 //! every bad input refused at the hop where it appears, recorded there.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
 
 use crate::ceremony::{Ceremony, dnspython, now_for};
 use crate::harness::Run;
@@ -56,41 +54,16 @@ impl<'a> Intake<'a> {
     pub fn start(&mut self, now: &str) {
         self.stop();
         now.clone_into(&mut self.now);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ceremony"))
-            .args(["--now", now, "intake", "serve", "--dir", &self.dir])
-            .args(["--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("intake serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped"))
-            .read_line(&mut line)
-            .expect("the intake says where it listens");
-        let url = line
-            .split_whitespace()
-            .find(|word| word.starts_with("https://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .trim_end_matches('/')
-            .to_owned();
-        self.server = Some((child, url));
+        self.server = Some(crate::harness::spawn_listening(
+            Command::new(env!("CARGO_BIN_EXE_ceremony"))
+                .args(["--now", now, "intake", "serve", "--dir", &self.dir])
+                .args(["--listen", "127.0.0.1:0"]),
+        ));
     }
 
     fn stop(&mut self) {
         if let Some((mut child, _)) = self.server.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            crate::harness::stop(&mut child);
         }
     }
 
@@ -387,13 +360,7 @@ fn a_knot_text_ksr_crosses_the_air_gap() {
     let conf = crate::knot::knot(&ceremony_path(&ceremony, "zsk"), "ed25519");
     let ksr = ceremony.path("ksr.txt");
     crate::knot::knot_ksr(&conf, &ksr);
-    let now = {
-        let output = Command::new("date")
-            .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-            .output()
-            .unwrap();
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    };
+    let now = crate::harness::clock_now();
     let mut intake = Intake::init(&ceremony, "intake", None);
     intake.pin();
     intake.start(&now);

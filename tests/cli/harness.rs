@@ -163,3 +163,54 @@ pub const SKRS: [&str; 3] = [
     "skr-root-2017-q2-0.xml",
     "skr-root-2017-q3-0-c_to_d.xml",
 ];
+
+/// Starts a server (`serve`, `intake serve`) whose first line on stdout
+/// names the URL it listens on; answers the child and the URL (without a
+/// trailing slash).
+pub fn spawn_listening(command: &mut Command) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the server starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("the server says where it listens");
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (child, url)
+}
+
+/// Stops a server with SIGTERM, as an operator would, and waits for it
+/// (killed after ten seconds).
+pub fn stop(child: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// This machine's clock now, in RFC 3339 UTC (for `--now` where the
+/// ceremony must judge by the real clock).
+pub fn clock_now() -> String {
+    let output = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}

@@ -4,7 +4,7 @@
 //! `skr fetch`, the SKR validated by dnspython; a witness page in headless
 //! Chromium; hostile and slow clients; a bounded load test.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -50,40 +50,18 @@ impl<'a> Server<'a> {
             intake.pin();
             intake
         };
-        let clock = now.map_or_else(
-            || {
-                let output = Command::new("date")
-                    .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-                    .output()
-                    .unwrap();
-                String::from_utf8(output.stdout).unwrap().trim().to_owned()
-            },
-            str::to_owned,
-        );
+        let clock = now.map_or_else(crate::harness::clock_now, str::to_owned);
         intake.start(&clock);
         let mut command = Command::new(env!("CARGO_BIN_EXE_ceremony"));
         command
             .args(["--config", &ceremony.path("c/ceremony.toml")])
             .args(now.map(|now| vec!["--now", now]).unwrap_or_default())
             .args(["serve", "--tls-dir", &tls, "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .args(extra);
         if let Some(conf) = &ceremony.softhsm {
             command.env("SOFTHSM2_CONF", conf);
         }
-        let mut child = command.spawn().expect("serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped"))
-            .read_line(&mut line)
-            .expect("serve says where it listens");
-        let url = line
-            .split_whitespace()
-            .find(|word| word.starts_with("https://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .trim_end_matches('/')
-            .to_owned();
+        let (child, url) = crate::harness::spawn_listening(&mut command);
         Self {
             ceremony,
             child,
@@ -232,18 +210,7 @@ impl<'a> Server<'a> {
 
 impl Drop for Server<'_> {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::harness::stop(&mut self.child);
     }
 }
 
@@ -1030,13 +997,7 @@ fn a_knot_ksr_signed_through_the_service_is_the_skr_signed_at_one_terminal() {
     let conf = crate::knot::knot(&PathBuf::from(ceremony.path("zsk")), "ed25519");
     let ksr = ceremony.path("ksr.txt");
     crate::knot::knot_ksr(&conf, &ksr);
-    let now = {
-        let output = Command::new("date")
-            .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-            .output()
-            .unwrap();
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    };
+    let now = crate::harness::clock_now();
     // Through the service first (a KSR signed is not signed again from a
     // medium), then at one terminal from the file, as a rehearsal may.
     let remote = ceremony.path("remote.txt");

@@ -11,11 +11,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use tokio::net::TcpListener;
 
 use crate::Error;
 use crate::server::{
-    ApiError, Limits, Peer, Serving, blocking, findings_page, read_body, serve, stop_signal,
+    ApiError, Limits, Peer, Serving, blocking, findings_page, read_body, run_until_signal,
     wants_html,
 };
 use signer::intake::Intake;
@@ -57,38 +56,19 @@ pub fn run_intake(
     serving: Serving,
     listening: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), Error> {
-    let failed = |what: &str, err: std::io::Error| Error::Serve(format!("{what}: {err}"));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| failed("cannot start the runtime", err))?;
-    let result = runtime.block_on(async {
-        let listener = TcpListener::bind(serving.listen)
-            .await
-            .map_err(|err| failed(&format!("cannot listen on {}", serving.listen), err))?;
-        listening(
-            listener
-                .local_addr()
-                .map_err(|err| failed("no address", err))?,
-        );
-        let app = Router::new()
-            .route("/", get(page))
-            .route("/ksrs", post(submit))
-            .route("/ksrs/{id}", get(record))
-            .route("/ksrs/{id}/skr", get(skr))
-            .fallback(|| async { ApiError::new(404, "no such endpoint") })
-            .with_state(App {
-                intake,
-                clock,
-                now,
-                limits: serving.limits,
-            });
-        serve(listener, serving, app, stop_signal())
-            .await
-            .map_err(|err| failed("the intake failed", err))
-    });
-    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
-    result
+    let app = Router::new()
+        .route("/", get(page))
+        .route("/ksrs", post(submit))
+        .route("/ksrs/{id}", get(record))
+        .route("/ksrs/{id}/skr", get(skr))
+        .fallback(|| async { ApiError::new(404, "no such endpoint") })
+        .with_state(App {
+            intake,
+            clock,
+            now,
+            limits: serving.limits,
+        });
+    run_until_signal(serving, app, listening, None, || {})
 }
 
 fn failure(err: &signer::Error) -> ApiError {

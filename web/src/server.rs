@@ -209,6 +209,40 @@ pub fn run(
     serving: Serving,
     listening: impl FnOnce(SocketAddr),
 ) -> Result<(), Error> {
+    let app = router(App {
+        service: Arc::clone(&service),
+        status: Arc::clone(&witness.sender),
+        limits: serving.limits,
+    });
+    let ticking = Arc::clone(&service);
+    run_until_signal(
+        serving,
+        app,
+        listening,
+        Some(Arc::new(move || ticking.tick())),
+        || service.shutdown(),
+    )
+}
+
+/// What runs once a second while a server serves.
+pub(crate) type Ticker = Arc<dyn Fn() + Send + Sync>;
+
+/// Runs `app` on a runtime of its own until SIGINT or SIGTERM: binds the
+/// address and tells `listening` it, serves (with `every_second` run off
+/// the async threads once a second), then calls `stopped` before the
+/// connections still open are dropped with the runtime.
+///
+/// # Errors
+///
+/// The runtime cannot start, the address cannot be bound, or the listener
+/// fails.
+pub(crate) fn run_until_signal(
+    serving: Serving,
+    app: Router,
+    listening: impl FnOnce(SocketAddr),
+    every_second: Option<Ticker>,
+    stopped: impl FnOnce(),
+) -> Result<(), Error> {
     let failed = |what: &str, err: std::io::Error| Error::Serve(format!("{what}: {err}"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -223,35 +257,29 @@ pub fn run(
                 .local_addr()
                 .map_err(|err| failed("no address", err))?,
         );
-        let ticker = {
-            let service = Arc::clone(&service);
+        let ticker = every_second.map(|tick| {
             tokio::spawn(async move {
                 let mut interval = tokio::time::interval(Duration::from_secs(1));
                 loop {
                     interval.tick().await;
-                    let service = Arc::clone(&service);
-                    let _ = tokio::task::spawn_blocking(move || service.tick()).await;
+                    let tick = Arc::clone(&tick);
+                    let _ = tokio::task::spawn_blocking(move || tick()).await;
                 }
             })
-        };
-        let limits = serving.limits;
-        let app = router(App {
-            service: Arc::clone(&service),
-            status: Arc::clone(&witness.sender),
-            limits,
         });
         let served = serve(listener, serving, app, stop_signal()).await;
-        ticker.abort();
-        served.map_err(|err| failed("the service failed", err))
+        if let Some(ticker) = ticker {
+            ticker.abort();
+        }
+        served.map_err(|err| failed("the server failed", err))
     });
-    service.shutdown();
-    // Connections still open are dropped with the runtime.
+    stopped();
     runtime.shutdown_timeout(Duration::from_secs(1));
     result
 }
 
 /// Ctrl-C or SIGTERM.
-pub(crate) async fn stop_signal() {
+async fn stop_signal() {
     let interrupt = tokio::signal::ctrl_c();
     let Ok(mut terminate) =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -268,7 +296,7 @@ pub(crate) async fn stop_signal() {
 /// Serves `app` until `shutdown` completes: the TLS handshake, the
 /// client's certificate looked up in the allow-list (the handlers see it
 /// as a [`Peer`]), the connection pools and timeouts.
-pub(crate) async fn serve(
+async fn serve(
     listener: TcpListener,
     serving: Serving,
     app: Router,

@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use signer::intake::{CreateRequest, Intake};
 use signer::tls::{self, TlsDir};
@@ -103,13 +102,8 @@ pub struct ServeArgs {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8444", value_name = "ADDR")]
     listen: SocketAddr,
-    /// How long a client has for the TLS handshake, its headers and its
-    /// body, in seconds.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
-    client_timeout: u64,
-    /// Connections served at once.
-    #[arg(long, default_value_t = 512, value_name = "N")]
-    max_connections: usize,
+    #[command(flatten)]
+    limits: crate::service::LimitArgs,
 }
 
 /// Arguments of `intake export`.
@@ -271,10 +265,7 @@ fn serve(args: &ServeArgs, context: &Context) -> Result<Outcome, CliError> {
         tls: server_tls,
         allow,
         listen: args.listen,
-        limits: web::Limits {
-            client_timeout: Duration::from_secs(args.client_timeout.max(1)),
-            max_connections: args.max_connections.max(1),
-        },
+        limits: args.limits.limits(),
     };
     let now = context
         .now_given()

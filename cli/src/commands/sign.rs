@@ -224,7 +224,7 @@ fn sign_media(
     let positions = awaiting.positions().clone();
     let heard = match heard {
         Some(heard) => heard,
-        None => match ask_words(positions.as_slice()) {
+        None => match crate::terminal::ask_words(positions.as_slice()) {
             Ok(Some(heard)) => heard,
             Ok(None) => return Err(awaiting.decline(&ceremony).into()),
             Err(err) => {
@@ -257,21 +257,6 @@ fn sign_media(
         Some(&manifest),
         context,
     )
-}
-
-/// Asks for the words at `positions`, one at a time.
-fn ask_words(positions: &[usize]) -> Result<Option<Heard>, CliError> {
-    crate::render::say(
-        "The ZSK operator reads the KSR's SHA-256 over the phone as 32 PGP words. Type the words asked for, as you hear them:",
-    );
-    let mut words = Vec::new();
-    for position in positions {
-        match crate::terminal::ask(&format!("word {position}: "))? {
-            Some(word) if !word.is_empty() => words.push(word),
-            _ => return Ok(None),
-        }
-    }
-    Ok(Some(Heard::At(words)))
 }
 
 fn end(args: &Args) -> Result<Option<Timestamp>, CliError> {

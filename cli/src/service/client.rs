@@ -50,6 +50,19 @@ pub fn failure(answer: &Answer) -> CliError {
     }
 }
 
+/// A request the service refused by its checks (422): the findings and the
+/// sentence, about `subject`; exit 3 like the same refusal at one terminal.
+fn refused(answer: &Answer, subject: &str, context: &Context) -> Result<Outcome, CliError> {
+    let value: serde_json::Value = answer.json()?;
+    if context.json {
+        render::json(&value)?;
+    } else {
+        remote_findings(&value)?;
+        out(format!("{subject}: {}", answer.error()))?;
+    }
+    Ok(Outcome::Failed)
+}
+
 /// A 2xx answer, or the error it means.
 ///
 /// # Errors
@@ -260,16 +273,7 @@ pub fn load_and_follow(
     let answer = remote.post("/transfers", "application/json", &body)?;
     let loaded: LoadAnswer = match answer.status {
         201 => answer.json()?,
-        422 => {
-            let value: serde_json::Value = answer.json()?;
-            if context.json {
-                render::json(&value)?;
-            } else {
-                remote_findings(&value)?;
-                out(format!("{}: {}", media.display(), answer.error()))?;
-            }
-            return Ok(Outcome::Failed);
-        }
+        422 => return refused(&answer, &media.display().to_string(), context),
         _ => return Err(failure(&answer)),
     };
     let record = loaded.ksr;
@@ -287,19 +291,8 @@ pub fn load_and_follow(
     }
     let heard = match &confirm.heard {
         Some(heard) => heard.clone(),
-        None => {
-            render::say(
-                "The ZSK operator reads the KSR's SHA-256 over the phone as 32 PGP words. Type the words asked for, as you hear them:",
-            );
-            let mut words = Vec::new();
-            for position in &loaded.positions {
-                match crate::terminal::ask(&format!("word {position}: "))? {
-                    Some(word) if !word.is_empty() => words.push(word),
-                    _ => return Err(CliError::Signer(signer::Error::NotConfirmed)),
-                }
-            }
-            Heard::At(words)
-        }
+        None => crate::terminal::ask_words(&loaded.positions)?
+            .ok_or(CliError::Signer(signer::Error::NotConfirmed))?,
     };
     let request = SignRequest {
         ksr_sha256: record.ksr_sha256.clone(),
@@ -311,16 +304,7 @@ pub fn load_and_follow(
     let answer = remote.post(&format!("/ksrs/{id}/sign"), "application/json", &body)?;
     let record: KsrRecord = match answer.status {
         202 => answer.json()?,
-        422 => {
-            let value: serde_json::Value = answer.json()?;
-            if context.json {
-                render::json(&value)?;
-            } else {
-                remote_findings(&value)?;
-                out(format!("{id}: {}", answer.error()))?;
-            }
-            return Ok(Outcome::Failed);
-        }
+        422 => return refused(&answer, &id, context),
         _ => return Err(failure(&answer)),
     };
     let say = |line: String| if context.json { Ok(()) } else { out(line) };

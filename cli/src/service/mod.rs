@@ -69,6 +69,13 @@ pub struct Args {
     /// How long an activation attempt stays open, in seconds.
     #[arg(long, default_value_t = 900, value_name = "SECONDS")]
     activation_timeout: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// How a server treats its clients (`serve`, `intake serve`).
+#[derive(Debug, clap::Args)]
+pub struct LimitArgs {
     /// How long a client has for the TLS handshake, its request headers
     /// and its request body, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
@@ -76,6 +83,16 @@ pub struct Args {
     /// Connections served at once.
     #[arg(long, default_value_t = 512, value_name = "N")]
     max_connections: usize,
+}
+
+impl LimitArgs {
+    /// The limits, each at least 1.
+    pub fn limits(&self) -> web::Limits {
+        web::Limits {
+            client_timeout: Duration::from_secs(self.client_timeout.max(1)),
+            max_connections: self.max_connections.max(1),
+        }
+    }
 }
 
 /// Runs `serve`.
@@ -149,10 +166,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         tls: server_tls,
         allow,
         listen: args.listen,
-        limits: web::Limits {
-            client_timeout: Duration::from_secs(args.client_timeout.max(1)),
-            max_connections: args.max_connections.max(1),
-        },
+        limits: args.limits.limits(),
     };
     let stopped = std::sync::Arc::clone(&service);
     web::run(service, &witness, serving, |address| {

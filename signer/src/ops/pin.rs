@@ -44,11 +44,7 @@ pub fn prepare_pin(ceremony: &Ceremony, file: &Path, now: Now) -> Result<Prepare
     let open = ceremony.begin(OperationKind::IntakePin, begin)?;
     let checked = (|| {
         let key = IntakeKey::read(file)?;
-        let replaces = ceremony
-            .chain()
-            .intake_key
-            .as_deref()
-            .and_then(|hex| IntakeKey::from_hex(hex).ok());
+        let replaces = ceremony.chain().intake_key;
         if replaces == Some(key) {
             return Err(Error::Key(format!(
                 "{}: this intake key (fingerprint {}) is the one pinned already",
@@ -89,8 +85,7 @@ impl Operation for Pin {
         let mut chain = active.ceremony().chain().clone();
         let replaced = chain
             .intake_key
-            .replace(self.key.to_hex())
-            .and_then(|hex| IntakeKey::from_hex(&hex).ok())
+            .replace(self.key)
             .map(|key| key.fingerprint());
         active.ceremony_mut().set_chain(chain);
         Ok(Pinned {

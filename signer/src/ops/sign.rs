@@ -16,7 +16,7 @@ use crate::clock::Now;
 use crate::document::{Document, join};
 use crate::error::Error;
 use crate::flow::{Active, Operation, Prepared};
-use crate::media::{Hop, IntakeKey, MediaError, TransferSet, Verified};
+use crate::media::{Hop, MediaError, TransferSet, Verified};
 use crate::oob::{Heard, Positions};
 use crate::report::{Files, Report};
 use crate::state::{Chain, LastSkr};
@@ -290,13 +290,7 @@ pub fn prepare_sign_media(
 
 /// Reads and verifies the set against the pinned key.
 fn read_transfer(ceremony: &Ceremony, request: &MediaSignRequest) -> Result<Verified, Error> {
-    let key = ceremony
-        .chain()
-        .intake_key
-        .as_deref()
-        .ok_or(MediaError::NoKey)?;
-    let key = IntakeKey::from_hex(key)
-        .map_err(|why| Error::Internal(format!("the sealed intake key: {why}")))?;
+    let key = ceremony.chain().intake_key.ok_or(MediaError::NoKey)?;
     let set = match &request.source {
         MediaSource::Dir(dir) => TransferSet::read(dir, Hop::ToSigner)?,
         MediaSource::Uploaded(set) => set.clone(),
@@ -610,17 +604,13 @@ impl Operation for Sign {
         let skr_sha256 = hex::encode(signed.sha256());
         // The signer's own record of its last SKR, which the next transfer
         // set must chain to; sealed with the state at the end.
-        let extension = if signed.bytes().starts_with(b"<") {
-            "xml"
-        } else {
-            "txt"
-        };
         let name = format!(
-            "skrs/{}.{extension}",
-            skr_sha256.get(..16).unwrap_or_default()
+            "skrs/{}.{}",
+            skr_sha256.get(..16).unwrap_or_default(),
+            crate::document::extension(signed.bytes())
         );
         let copy = active.ceremony().layout().root().join(&name);
-        crate::process::private_dir(durable::directory_of(&copy))?;
+        crate::process::private_dir(&active.ceremony().layout().skrs())?;
         durable::write(&copy, signed.bytes(), durable::Replace::Allowed)?;
         let mut chain = active.ceremony().chain().clone();
         chain.last_skr = Some(LastSkr {
@@ -732,15 +722,10 @@ pub fn skr_manifest(
     done: &crate::flow::Done<Signed>,
     signed: String,
 ) -> crate::media::SkrManifest {
-    let name = if done.output.bytes.starts_with(b"<") {
-        "skr.xml"
-    } else {
-        "skr.txt"
-    };
     crate::media::SkrManifest {
         format: 1,
         id: transfer.manifest.id.clone(),
-        skr: name.into(),
+        skr: format!("skr.{}", crate::document::extension(&done.output.bytes)),
         skr_size: u64::try_from(done.output.bytes.len()).unwrap_or(u64::MAX),
         skr_sha256: done.output.skr_sha256.clone(),
         ksr_sha256: done.output.ksr_sha256.clone(),

@@ -34,7 +34,7 @@ use crate::document::Document;
 use crate::error::Error;
 use crate::flow::{Accepted, Confirmation, Confirmed, Refused};
 use crate::inspect::check_ksr;
-use crate::media::{Hop, IntakeKey, TransferSet, Verified};
+use crate::media::{Hop, TransferSet, Verified};
 use crate::oob::Positions;
 use crate::ops::{MediaSignRequest, MediaSource, Sign};
 use crate::report::Report;
@@ -428,12 +428,7 @@ impl Service {
                 "name must be the transfer set's folder name (letters, digits, - _ .)".into(),
             ));
         }
-        let key = core
-            .ceremony
-            .chain()
-            .intake_key
-            .as_deref()
-            .and_then(|key| IntakeKey::from_hex(key).ok());
+        let key = core.ceremony.chain().intake_key;
         let verified = TransferSet::from_files(
             &std::path::Path::new("upload").join(name),
             files,
@@ -476,21 +471,11 @@ impl Service {
                 "another KSR is stored as {id}; nothing was stored"
             )));
         }
-        let extension = if verified
-            .ksr
-            .path
-            .extension()
-            .is_some_and(|ext| ext == "txt")
-        {
-            "txt"
-        } else {
-            "xml"
-        };
         let path = core
             .ceremony
             .layout()
             .service()
-            .join(format!("{id}.{extension}"));
+            .join(format!("{id}.{}", verified.ksr.extension()));
         let bytes = verified
             .ksr
             .bytes(DocumentRole::Ksr)
@@ -1013,7 +998,7 @@ fn skr_path(ceremony: &Ceremony, record: &KsrRecord) -> PathBuf {
 }
 
 /// The KSR of a pair of documents.
-fn documents_ksr(documents: &ksr::Documents) -> (String, String, usize, ksr::Format) {
+pub(crate) fn documents_ksr(documents: &ksr::Documents) -> (String, String, usize, ksr::Format) {
     (
         documents.id().to_owned(),
         documents.domain().to_string(),
@@ -1023,7 +1008,7 @@ fn documents_ksr(documents: &ksr::Documents) -> (String, String, usize, ksr::For
 }
 
 /// The record of a stored KSR.
-fn record_of(
+pub(crate) fn record_of(
     id: &str,
     (request_id, domain, bundles, format): &(String, String, usize, ksr::Format),
     document: &Document,
