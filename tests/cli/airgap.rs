@@ -534,6 +534,7 @@ fn every_bad_transfer_is_refused_by_name_where_it_appears() {
             .unwrap();
     let hash = ceremony.run(&["--json", "hash", &other_skr]);
     skr_manifest["skr_sha256"] = hash.json()[0]["file_sha256"].clone();
+    skr_manifest["skr_size"] = std::fs::metadata(&other_skr).unwrap().len().into();
     std::fs::write(
         format!("{wrong_skr}/manifest-skr.json"),
         serde_json::to_vec_pretty(&skr_manifest).unwrap(),
