@@ -332,6 +332,13 @@ impl ActivationSession {
         self.expired(&self.lock(), now)
     }
 
+    /// How long the current attempt has left at `now` (zero once expired).
+    pub fn time_left(&self, now: Instant) -> Duration {
+        let started = self.lock().started;
+        self.timeout
+            .saturating_sub(now.saturating_duration_since(started))
+    }
+
     /// Starts a new attempt: a new nonce and clock, every share so far
     /// wiped, a combined secret not yet taken wiped too.
     pub fn reset(&self, now: Instant) {

@@ -300,6 +300,11 @@ impl<O: Operation> Confirmed<O> {
         self.session.has_expired(ceremony.clock().instant())
     }
 
+    /// How long the attempt has left for the officers to present.
+    pub fn time_left(&self, ceremony: &Ceremony) -> Duration {
+        self.session.time_left(ceremony.clock().instant())
+    }
+
     /// The cards at this terminal, one officer at a time: the operator
     /// gives a card, which is read and named; its officer types the PIN
     /// (again, while tries are left); the card counts or is refused with

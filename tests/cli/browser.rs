@@ -133,6 +133,22 @@ fn the_witness_page_follows_the_quorum_live_in_chromium() {
         above, "true",
         "the operation is not above the older records"
     );
+    // The attempt counts down for the room, a second at a time.
+    let first = page.wait_for_text("the attempt closes in", Duration::from_secs(20));
+    let left = |text: &str| -> u32 {
+        let after = text.split("the attempt closes in ").nth(1).unwrap();
+        let clock: &str = after.split_whitespace().next().unwrap();
+        let (minutes, seconds) = clock.split_once(':').unwrap();
+        minutes.parse::<u32>().unwrap() * 60 + seconds.parse::<u32>().unwrap()
+    };
+    let before = left(&first);
+    assert!(before <= 900 && before > 800, "{first}");
+    std::thread::sleep(Duration::from_millis(2500));
+    let later = left(&page.eval("document.body.innerText"));
+    assert!(
+        later < before,
+        "the countdown did not move: {before} then {later}"
+    );
     let mut shots = look(&mut page, "0-of-3");
 
     for (count, officer) in ["CO-1", "CO-3", "CO-4"].iter().enumerate() {

@@ -676,6 +676,8 @@ impl Service {
             Some(key.public_key()),
             self.settings.activation_timeout,
         )?;
+        // A new operation: the last one's "done" is history now.
+        core.done = false;
         core.attempt += 1;
         core.pending = Some(Pending {
             id: id.to_owned(),
@@ -737,8 +739,9 @@ impl Service {
                 stored.record.state = KsrState::Accepted;
                 stored.record.error = Some("the activation attempt expired".into());
             }
-            self.publish(&core);
         }
+        // The open attempt's countdown, for the witnesses.
+        self.publish(&core);
     }
 
     /// The audit log's head now (after [`Service::shutdown`], the head the
@@ -811,15 +814,24 @@ impl Service {
         let transfer = pending.transfer.clone();
         let result = {
             let Core { ceremony, .. } = &mut *core;
+            let clock = ceremony.clock().clone();
             pending.confirmed.activate(ceremony).and_then(|activated| {
                 let status = &self.status;
                 let publish = &self.publish;
+                let active_since = clock.instant();
                 activated.run(&mut |done, total| {
                     let mut status = status.lock().unwrap_or_else(PoisonError::into_inner);
                     if let Some(signing) = &mut status.signing {
                         signing.bundle = done;
                         signing.bundles = total;
                     }
+                    status.attempt_seconds_left = None;
+                    status.hsm_active_seconds = Some(
+                        clock
+                            .instant()
+                            .saturating_duration_since(active_since)
+                            .as_secs(),
+                    );
                     status.hsm_active = true;
                     status.phase = "signing".into();
                     publish(&status);
@@ -1187,6 +1199,12 @@ fn status_of(core: &Core) -> Status {
             .as_ref()
             .map(|pending| hex::encode(pending.confirmed.summary().digest())),
         signing: core.signing.clone(),
+        attempt_seconds_left: core
+            .pending
+            .as_ref()
+            .filter(|_| core.signing.is_none())
+            .map(|pending| pending.confirmed.time_left(&core.ceremony).as_secs()),
+        hsm_active_seconds: None,
         ksrs: core
             .ksrs
             .values()

@@ -210,6 +210,10 @@ pub struct Status {
     pub summary_sha256: Option<String>,
     /// While signing: the KSR, the bundle being signed and the bundles.
     pub signing: Option<SigningProgress>,
+    /// While an attempt is open: the seconds it has left.
+    pub attempt_seconds_left: Option<u64>,
+    /// While the HSM is active: the seconds it has been.
+    pub hsm_active_seconds: Option<u64>,
     /// The KSRs submitted since the service started.
     pub ksrs: Vec<KsrRecord>,
     /// The last entries of the audit log, oldest first.
