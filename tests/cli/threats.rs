@@ -560,6 +560,101 @@ fn a_production_ceremony_refuses_what_only_a_rehearsal_allows() {
         ],
     )
     .expect_code(0);
+    // Its KSRs come through an intake whose key the officers pin.
+    in_dir(
+        dir.path(),
+        &[
+            "intake",
+            "init",
+            "--dir",
+            "intake",
+            "--policy",
+            "c/ceremony.toml",
+        ],
+    )
+    .expect_code(0);
+    in_dir(
+        dir.path(),
+        &[
+            "--config",
+            "c/ceremony.toml",
+            "intake",
+            "pin",
+            "intake/intake.pub",
+            "--pin-file",
+            "pins.toml",
+            "--yes",
+            "--cards",
+            "officers/CO-1.card",
+            "officers/CO-2.card",
+        ],
+    )
+    .expect_code(0);
+    let (mut intake, url) = crate::harness::spawn_listening(
+        Command::new(env!("CARGO_BIN_EXE_ceremony"))
+            .current_dir(dir.path())
+            .args([
+                "intake",
+                "serve",
+                "--dir",
+                "intake",
+                "--listen",
+                "127.0.0.1:0",
+            ]),
+    );
+    let submitted = in_dir(
+        dir.path(),
+        &[
+            "--json",
+            "ksr",
+            "submit",
+            "ksr.xml",
+            "--server",
+            &url,
+            "--tls-dir",
+            "intake/tls",
+            "--as",
+            "zsk-operator",
+        ],
+    );
+    crate::harness::stop(&mut intake);
+    submitted.expect_code(0);
+    let id = submitted.json()["ksr"]["id"].as_str().unwrap().to_owned();
+    std::fs::create_dir(dir.path().join("media")).unwrap();
+    in_dir(
+        dir.path(),
+        &["intake", "export", "--dir", "intake", &id, "--to", "media"],
+    )
+    .expect_code(0);
+    let set = format!("media/{id}");
+    let hash = in_dir(dir.path(), &["--json", "hash", &format!("{set}/ksr.xml")]);
+    std::fs::write(
+        dir.path().join("heard.txt"),
+        hash.json()[0]["file_pgp_words"].as_str().unwrap(),
+    )
+    .unwrap();
+    // A KSR file, not a transfer set: a rehearsal's way, refused.
+    in_dir(
+        dir.path(),
+        &[
+            "--config",
+            "c/ceremony.toml",
+            "sign",
+            "ksr.xml",
+            "--no-previous-skr",
+            "-o",
+            "skr.xml",
+            "--pin-file",
+            "pins.toml",
+            "--yes",
+            "--cards",
+            "officers/CO-1.card",
+            "officers/CO-2.card",
+        ],
+    )
+    .expect_code(2)
+    .expect_stderr("transfer set");
+    assert!(!dir.path().join("skr.xml").exists());
     let card =
         |name: &str| std::fs::read(dir.path().join(format!("officers/{name}.card"))).unwrap();
     let before = (card("CO-1"), card("CO-2"));
@@ -568,10 +663,11 @@ fn a_production_ceremony_refuses_what_only_a_rehearsal_allows() {
         args.extend_from_slice(extra);
         args.extend([
             "sign",
-            "ksr.xml",
+            "--media",
+            &set,
+            "--oob-words",
+            "heard.txt",
             "--no-previous-skr",
-            "-o",
-            "skr.xml",
             "--pin-file",
             "pins.toml",
             "--yes",
@@ -603,11 +699,13 @@ fn a_production_ceremony_refuses_what_only_a_rehearsal_allows() {
         "{said}"
     );
     assert!(said.contains("PIN derivation is the light one"), "{said}");
-    assert!(!dir.path().join("skr.xml").exists());
-    // The officers' own cards, the machine's clock: signed.
+    assert!(!dir.path().join(format!("{set}/skr.xml")).exists());
+    // The officers' own cards, the machine's clock, the set from the
+    // intake: signed, into the set.
     sign(&[], &production)
         .expect_code(0)
         .expect_stdout("SKR written");
+    assert!(dir.path().join(format!("{set}/skr.xml")).is_file());
     let log = std::fs::read_to_string(dir.path().join("c/audit.log")).unwrap();
     assert!(log.contains("\"rehearsal\":false"), "{log}");
 }

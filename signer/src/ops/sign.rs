@@ -197,7 +197,9 @@ pub struct Signed {
     pub bytes: Vec<u8>,
 }
 
-/// Prepares a signing: opens the operation in the log, then runs every
+/// Prepares a signing of a KSR file (a rehearsal's; a production ceremony
+/// signs only from a transfer set, [`prepare_sign_media`]): opens the
+/// operation in the log, then runs every
 /// check that needs no private key — the documents and stages 2 to 4, the
 /// schema and its action per bundle, each KSK read from the sealed HSM and
 /// checked (type, tag, DS, validity for every signature), algorithm
@@ -211,6 +213,15 @@ pub struct Signed {
 /// operation is then closed as refused or failed.
 pub fn prepare_sign(ceremony: &Ceremony, request: SignRequest) -> Result<Prepared<Sign>, Error> {
     let open = ceremony.begin(OperationKind::Sign, begin_details(&request))?;
+    // What the quorum of a production ceremony signs came through the air
+    // gap: verified against the pinned intake key, chained to this
+    // signer's last SKR, read out over the phone.
+    if !ceremony.is_rehearsal() {
+        let err = Error::Production(
+            "a production ceremony signs a KSR only from its transfer set: ceremony sign --media MEDIA/<ID> (a KSR file is for rehearsals)".into(),
+        );
+        return Err(ceremony.fail(open, err));
+    }
     prepare(ceremony, open, &request, None)
 }
 
