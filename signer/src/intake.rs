@@ -377,7 +377,7 @@ impl Intake {
         let path = self
             .paths
             .ksrs()
-            .join(format!("{id}.skr.{}", format_extension(&record)));
+            .join(format!("{id}.skr.{}", record.extension()));
         let bytes = std::fs::read(&path).map_err(Error::read(&path))?;
         if hex::encode(Sha256::digest(&bytes)) != sha256 {
             return Err(Error::Media(MediaError::Hash {
@@ -423,7 +423,7 @@ impl Intake {
                 &self
                     .paths
                     .ksrs()
-                    .join(format!("{id}.{}", format_extension(&record))),
+                    .join(format!("{id}.{}", record.extension())),
             )?;
             let previous = self.last_skr()?;
             let checked = check_ksr(&ksr, previous.as_ref(), locked.policy.config(), now)?;
@@ -441,7 +441,7 @@ impl Intake {
                     message: finding.message.clone(),
                 })
                 .collect();
-            let extension = format_extension(&record);
+            let extension = record.extension();
             let ksr_name = format!("ksr.{extension}");
             let previous_name = previous
                 .as_ref()
@@ -692,14 +692,6 @@ struct Locked {
     _lock: durable::LockFile,
     trail: Trail,
     policy: crate::policy::Policy,
-}
-
-fn format_extension(record: &KsrRecord) -> &'static str {
-    if record.format == "IANA XML" {
-        "xml"
-    } else {
-        "txt"
-    }
 }
 
 fn bytes_of(document: &Document) -> Result<&[u8], Error> {

@@ -739,9 +739,12 @@ impl Service {
                 stored.record.state = KsrState::Accepted;
                 stored.record.error = Some("the activation attempt expired".into());
             }
+            self.publish(&core);
+        } else if core.pending.is_some() && core.signing.is_none() {
+            // The open attempt's countdown, for the witnesses; nothing to
+            // count while none is open.
+            self.publish(&core);
         }
-        // The open attempt's countdown, for the witnesses.
-        self.publish(&core);
     }
 
     /// The audit log's head now (after [`Service::shutdown`], the head the
@@ -998,15 +1001,10 @@ fn report_codes(report: &Report) -> String {
 
 /// Where a KSR's SKR is kept: beside it, in its format.
 fn skr_path(ceremony: &Ceremony, record: &KsrRecord) -> PathBuf {
-    let extension = if record.format == "IANA XML" {
-        "xml"
-    } else {
-        "txt"
-    };
     ceremony
         .layout()
         .service()
-        .join(format!("{}.skr.{extension}", record.id))
+        .join(format!("{}.skr.{}", record.id, record.extension()))
 }
 
 /// The KSR of a pair of documents.

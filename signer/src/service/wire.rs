@@ -171,6 +171,17 @@ pub struct KsrRecord {
     pub skr_manifest: Option<crate::media::SkrManifest>,
 }
 
+impl KsrRecord {
+    /// The file name extension of the KSR's format (and of its SKR's).
+    pub fn extension(&self) -> &'static str {
+        if self.format == ksr::Format::Xml.to_string() {
+            "xml"
+        } else {
+            "txt"
+        }
+    }
+}
+
 /// How [`KsrRecord::error`] begins when the KSR or the SKR failed a check
 /// at signing time (rather than the HSM failing).
 pub const REFUSED_PREFIX: &str = "refused: ";
