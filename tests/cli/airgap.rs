@@ -582,3 +582,116 @@ fn every_bad_transfer_is_refused_by_name_where_it_appears() {
         .run(&["audit", "verify", &format!("{}/audit.log", intake.dir)])
         .expect_code(0);
 }
+
+//------------ The words typed at the terminal -------------------------------
+
+/// `sign --media` at a terminal: answers each "word N: " prompt on stderr
+/// with `answer(N)`; returns the run.
+fn sign_typing(ceremony: &Ceremony, set: &str, answer: impl Fn(usize) -> String) -> Run {
+    use std::io::{Read as _, Write as _};
+    let (config, pins) = (ceremony.path("c/ceremony.toml"), ceremony.path("pins.toml"));
+    let cards: Vec<String> = ["CO-1", "CO-2", "CO-4"]
+        .iter()
+        .map(|officer| ceremony.card(officer))
+        .collect();
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ceremony"))
+        .args([
+            "--config",
+            &config,
+            "--now",
+            &now_for(1),
+            "sign",
+            "--media",
+            set,
+        ])
+        .args(["--no-previous-skr", "--pin-file", &pins, "--cards"])
+        .args(&cards)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::BufReader::new(stdout).read_to_string(&mut text);
+        text
+    });
+    let mut said = String::new();
+    let mut answered = 0;
+    let mut buffer = [0_u8; 256];
+    loop {
+        let read = stderr.read(&mut buffer).unwrap();
+        if read == 0 {
+            break;
+        }
+        said.push_str(&String::from_utf8_lossy(&buffer[..read]));
+        // Each prompt is "word N: ", and the N are the tool's choice.
+        let asked: Vec<usize> = said
+            .match_indices("word ")
+            .filter_map(|(at, _)| {
+                let rest = &said[at + 5..];
+                let (number, _) = rest.split_once(": ")?;
+                number.parse().ok()
+            })
+            .collect();
+        while answered < asked.len() {
+            // A refusal that names a word ends the run: its pipe may be
+            // gone by then.
+            let _ = writeln!(stdin, "{}", answer(asked[answered]));
+            answered += 1;
+        }
+    }
+    drop(stdin);
+    let status = child.wait().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().unwrap(),
+        stderr: said,
+        elapsed: started.elapsed(),
+    }
+}
+
+#[test]
+fn the_administrator_types_the_words_at_the_positions_the_tool_chooses() {
+    let ceremony = Ceremony::new("soft", "3");
+    let mut intake = Intake::init(&ceremony, "intake", None);
+    intake.pin();
+    intake.start(&now_for(1));
+    let id = intake.submit(&ceremony.make_ksr(1));
+    let set = intake.export(&id, &ceremony.path("media"));
+    let words = words_file(
+        &ceremony,
+        &format!("{set}/ksr.xml"),
+        &ceremony.path("heard.txt"),
+    );
+
+    // A word misheard: refused, nothing signed.
+    let run = sign_typing(&ceremony, &set, |_| "aardvark".to_owned());
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("OOB-WORDS"), "{}", run.stderr);
+    assert!(!Path::new(&skr_in(&set)).exists());
+
+    // The words as heard: four asked, distinct, each from 1 to 32; the
+    // KSR's words are not on the screen before they match.
+    let run = sign_typing(&ceremony, &set, |position| words[position - 1].clone());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let asked: Vec<&str> = run.stderr.matches("word ").collect();
+    assert_eq!(asked.len(), 4, "{}", run.stderr);
+    let matched = run
+        .stdout
+        .find("the words read over the phone match")
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let first_group = format!(" 1. {}", words[..4].join(" "));
+    assert!(
+        run.stdout.find(&first_group).is_some_and(|at| at > matched),
+        "the KSR's words were on the screen before the check:\n{}",
+        run.stdout
+    );
+    assert!(Path::new(&skr_in(&set)).is_file());
+    let log = signer_log(&ceremony);
+    assert!(last(&log, "oob-checked").contains("\"how\":\"typed\""));
+}
