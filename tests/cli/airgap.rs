@@ -695,3 +695,65 @@ fn the_administrator_types_the_words_at_the_positions_the_tool_chooses() {
     let log = signer_log(&ceremony);
     assert!(last(&log, "oob-checked").contains("\"how\":\"typed\""));
 }
+
+//------------ The intake as a server ----------------------------------------
+
+#[test]
+fn the_intake_serves_its_zsk_operator_only_within_its_limits() {
+    use crate::service::{agent, answer, ksr_max};
+    let ceremony = Ceremony::new("soft", "2");
+    let mut intake = Intake::init(&ceremony, "intake", None);
+    intake.start(&now_for(1));
+    let url = intake.url().to_owned();
+    let tls = std::path::PathBuf::from(format!("{}/tls", intake.dir));
+    // Its PKI has the ZSK operator only: no officer, no administrator.
+    for name in ["CO-1", "admin"] {
+        assert!(!tls.join(format!("clients/{name}")).exists(), "{name}");
+    }
+    let anonymous = agent(&tls, None);
+    assert_eq!(answer(anonymous.get(format!("{url}/")).call()).0, 401);
+    assert_eq!(
+        answer(anonymous.post(format!("{url}/ksrs")).send("<x/>")).0,
+        401
+    );
+    // The operator's page lists their KSRs and where each stands.
+    let id = intake.submit(&ceremony.make_ksr(1));
+    let zsk = agent(&tls, Some("zsk-operator"));
+    let (status, page) = answer(zsk.get(format!("{url}/")).call());
+    assert_eq!(status, 200);
+    let page = page.as_str().unwrap().to_owned();
+    assert!(page.contains(&id) && page.contains(">accepted<"), "{page}");
+    intake.export(&id, &ceremony.path("media"));
+    let (_, page) = answer(zsk.get(format!("{url}/")).call());
+    assert!(page.as_str().unwrap().contains(">exported<"), "{page}");
+    // Not signed yet: nothing to fetch.
+    assert_eq!(
+        answer(zsk.get(format!("{url}/ksrs/{id}/skr")).call()).0,
+        409
+    );
+    // An id that is not one, and a body over the limit.
+    assert_eq!(
+        answer(zsk.get(format!("{url}/ksrs/..%2f..%2fintake.key")).call()).0,
+        404
+    );
+    let huge = vec![b' '; ksr_max() + 1];
+    match zsk.post(format!("{url}/ksrs")).send(&huge[..]) {
+        Ok(response) => assert_eq!(response.status(), 413),
+        Err(err) => assert!(matches!(err, ureq::Error::Io(_)), "{err}"),
+    }
+    // Malformed KSRs: the findings, nothing kept.
+    let (status, refused) = answer(
+        zsk.post(format!("{url}/ksrs"))
+            .content_type("application/xml")
+            .send("<KSR"),
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["report"]["errors"].as_u64().unwrap() >= 1,
+        "{refused}"
+    );
+    assert!(intake.audit().contains("\"event\":\"ksr-refused\""));
+    ceremony
+        .run(&["audit", "verify", &format!("{}/audit.log", intake.dir)])
+        .expect_code(0);
+}

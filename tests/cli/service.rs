@@ -234,7 +234,7 @@ pub fn finish(child: Child) -> Run {
     )
 }
 
-fn agent(tls: &Path, name: Option<&str>) -> ureq::Agent {
+pub fn agent(tls: &Path, name: Option<&str>) -> ureq::Agent {
     use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
     let ca = std::fs::read(tls.join("ca.pem")).unwrap();
     let mut config = TlsConfig::builder()
@@ -261,7 +261,7 @@ fn agent(tls: &Path, name: Option<&str>) -> ureq::Agent {
 }
 
 /// The JSON of an answer, and its status.
-fn answer(
+pub fn answer(
     result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
 ) -> (u16, serde_json::Value) {
     let mut response = result.unwrap();
@@ -924,7 +924,7 @@ fn hostile_clients_change_nothing() {
         .expect_code(0);
 }
 
-fn ksr_max() -> usize {
+pub fn ksr_max() -> usize {
     1 << 20
 }
 
