@@ -425,6 +425,16 @@ impl Intake {
                     .ksrs()
                     .join(format!("{id}.{}", record.extension())),
             )?;
+            // The file is the one submitted, not one put in its place.
+            let sha256 = hex::encode(ksr.sha256());
+            if sha256 != record.ksr_sha256 {
+                return Err(MediaError::Hash {
+                    path: ksr.path.clone(),
+                    what: format!("SHA-256 {sha256}"),
+                    expected: format!("{} (as submitted)", record.ksr_sha256),
+                }
+                .into());
+            }
             let previous = self.last_skr()?;
             let checked = check_ksr(&ksr, previous.as_ref(), locked.policy.config(), now)?;
             if checked.report.has_errors() {
@@ -527,8 +537,10 @@ impl Intake {
                             record.skr_sha256.clone().unwrap_or_default().into(),
                         ),
                         ("ksr_sha256", record.ksr_sha256.clone().into()),
+                        // Unsigned on the medium: what it says, not a fact
+                        // the intake could check (the minutes are).
                         (
-                            "signer_audit_head",
+                            "stated_signer_audit_head",
                             record
                                 .skr_manifest
                                 .as_ref()

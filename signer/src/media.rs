@@ -23,7 +23,7 @@ use std::io::Read as _;
 use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::{Signer as _, Verifier as _};
+use ed25519_dalek::Signer as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
@@ -200,14 +200,11 @@ impl IntakeKey {
     ///
     /// Unreadable, or not such a file.
     pub fn read(path: &Path) -> Result<Self, MediaError> {
-        let metadata = std::fs::metadata(path).map_err(MediaError::io(path))?;
-        if metadata.len() > 4096 {
-            return Err(MediaError::KeyFile {
-                path: path.to_owned(),
-                why: "over 4096 bytes: not an intake key file".into(),
-            });
-        }
-        let text = std::fs::read_to_string(path).map_err(MediaError::io(path))?;
+        let bytes = read_file(path, 4096, Links::Follow)?;
+        let text = String::from_utf8(bytes).map_err(|_| MediaError::KeyFile {
+            path: path.to_owned(),
+            why: "not text".into(),
+        })?;
         Self::parse(&text).map_err(|why| MediaError::KeyFile {
             path: path.to_owned(),
             why,
@@ -241,15 +238,19 @@ impl IntakeKey {
     ///
     /// # Errors
     ///
-    /// Not 32 bytes of hex, or not a point of the curve.
+    /// Not 32 bytes of hex, not a point of the curve, or a weak key (of
+    /// small order: one signature would verify for every manifest).
     pub fn from_hex(text: &str) -> Result<Self, String> {
         let bytes: [u8; 32] = hex::decode(text)
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or("not 64 hex digits")?;
-        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-            .map(Self)
-            .map_err(|_| "not an Ed25519 public key".to_owned())
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| "not an Ed25519 public key".to_owned())?;
+        if key.is_weak() {
+            return Err("a weak Ed25519 key (of small order), which any signature matches".into());
+        }
+        Ok(Self(key))
     }
 
     /// The key as 64 hex digits.
@@ -272,7 +273,7 @@ impl IntakeKey {
         let signature = ed25519_dalek::Signature::from_slice(signature)
             .map_err(|_| "not an Ed25519 signature".to_owned())?;
         self.0
-            .verify(&signed_bytes(manifest), &signature)
+            .verify_strict(&signed_bytes(manifest), &signature)
             .map_err(|_| "the signature does not verify under the pinned intake key".to_owned())
     }
 }
@@ -403,7 +404,10 @@ impl Manifest {
     }
 }
 
-/// `manifest-skr.json`: what the signer added to the set.
+/// `manifest-skr.json`: what the signer added to the set. Not signed: the
+/// SKR it names is checked on its own (its KSR, its KSKs, its chain); the
+/// officers and the audit head are what the medium states, to compare with
+/// the ceremony's minutes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SkrManifest {
@@ -525,7 +529,7 @@ impl TransferSet {
                     expected: hop.expected(),
                 });
             };
-            let bytes = read_regular(&path, limit)?;
+            let bytes = read_file(&path, limit, Links::Refuse)?;
             files.insert(name, bytes);
         }
         Self::from_files(dir, files, hop)
@@ -818,14 +822,26 @@ fn kind(file_type: &std::fs::FileType) -> &'static str {
     }
 }
 
-/// Reads a regular file without following a symlink, within `limit`
-/// (checked on the open descriptor too, and by reading one byte past it).
-fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, MediaError> {
-    let no_follow = i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
-        | i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0);
+/// Whether a file's last name may be a symlink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Links {
+    /// A file the operator names (a key, the words heard).
+    Follow,
+    /// A file of a transfer set: refused.
+    Refuse,
+}
+
+/// Reads a regular file within `limit` (checked on the open descriptor,
+/// and by reading one byte past it); opened without blocking, so a FIFO or
+/// a device is refused rather than waited on.
+pub(crate) fn read_file(path: &Path, limit: u64, links: Links) -> Result<Vec<u8>, MediaError> {
+    let mut flags = rustix::fs::OFlags::NONBLOCK;
+    if links == Links::Refuse {
+        flags |= rustix::fs::OFlags::NOFOLLOW;
+    }
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(no_follow)
+        .custom_flags(i32::try_from(flags.bits()).unwrap_or(0))
         .open(path)
         .map_err(MediaError::io(path))?;
     let metadata = file.metadata().map_err(MediaError::io(path))?;
@@ -1105,6 +1121,38 @@ mod tests {
                 .code(),
             "MEDIA-EXTRA"
         );
+    }
+
+    #[test]
+    fn a_weak_key_is_not_an_intake_key() {
+        // The identity point and another of small order: a signature made
+        // of it matches any manifest under non-strict verification.
+        for weak in [
+            format!("01{}", "00".repeat(31)),
+            format!("ec{}7f", "ff".repeat(30)),
+        ] {
+            let err = IntakeKey::from_hex(&weak).unwrap_err();
+            assert!(err.contains("weak"), "{weak}: {err}");
+        }
+        let good = IntakeSigningKey::generate().public();
+        assert_eq!(IntakeKey::from_hex(&good.to_hex()).unwrap(), good);
+    }
+
+    #[test]
+    fn a_key_or_words_file_that_is_a_fifo_is_refused_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("intake.pub");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        assert_eq!(IntakeKey::read(&fifo).unwrap_err().code(), "MEDIA-ENTRY");
+        let err = crate::oob::Heard::read_file(&fifo).unwrap_err();
+        assert!(err.to_string().contains("MEDIA-ENTRY"), "{err}");
     }
 
     #[test]

@@ -61,15 +61,8 @@ impl Heard {
     ///
     /// Unreadable, or not 32 words.
     pub fn read_file(path: &std::path::Path) -> Result<Self, crate::Error> {
-        let metadata = std::fs::metadata(path).map_err(crate::Error::read(path))?;
-        if metadata.len() > 4096 {
-            return Err(crate::Error::Oob(format!(
-                "{}: {} bytes, over the 4096 of 32 words written down",
-                path.display(),
-                metadata.len()
-            )));
-        }
-        let text = std::fs::read_to_string(path).map_err(crate::Error::read(path))?;
+        let bytes = crate::media::read_file(path, 4096, crate::media::Links::Follow)?;
+        let text = String::from_utf8_lossy(&bytes);
         let words: Vec<String> = text
             .split_whitespace()
             .filter(|token| token.chars().any(char::is_alphabetic))

@@ -310,7 +310,8 @@ fn two_quarters_cross_the_air_gap_and_chain_through_the_signers_record() {
         intake
             .import(&set)
             .expect_code(0)
-            .expect_stdout("SKR imported");
+            .expect_stdout("SKR imported")
+            .expect_stdout("manifest-skr.json states (unsigned");
         let fetched = ceremony.path(&format!("skr-{quarter}.xml"));
         intake.fetch(&id, &fetched).expect_code(0);
         assert_eq!(
@@ -756,4 +757,75 @@ fn the_intake_serves_its_zsk_operator_only_within_its_limits() {
     ceremony
         .run(&["audit", "verify", &format!("{}/audit.log", intake.dir)])
         .expect_code(0);
+}
+
+#[test]
+fn the_zsk_operator_reads_out_the_hash_of_their_own_file_not_the_intakes_answer() {
+    // An insider who holds IDIR has the intake's server key: it can answer
+    // a submission with the record of another KSR it submitted itself. The
+    // ZSK operator's tool prints its file's own hash and refuses the lie,
+    // so the words read over the phone are never the other KSR's.
+    let ceremony = Ceremony::new("soft", "2");
+    let mut intake = Intake::init(&ceremony, "intake", None);
+    intake.start(&now_for(1));
+    let honest = ceremony.make_ksr(1);
+    let evil = ceremony.path("evil.xml");
+    std::fs::write(
+        &evil,
+        std::fs::read_to_string(&honest).unwrap().replacen(
+            "<Request",
+            "<!-- not the operator's --><Request",
+            1,
+        ),
+    )
+    .unwrap();
+    let submitted = intake.client(&["--json", "ksr", "submit", &evil]);
+    submitted.expect_code(0);
+    let answer = ceremony.path("evil-answer.json");
+    std::fs::write(&answer, &submitted.stdout).unwrap();
+    let port_file = ceremony.path("fake.port");
+    let tls = format!("{}/tls", intake.dir);
+    let mut fake = Command::new("/usr/bin/python3")
+        .arg(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fake/intake.py"))
+        .args([
+            &format!("{tls}/server.pem"),
+            &format!("{tls}/server.key"),
+            &port_file,
+            &answer,
+        ])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !Path::new(&port_file).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fake intake never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let port = std::fs::read_to_string(&port_file).unwrap();
+    let run = ceremony.run(&[
+        "ksr",
+        "submit",
+        &honest,
+        "--server",
+        &format!("https://127.0.0.1:{port}"),
+        "--tls-dir",
+        &format!("{tls}/clients/zsk-operator"),
+        "--as",
+        "zsk-operator",
+    ]);
+    let _ = fake.wait();
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("did not store this KSR"),
+        "{}",
+        run.stderr
+    );
+    let evil_words = submitted.json()["ksr"]["ksr_pgp_words"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first: Vec<&str> = evil_words.split(' ').take(4).collect();
+    assert!(!run.stdout.contains(&first.join(" ")), "{}", run.stdout);
 }

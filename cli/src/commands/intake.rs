@@ -183,8 +183,13 @@ pub fn run(command: &Command, context: &Context) -> Result<Outcome, CliError> {
                     out(line)?;
                 }
                 if let Some(manifest) = &record.skr_manifest {
-                    out(format!("activated by {}", manifest.officers.join(", ")))?;
-                    for line in render::hash_lines("signer's audit head", &manifest.audit_head) {
+                    out(
+                        "manifest-skr.json states (unsigned: compare with the ceremony's minutes):",
+                    )?;
+                    out(format!("  activated by {}", manifest.officers.join(", ")))?;
+                    for line in
+                        render::hash_lines("  the signer's audit head", &manifest.audit_head)
+                    {
                         out(line)?;
                     }
                 }

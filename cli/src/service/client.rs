@@ -79,9 +79,13 @@ pub fn expect(answer: Answer) -> Result<Answer, CliError> {
 //------------ The ZSK operator's and administrator's commands ---------------
 
 /// `ksr submit`: uploads a KSR; prints the findings and, if it was
-/// accepted, its identifier and hash.
+/// accepted, its identifier and hash. The hash printed (the one the ZSK
+/// operator reads over the phone) is this file's own: an intake that
+/// answers another is refused, since whoever runs it could then have
+/// another KSR read out as this one.
 pub fn submit(remote: &RemoteArgs, file: &Path, context: &Context) -> Result<Outcome, CliError> {
     let bytes = std::fs::read(file).map_err(signer::Error::read(file))?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
     let answer = remote
         .connect()?
         .post("/ksrs", "application/octet-stream", &bytes)?;
@@ -89,6 +93,16 @@ pub fn submit(remote: &RemoteArgs, file: &Path, context: &Context) -> Result<Out
         200 | 201 | 422 => answer.json()?,
         _ => return Err(failure(&answer)),
     };
+    if let Some(ksr) = value.get("ksr") {
+        let stated = ksr["ksr_sha256"].as_str().unwrap_or_default();
+        let id = ksr["id"].as_str().unwrap_or_default();
+        if !stated.eq_ignore_ascii_case(&sha256) || id.get(4..) != sha256.get(..12) {
+            return Err(CliError::Remote(format!(
+                "the intake answered {id} with SHA-256 {stated} for {}, whose SHA-256 is {sha256}: it did not store this KSR; do not read out its words, and find out who runs that intake",
+                file.display()
+            )));
+        }
+    }
     if context.json {
         render::json(&value)?;
     } else {
@@ -106,7 +120,8 @@ pub fn submit(remote: &RemoteArgs, file: &Path, context: &Context) -> Result<Out
                     ksr["bundles"],
                     ksr["id"].as_str().unwrap_or("")
                 ))?;
-                for line in render::hash_lines("KSR", ksr["ksr_sha256"].as_str().unwrap_or("")) {
+                // The file's own hash, compared above with the intake's.
+                for line in render::hash_lines("KSR", &sha256) {
                     out(line)?;
                 }
             }
