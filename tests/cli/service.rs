@@ -431,6 +431,16 @@ fn confirming_first_signs_when_the_quorum_arrives() {
         "{}",
         run.stdout
     );
+    // Nor does the service give the hash away before the words are
+    // checked: not in the status the projector shows, not in the record.
+    let status = server.status();
+    assert_eq!(status["ksrs"][0]["id"], id.as_str(), "{status}");
+    assert_eq!(status["ksrs"][0]["ksr_pgp_words"], "", "{status}");
+    assert_eq!(status["ksrs"][0]["ksr_sha256"], "", "{status}");
+    let sha256 = {
+        let hash = ceremony.run(&["--json", "hash", &format!("{set}/ksr.xml")]);
+        hash.json()[0]["file_sha256"].as_str().unwrap().to_owned()
+    };
     // A confirmation names the hash it read: another hash signs nothing.
     let (status, wrong) = answer(
         server
@@ -446,6 +456,7 @@ fn confirming_first_signs_when_the_quorum_arrives() {
             ),
     );
     assert_eq!(status, 409, "{wrong}");
+    assert!(!wrong.to_string().contains(&sha256), "{wrong}");
     // A wrong word: refused, recorded, before anyone presents.
     let mut bad = heard.clone();
     bad[31] = if bad[31] == "adroitness" {

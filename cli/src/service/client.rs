@@ -270,6 +270,13 @@ pub fn load_and_follow(
     context: &Context,
 ) -> Result<Outcome, CliError> {
     let set = TransferSet::read(media, Hop::ToSigner).map_err(signer::Error::from)?;
+    // The KSR's hash, which the confirmation names: from the medium, since
+    // the service shows none before the words are checked.
+    let ksr_sha256 = ["ksr.xml", "ksr.txt"]
+        .iter()
+        .find_map(|name| set.files().get(*name))
+        .map(|bytes| hex::encode(Sha256::digest(bytes)))
+        .unwrap_or_default();
     let name = media
         .file_name()
         .and_then(|name| name.to_str())
@@ -310,7 +317,7 @@ pub fn load_and_follow(
             .ok_or(CliError::Signer(signer::Error::NotConfirmed))?,
     };
     let request = SignRequest {
-        ksr_sha256: record.ksr_sha256.clone(),
+        ksr_sha256,
         schema: Some(confirm.schema.clone()),
         no_previous_skr: confirm.no_previous_skr,
         heard,

@@ -511,7 +511,7 @@ impl Service {
         };
         record.transfer = Some(id.clone());
         let answer = LoadAnswer {
-            ksr: record.clone(),
+            ksr: shown(&record),
             positions: positions.as_slice().to_vec(),
         };
         core.ksrs.insert(
@@ -527,7 +527,7 @@ impl Service {
 
     /// A submitted KSR.
     pub fn ksr(&self, id: &str) -> Option<KsrRecord> {
-        self.lock().ksrs.get(id).map(|stored| stored.record.clone())
+        self.lock().ksrs.get(id).map(|stored| shown(&stored.record))
     }
 
     /// The SKR of a signed KSR.
@@ -607,9 +607,10 @@ impl Service {
             .ksr_sha256
             .eq_ignore_ascii_case(&stored.record.ksr_sha256)
         {
+            // Not the stored hash: the answer would give the words away.
             let error = ServiceError::Conflict(format!(
-                "{id} has SHA-256 {}, not the {} confirmed: nothing was signed",
-                stored.record.ksr_sha256, request.ksr_sha256
+                "{id} is not the KSR with SHA-256 {} confirmed: nothing was signed",
+                request.ksr_sha256
             ));
             return Err(refuse(&core, error));
         }
@@ -1007,6 +1008,18 @@ fn skr_path(ceremony: &Ceremony, record: &KsrRecord) -> PathBuf {
         .join(format!("{}.skr.{}", record.id, record.extension()))
 }
 
+/// A record as the service shows it: until the words read over the phone
+/// were checked (a KSR loaded, not yet confirmed), without the KSR's hash,
+/// so that nobody types the words from a screen or a response.
+fn shown(record: &KsrRecord) -> KsrRecord {
+    let mut shown = record.clone();
+    if shown.state == KsrState::Accepted {
+        shown.ksr_sha256 = String::new();
+        shown.ksr_pgp_words = String::new();
+    }
+    shown
+}
+
 /// The KSR of a pair of documents.
 pub(crate) fn documents_ksr(documents: &ksr::Documents) -> (String, String, usize, ksr::Format) {
     (
@@ -1206,7 +1219,7 @@ fn status_of(core: &Core) -> Status {
         ksrs: core
             .ksrs
             .values()
-            .map(|stored| stored.record.clone())
+            .map(|stored| shown(&stored.record))
             .collect(),
         audit: entries
             .iter()
