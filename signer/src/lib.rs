@@ -57,7 +57,8 @@ pub use ops::{
     Approve, Approved, AwaitingWords, Generation, GenerationRequest, Keygen, KeygenRequest,
     MediaSignRequest, MediaSource, NewCards, NewKsk, OutputFormat, Pin, Pinned, Previous, Promote,
     Promoted, Sign, SignRequest, Signed, prepare_approve, prepare_generation, prepare_keygen,
-    prepare_pin, prepare_promote, prepare_sign, prepare_sign_media, skr_manifest, write_to_media,
+    prepare_pin, prepare_promote, prepare_sign, prepare_sign_media, rewrite_media, skr_manifest,
+    write_to_media,
 };
 pub use pins::{PinFile, PinTable};
 pub use policy::Policy;

@@ -459,6 +459,25 @@ impl Hop {
         }
     }
 
+    /// The size limit of a file this hop takes, or why it takes none: at
+    /// the signer, what the signer adds means the set was signed already.
+    fn limit(self, path: &Path, name: &str) -> Result<u64, MediaError> {
+        match self.allows(name) {
+            Some(limit) => Ok(limit),
+            None if self == Self::ToSigner && Self::BackToIntake.allows(name).is_some() => {
+                Err(MediaError::Replay(format!(
+                    "{} is on the medium: this transfer set was signed already (a medium that lost part of it: sign --media DIR --rewrite)",
+                    path.display()
+                )))
+            }
+            None => Err(MediaError::Extra {
+                path: path.to_owned(),
+                at: self.name(),
+                expected: self.expected(),
+            }),
+        }
+    }
+
     fn allows(self, name: &str) -> Option<u64> {
         let document = u64::try_from(ksr::MAX_DOCUMENT_SIZE).unwrap_or(u64::MAX);
         match name {
@@ -522,13 +541,7 @@ impl TransferSet {
                     path,
                 });
             }
-            let Some(limit) = hop.allows(&name) else {
-                return Err(MediaError::Extra {
-                    path,
-                    at: hop.name(),
-                    expected: hop.expected(),
-                });
-            };
+            let limit = hop.limit(&path, &name)?;
             let bytes = read_file(&path, limit, Links::Refuse)?;
             files.insert(name, bytes);
         }
@@ -548,13 +561,7 @@ impl TransferSet {
     ) -> Result<Self, MediaError> {
         for (name, bytes) in &files {
             let path = dir.join(name);
-            let Some(limit) = hop.allows(name) else {
-                return Err(MediaError::Extra {
-                    path,
-                    at: hop.name(),
-                    expected: hop.expected(),
-                });
-            };
+            let limit = hop.limit(&path, name)?;
             let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
             if size > limit {
                 return Err(MediaError::Size { path, size, limit });
@@ -1113,13 +1120,13 @@ mod tests {
         listed.insert("ksr.txt".into(), b"x".to_vec());
         let set = TransferSet::from_files(&dir, listed, Hop::ToSigner).unwrap();
         assert_eq!(set.verify(&key.public()).unwrap_err().code(), "MEDIA-EXTRA");
-        // The SKR's names are not for the signer's hop.
+        // The SKR's names at the signer's hop: a set signed already.
         files.insert("skr.xml".into(), b"x".to_vec());
         assert_eq!(
             TransferSet::from_files(&dir, files, Hop::ToSigner)
                 .unwrap_err()
                 .code(),
-            "MEDIA-EXTRA"
+            "MEDIA-REPLAY"
         );
     }
 

@@ -829,3 +829,57 @@ fn the_zsk_operator_reads_out_the_hash_of_their_own_file_not_the_intakes_answer(
     let first: Vec<&str> = evil_words.split(' ').take(4).collect();
     assert!(!run.stdout.contains(&first.join(" ")), "{}", run.stdout);
 }
+
+#[test]
+fn a_medium_that_lost_the_skr_after_the_signing_is_written_again_without_a_quorum() {
+    let ceremony = Ceremony::new("soft", "3");
+    let mut intake = Intake::init(&ceremony, "intake", None);
+    intake.pin();
+    intake.start(&now_for(1));
+    let id = intake.submit(&ceremony.make_ksr(1));
+    let set = intake.export(&id, &ceremony.path("media"));
+    let words = ceremony.path("heard.txt");
+    words_file(&ceremony, &format!("{set}/ksr.xml"), &words);
+    sign_media(&ceremony, &set, &words, &now_for(1), &["--no-previous-skr"]).expect_code(0);
+    let skr = std::fs::read(skr_in(&set)).unwrap();
+    let manifest = std::fs::read(format!("{set}/manifest-skr.json")).unwrap();
+    // The medium failed after the signing: its manifest is gone.
+    std::fs::remove_file(format!("{set}/manifest-skr.json")).unwrap();
+    intake
+        .import(&set)
+        .expect_code(3)
+        .expect_stderr("MEDIA-MISSING");
+    // Signing again is a replay, which says what to do.
+    sign_media(&ceremony, &set, &words, &now_for(1), &["--no-previous-skr"])
+        .expect_code(3)
+        .expect_stderr("--rewrite");
+    let config = ceremony.path("c/ceremony.toml");
+    let rewrite =
+        |dir: &str| ceremony.run(&["--config", &config, "sign", "--media", dir, "--rewrite"]);
+    rewrite(&set)
+        .expect_code(0)
+        .expect_stdout("written to the medium again");
+    assert_eq!(
+        std::fs::read(format!("{set}/manifest-skr.json")).unwrap(),
+        manifest
+    );
+    // And the SKR too, from a fresh copy of the set that has neither.
+    let copy = ceremony.path(&format!("copy/{id}"));
+    copy_set(&set, &copy);
+    rewrite(&copy).expect_code(0);
+    assert_eq!(std::fs::read(skr_in(&copy)).unwrap(), skr);
+    intake.import(&copy).expect_code(0);
+    let log = signer_log(&ceremony);
+    assert!(last(&log, "skr-written-to-media").contains("\"again\":true"));
+    assert!(
+        !log.lines()
+            .skip_while(|line| !line.contains("\"again\":true"))
+            .any(|line| line.contains("card-accepted"))
+    );
+    // Another set is not the one signed last: nothing to write.
+    intake.start(&now_for(2));
+    std::fs::copy(skr_in(&set), ceremony.path("skr-1.xml")).unwrap();
+    let id2 = intake.submit(&ceremony.make_ksr(2));
+    let set2 = intake.export(&id2, &ceremony.path("media"));
+    rewrite(&set2).expect_code(3).expect_stderr("MEDIA-CHAIN");
+}

@@ -499,7 +499,7 @@ fn confirming_first_signs_when_the_quorum_arrives() {
     // The set signed is not signed again: it holds its SKR now.
     sign(&["--oob-words", &words, "--no-previous-skr"])
         .expect_code(3)
-        .expect_stderr("MEDIA-EXTRA");
+        .expect_stderr("MEDIA-REPLAY");
 }
 
 #[test]

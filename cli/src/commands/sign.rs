@@ -57,6 +57,12 @@ pub struct Args {
     /// compared. Without it the words at four positions are asked.
     #[arg(long, value_name = "FILE", requires = "media")]
     oob_words: Option<PathBuf>,
+    /// With --media: write the SKR this signer signed from that set, and
+    /// its manifest-skr.json, into the set again from the signer's own
+    /// copies (a medium that failed or lost them after the signing). No
+    /// quorum: nothing is signed.
+    #[arg(long, requires = "media", conflicts_with_all = ["server", "oob_words", "cards", "pin_file"])]
+    rewrite: bool,
     /// The SKR of the previous quarter: the chain and safety checks run
     /// against it.
     #[arg(long, value_name = "SKR", conflicts_with = "server")]
@@ -155,6 +161,19 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         );
     }
     let end = end(args)?;
+    if let (Some(media), true) = (&args.media, args.rewrite) {
+        let ceremony = context.open_ceremony("sign --rewrite")?;
+        let path = signer::rewrite_media(&ceremony, media)?;
+        if context.json {
+            render::json(&serde_json::json!({"skr_manifest": path.display().to_string()}))?;
+        } else {
+            out(format!(
+                "the SKR and {} written to the medium again from the signer's copies: carry it to the intake",
+                path.display()
+            ))?;
+        }
+        return Ok(Outcome::Success);
+    }
     if let Some(media) = &args.media {
         if args.out.is_some() {
             return Err(CliError::Value {

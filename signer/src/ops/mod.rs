@@ -15,8 +15,9 @@ pub use pin::{Pin, Pinned, prepare_pin};
 pub use promote::{Promote, Promoted, prepare_promote};
 pub use sign::{
     AwaitingWords, MediaSignRequest, MediaSource, OutputFormat, Previous, Sign, SignRequest,
-    Signed, prepare_sign, prepare_sign_media, skr_manifest, write_to_media,
+    Signed, prepare_sign, prepare_sign_media, rewrite_media, skr_manifest, write_to_media,
 };
+pub(crate) use sign::{keep_skr_manifest, kept_manifest_path};
 
 use serde_json::{Map, Value};
 

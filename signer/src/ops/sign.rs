@@ -306,17 +306,6 @@ fn read_transfer(ceremony: &Ceremony, request: &MediaSignRequest) -> Result<Veri
         MediaSource::Dir(dir) => TransferSet::read(dir, Hop::ToSigner)?,
         MediaSource::Uploaded(set) => set.clone(),
     };
-    if let Some(name) = set
-        .files()
-        .keys()
-        .find(|name| name.starts_with("skr.") || *name == crate::media::SKR_MANIFEST)
-    {
-        return Err(MediaError::Replay(format!(
-            "{} is on the medium: this transfer set was signed already",
-            set.dir().join(name).display()
-        ))
-        .into());
-    }
     Ok(set.verify(&key)?)
 }
 
@@ -331,7 +320,7 @@ fn chain_previous(
     match (&chain.last_skr, on_medium) {
         (Some(last), _) if last.ksr_sha256.eq_ignore_ascii_case(ksr_sha256) => {
             Err(MediaError::Replay(format!(
-                "this signer signed KSR {ksr_sha256} already (SKR {}): a transfer set replayed",
+                "this signer signed KSR {ksr_sha256} already (SKR {}): a transfer set replayed (to write that SKR to the medium again, sign --media DIR --rewrite)",
                 last.sha256
             )))
         }
@@ -702,7 +691,9 @@ impl BundleSigner for Counting<'_, '_> {
 
 /// Writes `manifest-skr.json` beside the SKR the signing wrote into the
 /// transfer set (synced and read back), and records it: the SKR's and the
-/// KSR's hashes, the audit head and the officers whose cards activated.
+/// KSR's hashes, the audit head and the officers whose cards activated. It
+/// is kept beside the signer's copy of the SKR first, so that a medium
+/// that fails now can be written again ([`rewrite_media`]).
 ///
 /// # Errors
 ///
@@ -713,17 +704,144 @@ pub fn write_to_media(
     done: &crate::flow::Done<Signed>,
 ) -> Result<PathBuf, Error> {
     let manifest = skr_manifest(transfer, done, ceremony.clock().wall().to_string());
+    keep_skr_manifest(ceremony, &manifest)?;
     let path = crate::media::write_skr_manifest(&transfer.dir, &manifest)?;
+    record_to_media(ceremony, &manifest, &path, false)?;
+    Ok(path)
+}
+
+/// Keeps an SKR's manifest beside the signer's copy of the SKR
+/// (`DIR/skrs/<SHA-256>.manifest-skr.json`).
+///
+/// # Errors
+///
+/// It cannot be written.
+pub(crate) fn keep_skr_manifest(
+    ceremony: &Ceremony,
+    manifest: &crate::media::SkrManifest,
+) -> Result<(), Error> {
+    let bytes =
+        serde_json::to_vec_pretty(manifest).map_err(|err| Error::Internal(err.to_string()))?;
+    Ok(durable::write(
+        &kept_manifest_path(ceremony.layout(), &manifest.skr_sha256),
+        &bytes,
+        durable::Replace::Allowed,
+    )?)
+}
+
+/// Where an SKR's manifest is kept.
+pub(crate) fn kept_manifest_path(layout: &crate::layout::Layout, skr_sha256: &str) -> PathBuf {
+    layout.skrs().join(format!(
+        "{}.{}",
+        skr_sha256.get(..16).unwrap_or_default(),
+        crate::media::SKR_MANIFEST
+    ))
+}
+
+fn record_to_media(
+    ceremony: &Ceremony,
+    manifest: &crate::media::SkrManifest,
+    path: &std::path::Path,
+    again: bool,
+) -> Result<(), Error> {
     ceremony.record(&Event::Transfer {
         event: transfer_event::SKR_TO_MEDIA,
         details: details([
             ("transfer", manifest.id.clone().into()),
-            ("skr", done.output.skr.clone().into()),
             ("skr_sha256", manifest.skr_sha256.clone().into()),
             ("manifest", path.display().to_string().into()),
+            ("again", again.into()),
         ]),
         client: None,
     })?;
+    Ok(())
+}
+
+/// Writes the SKR of the set this signer signed last, and its manifest,
+/// into that set again, from the signer's own copies (`sign --media DIR
+/// --rewrite`): for a medium that failed or was lost after the signing.
+/// No quorum: nothing is signed. The set must verify under the pinned key
+/// and be the one the sealed record names; a file already on the medium
+/// must be the signer's copy.
+///
+/// # Errors
+///
+/// Not that set (`MEDIA-CHAIN`), a copy missing or changed, the medium
+/// fails, or the log fails.
+pub fn rewrite_media(ceremony: &Ceremony, dir: &std::path::Path) -> Result<PathBuf, Error> {
+    let key = ceremony.chain().intake_key.ok_or(MediaError::NoKey)?;
+    let set = TransferSet::read(dir, Hop::BackToIntake)?;
+    let verified = set.verify(&key)?;
+    let last = ceremony
+        .chain()
+        .last_skr
+        .clone()
+        .filter(|last| {
+            last.transfer.as_deref() == Some(verified.manifest.id.as_str())
+                && last
+                    .ksr_sha256
+                    .eq_ignore_ascii_case(&verified.manifest.ksr_sha256)
+        })
+        .ok_or_else(|| {
+            MediaError::Chain(format!(
+                "{}: not the transfer set this signer signed last: it has no SKR to write again",
+                dir.display()
+            ))
+        })?;
+    let root = ceremony.layout().root();
+    let skr = Document::read(&root.join(&last.file))?;
+    let kept = kept_manifest_path(ceremony.layout(), &last.sha256);
+    let manifest: crate::media::SkrManifest = serde_json::from_slice(
+        &std::fs::read(&kept).map_err(Error::read(&kept))?,
+    )
+    .map_err(|err| MediaError::Manifest {
+        path: kept.clone(),
+        why: err.to_string(),
+    })?;
+    if hex::encode(skr.sha256()) != last.sha256 || manifest.skr_sha256 != last.sha256 {
+        return Err(MediaError::Hash {
+            path: root.join(&last.file),
+            what: "the signer's copy changed".into(),
+            expected: last.sha256,
+        }
+        .into());
+    }
+    let bytes = skr
+        .bytes(DocumentRole::NewSkr)
+        .map_err(|finding| Error::Internal(finding.message))?;
+    let on_medium = dir.join(&manifest.skr);
+    match set.files().get(&manifest.skr) {
+        Some(found) if found.as_slice() == bytes => {}
+        Some(_) => {
+            return Err(MediaError::Hash {
+                path: on_medium,
+                what: "another SKR".into(),
+                expected: last.sha256,
+            }
+            .into());
+        }
+        None => durable::write(&on_medium, bytes, durable::Replace::Never)?,
+    }
+    if let Some(found) = set.files().get(crate::media::SKR_MANIFEST) {
+        if serde_json::from_slice::<crate::media::SkrManifest>(found).ok() != Some(manifest.clone())
+        {
+            return Err(MediaError::Hash {
+                path: dir.join(crate::media::SKR_MANIFEST),
+                what: "another manifest".into(),
+                expected: last.sha256,
+            }
+            .into());
+        }
+        record_to_media(
+            ceremony,
+            &manifest,
+            &dir.join(crate::media::SKR_MANIFEST),
+            true,
+        )?;
+        return Ok(dir.join(crate::media::SKR_MANIFEST));
+    }
+    let path = crate::media::write_skr_manifest(dir, &manifest)?;
+    record_to_media(ceremony, &manifest, &path, true)?;
     Ok(path)
 }
 

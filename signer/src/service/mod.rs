@@ -154,7 +154,7 @@ impl Service {
     ) -> Result<Arc<Self>, Error> {
         let store = ceremony.layout().service();
         crate::process::private_dir(&store)?;
-        let ksrs = load_store(&store, ceremony.policy().config())?;
+        let ksrs = load_store(ceremony.layout(), ceremony.policy().config())?;
         let mut details = serde_json::Map::new();
         details.insert("threshold".into(), ceremony.roster().threshold().into());
         details.insert("officers".into(), ceremony.roster().officers().len().into());
@@ -852,17 +852,7 @@ impl Service {
                     &done,
                     core.ceremony.clock().wall().to_string(),
                 );
-                let kept = serde_json::to_vec_pretty(&manifest)
-                    .map_err(|err| Error::Internal(err.to_string()))
-                    .and_then(|bytes| {
-                        let path = core
-                            .ceremony
-                            .layout()
-                            .service()
-                            .join(format!("{id}.{}", crate::media::SKR_MANIFEST));
-                        Ok(durable::write(&path, &bytes, durable::Replace::Allowed)?)
-                    });
-                if let Err(err) = kept {
+                if let Err(err) = crate::ops::keep_skr_manifest(&core.ceremony, &manifest) {
                     let _ = core.ceremony.record(&Event::RequestRefused {
                         request: "keep manifest-skr.json",
                         reason: err.to_string(),
@@ -1059,9 +1049,10 @@ pub(crate) fn record_of(
 
 /// The KSRs stored by an earlier run of the service, with their SKRs.
 fn load_store(
-    store: &std::path::Path,
+    layout: &crate::layout::Layout,
     config: &ksr::Config,
 ) -> Result<BTreeMap<String, Stored>, Error> {
+    let store = &layout.service();
     let mut ksrs = BTreeMap::new();
     let entries = std::fs::read_dir(store).map_err(Error::read(store))?;
     let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
@@ -1124,14 +1115,13 @@ fn load_store(
                 record.skr_pgp_words = Some(ksr::pgp_words(&sha256));
             }
         }
-        if record.state == KsrState::Signed {
-            record.skr_manifest =
-                std::fs::read(store.join(format!("{id}.{}", crate::media::SKR_MANIFEST)))
-                    .ok()
-                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                    .filter(|manifest: &crate::media::SkrManifest| {
-                        record.skr_sha256.as_deref() == Some(manifest.skr_sha256.as_str())
-                    });
+        if let Some(sha256) = record.skr_sha256.as_deref() {
+            record.skr_manifest = std::fs::read(crate::ops::kept_manifest_path(layout, sha256))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                .filter(|manifest: &crate::media::SkrManifest| {
+                    record.skr_sha256.as_deref() == Some(manifest.skr_sha256.as_str())
+                });
         }
         ksrs.insert(
             id.to_owned(),
