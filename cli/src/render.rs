@@ -164,9 +164,31 @@ pub fn hash_lines(label: &str, hex_digest: &str) -> Vec<String> {
     lines
 }
 
+/// What went wrong after an operation was done (on stderr, in JSON mode
+/// too), then the audit head.
+///
+/// # Errors
+///
+/// Stdout cannot be written.
+pub fn closing(head: &str, after: &[String]) -> Result<(), CliError> {
+    after_warnings(after);
+    audit_head(head)
+}
+
+/// What went wrong after an operation was done, on stderr.
+pub fn after_warnings(after: &[String]) {
+    for warning in after {
+        eprintln!("warning: {warning}");
+    }
+}
+
 /// Prints the audit log's head at the end of an operation, in hex and in
 /// PGP words, for the witnesses' minutes: `audit verify --head` finds it
 /// in the log later, however much the log has grown since.
+///
+/// # Errors
+///
+/// Stdout cannot be written.
 pub fn audit_head(head: &str) -> Result<(), CliError> {
     out("write this down in the minutes: the audit log's head")?;
     for text in hash_lines("audit head", head) {

@@ -10,6 +10,14 @@
 //! * [`write_checked`]: the same, with the temporary read back from disk
 //!   and judged before the rename (an SKR must read back as it was
 //!   signed).
+//! * [`write_directory`]: a whole folder of files made the same way: in a
+//!   temporary folder beside the target, each file synced, the folder
+//!   synced, renamed into place, the parent synced (a transfer set on
+//!   removable media).
+//! * [`AppendFile`]: a log that grows by whole lines, each synced before
+//!   the append returns (the audit log).
+//! * [`fault`]: in test builds only, a crash or an error at the N-th
+//!   durable step of a process, for the crash harness.
 //! * [`LockFile`]: an exclusive lock on `NAME.lock` that says who holds it
 //!   and is removed when released.
 //!
@@ -33,9 +41,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+mod append;
+pub mod fault;
 mod lock;
 
-pub use lock::{LockError, LockFile, remove_held as remove_held_locks};
+pub use append::AppendFile;
+pub use lock::{LockError, LockFile, remove_held as remove_held_locks, sweep_locks};
+
+use fault::Step;
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -162,12 +175,20 @@ pub fn write_checked(
         .rand_bytes(8)
         .tempfile_in(directory)
         .map_err(|err| io(without_temporary_name(err, directory)))?;
+    fault::step(Step::Write, temporary.path()).map_err(io)?;
     temporary.write_all(bytes).map_err(io)?;
-    temporary.as_file().sync_all().map_err(io)?;
+    fault::unsynced(temporary.path(), 0);
+    if !fault::skip_fsync() {
+        fault::step(Step::SyncFile, temporary.path()).map_err(io)?;
+        temporary.as_file().sync_all().map_err(io)?;
+        fault::synced(temporary.path());
+    }
     let reread = std::fs::read(temporary.path()).map_err(io)?;
     if reread != bytes || !accept(&reread) {
         return Err(WriteError::ReadBack(path.to_owned()));
     }
+    fault::step(Step::Rename, path).map_err(io)?;
+    let temporary_path = temporary.path().to_owned();
     match replace {
         Replace::Never => temporary.persist_noclobber(path).map_err(|err| {
             if err.error.kind() == io::ErrorKind::AlreadyExists {
@@ -178,7 +199,105 @@ pub fn write_checked(
         })?,
         Replace::Allowed => temporary.persist(path).map_err(|err| io(err.error))?,
     };
+    fault::renamed(&temporary_path, path);
     sync_directory(directory).map_err(io)
+}
+
+/// Makes a folder of files atomically: the files are written into a
+/// fresh temporary folder beside `target` (named so that [`sweep`] and
+/// [`sweep_for`] recognize it), each synced and read back, the folder
+/// synced, renamed to `target` (never over an existing one), and the
+/// parent synced. A crash leaves no folder at `target` or the whole one.
+///
+/// # Errors
+///
+/// `target` exists, a name is not a plain file name, or a write, sync or
+/// read-back failed; nothing is then left at `target`.
+pub fn write_directory(target: &Path, files: &[(&str, &[u8])]) -> Result<(), WriteError> {
+    let io = |source| WriteError::Io {
+        path: target.to_owned(),
+        source,
+    };
+    if target.symlink_metadata().is_ok() {
+        return Err(WriteError::Exists(target.to_owned()));
+    }
+    let parent = directory_of(target);
+    // A folder an earlier, crashed run left for this target.
+    sweep_for(target).map_err(io)?;
+    let name = target.file_name().unwrap_or_else(|| OsStr::new("folder"));
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    let staging = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(TEMPORARY_SUFFIX)
+        .rand_bytes(8)
+        .tempdir_in(parent)
+        .map_err(|err| io(without_temporary_name(err, parent)))?;
+    for (file_name, bytes) in files {
+        let plain = Path::new(file_name).file_name() == Some(OsStr::new(file_name));
+        if !plain {
+            return Err(io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{file_name:?} is not a file name"),
+            )));
+        }
+        let path = staging.path().join(file_name);
+        let file_error = |source| WriteError::Io {
+            path: target.join(file_name),
+            source,
+        };
+        fault::step(Step::Write, &path).map_err(file_error)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(file_error)?;
+        file.write_all(bytes).map_err(file_error)?;
+        fault::unsynced(&path, 0);
+        if !fault::skip_fsync() {
+            fault::step(Step::SyncFile, &path).map_err(file_error)?;
+            file.sync_all().map_err(file_error)?;
+            fault::synced(&path);
+        }
+        if std::fs::read(&path).map_err(file_error)? != *bytes {
+            return Err(WriteError::ReadBack(target.join(file_name)));
+        }
+    }
+    sync_directory(staging.path()).map_err(io)?;
+    fault::step(Step::Rename, target).map_err(io)?;
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        staging.path(),
+        rustix::fs::CWD,
+        target,
+        rustix::fs::RenameFlags::NOREPLACE,
+    )
+    .map_err(|errno| {
+        if errno == rustix::io::Errno::EXIST {
+            WriteError::Exists(target.to_owned())
+        } else {
+            io(io::Error::from(errno))
+        }
+    })?;
+    let staging = staging.keep();
+    fault::renamed(&staging, target);
+    sync_directory(parent).map_err(io)
+}
+
+/// Removes a file durably: the file, then its directory synced.
+///
+/// # Errors
+///
+/// The file cannot be removed (a missing one is no error), or the
+/// directory cannot be synced.
+pub fn remove(path: &Path) -> io::Result<()> {
+    fault::step(Step::Remove, path)?;
+    match std::fs::remove_file(path) {
+        Ok(()) => sync_directory(directory_of(path)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(err),
+    }
 }
 
 /// Syncs a directory, so that a rename or a new name in it is durable.
@@ -187,6 +306,7 @@ pub fn write_checked(
 ///
 /// The directory cannot be opened or synced.
 pub fn sync_directory(directory: &Path) -> io::Result<()> {
+    fault::step(Step::SyncDirectory, directory)?;
     File::open(directory)?.sync_all()
 }
 
@@ -279,19 +399,36 @@ pub fn sweep_for(target: &Path) -> io::Result<Vec<PathBuf>> {
     })
 }
 
+/// A directory's entries; `None` for a missing directory.
+fn entries(directory: &Path) -> io::Result<Option<std::fs::ReadDir>> {
+    match std::fs::read_dir(directory) {
+        Ok(entries) => Ok(Some(entries)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// Removes the temporaries of a directory whose names `ours` takes.
 fn remove_temporaries(directory: &Path, ours: impl Fn(&str) -> bool) -> io::Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(directory) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => return Err(err),
+    let Some(entries) = entries(directory)? else {
+        return Ok(Vec::new());
     };
     let mut removed = Vec::new();
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name();
-        if is_temporary(&name) && name.to_str().is_some_and(&ours) && entry.file_type()?.is_file() {
+        if !is_temporary(&name) || !name.to_str().is_some_and(&ours) {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if kind.is_file() {
+            fault::step(Step::Remove, &entry.path())?;
             std::fs::remove_file(entry.path())?;
+            removed.push(entry.path());
+        } else if kind.is_dir() {
+            // A folder that [`write_directory`] did not finish.
+            fault::step(Step::Remove, &entry.path())?;
+            std::fs::remove_dir_all(entry.path())?;
             removed.push(entry.path());
         }
     }

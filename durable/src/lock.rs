@@ -143,6 +143,37 @@ impl LockFile {
     }
 }
 
+/// Removes the lock files a killed process left in a directory (not in
+/// its subdirectories) and returns their paths: each `*.lock` file is
+/// taken as a lock and released, which removes it; one that a live
+/// process holds is left alone. A missing directory has none.
+///
+/// # Errors
+///
+/// The directory cannot be read.
+pub fn sweep_locks(directory: &Path) -> io::Result<Vec<PathBuf>> {
+    let Some(entries) = crate::entries(directory)? else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        let is_lock = path
+            .extension()
+            .is_some_and(|extension| extension == "lock");
+        if is_lock
+            && entry.file_type()?.is_file()
+            && let Ok(lock) = LockFile::acquire(&path, "removing a stale lock")
+        {
+            drop(lock);
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
 impl Drop for LockFile {
     fn drop(&mut self) {
         // Removed while still locked; the lock goes with the descriptor.
@@ -173,6 +204,19 @@ mod tests {
         assert_eq!(std::fs::read_to_string(again.path()).unwrap(), "pid 8");
         drop(again);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_stale_lock_is_swept_and_a_held_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = LockFile::acquire(dir.path().join("CO-1.card.lock"), "pid 7").unwrap();
+        std::fs::write(dir.path().join("CO-2.card.lock"), "pid 8 (killed)").unwrap();
+        std::fs::write(dir.path().join("CO-2.card"), "card").unwrap();
+        let removed = sweep_locks(dir.path()).unwrap();
+        assert_eq!(removed, [dir.path().join("CO-2.card.lock")]);
+        assert!(held.path().exists());
+        assert!(dir.path().join("CO-2.card").exists());
+        assert!(sweep_locks(&dir.path().join("absent")).unwrap().is_empty());
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! the hash of the last line (the head) is printed when a ceremony ends,
 //! for the witnesses' minutes, and `verify` checks a log against it.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read as _, Write as _};
+use std::fs::File;
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use sha2::{Digest as _, Sha256};
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The largest log read (a ceremony writes a few hundred lines).
-const MAX_LOG: u64 = 64 * 1024 * 1024;
+pub const MAX_LOG: u64 = 64 * 1024 * 1024;
 
 //------------ Entry ---------------------------------------------------------
 
@@ -93,7 +93,7 @@ pub enum AuditError {
 pub struct AuditLog {
     path: PathBuf,
     /// Open for appending and locked against other processes.
-    file: File,
+    file: durable::AppendFile,
     head: String,
     next: u64,
     /// A write failed: the file may end in a torn line, so nothing more is
@@ -113,26 +113,18 @@ impl AuditLog {
             path: path.to_owned(),
             source,
         };
-        let existed = path.exists();
-        // Mode 0600 whatever the umask: the log names officers and cards.
-        let file = std::os::unix::fs::OpenOptionsExt::mode(
-            OpenOptions::new().create(true).append(true),
-            0o600,
-        )
-        .open(path)
-        .map_err(io)?;
-        // One writer at a time: two would fork the chain.
-        file.try_lock().map_err(|err| match err {
-            std::fs::TryLockError::WouldBlock => io(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "the audit log is open in another process",
-            )),
-            std::fs::TryLockError::Error(err) => io(err),
+        // Mode 0600 whatever the umask (the log names officers and cards),
+        // one writer at a time (two would fork the chain).
+        let file = durable::AppendFile::open(path).map_err(|err| {
+            if err.kind() == io::ErrorKind::WouldBlock {
+                io(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "the audit log is open in another process",
+                ))
+            } else {
+                io(err)
+            }
         })?;
-        if !existed {
-            // The new file's name is durable only once its directory is.
-            durable::sync_directory(durable::directory_of(path)).map_err(io)?;
-        }
         let (entries, head) = read_chain(path, true)?;
         Ok(Self {
             path: path.to_owned(),
@@ -177,11 +169,7 @@ impl AuditLog {
         })?;
         let mut bytes = line.clone().into_bytes();
         bytes.push(b'\n');
-        if let Err(source) = self
-            .file
-            .write_all(&bytes)
-            .and_then(|()| self.file.sync_data())
-        {
+        if let Err(source) = self.file.append(&bytes) {
             self.failed = true;
             return Err(AuditError::Io {
                 path: self.path.clone(),
@@ -222,6 +210,18 @@ fn read_chain(path: &Path, absent_is_empty: bool) -> Result<(Vec<Entry>, String)
         }
         Err(err) => return Err(err),
     };
+    parse_chain(&text)
+}
+
+/// Verifies the text of a whole log (at most [`MAX_LOG`] bytes, as read
+/// from its file); returns its entries and its head. Every problem names
+/// the entry and the line.
+///
+/// # Errors
+///
+/// [`AuditError::Broken`] naming the first entry edited, removed or
+/// reordered, or a line that is not an entry.
+pub fn parse_chain(text: &str) -> Result<(Vec<Entry>, String), AuditError> {
     let mut entries = Vec::new();
     let mut prev = GENESIS.to_owned();
     for (index, raw) in text.split_inclusive('\n').enumerate() {
@@ -252,7 +252,8 @@ fn read_chain(path: &Path, absent_is_empty: bool) -> Result<(Vec<Entry>, String)
                     entry.seq
                 )
             };
-            return Err(broken(expected.min(entry.seq), problem));
+            // A line holding seq 0 still names an entry that exists.
+            return Err(broken(expected.min(entry.seq).max(1), problem));
         }
         if entry.prev != prev {
             return Err(AuditError::Broken {

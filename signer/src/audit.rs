@@ -335,6 +335,16 @@ pub enum Event {
 }
 
 impl Event {
+    /// The temporaries (or stale locks) a killed run left, removed.
+    pub fn stale_files_removed(removed: &[std::path::PathBuf]) -> Self {
+        Self::StaleFilesRemoved {
+            files: removed
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect(),
+        }
+    }
+
     /// The event's name in the log.
     pub fn name(&self) -> String {
         match self {

@@ -75,6 +75,11 @@ impl Ceremony {
             recovery
                 .removed
                 .extend(durable::sweep(&directory).map_err(Error::read(&directory))?);
+            // A killed run's card locks (they hold nothing, but are
+            // clutter that looks like a card in use).
+            recovery
+                .removed
+                .extend(durable::sweep_locks(&directory).map_err(Error::read(&directory))?);
         }
         if let Some(left) = left_open {
             for target in touched_files(&layout.audit(), left.begun) {
@@ -84,18 +89,12 @@ impl Ceremony {
             }
         }
         if !recovery.removed.is_empty() {
-            trail.record(&Event::StaleFilesRemoved {
-                files: recovery
-                    .removed
-                    .iter()
-                    .map(|path| path.display().to_string())
-                    .collect(),
-            })?;
+            trail.record(&Event::stale_files_removed(&recovery.removed))?;
         }
         let policy = Policy::load(&layout.policy())?;
         let hsm = open_hsm(&layout, &clock)?;
         let roster = hsm.roster()?;
-        let sealed = crate::state::load(&layout, &roster);
+        let sealed = crate::state::load(&layout, &roster, &policy);
         let chain = sealed
             .as_ref()
             .map(|sealed| sealed.state().chain())

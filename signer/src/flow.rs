@@ -619,6 +619,28 @@ impl Active<'_> {
         self.state_key = StateKey::derive(new);
     }
 
+    /// Replaces the policy file under the quorum (`keygen`, `ksk
+    /// promote`): the state it will be sealed with goes to disk first as
+    /// the pending state, so that a run killed after the file changed
+    /// leaves a ceremony the next command opens, not one whose policy
+    /// seems edited behind the quorum's back.
+    ///
+    /// # Errors
+    ///
+    /// The pending state or the policy cannot be written.
+    pub(crate) fn replace_policy(&mut self, config: ksr::Config) -> Result<(), Error> {
+        let policy = self.ceremony.policy().with_config(config)?;
+        state::write_pending(
+            self.ceremony,
+            self.ceremony.roster(),
+            &policy,
+            &self.state_key,
+        )?;
+        policy.write()?;
+        self.ceremony.set_policy(policy);
+        Ok(())
+    }
+
     /// Seals the HSM, once, and records it.
     fn seal(&mut self) {
         if !self.sealed {
@@ -659,6 +681,9 @@ pub struct Done<T> {
     pub refused: Vec<Refused>,
     /// The audit log's head after the closing entry, for the witnesses.
     pub audit_head: String,
+    /// What went wrong after the work was done and sealed (a card that
+    /// could not store the new epoch): for the operator, in words.
+    pub after: Vec<String>,
 }
 
 impl<O: Operation> Activated<'_, O> {
@@ -688,6 +713,7 @@ impl<O: Operation> Activated<'_, O> {
         let ceremony = &*active.ceremony;
         let (output, epoch) = result.map_err(|err| ceremony.fail(open, err))?;
         let mut closing = O::closing(&output);
+        let mut after = Vec::new();
         if O::ERASES_CARDS {
             // The retired cards that were presented here open nothing now;
             // they are erased all the same, so that no copy of a share
@@ -702,16 +728,28 @@ impl<O: Operation> Activated<'_, O> {
             }
         } else {
             // The cards learn the new epoch, and refuse any older state.
-            let told: Vec<Value> = kept
-                .iter_mut()
-                .filter_map(|card| {
-                    card.record_epoch(epoch)
-                        .ok()
-                        .map(|()| card.status().serial.clone().into())
-                })
-                .collect();
+            // A card that cannot store it still opens; it is named, in the
+            // log and to the operator, as one that would not refuse a
+            // restored older state.
+            let mut told: Vec<Value> = Vec::new();
+            let mut untold = Map::new();
+            for card in &mut kept {
+                let serial = card.status().serial.clone();
+                match card.record_epoch(epoch) {
+                    Ok(()) => told.push(serial.into()),
+                    Err(why) => {
+                        after.push(format!(
+                            "card {serial} was not told epoch {epoch} ({why}): it works, but would not refuse an older state; present it at the next operation"
+                        ));
+                        untold.insert(serial, why.into());
+                    }
+                }
+            }
             closing.insert("epoch".into(), epoch.into());
             closing.insert("cards_told_epoch".into(), told.into());
+            if !untold.is_empty() {
+                closing.insert("cards_not_told_epoch".into(), untold.into());
+            }
         }
         ceremony.close(open, Outcome::Done, closing)?;
         Ok(Done {
@@ -720,6 +758,7 @@ impl<O: Operation> Activated<'_, O> {
             accepted,
             refused,
             audit_head: ceremony.audit_head(),
+            after,
         })
     }
 }

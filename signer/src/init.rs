@@ -110,7 +110,6 @@ pub struct Initialized {
 /// What is wrong, naming it.
 pub fn prepare_init(request: InitRequest) -> Result<PreparedInit, Error> {
     check_officers(&request.officers, request.threshold)?;
-    request.puks.check()?;
     let layout = Layout::new(&request.dir);
     if !request.rehearsal {
         if !request.kdf.is_strong() {
@@ -142,12 +141,30 @@ pub fn prepare_init(request: InitRequest) -> Result<PreparedInit, Error> {
     .filter_map(|(there, what)| there.then_some(what))
     .collect();
     if !remains.is_empty() {
+        let mut what = remains.join(" and ");
+        if interrupted_init(&layout) {
+            // A crash or a kill during init: nothing in it was handed
+            // over or published, and init never guesses which half to keep.
+            what.push_str(
+                " from an init that was interrupted (its audit log has no init-done): nothing of it was handed over; remove the directory, and the PUK file if it was written, then run init again",
+            );
+        }
         return Err(Error::CeremonyExists {
             dir: request.dir.clone(),
-            what: remains.join(" and "),
+            what,
         });
     }
+    request.puks.check()?;
     Ok(PreparedInit { request })
+}
+
+/// Whether the directory's audit log shows an init begun and never done.
+fn interrupted_init(layout: &Layout) -> bool {
+    match hsm::read_audit_log(&layout.audit()) {
+        Ok(entries) => !entries.iter().any(|entry| entry.event == "init-done"),
+        // No log (killed before its first entry), or one cut short.
+        Err(_) => true,
+    }
 }
 
 /// Whether a directory exists and holds anything.
@@ -184,6 +201,13 @@ impl PreparedInit {
         let (mut trail, left_open) = Trail::open(&layout.audit(), clock.clone())?;
         if let Some(left) = left_open {
             trail.close_interrupted(left)?;
+        }
+        // What a killed init left beside the PUK file it was writing.
+        if let Some(path) = request.puks.file() {
+            let removed = durable::sweep_for(path).map_err(Error::read(path))?;
+            if !removed.is_empty() {
+                trail.record(&Event::stale_files_removed(&removed))?;
+            }
         }
         let mut begin = details([
             ("domain", request.domain.to_string().into()),

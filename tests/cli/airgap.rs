@@ -61,7 +61,7 @@ impl<'a> Intake<'a> {
         ));
     }
 
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if let Some((mut child, _)) = self.server.take() {
             crate::harness::stop(&mut child);
         }

@@ -16,6 +16,7 @@ mod audit;
 mod browser;
 mod card;
 mod ceremony;
+mod crash;
 mod demo;
 mod ds;
 mod hash;

@@ -209,7 +209,7 @@ pub fn run(command: &Command, context: &Context) -> Result<Outcome, CliError> {
                     "intake key {} pinned: every transfer set must be signed by it",
                     done.output.fingerprint
                 ))?;
-                render::audit_head(&done.audit_head)?;
+                render::closing(&done.audit_head, &done.after)?;
             }
             Ok(Outcome::Success)
         }

@@ -76,7 +76,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         ))?;
         out(format!("  {}", ksk.dnskey))?;
         out(format!("  {}", ksk.ds))?;
-        render::audit_head(&done.audit_head)?;
+        render::closing(&done.audit_head, &done.after)?;
     }
     Ok(Outcome::Success)
 }
@@ -108,7 +108,7 @@ pub fn run_ksk(command: &KskCommand, context: &Context) -> Result<Outcome, CliEr
                         .map(|(label, tag)| format!("; {label} (tag {tag}) is retired"))
                         .unwrap_or_default()
                 ))?;
-                render::audit_head(&done.audit_head)?;
+                render::closing(&done.audit_head, &done.after)?;
             }
             Ok(Outcome::Success)
         }

@@ -57,7 +57,7 @@ pub fn run(command: &Command, context: &Context) -> Result<Outcome, CliError> {
                     "the policy with SHA-256 {} is approved (it replaces {})",
                     done.output.policy_sha256, done.output.previous_sha256
                 ))?;
-                render::audit_head(&done.audit_head)?;
+                render::closing(&done.audit_head, &done.after)?;
             }
             Ok(Outcome::Success)
         }

@@ -105,6 +105,6 @@ pub fn run(args: Args, context: &Context, rekey: bool) -> Result<Outcome, CliErr
             "PUKs written to {path} (keep it offline; it is not shown again)"
         ))?;
     }
-    render::audit_head(&done.audit_head)?;
+    render::closing(&done.audit_head, &done.after)?;
     Ok(Outcome::Success)
 }

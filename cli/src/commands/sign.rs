@@ -308,6 +308,7 @@ fn report(
     let signed = &done.output;
     let words = ksr::pgp_words(&hex::decode(&signed.skr_sha256).unwrap_or_default());
     if context.json {
+        render::after_warnings(&done.after);
         render::json(&Report {
             skr: &signed.skr,
             skr_sha256: &signed.skr_sha256,
@@ -348,6 +349,6 @@ fn report(
         out(line)?;
     }
     out("HSM sealed")?;
-    render::audit_head(&done.audit_head)?;
+    render::closing(&done.audit_head, &done.after)?;
     Ok(Outcome::Success)
 }

@@ -211,9 +211,12 @@ impl Operation for Generation {
         // the new secret: a run killed after the HSM moved is picked up by
         // the new cards, not locked out.
         let new_key = crate::state::StateKey::derive(&enrolment.secret);
-        if let Err(err) =
-            crate::state::write_pending(active.ceremony(), &enrolment.roster, &new_key)
-        {
+        if let Err(err) = crate::state::write_pending(
+            active.ceremony(),
+            &enrolment.roster,
+            active.ceremony().policy(),
+            &new_key,
+        ) {
             issuing.discard();
             let _ = std::fs::remove_dir(&dir);
             return Err(err);

@@ -134,12 +134,12 @@ impl Operation for Keygen {
             KskRole::Next.name().into(),
             ksk_entry(&config, &domain, &key, now.time),
         );
-        let written = policy.replace(config)?;
+        active.replace_policy(config)?;
+        let written = active.ceremony().policy();
         active.ceremony().record(&Event::PolicyWritten {
             sha256: hex::encode(written.sha256()),
             change: format!("{} is ksk_next", key.label),
         })?;
-        active.ceremony_mut().set_policy(written);
         let ttl = active.ceremony().policy().config().ksk_policy.ttl;
         Ok(NewKsk {
             label: key.label.clone(),

@@ -155,7 +155,8 @@ impl Operation for Promote {
         let old = config
             .keys
             .insert(KskRole::Current.name().into(), next.clone());
-        let written = policy.replace(config)?;
+        active.replace_policy(config)?;
+        let written = active.ceremony().policy();
         active.ceremony().record(&Event::PolicyWritten {
             sha256: hex::encode(written.sha256()),
             change: format!(
@@ -166,7 +167,6 @@ impl Operation for Promote {
                     .unwrap_or_default()
             ),
         })?;
-        active.ceremony_mut().set_policy(written);
         Ok(Promoted {
             current: (next.label, next.key_tag),
             retired: old.map(|key| (key.label, key.key_tag)),

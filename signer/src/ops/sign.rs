@@ -303,10 +303,22 @@ pub fn prepare_sign_media(
 fn read_transfer(ceremony: &Ceremony, request: &MediaSignRequest) -> Result<Verified, Error> {
     let key = ceremony.chain().intake_key.ok_or(MediaError::NoKey)?;
     let set = match &request.source {
-        MediaSource::Dir(dir) => TransferSet::read(dir, Hop::ToSigner)?,
+        MediaSource::Dir(dir) => {
+            sweep_set(ceremony, dir)?;
+            TransferSet::read(dir, Hop::ToSigner)?
+        }
         MediaSource::Uploaded(set) => set.clone(),
     };
     Ok(set.verify(&key)?)
+}
+
+/// Removes, and records, what a killed signing left in the set.
+fn sweep_set(ceremony: &Ceremony, dir: &std::path::Path) -> Result<(), Error> {
+    let removed = crate::media::sweep_signer_leftovers(dir)?;
+    if !removed.is_empty() {
+        ceremony.record(&Event::stale_files_removed(&removed))?;
+    }
+    Ok(())
 }
 
 /// The set's previous SKR against this signer's own record of its last.
@@ -770,6 +782,7 @@ fn record_to_media(
 /// fails, or the log fails.
 pub fn rewrite_media(ceremony: &Ceremony, dir: &std::path::Path) -> Result<PathBuf, Error> {
     let key = ceremony.chain().intake_key.ok_or(MediaError::NoKey)?;
+    sweep_set(ceremony, dir)?;
     let set = TransferSet::read(dir, Hop::BackToIntake)?;
     let verified = set.verify(&key)?;
     let last = ceremony
