@@ -29,11 +29,11 @@ mod soft;
 mod spec;
 
 pub use audit::{
-    Actor, AuditError, AuditLog, Entry, Verified, read as read_audit_log,
-    verify as verify_audit_log,
+    Actor, AuditError, AuditLog, Entry, MAX_LOG, Verified, parse_chain as parse_audit_log,
+    read as read_audit_log, verify as verify_audit_log,
 };
 pub use error::HsmError;
 pub use hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS, Signer};
-pub use pkcs11::{PKCS11_FAILURES_FILE, PKCS11_FILE, Pkcs11Hsm, Protection};
-pub use soft::{FAILURES_FILE, STORE_FILE, SoftHsm, SoftKey};
+pub use pkcs11::{PKCS11_FAILURES_FILE, PKCS11_FILE, Pkcs11Hsm, Protection, parse_sidecar};
+pub use soft::{FAILURES_FILE, STORE_FILE, SoftHsm, SoftKey, parse_store as parse_soft_store};
 pub use spec::{KeyInfo, KeySpec, RsaBits, check_label};

@@ -190,8 +190,7 @@ impl Pkcs11Hsm {
         let path = dir.join(PKCS11_FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|err| HsmError::Io(format!("cannot read {}", path.display()), err))?;
-        let sidecar: Sidecar = serde_json::from_str(&text)
-            .map_err(|err| HsmError::Tampered(format!("{}: {err}", path.display())))?;
+        let sidecar = parse_sidecar_text(&path, &text)?;
         let (context, _) = load(&sidecar.module, Some(&sidecar.module_sha256))?;
         let slot = find_slot(&context, &sidecar.token)?;
         let serial = token_serial(&context, slot)?;
@@ -946,6 +945,30 @@ fn pkcs11(err: Error) -> HsmError {
         Error::Pkcs11(rv, function) => HsmError::Pkcs11(format!("{function:?}: {rv:?}")),
         other => HsmError::Pkcs11(format!("{other:?}")),
     }
+}
+
+/// Parses the text of `pkcs11.json`; `path` names it in errors.
+fn parse_sidecar_text(path: &Path, text: &str) -> Result<Sidecar, HsmError> {
+    serde_json::from_str(text)
+        .map_err(|err| HsmError::Tampered(format!("{}: {err}", path.display())))
+}
+
+/// Parses a PKCS#11 token's file (`pkcs11.json`) from its bytes, as
+/// [`Pkcs11Hsm::open`] reads it before it loads any module, and answers it
+/// written back as the HSM writes it. For fuzzing and tools: no module is
+/// loaded and no file read.
+///
+/// # Errors
+///
+/// Not UTF-8 (which `open` reports as an unreadable file), or not such a
+/// file.
+pub fn parse_sidecar(bytes: &[u8]) -> Result<Vec<u8>, HsmError> {
+    let path = Path::new(PKCS11_FILE);
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| HsmError::Tampered(format!("{}: not UTF-8", path.display())))?;
+    let sidecar = parse_sidecar_text(path, text)?;
+    serde_json::to_vec_pretty(&sidecar)
+        .map_err(|err| HsmError::Crypto(format!("the token file does not serialize: {err}")))
 }
 
 fn write_sidecar(dir: &Path, sidecar: &Sidecar) -> Result<(), HsmError> {

@@ -65,7 +65,7 @@ pub use policy::Policy;
 pub use process::forbid_core_dumps;
 pub use records::{dnskey_record, ds_record, random_digits, uuid};
 pub use report::{Files, JsonReport, Report};
-pub use state::{Chain, LastSkr, STATE_FILE, State, StateError};
+pub use state::{Chain, LastSkr, STATE_FILE, State, StateError, parse_state_file};
 pub use summary::{
     BundleRow, Detail, FileRef, KskColumn, KskUse, RosterRef, SignDetail, Summary, TransferRef,
     bundle_table,

@@ -904,10 +904,10 @@ pub struct Export<'a> {
     pub exported: String,
 }
 
-/// Writes `MEDIA/<ID>/`: every file into a hidden folder beside it, each
-/// synced, then the folder renamed into place and the medium's folder
-/// synced; the set is then read back from the medium and verified before
-/// this returns. An existing `MEDIA/<ID>` is never touched; a failure
+/// Writes `MEDIA/<ID>/` with [`durable::write_directory`] (a hidden
+/// folder beside it, each file synced, renamed into place, the medium's
+/// folder synced); the set is then read back from the medium and verified
+/// before this returns. An existing `MEDIA/<ID>` is never touched; a failure
 /// leaves no `MEDIA/<ID>`.
 ///
 /// # Errors
@@ -957,36 +957,49 @@ pub fn export(
         })?;
     manifest_bytes.push(b'\n');
     let signature = format!("{}\n", key.sign(&manifest_bytes));
-    let staging = media.join(format!(".{}.partial", export.id));
-    // A partial folder is a failed export's: it was never a set.
-    if staging.symlink_metadata().is_ok() {
-        std::fs::remove_dir_all(&staging).map_err(MediaError::io(&staging))?;
-    }
-    std::fs::create_dir(&staging).map_err(MediaError::io(&staging))?;
-    let result = (|| {
-        let mut contents: Vec<(&str, &[u8])> = vec![export.ksr];
-        contents.extend(export.previous);
-        contents.push((MANIFEST, &manifest_bytes));
-        contents.push((MANIFEST_SIG, signature.as_bytes()));
-        for (name, bytes) in contents {
-            write_file(&staging.join(name), bytes)?;
+    let mut contents: Vec<(&str, &[u8])> = vec![export.ksr];
+    contents.extend(export.previous);
+    contents.push((MANIFEST, &manifest_bytes));
+    contents.push((MANIFEST_SIG, signature.as_bytes()));
+    durable::write_directory(&target, &contents).map_err(|err| match err {
+        durable::WriteError::ReadBack(path) => MediaError::ReadBack(path),
+        durable::WriteError::Exists(path) => MediaError::Replay(format!(
+            "{} exists: a transfer set is never overwritten",
+            path.display()
+        )),
+        durable::WriteError::Io { path, source } => MediaError::Io { path, source },
+    })?;
+    // Read back from the medium, as the signer will.
+    let reread =
+        TransferSet::read(&target, Hop::ToSigner).and_then(|set| set.verify(&key.public()));
+    match reread {
+        Ok(reread) if reread.manifest == manifest => {}
+        result => {
+            // Never a set that does not read back as written.
+            let _ = std::fs::remove_dir_all(&target);
+            return Err(result
+                .err()
+                .unwrap_or(MediaError::ReadBack(target.join(MANIFEST))));
         }
-        durable::sync_directory(&staging).map_err(MediaError::io(&staging))?;
-        std::fs::rename(&staging, &target).map_err(MediaError::io(&target))?;
-        durable::sync_directory(media).map_err(MediaError::io(media))?;
-        // Read back from the medium, as the signer will.
-        let reread = TransferSet::read(&target, Hop::ToSigner)?.verify(&key.public())?;
-        if reread.manifest != manifest {
-            return Err(MediaError::ReadBack(target.join(MANIFEST)));
-        }
-        Ok(())
-    })();
-    if let Err(err) = result {
-        let _ = std::fs::remove_dir_all(&staging);
-        let _ = std::fs::remove_dir_all(&target);
-        return Err(err);
     }
     Ok((target, manifest))
+}
+
+/// Removes what a killed signing left in a set while writing the SKR or
+/// its manifest there: only temporaries named after those files (their
+/// names are the signer's own), never anything else a set holds. Returns
+/// what was removed, for the audit log.
+///
+/// # Errors
+///
+/// The set's folder cannot be read or a temporary cannot be removed.
+pub fn sweep_signer_leftovers(dir: &Path) -> Result<Vec<PathBuf>, MediaError> {
+    let mut removed = Vec::new();
+    for name in ["skr.xml", "skr.txt", SKR_MANIFEST] {
+        let target = dir.join(name);
+        removed.extend(durable::sweep_for(&target).map_err(MediaError::io(&target))?);
+    }
+    Ok(removed)
 }
 
 /// Writes the SKR's manifest into a set, synced and read back (the SKR
@@ -1011,22 +1024,6 @@ pub fn write_skr_manifest(dir: &Path, manifest: &SkrManifest) -> Result<PathBuf,
         durable::WriteError::Io { path, source } => MediaError::Io { path, source },
     })?;
     Ok(path)
-}
-
-/// A file written, synced and read back.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), MediaError> {
-    use std::io::Write as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(MediaError::io(path))?;
-    file.write_all(bytes).map_err(MediaError::io(path))?;
-    file.sync_all().map_err(MediaError::io(path))?;
-    if std::fs::read(path).map_err(MediaError::io(path))? != bytes {
-        return Err(MediaError::ReadBack(path.to_owned()));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -62,18 +62,27 @@ impl Heard {
     /// Unreadable, or not 32 words.
     pub fn read_file(path: &std::path::Path) -> Result<Self, crate::Error> {
         let bytes = crate::media::read_file(path, 4096, crate::media::Links::Follow)?;
-        let text = String::from_utf8_lossy(&bytes);
+        Self::parse_words(&String::from_utf8_lossy(&bytes))
+            .map_err(|why| crate::Error::Oob(format!("{}: {why}", path.display())))
+    }
+
+    /// Reads the words of such a file from its text (see
+    /// [`Self::read_file`]).
+    ///
+    /// # Errors
+    ///
+    /// Not 32 words: how many there are.
+    pub fn parse_words(text: &str) -> Result<Self, String> {
         let words: Vec<String> = text
             .split_whitespace()
             .filter(|token| token.chars().any(char::is_alphabetic))
             .map(str::to_owned)
             .collect();
         if words.len() != WORDS {
-            return Err(crate::Error::Oob(format!(
-                "{}: {} words, not the {WORDS} of a SHA-256 read out as PGP words",
-                path.display(),
+            return Err(format!(
+                "{} words, not the {WORDS} of a SHA-256 read out as PGP words",
                 words.len()
-            )));
+            ));
         }
         Ok(Self::All(words))
     }

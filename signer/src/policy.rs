@@ -42,6 +42,15 @@ impl Policy {
     /// with line and column).
     pub fn load(path: &Path) -> Result<Self, Error> {
         let bytes = std::fs::read(path).map_err(Error::read(path))?;
+        Self::from_bytes(path, bytes)
+    }
+
+    /// A policy from the bytes of its file; `path` names it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::load`], but for reading the file.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self, Error> {
         let text = String::from_utf8(bytes).map_err(|_| Error::Read {
             path: path.to_owned(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"),
@@ -100,26 +109,41 @@ impl Policy {
     pub fn ksk(&self, role: KskRole) -> Option<&KskConfig> {
         self.config.keys.get(role.name())
     }
-
-    /// Writes a changed policy to this policy's file, atomically, and
-    /// returns it as the policy now in force.
+    /// The policy this file would hold with `config`, not yet written
+    /// (its hash goes into the pending state before the file changes).
     ///
     /// # Errors
     ///
-    /// The policy is the built-in one, or the file cannot be written.
-    pub(crate) fn replace(&self, config: Config) -> Result<Self, Error> {
+    /// The built-in policy has no file.
+    pub(crate) fn with_config(&self, config: Config) -> Result<Self, Error> {
         let path = self
             .path
             .clone()
             .ok_or_else(|| Error::Internal("the built-in policy cannot be rewritten".into()))?;
         let text = config.to_toml();
-        durable::write(&path, text.as_bytes(), durable::Replace::Allowed)?;
         Ok(Self {
             config,
             path: Some(path),
             sha256: Sha256::digest(text.as_bytes()).into(),
             text,
         })
+    }
+
+    /// Writes the policy to its file, atomically.
+    ///
+    /// # Errors
+    ///
+    /// The built-in policy has no file, or it cannot be written.
+    pub(crate) fn write(&self) -> Result<(), Error> {
+        let path = self
+            .path
+            .as_deref()
+            .ok_or_else(|| Error::Internal("the built-in policy cannot be rewritten".into()))?;
+        Ok(durable::write(
+            path,
+            self.text.as_bytes(),
+            durable::Replace::Allowed,
+        )?)
     }
 }
 

@@ -35,12 +35,17 @@ use crate::audit::{self, Event, SharedTrail};
 use crate::ceremony::Ceremony;
 use crate::error::Error;
 use crate::layout::Layout;
+use crate::policy::Policy;
 
 /// The file in `DIR/hsm`.
 pub const STATE_FILE: &str = "state.json";
-/// The state a new card set will have, written before the HSM moves to it
-/// and sealed under the new secret: a run killed between the move and the
-/// sealing leaves an HSM that this state, not the old one, describes.
+/// The state an operation is about to leave, written before it changes
+/// the HSM's card set (sealed under the new secret) or the policy file
+/// (`keygen`, `ksk promote`): a run killed between that change and the
+/// sealing leaves an HSM and a policy that this state, not the old one,
+/// describes. Only a state that follows the sealed one (its MAC) and
+/// describes what is on disk is taken; its own MAC is verified at
+/// activation like any other.
 pub const PENDING_FILE: &str = "state.pending.json";
 
 /// What the MAC key is derived for.
@@ -324,12 +329,19 @@ fn path(layout: &Layout) -> PathBuf {
 /// # Errors
 ///
 /// No state file, or not one.
-pub(crate) fn load(layout: &Layout, roster: &quorum::Roster) -> Result<Sealed, StateError> {
+pub(crate) fn load(
+    layout: &Layout,
+    roster: &quorum::Roster,
+    policy: &Policy,
+) -> Result<Sealed, StateError> {
     let sealed = read(path(layout))?;
     let hsm_roster = hex::encode(roster.digest());
-    if sealed.state.roster_sha256 != hsm_roster
+    let file_policy = hex::encode(policy.sha256());
+    let moved =
+        |state: &State| state.roster_sha256 != hsm_roster || state.policy_sha256 != file_policy;
+    if moved(&sealed.state)
         && let Ok(pending) = read(layout.hsm().join(PENDING_FILE))
-        && pending.state.roster_sha256 == hsm_roster
+        && !moved(&pending.state)
         && pending.state.previous_mac == sealed.mac
     {
         return Ok(pending);
@@ -337,8 +349,8 @@ pub(crate) fn load(layout: &Layout, roster: &quorum::Roster) -> Result<Sealed, S
     Ok(sealed)
 }
 
-/// Writes the pending state of a new card set (see [`PENDING_FILE`]),
-/// before the HSM moves to it.
+/// Writes the pending state (see [`PENDING_FILE`]) of a new card set or
+/// a new policy, before the HSM or the policy file moves to it.
 ///
 /// # Errors
 ///
@@ -346,13 +358,14 @@ pub(crate) fn load(layout: &Layout, roster: &quorum::Roster) -> Result<Sealed, S
 pub(crate) fn write_pending(
     ceremony: &Ceremony,
     roster: &quorum::Roster,
+    policy: &Policy,
     key: &StateKey,
 ) -> Result<(), Error> {
     let previous = ceremony.sealed()?;
     let keys = ceremony.inventory()?;
     let parts = Parts {
         roster,
-        policy: ceremony.policy(),
+        policy,
         keys: &keys,
         hsm: ceremony.hsm().binding(),
         rehearsal: previous.state.rehearsal,
@@ -407,7 +420,7 @@ fn anchor(trail: &audit::Trail) -> Anchor {
 
 /// Removes a pending state that is not, or no longer, needed.
 pub(crate) fn discard_pending(layout: &Layout) {
-    let _ = std::fs::remove_file(layout.hsm().join(PENDING_FILE));
+    let _ = durable::remove(&layout.hsm().join(PENDING_FILE));
 }
 
 fn read(path: PathBuf) -> Result<Sealed, StateError> {
@@ -423,10 +436,34 @@ fn read(path: PathBuf) -> Result<Sealed, StateError> {
             });
         }
     };
-    serde_json::from_str(&text).map_err(|err| StateError::Malformed {
+    parse(path, &text)
+}
+
+/// Parses the text of a state file; `path` names it in errors. Split from
+/// [`read`] so the parser can be fuzzed without a file.
+fn parse(path: PathBuf, text: &str) -> Result<Sealed, StateError> {
+    serde_json::from_str(text).map_err(|err| StateError::Malformed {
         path,
         why: err.to_string(),
     })
+}
+
+/// Parses a sealed state file (`state.json`) from its text, as a ceremony
+/// reads it when it opens, and answers the state (not authenticated: only
+/// the quorum's key checks its MAC) and the file written back as a
+/// sealing writes it. For fuzzing and tools that hold no key.
+///
+/// # Errors
+///
+/// Not a sealed state ([`StateError::Malformed`]).
+pub fn parse_state_file(text: &str) -> Result<(State, Vec<u8>), StateError> {
+    let path = PathBuf::from(STATE_FILE);
+    let sealed = parse(path.clone(), text)?;
+    let written = serde_json::to_vec_pretty(&sealed).map_err(|err| StateError::Malformed {
+        path,
+        why: err.to_string(),
+    })?;
+    Ok((sealed.state, written))
 }
 
 /// The MAC of a state.

@@ -714,4 +714,20 @@ fn deliberate_edits_are_damage_once_the_pin_opens_the_card() {
         SimulatedCard::open(FileStorage::new(&path)),
         Err(OpenError::Damaged(_))
     ));
+    // The old cap's worst card (1 GiB, 16 passes: 12.7 s a PIN check) is
+    // over the cap now; the cap itself, 256 MiB and 8 passes, opens.
+    for (m_kib, t, opens) in [
+        (1024 * 1024, 16, false),
+        (256 * 1024 + 1, 1, false),
+        (256 * 1024, 8, true),
+    ] {
+        let path = dir.path().join(format!("kdf-{m_kib}-{t}.card"));
+        issue(&path);
+        edit_body(&path, |json| {
+            json["kdf"]["m_kib"] = m_kib.into();
+            json["kdf"]["t"] = t.into();
+        });
+        let opened = SimulatedCard::open(FileStorage::new(&path));
+        assert_eq!(opened.is_ok(), opens, "m = {m_kib} KiB, t = {t}");
+    }
 }

@@ -17,6 +17,7 @@ use crate::hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS};
 use crate::selftest;
 use crate::spec::{KeyInfo, KeySpec, check_label};
 pub use key::SoftKey;
+pub use store::parse_store;
 use store::{Store, StoredKey};
 pub(crate) use store::{atomic_write, read_failures, write_failures};
 

@@ -221,13 +221,19 @@ impl Store {
         file.take(MAX_STORE + 1)
             .read_to_end(&mut bytes)
             .map_err(io)?;
+        Self::parse(path, &bytes)
+    }
+
+    /// Parses the store's bytes; `path` names it in errors. Split from
+    /// [`Self::read`] so the parser can be fuzzed without a file.
+    fn parse(path: &Path, bytes: &[u8]) -> Result<Self, HsmError> {
         if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_STORE {
             return Err(HsmError::Tampered(format!(
                 "{} is larger than {MAX_STORE} bytes",
                 path.display()
             )));
         }
-        let store: Self = serde_json::from_slice(&bytes).map_err(|err| {
+        let store: Self = serde_json::from_slice(bytes).map_err(|err| {
             HsmError::Tampered(format!("{} does not read: {err}", path.display()))
         })?;
         if store.format != FORMAT {
@@ -247,6 +253,20 @@ impl Store {
         atomic_write(path, &bytes)
             .map_err(|err| HsmError::Io(format!("cannot write {}", path.display()), err))
     }
+}
+
+/// Parses a soft HSM store (`keystore.json`) from its bytes, as
+/// [`SoftHsm::open`](super::SoftHsm::open) reads it, and answers the store
+/// written back as the HSM writes it. Nothing is authenticated here: the
+/// MAC needs the quorum's secret. For fuzzing and tools that hold no file.
+///
+/// # Errors
+///
+/// As `open`: larger than 4 MiB, not a store, or another format.
+pub fn parse_store(bytes: &[u8]) -> Result<Vec<u8>, HsmError> {
+    let store = Store::parse(Path::new(super::STORE_FILE), bytes)?;
+    serde_json::to_vec_pretty(&store)
+        .map_err(|err| HsmError::Crypto(format!("the store does not serialize: {err}")))
 }
 
 /// Replaces a file's bytes so that a crash leaves the old or the new

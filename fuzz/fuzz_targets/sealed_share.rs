@@ -1,0 +1,4 @@
+//! Fuzzes `fuzzing::sealed_share`: see its documentation for the laws asserted.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzzing::sealed_share(data));

@@ -1,0 +1,4 @@
+//! Fuzzes `fuzzing::service_json`: see its documentation for the laws asserted.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzzing::service_json(data));

@@ -1,0 +1,4 @@
+//! Fuzzes `fuzzing::state`: see its documentation for the laws asserted.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzzing::state(data));
