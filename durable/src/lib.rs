@@ -165,30 +165,20 @@ pub fn write_checked(
         return Err(WriteError::Exists(path.to_owned()));
     }
     let directory = directory_of(path);
-    let name = path.file_name().unwrap_or_else(|| OsStr::new("file"));
-    let mut prefix = std::ffi::OsString::from(".");
-    prefix.push(name);
-    prefix.push(".");
+    let prefix = temporary_prefix(path);
     let mut temporary = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(TEMPORARY_SUFFIX)
         .rand_bytes(8)
         .tempfile_in(directory)
         .map_err(|err| io(without_temporary_name(err, directory)))?;
-    fault::step(Step::Write, temporary.path()).map_err(io)?;
-    temporary.write_all(bytes).map_err(io)?;
-    fault::unsynced(temporary.path(), 0);
-    if !fault::skip_fsync() {
-        fault::step(Step::SyncFile, temporary.path()).map_err(io)?;
-        temporary.as_file().sync_all().map_err(io)?;
-        fault::synced(temporary.path());
-    }
+    let temporary_path = temporary.path().to_owned();
+    write_synced(temporary.as_file_mut(), &temporary_path, bytes).map_err(io)?;
     let reread = std::fs::read(temporary.path()).map_err(io)?;
     if reread != bytes || !accept(&reread) {
         return Err(WriteError::ReadBack(path.to_owned()));
     }
     fault::step(Step::Rename, path).map_err(io)?;
-    let temporary_path = temporary.path().to_owned();
     match replace {
         Replace::Never => temporary.persist_noclobber(path).map_err(|err| {
             if err.error.kind() == io::ErrorKind::AlreadyExists {
@@ -224,10 +214,7 @@ pub fn write_directory(target: &Path, files: &[(&str, &[u8])]) -> Result<(), Wri
     let parent = directory_of(target);
     // A folder an earlier, crashed run left for this target.
     sweep_for(target).map_err(io)?;
-    let name = target.file_name().unwrap_or_else(|| OsStr::new("folder"));
-    let mut prefix = std::ffi::OsString::from(".");
-    prefix.push(name);
-    prefix.push(".");
+    let prefix = temporary_prefix(target);
     let staging = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(TEMPORARY_SUFFIX)
@@ -247,19 +234,12 @@ pub fn write_directory(target: &Path, files: &[(&str, &[u8])]) -> Result<(), Wri
             path: target.join(file_name),
             source,
         };
-        fault::step(Step::Write, &path).map_err(file_error)?;
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
             .map_err(file_error)?;
-        file.write_all(bytes).map_err(file_error)?;
-        fault::unsynced(&path, 0);
-        if !fault::skip_fsync() {
-            fault::step(Step::SyncFile, &path).map_err(file_error)?;
-            file.sync_all().map_err(file_error)?;
-            fault::synced(&path);
-        }
+        write_synced(&mut file, &path, bytes).map_err(file_error)?;
         if std::fs::read(&path).map_err(file_error)? != *bytes {
             return Err(WriteError::ReadBack(target.join(file_name)));
         }
@@ -283,6 +263,30 @@ pub fn write_directory(target: &Path, files: &[(&str, &[u8])]) -> Result<(), Wri
     let staging = staging.keep();
     fault::renamed(&staging, target);
     sync_directory(parent).map_err(io)
+}
+
+/// How a temporary for `target` is named before its random part:
+/// `.NAME.`, which [`sweep_for`] recognizes.
+fn temporary_prefix(target: &Path) -> std::ffi::OsString {
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(target.file_name().unwrap_or_else(|| OsStr::new("file")));
+    prefix.push(".");
+    prefix
+}
+
+/// Writes a new file's bytes and syncs them: the two durable steps of
+/// every file made here, and where the fault hook learns what is not yet
+/// synced (and where the broken-write switch skips the sync).
+fn write_synced(file: &mut File, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fault::step(Step::Write, path)?;
+    file.write_all(bytes)?;
+    fault::unsynced(path, 0);
+    if !fault::skip_fsync() {
+        fault::step(Step::SyncFile, path)?;
+        file.sync_all()?;
+        fault::synced(path);
+    }
+    Ok(())
 }
 
 /// Removes a file durably: the file, then its directory synced.
