@@ -120,15 +120,22 @@ pub enum CliError {
     /// The service counted no card: the quorum's rules refused it.
     #[error("refused: {0}")]
     CardRefused(String),
-    /// A demo step did not exit as expected.
-    #[error("the demo step `{command}` exited {exit}, not {expected}")]
-    Demo {
-        /// The command line.
-        command: String,
-        /// Its exit code.
-        exit: i32,
-        /// The one expected.
-        expected: i32,
+    /// A scenario file that cannot run (its line and column named).
+    #[error("{0}")]
+    Scenario(#[from] crate::exercise::ScenarioError),
+    /// The exercise itself cannot go on (not a participant's mistake).
+    #[error("exercise: {0}")]
+    Exercise(String),
+    /// An autopilot run in which the ceremony did not react as the
+    /// scenario expects: the tool, not a participant, deviated.
+    #[error(
+        "the autopilot run deviated from the scenario: {steps} step(s) and {faults} fault(s) not as expected (see the transcript)"
+    )]
+    ExerciseDeviated {
+        /// Steps not as expected.
+        steps: usize,
+        /// Faults not detected as expected.
+        faults: usize,
     },
 }
 
@@ -225,7 +232,9 @@ impl CliError {
             | Self::Stdin(_)
             | Self::Output(_)
             | Self::Remote(_)
-            | Self::Demo { .. } => 1,
+            | Self::Exercise(_)
+            | Self::ExerciseDeviated { .. } => 1,
+            Self::Scenario(_) => 2,
             Self::CardRefused(_) => 4,
             Self::Web(web::Error::Pem { .. }) => 2,
             Self::Web(

@@ -9,6 +9,8 @@
 mod commands;
 mod context;
 mod error;
+mod exercise;
+mod paperwork;
 mod render;
 mod secrets;
 mod service;
@@ -116,8 +118,20 @@ enum Command {
     /// The ZSK operator's side, for exercises and tests.
     #[command(subcommand)]
     Zsk(commands::zsk::Command),
-    /// Run a whole tabletop ceremony on the embedded soft HSM.
+    /// Run a whole tabletop ceremony on the embedded soft HSM: the
+    /// autopilot run of the normal-quarter exercise.
     Demo(commands::demo::Args),
+    /// Tabletop exercises: scripted ceremonies with roles, injected faults
+    /// and a scored transcript.
+    #[command(subcommand)]
+    Exercise(commands::exercise::Command),
+    /// Print the script of the coming ceremony from its real parameters:
+    /// numbered steps, roles, commands, the values to compare, boxes for
+    /// initials and times.
+    Script(commands::paperwork::ScriptArgs),
+    /// Fill the ceremony's script from its audit log: who did what when,
+    /// every hash and every refusal, ready to sign and archive.
+    Record(commands::paperwork::RecordArgs),
 }
 
 fn main() -> ExitCode {
@@ -162,6 +176,9 @@ fn main() -> ExitCode {
         Command::Card(command) => commands::card::run(command, &context),
         Command::Audit(command) => commands::audit::run(&command, &context),
         Command::Demo(args) => commands::demo::run(&args, &context),
+        Command::Exercise(command) => commands::exercise::run(&command, &context),
+        Command::Script(args) => commands::paperwork::script(&args, &context),
+        Command::Record(args) => commands::paperwork::record(&args, &context),
         Command::Zsk(command) => commands::zsk::run(&command, &context),
         Command::Serve(args) => service::run(&args, &context),
         Command::Intake(command) => commands::intake::run(&command, &context),

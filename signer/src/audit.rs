@@ -327,6 +327,11 @@ pub enum Event {
         /// Who, over the network.
         client: Option<Client>,
     },
+    /// An exercise injected a fault into a rehearsal's flow.
+    FaultInjected {
+        /// Which ([`crate::RehearsalFault`]'s name).
+        fault: &'static str,
+    },
     /// An activation attempt ran out of time.
     AttemptExpired {
         /// Cards presented by then.
@@ -377,6 +382,7 @@ impl Event {
             Self::ServiceStopped => "service-stopped".into(),
             Self::Transfer { event, .. } => (*event).into(),
             Self::AttemptExpired { .. } => "activation-expired".into(),
+            Self::FaultInjected { .. } => "exercise-fault-injected".into(),
         }
     }
 
@@ -559,6 +565,7 @@ impl Event {
                 put_client(&mut map, Some(client));
             }
             Self::AttemptExpired { presented } => put("presented", (*presented).into()),
+            Self::FaultInjected { fault } => put("fault", (*fault).into()),
             Self::Transfer {
                 details, client, ..
             } => {

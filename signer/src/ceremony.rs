@@ -42,6 +42,8 @@ pub struct Ceremony {
     /// The intake key and last SKR, as sealed, or as an operation changed
     /// them (sealed at its end).
     chain: crate::state::Chain,
+    /// The fault an exercise injected into this rehearsal's flow.
+    fault: Option<crate::RehearsalFault>,
 }
 
 impl Ceremony {
@@ -110,6 +112,7 @@ impl Ceremony {
             hsm,
             roster,
             recovery,
+            fault: None,
         })
     }
 
@@ -221,6 +224,30 @@ impl Ceremony {
     /// The log cannot be written.
     pub fn record(&self, event: &Event) -> Result<Entry, Error> {
         audit::lock(&self.trail).record(event)
+    }
+
+    /// Injects an exercise's fault into this rehearsal's flow, recorded
+    /// in the log before it strikes.
+    ///
+    /// # Errors
+    ///
+    /// A production ceremony ([`Error::Production`]), or the log fails.
+    pub fn inject_fault(&mut self, fault: crate::RehearsalFault) -> Result<(), Error> {
+        if !self.is_rehearsal() {
+            return Err(Error::Production(format!(
+                "the fault {fault} is an exercise's: only a rehearsal ceremony (init --rehearsal) takes one"
+            )));
+        }
+        self.record(&Event::FaultInjected {
+            fault: fault.name(),
+        })?;
+        self.fault = Some(fault);
+        Ok(())
+    }
+
+    /// The fault an exercise injected, if any.
+    pub fn injected_fault(&self) -> Option<crate::RehearsalFault> {
+        self.fault
     }
 
     //--- For the flows of this crate

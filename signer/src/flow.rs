@@ -164,7 +164,7 @@ impl<O: Operation> Prepared<O> {
     }
 
     /// A check before the confirmation refused it: the operation closes.
-    pub(crate) fn fail(self, ceremony: &Ceremony, err: Error) -> Error {
+    pub fn fail(self, ceremony: &Ceremony, err: Error) -> Error {
         ceremony.fail(self.open, err)
     }
 }
@@ -351,6 +351,7 @@ impl<O: Operation> Confirmed<O> {
             // last told of (a directory rolled back needs its officers'
             // cards rolled back), and a production ceremony refuses what
             // only a rehearsal takes.
+            let roster = self.session.roster();
             let refusal = card.check_epoch(self.summary.epoch).err().or_else(|| {
                 if self.summary.rehearsal {
                     None
@@ -361,6 +362,14 @@ impl<O: Operation> Confirmed<O> {
                 } else {
                     None
                 }
+            }).or_else(|| {
+                // A usable card the roster does not have is refused
+                // before its PIN costs a try: named as a retired card of
+                // this ceremony, or as one that was never its own. (A
+                // blocked, dead or erased card says so at its PIN.)
+                (card.status().state == smartcard_sim::CardState::Active
+                    && roster.officer_by_card(&card.status().serial).is_none())
+                    .then(|| not_enrolled(ceremony, &card.status().serial, roster.generation()))
             });
             if let Some(reason) = refusal {
                 let status = card.status().clone();
@@ -520,6 +529,13 @@ impl<O: Operation> Confirmed<O> {
                 },
             ));
         }
+        if ceremony.injected_fault() == Some(crate::RehearsalFault::AttemptExpires) {
+            let presented = self.accepted.len();
+            if let Err(err) = ceremony.record(&Event::AttemptExpired { presented }) {
+                return Err(ceremony.fail(self.open, err));
+            }
+            return Err(self.expire(ceremony));
+        }
         let Some(secret) = self.session.take_secret(ceremony.clock().instant()) else {
             return Err(ceremony.fail(self.open, Error::Expired));
         };
@@ -532,7 +548,14 @@ impl<O: Operation> Confirmed<O> {
         {
             return Err(ceremony.fail(self.open, err));
         }
-        if let Err(err) = ceremony.hsm_mut().activate(secret.secret()) {
+        let activation = if ceremony.injected_fault() == Some(crate::RehearsalFault::HsmSelfTest) {
+            Err(hsm::HsmError::SelfTest(
+                "the exercise's injected fault (a rehearsal)".into(),
+            ))
+        } else {
+            ceremony.hsm_mut().activate(secret.secret())
+        };
+        if let Err(err) = activation {
             let recorded = ceremony.record(&Event::HsmActivationFailed {
                 error: err.to_string(),
             });
@@ -571,6 +594,33 @@ impl<O: Operation> Confirmed<O> {
             refused: self.refused,
             kept: self.kept,
         })
+    }
+}
+
+/// Why a card the roster does not have opens nothing: a card of a card
+/// set this ceremony retired (its log issued the serial), or a card of no
+/// card set of this ceremony (another ceremony's, or forged).
+pub(crate) fn not_enrolled(ceremony: &Ceremony, serial: &str, generation: u64) -> String {
+    let issued = hsm::read_audit_log(&ceremony.layout().audit())
+        .ok()
+        .and_then(|entries| {
+            entries.into_iter().find_map(|entry| {
+                let cards = entry.details.get("cards")?.as_array()?;
+                let listed = cards
+                    .iter()
+                    .any(|card| card.get("serial").and_then(Value::as_str) == Some(serial));
+                (entry.event == "cards-issued" && listed)
+                    .then(|| entry.details.get("generation").and_then(Value::as_u64))
+                    .flatten()
+            })
+        });
+    match issued {
+        Some(old) if old < generation => format!(
+            "card {serial:?}: a retired card of card set {old}; card set {generation} replaced it, and it opens nothing"
+        ),
+        _ => format!(
+            "card {serial:?}: not enrolled in generation {generation}: no card set of this ceremony holds it (a card of another ceremony, or a forged one)"
+        ),
     }
 }
 

@@ -19,7 +19,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ksr::{DocumentRole, Severity};
+use ksr::{DocumentRole, KskRole, Severity};
+use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
@@ -243,6 +244,53 @@ impl Intake {
     /// The key file is unreadable.
     pub fn public_key(&self) -> Result<IntakeKey, Error> {
         Ok(IntakeSigningKey::read(&self.paths.key())?.public())
+    }
+
+    /// Replaces the intake's copy of the ceremony's policy with the one
+    /// carried from the signer after a quorum changed it (a new KSK made
+    /// or promoted): the SKRs coming back are then checked against the
+    /// KSKs it pins. The signer checks everything again, so this copy
+    /// decides only what the intake accepts; the change is recorded with
+    /// both hashes and the KSK labels.
+    ///
+    /// # Errors
+    ///
+    /// The file is not a valid policy, is the one the intake holds, or a
+    /// file or the log fails.
+    pub fn replace_policy(&self, path: &Path) -> Result<PolicyReplaced, Error> {
+        let mut locked = self.locked()?;
+        let new = crate::policy::Policy::load(path)?;
+        if new.sha256() == locked.policy.sha256() {
+            return Err(Error::NothingToApprove);
+        }
+        let text = std::fs::read(path).map_err(Error::read(path))?;
+        let labels = |policy: &crate::policy::Policy| -> Vec<String> {
+            [KskRole::Current, KskRole::Next]
+                .into_iter()
+                .filter_map(|role| {
+                    policy
+                        .ksk(role)
+                        .map(|ksk| format!("{}={}", role.name(), ksk.label))
+                })
+                .collect()
+        };
+        let replaced = PolicyReplaced {
+            old_sha256: hex::encode(locked.policy.sha256()),
+            new_sha256: hex::encode(new.sha256()),
+            old_ksks: labels(&locked.policy),
+            new_ksks: labels(&new),
+        };
+        durable::write(&self.paths.policy(), &text, durable::Replace::Allowed)?;
+        locked.trail.record(&Event::PolicyWritten {
+            sha256: replaced.new_sha256.clone(),
+            change: format!(
+                "the signer's policy, carried to the intake: {} (was {}, {})",
+                replaced.new_ksks.join(" "),
+                replaced.old_ksks.join(" "),
+                replaced.old_sha256
+            ),
+        })?;
+        Ok(replaced)
     }
 
     /// The audit log's head.
@@ -698,6 +746,19 @@ impl Intake {
             policy,
         })
     }
+}
+
+/// The intake's policy, replaced (`Intake::replace_policy`).
+#[derive(Debug, Serialize)]
+pub struct PolicyReplaced {
+    /// The SHA-256 of the copy it held.
+    pub old_sha256: String,
+    /// The new one's.
+    pub new_sha256: String,
+    /// The KSK roles and labels before.
+    pub old_ksks: Vec<String>,
+    /// After.
+    pub new_ksks: Vec<String>,
 }
 
 struct Locked {

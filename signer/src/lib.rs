@@ -29,6 +29,7 @@ mod pins;
 mod policy;
 mod process;
 mod records;
+mod rehearsal;
 mod report;
 pub mod service;
 mod state;
@@ -64,6 +65,7 @@ pub use pins::{PinFile, PinTable};
 pub use policy::Policy;
 pub use process::forbid_core_dumps;
 pub use records::{dnskey_record, ds_record, random_digits, uuid};
+pub use rehearsal::RehearsalFault;
 pub use report::{Files, JsonReport, Report};
 pub use state::{Chain, LastSkr, STATE_FILE, State, StateError, parse_state_file};
 pub use summary::{

@@ -276,6 +276,136 @@ fn the_witness_page_follows_the_quorum_live_in_chromium() {
     drop(page);
 }
 
+//------------ Printable pages ----------------------------------------------
+
+/// What printing a page in Chromium gave.
+#[derive(Debug)]
+pub(crate) struct Printed {
+    /// Its pages on A4 (`Page.printToPDF`, the page's own `@page`).
+    pub pages: usize,
+    /// The PDF, in `target/ci-artifacts/`.
+    pub pdf: PathBuf,
+    /// A screenshot of the whole page at 1024 wide, beside it.
+    pub screenshot: PathBuf,
+    /// The page's text as the browser lays it out (`innerText`).
+    pub text: String,
+}
+
+/// A self-contained page (the printed script and record, an exercise's
+/// transcript) checked in headless Chromium: on a 1024-wide screen and
+/// at the printable width of A4 with print styles, nothing wider than the
+/// page, and every hex group of eight digits (`.hex > span`) on one line
+/// inside it; then printed to PDF (pages counted) and photographed, as
+/// `NAME.pdf` and `NAME.png` in `target/ci-artifacts/`.
+pub(crate) fn check_printable(html: &Path, name: &str) -> Printed {
+    let url = format!(
+        "file://{}",
+        html.canonicalize()
+            .unwrap_or_else(|err| panic!("{}: {err}", html.display()))
+            .display()
+    );
+    let mut browser = Browser::launch();
+    let mut page = browser.open(&url);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while page.eval("String(location.protocol === 'file:' && document.readyState === 'complete')")
+        != "true"
+    {
+        assert!(Instant::now() < deadline, "{name}: the page did not load");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A4 is 210 mm wide: 794 CSS pixels, less the page's margins of
+    // 12 mm each side.
+    for (media, width) in [("screen", 1024_u32), ("print", 703)] {
+        page.media(media);
+        page.viewport(width, 768);
+        let overflow = page.eval(
+            "String(document.documentElement.scrollWidth - document.documentElement.clientWidth)",
+        );
+        assert!(
+            overflow.parse::<i64>().unwrap() <= 0,
+            "{name} ({media}, {width} wide): the page is {overflow}px wider than its width"
+        );
+        let wide = page.eval(
+            "JSON.stringify(Array.from(document.querySelectorAll('body *'))
+               .filter(e => e.getClientRects().length > 0)
+               .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+               .slice(0, 5).map(e => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 40)))",
+        );
+        assert_eq!(
+            wide, "[]",
+            "{name} ({media}, {width} wide): elements reach past the page"
+        );
+        let broken = page.eval(
+            "JSON.stringify(Array.from(document.querySelectorAll('.hex > span'))
+               .filter(g => g.getClientRects().length > 0)
+               .filter(g => g.getClientRects().length !== 1 || g.textContent.length > 8
+                            || g.getBoundingClientRect().right > document.documentElement.clientWidth)
+               .map(g => g.textContent))",
+        );
+        assert_eq!(
+            broken, "[]",
+            "{name} ({media}, {width} wide): hex groups break or overflow"
+        );
+    }
+    page.media("screen");
+    page.viewport(1024, 768);
+    let text = page.eval("document.body.innerText");
+    let height: u32 = page
+        .eval("String(Math.ceil(document.documentElement.scrollHeight))")
+        .parse()
+        .unwrap();
+    page.viewport(1024, height.clamp(768, 16_000));
+    let screenshot = artifacts().join(format!("{name}.png"));
+    page.screenshot(&screenshot);
+    let pdf = page.print_to_pdf();
+    let pages = pdf_pages(&pdf);
+    let pdf_path = artifacts().join(format!("{name}.pdf"));
+    std::fs::write(&pdf_path, &pdf).unwrap();
+    drop(page);
+    Printed {
+        pages,
+        pdf: pdf_path,
+        screenshot,
+        text,
+    }
+}
+
+/// The number of pages of a PDF: its page objects (`/Type /Page`, not
+/// `/Pages`), which must agree with the page tree's `/Count`.
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    let objects = text
+        .match_indices("/Type /Page")
+        .filter(|(at, found)| {
+            text[at + found.len()..]
+                .chars()
+                .next()
+                .is_none_or(|next| !next.is_ascii_alphanumeric())
+        })
+        .count();
+    // The root of the page tree counts every page; other nodes fewer.
+    let counted = text
+        .match_indices("/Type /Pages")
+        .filter_map(|(at, _)| {
+            let node = &text[at..text.len().min(at + 400)];
+            let count = node.split("/Count ").nth(1)?;
+            count
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse::<usize>()
+                .ok()
+        })
+        .max();
+    if let Some(counted) = counted {
+        assert_eq!(
+            counted, objects,
+            "the PDF's page tree disagrees with its page objects"
+        );
+    }
+    objects
+}
+
 //------------ Chromium over the DevTools protocol --------------------------
 
 struct Browser {
@@ -431,6 +561,30 @@ impl Page<'_> {
         );
     }
 
+    /// Lays the page out for a medium: `screen` or `print`.
+    fn media(&mut self, media: &str) {
+        self.browser.call(
+            Some(&self.session),
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({"media": media}),
+        );
+    }
+
+    /// Prints the page as Chromium prints it, with the page's own `@page`
+    /// size and margins; answers the PDF.
+    fn print_to_pdf(&mut self) -> Vec<u8> {
+        let result = self.browser.call(
+            Some(&self.session),
+            "Page.printToPDF",
+            serde_json::json!({"printBackground": true, "preferCSSPageSize": true}),
+        );
+        let pdf = base64::engine::general_purpose::STANDARD
+            .decode(result["data"].as_str().unwrap())
+            .unwrap();
+        assert!(pdf.starts_with(b"%PDF"), "not a PDF");
+        pdf
+    }
+
     fn screenshot(&mut self, path: &Path) {
         let result = self.browser.call(
             Some(&self.session),
@@ -533,5 +687,66 @@ impl WebSocket {
                 return String::from_utf8(message).unwrap();
             }
         }
+    }
+}
+
+/// The witness page of a rehearsal's service started with `--exercise`
+/// shows the exercise's current step and role, and each fault once it
+/// was detected; it follows the status file as the exercise writes it.
+#[test]
+fn the_witness_page_shows_the_exercise_step_and_the_faults_found() {
+    let ceremony = Ceremony::new("soft", "3");
+    let status = ceremony.path("exercise-status.json");
+    let mid = serde_json::json!({
+        "scenario": "Everything goes wrong",
+        "step": 11,
+        "steps": 19,
+        "action": "sign",
+        "who": "CA (Carla Admin), IW (Ivan Witness), CO-1 (Olga)",
+        "say": "The CA compares the words: they differ; nothing is signed.",
+        "detected": ["blocked-card: detected at the card's PIN counter, step 8, by ceremony"],
+    });
+    std::fs::write(&status, mid.to_string()).unwrap();
+    let server = Server::start(&ceremony, &["--exercise", &status]);
+    let mut browser = Browser::launch();
+    let mut page = browser.open(&format!("{}/", server.url));
+    let text = page.wait_for_text("Step 11 of 19 (sign)", Duration::from_secs(20));
+    assert!(
+        text.contains("CA (Carla Admin), IW (Ivan Witness), CO-1 (Olga)"),
+        "{text}"
+    );
+    assert!(text.contains("Exercise: Everything goes wrong"), "{text}");
+    assert!(
+        text.contains("blocked-card: detected at the card's PIN counter, step 8"),
+        "{text}"
+    );
+    let panel_above = page.eval(
+        "String(document.getElementById('exercise').getBoundingClientRect().bottom
+                <= document.getElementById('now').getBoundingClientRect().top)",
+    );
+    assert_eq!(panel_above, "true", "the exercise panel is not at the top");
+    let shots = look(&mut page, "exercise");
+    // The exercise moves on: the page follows without a reload.
+    let exercise = tempfile::tempdir().unwrap();
+    let dir = exercise.path().join("x");
+    crate::harness::run(&[
+        "exercise",
+        "run",
+        "tampered-ksr",
+        "--autopilot",
+        "--dir",
+        crate::harness::arg(&dir),
+    ])
+    .expect_code(0);
+    let done = std::fs::read(dir.join("exercise-status.json")).unwrap();
+    std::fs::write(&status, &done).unwrap();
+    let text = page.wait_for_text("The exercise is over", Duration::from_secs(20));
+    assert!(
+        text.contains("swapped-ksr: detected at the out-of-band word check"),
+        "{text}"
+    );
+    assert!(text.contains("tampered-ksr: detected"), "{text}");
+    for shot in shots {
+        assert!(shot.is_file());
     }
 }

@@ -1,6 +1,6 @@
 //! Running the binary with a deadline, and the shared test vectors.
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -99,9 +99,22 @@ fn run_in(args: &[&str], stdin: &[u8], deadline: Duration, env: &[(&str, &Path)]
         .expect("stdin is piped")
         .write_all(stdin)
         .ok();
-    loop {
-        if child.try_wait().expect("waiting works").is_some() {
-            break;
+    // Both pipes are drained while the child runs: an output larger than
+    // a pipe's buffer would otherwise stall it until the deadline.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|pipe| Box::new(pipe) as _));
+    let stderr = drain(child.stderr.take().map(|pipe| Box::new(pipe) as _));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting works") {
+            break status;
         }
         if start.elapsed() > deadline {
             child.kill().ok();
@@ -109,8 +122,12 @@ fn run_in(args: &[&str], stdin: &[u8], deadline: Duration, env: &[(&str, &Path)]
             panic!("ceremony {args:?} did not end within {deadline:?}");
         }
         std::thread::sleep(Duration::from_millis(5));
-    }
-    let output = child.wait_with_output().expect("output is readable");
+    };
+    let output = std::process::Output {
+        status,
+        stdout: stdout.join().expect("stdout is readable"),
+        stderr: stderr.join().expect("stderr is readable"),
+    };
     Run::from_output(output, start.elapsed())
 }
 

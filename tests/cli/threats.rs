@@ -590,6 +590,35 @@ fn a_production_ceremony_refuses_what_only_a_rehearsal_allows() {
         ],
     )
     .expect_code(0);
+    // An exercise's fault is a rehearsal's only: refused before any card.
+    let log_before = std::fs::read_to_string(dir.path().join("c/audit.log")).unwrap();
+    in_dir(
+        dir.path(),
+        &[
+            "--config",
+            "c/ceremony.toml",
+            "keygen",
+            "--algorithm",
+            "ecdsap256sha256",
+            "--label",
+            "ksk-2",
+            "--exercise-fault",
+            "hsm-self-test",
+            "--pin-file",
+            "pins.toml",
+            "--yes",
+            "--cards",
+            "officers/CO-1.card",
+            "officers/CO-2.card",
+        ],
+    )
+    .expect_code(2)
+    .expect_stderr("only a rehearsal ceremony");
+    let log = std::fs::read_to_string(dir.path().join("c/audit.log")).unwrap();
+    let added = log.strip_prefix(log_before.as_str()).unwrap();
+    assert!(added.contains("\"event\":\"keygen-refused\""), "{added}");
+    assert!(!added.contains("card-inserted"), "{added}");
+    assert!(!added.contains("exercise-fault-injected"), "{added}");
     let (mut intake, url) = crate::harness::spawn_listening(
         Command::new(env!("CARGO_BIN_EXE_ceremony"))
             .current_dir(dir.path())

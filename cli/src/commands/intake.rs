@@ -70,6 +70,12 @@ Example:
 Example:
   ceremony --config c/ceremony.toml intake pin /media/usb/intake.pub")]
     Pin(PinArgs),
+    /// Replace the intake's copy of the ceremony's policy with the one
+    /// carried from the signer (after keygen or ksk promote changed it):
+    /// the SKRs coming back are then checked against the KSKs it pins.
+    /// Recorded in the intake's log with both hashes.
+    #[command(after_help = "Example:\n  ceremony intake policy --dir intake signer-policy.toml")]
+    Policy(PolicyArgs),
 }
 
 /// Arguments of `intake init`.
@@ -127,6 +133,16 @@ pub struct ImportArgs {
     dir: PathBuf,
     /// The transfer set on the medium, with the SKR (MEDIA/<ID>).
     set: PathBuf,
+}
+
+/// Arguments of `intake policy`.
+#[derive(Debug, clap::Args)]
+pub struct PolicyArgs {
+    /// The intake folder.
+    #[arg(long, value_name = "IDIR")]
+    dir: PathBuf,
+    /// The signer's policy file (its DIR/ceremony.toml, carried over).
+    policy: PathBuf,
 }
 
 /// Arguments of `intake pin`.
@@ -192,6 +208,24 @@ pub fn run(command: &Command, context: &Context) -> Result<Outcome, CliError> {
                     {
                         out(line)?;
                     }
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Policy(args) => {
+            let intake = open(&args.dir, context, "intake policy")?;
+            let replaced = intake.replace_policy(&args.policy)?;
+            if context.json {
+                render::json(&replaced)?;
+            } else {
+                out(format!(
+                    "the intake's policy is now the signer's ({}); it was {} ({})",
+                    replaced.new_ksks.join(", "),
+                    replaced.old_ksks.join(", "),
+                    render::short(&replaced.old_sha256)
+                ))?;
+                for line in render::hash_lines("policy", &replaced.new_sha256) {
+                    out(line)?;
                 }
             }
             Ok(Outcome::Success)

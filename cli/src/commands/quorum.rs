@@ -28,6 +28,22 @@ pub struct QuorumArgs {
     /// recorded in the audit log).
     #[arg(long)]
     pub yes: bool,
+    /// An exercise's fault in this rehearsal's flow: hsm-self-test,
+    /// attempt-expires or power-cut (`ceremony exercise` passes it; a
+    /// production ceremony refuses it).
+    #[arg(long, hide = true, value_name = "FAULT", value_parser = parse_fault)]
+    pub exercise_fault: Option<signer::RehearsalFault>,
+}
+
+/// `--exercise-fault`'s value.
+fn parse_fault(name: &str) -> Result<signer::RehearsalFault, String> {
+    signer::RehearsalFault::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = signer::RehearsalFault::ALL
+            .iter()
+            .map(|fault| fault.name())
+            .collect();
+        format!("one of {}", names.join(", "))
+    })
 }
 
 /// Runs a prepared operation to its end: summary, confirmation, cards,
@@ -83,6 +99,12 @@ pub fn run_confirmed<O: Operation>(
     secrets: Secrets,
     context: &Context,
 ) -> Result<Done<O::Output>, CliError> {
+    if let Some(fault) = args.exercise_fault
+        && let Err(err) = ceremony.inject_fault(fault)
+    {
+        return Err(prepared.fail(ceremony, err).into());
+    }
+    let power_cut = ceremony.injected_fault() == Some(signer::RehearsalFault::PowerCut);
     let mut confirmed = prepared.confirm(ceremony, how, None, signer::ACTIVATION_TIME)?;
     let mut officers = TerminalOfficers::new(&args.cards, secrets, context.json);
     confirmed.present_cards(ceremony, &mut officers)?;
@@ -98,6 +120,9 @@ pub fn run_confirmed<O: Operation>(
     let mut progress = Progress::new(context.json);
     let done = activated.run(&mut |done, total| {
         progress.update(done, total);
+        if power_cut && done == total.div_ceil(2) {
+            wait_for_the_power_cut();
+        }
         stall_for_tests();
     });
     progress.finish();
@@ -219,6 +244,18 @@ fn stall_for_tests() {
         std::thread::sleep(std::time::Duration::from_millis(millis));
     }
 }
+
+/// The exercise's power cut, halfway through the work with the HSM
+/// active: the exercise that injected it kills this process when it reads
+/// the line below; left alone, it aborts.
+fn wait_for_the_power_cut() -> ! {
+    eprintln!("\n{POWER_CUT_LINE}");
+    std::thread::sleep(std::time::Duration::from_secs(60));
+    std::process::abort()
+}
+
+/// What a rehearsal binary prints when the injected power cut strikes.
+pub const POWER_CUT_LINE: &str = "exercise: the power fails now (an injected rehearsal fault)";
 
 /// Release builds have no test switches.
 #[cfg(not(debug_assertions))]

@@ -69,6 +69,11 @@ pub struct Args {
     /// How long an activation attempt stays open, in seconds.
     #[arg(long, default_value_t = 900, value_name = "SECONDS")]
     activation_timeout: u64,
+    /// Show a rehearsal's exercise on the witness page: its current step
+    /// and role, and the faults found so far, from the status file
+    /// `ceremony exercise run` keeps (DIR/exercise-status.json).
+    #[arg(long, value_name = "FILE")]
+    exercise: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -159,6 +164,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
                 .then(|| context.now())
                 .transpose()?
                 .map(|now| now.time),
+            exercise: args.exercise.clone(),
         },
         witness.publisher(),
     )?;

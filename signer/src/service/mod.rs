@@ -90,6 +90,21 @@ pub struct Settings {
     pub activation_timeout: Duration,
     /// The instant the checks use (`--now`); the clock without it.
     pub now: Option<ksr::Timestamp>,
+    /// A rehearsal's exercise status file, shown on the witness page.
+    pub exercise: Option<std::path::PathBuf>,
+}
+
+/// The largest exercise status file read.
+const MAX_EXERCISE_STATUS: u64 = 64 * 1024;
+
+/// The exercise's status, as its file says now (nothing when it is
+/// missing, too large or not one).
+fn exercise_view(path: &std::path::Path) -> Option<wire::ExerciseView> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).ok()?;
+    let mut text = Vec::new();
+    file.take(MAX_EXERCISE_STATUS).read_to_end(&mut text).ok()?;
+    serde_json::from_slice(&text).ok()
 }
 
 //------------ Service -------------------------------------------------------
@@ -167,6 +182,14 @@ impl Service {
                 .map(|last| last.sha256.clone())
                 .into(),
         );
+        if let Some(exercise) = &settings.exercise {
+            if !ceremony.is_rehearsal() {
+                return Err(Error::Production(
+                    "--exercise shows an exercise on the witness page: only a rehearsal ceremony runs one".into(),
+                ));
+            }
+            details.insert("exercise".into(), exercise.display().to_string().into());
+        }
         ceremony.record(&Event::ServiceStarted { details })?;
         let service = Arc::new(Self {
             settings,
@@ -325,7 +348,14 @@ impl Service {
                         },
                         core.ceremony.clock().instant(),
                     )
-                    .map_err(|refusal| refusal.to_string()),
+                    .map_err(|refusal| match refusal {
+                        // Named as the terminal names it: retired, or
+                        // never this ceremony's.
+                        quorum::Refusal::UnknownCard { card, generation } => {
+                            crate::flow::not_enrolled(&core.ceremony, &card, generation)
+                        }
+                        other => other.to_string(),
+                    }),
             }
         };
         let answer = match result {
@@ -741,9 +771,11 @@ impl Service {
                 stored.record.error = Some("the activation attempt expired".into());
             }
             self.publish(&core);
-        } else if core.pending.is_some() && core.signing.is_none() {
-            // The open attempt's countdown, for the witnesses; nothing to
-            // count while none is open.
+        } else if (core.pending.is_some() && core.signing.is_none())
+            || self.settings.exercise.is_some()
+        {
+            // The open attempt's countdown, for the witnesses (nothing to
+            // count while none is open); an exercise's step.
             self.publish(&core);
         }
     }
@@ -903,7 +935,10 @@ impl Service {
 
     /// Sends the status to the witnesses.
     fn publish(&self, core: &Core) {
-        let status = status_of(core);
+        let mut status = status_of(core);
+        if let Some(path) = &self.settings.exercise {
+            status.exercise = exercise_view(path);
+        }
         let mut last = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         if *last != status {
             *last = status;
@@ -1220,6 +1255,7 @@ fn status_of(core: &Core) -> Status {
             &hex::decode(core.ceremony.audit_head()).unwrap_or_default(),
         ),
         audit_head: core.ceremony.audit_head(),
+        exercise: None,
     }
 }
 

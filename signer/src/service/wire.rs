@@ -233,6 +233,29 @@ pub struct Status {
     pub audit_head: String,
     /// The same in PGP words, to read aloud.
     pub audit_head_pgp_words: String,
+    /// A rehearsal's exercise (`serve --exercise FILE`): its current step
+    /// and role, and the faults found so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<ExerciseView>,
+}
+
+/// An exercise, as the witnesses see it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExerciseView {
+    /// The scenario's title.
+    pub scenario: String,
+    /// The step being run (1 for the first).
+    pub step: usize,
+    /// How many steps.
+    pub steps: usize,
+    /// Its action (`done` at the end).
+    pub action: String,
+    /// Who acts: roles and people.
+    pub who: String,
+    /// The instruction.
+    pub say: String,
+    /// The faults detected so far, in words.
+    pub detected: Vec<String>,
 }
 
 /// Signing in progress.

@@ -1,0 +1,1893 @@
+//! Running a scenario: each step becomes the `ceremony` command lines an
+//! operator would type, run as separate processes of this same binary, so
+//! an exercise drives exactly the flows of a real ceremony (DESIGN.md:
+//! no flow is written twice). The engine keeps what the room knows
+//! between steps — the cards and PINs, the medium in hand, the words read
+//! over the phone — injects the faults, and reads what each step left in
+//! the audit logs to see whether the team's reaction was the expected one.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use zeroize::Zeroizing;
+
+use super::people::People;
+use super::scenario::{Action, Fault, Scenario, Step};
+use super::transcript::{
+    AuditLine, CommandRecord, FaultRecord, Hash, Score, Signal, StepRecord, Transcript,
+};
+use crate::error::CliError;
+use crate::render::out;
+
+/// Ninety days: one quarter of a KSK's calendar.
+const QUARTER: u32 = 90 * 86_400;
+
+/// Where a run happens and who takes part.
+pub struct Run<'p> {
+    /// This binary.
+    pub program: PathBuf,
+    /// The exercise's directory (new or empty).
+    pub dir: PathBuf,
+    /// The people.
+    pub people: &'p mut dyn People,
+    /// Whether to print each step as it runs.
+    pub live: bool,
+    /// The file the witness page reads the current step from, if any.
+    pub status: Option<PathBuf>,
+    /// Sign through the room's service on this address (`serve`), the
+    /// officers presenting with `present`, the witness page showing the
+    /// exercise.
+    pub serve: Option<String>,
+}
+
+/// One officer's card as the room knows it.
+#[derive(Clone)]
+struct Card {
+    path: PathBuf,
+    pin: Zeroizing<String>,
+    puk: Zeroizing<String>,
+}
+
+/// What the room knows between steps.
+struct World {
+    program: PathBuf,
+    dir: PathBuf,
+    scenario: Scenario,
+    start: ksr::Timestamp,
+    quarter: u32,
+    cards: BTreeMap<String, Card>,
+    /// Cards of a retired card set (or lost and since replaced).
+    retired: BTreeMap<String, Card>,
+    lost: BTreeMap<String, Card>,
+    generation: u32,
+    /// This quarter's KSR, as the ZSK operator made it.
+    ksr: Option<PathBuf>,
+    /// The intake's id for it.
+    ksr_id: Option<String>,
+    /// The transfer set on the medium in hand.
+    set: Option<PathBuf>,
+    /// The words the ZSK operator read over the phone.
+    phone: Option<Vec<String>>,
+    /// Whether the signer has signed (later signings chain).
+    signed: bool,
+    /// The SKRs written, newest last.
+    skrs: Vec<PathBuf>,
+    /// The SKR the ZSK operator fetched, by quarter.
+    fetched: BTreeMap<u32, PathBuf>,
+    media: u32,
+    ksks: u32,
+    foreign: Option<PathBuf>,
+    /// `serve`'s address, in the room-service mode.
+    serve: Option<String>,
+    /// The exercise's status file, for the witness page.
+    status: Option<PathBuf>,
+    /// Whether a person answers (not the autopilot).
+    interactive: bool,
+}
+
+/// What one step showed.
+#[derive(Default)]
+struct Observed {
+    commands: Vec<CommandRecord>,
+    decisions: Vec<String>,
+    hashes: Vec<(String, Hash)>,
+    signals: Vec<Signal>,
+    /// The main command's exit (3 when the CA stopped the step).
+    exit: Option<i32>,
+    killed: bool,
+}
+
+/// Runs a scenario to its end.
+///
+/// # Errors
+///
+/// The exercise itself cannot go on: its directory cannot be written, a
+/// command cannot be started, or the terminal fails. A step that does not
+/// go as expected is not an error: it is recorded and scored.
+pub fn run(scenario: &Scenario, run: Run<'_>) -> Result<Transcript, CliError> {
+    let Run {
+        program,
+        dir,
+        people,
+        live,
+        status,
+        serve,
+    } = run;
+    let started = now_text();
+    let start = match scenario.ceremony.start {
+        Some(start) => start,
+        None => today(),
+    };
+    let mut world = World {
+        program,
+        dir: dir.clone(),
+        scenario: scenario.clone(),
+        start,
+        quarter: 0,
+        cards: BTreeMap::new(),
+        retired: BTreeMap::new(),
+        lost: BTreeMap::new(),
+        generation: 1,
+        ksr: None,
+        ksr_id: None,
+        set: None,
+        phone: None,
+        signed: false,
+        skrs: Vec::new(),
+        fetched: BTreeMap::new(),
+        media: 0,
+        ksks: 1,
+        foreign: None,
+        serve,
+        status: status.clone(),
+        interactive: people.interactive(),
+    };
+    let mut records: Vec<StepRecord> = Vec::new();
+    for step in &scenario.steps {
+        let roles: Vec<(String, String)> = step
+            .roles
+            .iter()
+            .map(|role| {
+                (
+                    role.clone(),
+                    scenario.people.get(role).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let who = roles
+            .iter()
+            .map(|(role, person)| format!("{role} ({person})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Some(status) = &status {
+            write_status(status, scenario, step, &who, &records)?;
+        }
+        if live {
+            out(format!(
+                "\n── Step {} of {}: {} ──",
+                step.number,
+                scenario.steps.len(),
+                step.action.name()
+            ))?;
+        }
+        people.ready(&who, &step.say)?;
+        if live && !people.interactive() {
+            out(format!("{who}: {}", step.say))?;
+        }
+        let time = now_text();
+        let began = Instant::now();
+        let marks = world.audit_marks();
+        let mut observed = Observed::default();
+        world.act(step, people, &mut observed)?;
+        let audit = world.audit_since(&marks);
+        for line in &audit {
+            observed.signals.extend(signals_of(line));
+        }
+        let (as_expected, expected, observed_text) = judge(step, &observed);
+        if live {
+            for command in &observed.commands {
+                out(format!("$ {}", command.line))?;
+                for line in command.output.lines() {
+                    out(format!("  {line}"))?;
+                }
+            }
+            out(format!(
+                "{} expected {expected}; observed {observed_text}",
+                if as_expected { "✔" } else { "✘" }
+            ))?;
+        }
+        records.push(StepRecord {
+            number: step.number,
+            id: step.id.clone(),
+            roles,
+            say: step.say.clone(),
+            action: step.action.name(),
+            fault: step.fault.map(Fault::name),
+            time,
+            seconds: began.elapsed().as_secs_f64(),
+            commands: observed.commands,
+            decisions: observed.decisions,
+            hashes: observed.hashes,
+            signals: observed.signals,
+            activated_by: audit
+                .iter()
+                .filter(|(line, _)| line.event == "card-accepted")
+                .filter_map(|(_, entry)| entry.actor.as_ref().map(|actor| actor.officer.clone()))
+                .collect(),
+            audit: audit.into_iter().map(|(line, _)| line).collect(),
+            expected,
+            observed: observed_text,
+            as_expected,
+        });
+    }
+    let faults = judge_faults(scenario, &records);
+    let score = Score::of(&records, &faults);
+    let audit_head = world.audit_head();
+    if let Some(status) = &status {
+        write_final_status(status, scenario, &faults, &score)?;
+    }
+    Ok(Transcript {
+        scenario: scenario.name.clone(),
+        title: scenario.title.clone(),
+        about: scenario.about.clone(),
+        mode: if people.interactive() {
+            "interactive"
+        } else {
+            "autopilot"
+        },
+        dir: dir.display().to_string(),
+        started,
+        finished: now_text(),
+        ceremony: format!(
+            "zone {}, {}, {} of {} officers, {} HSM",
+            scenario.ceremony.zone,
+            scenario.ceremony.algorithm,
+            scenario.ceremony.threshold,
+            scenario.ceremony.officers,
+            scenario.ceremony.backend
+        ),
+        people: scenario
+            .people
+            .iter()
+            .map(|(role, person)| (role.clone(), person.clone()))
+            .collect(),
+        steps: records,
+        faults,
+        score,
+        audit_head,
+        skrs: world
+            .skrs
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect(),
+    })
+}
+
+/// Whether a step showed what the scenario expects, and both in words.
+fn judge(step: &Step, observed: &Observed) -> (bool, String, String) {
+    let expect = &step.expect;
+    let mut expected = if expect.killed {
+        "the process killed".to_owned()
+    } else {
+        format!("exit {}", expect.exit)
+    };
+    if !expect.signs.is_empty() {
+        expected.push_str(&format!(", showing {}", expect.signs.join(", ")));
+    }
+    let exit_ok = if expect.killed {
+        observed.killed
+    } else {
+        !observed.killed && observed.exit == Some(expect.exit)
+    };
+    let missing: Vec<&String> = expect
+        .signs
+        .iter()
+        .filter(|sign| !observed.signals.iter().any(|signal| shows(signal, sign)))
+        .collect();
+    let mut text = match (observed.killed, observed.exit) {
+        (true, _) => "the process killed".to_owned(),
+        (false, Some(code)) => format!("exit {code}"),
+        (false, None) => "nothing run".to_owned(),
+    };
+    if !missing.is_empty() {
+        text.push_str(&format!(
+            ", without {}",
+            missing
+                .iter()
+                .map(|sign| sign.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    (exit_ok && missing.is_empty(), expected, text)
+}
+
+/// Whether a signal is the sign (an exact code or event, or words of a
+/// card's refusal).
+fn shows(signal: &Signal, sign: &str) -> bool {
+    signal.sign == sign || signal.sign.contains(sign)
+}
+
+/// Each fault, found or missed where the scenario expects it.
+fn judge_faults(scenario: &Scenario, records: &[StepRecord]) -> Vec<FaultRecord> {
+    let mut faults = Vec::new();
+    for step in &scenario.steps {
+        let (Some(fault), Some(detection)) = (step.fault, &step.detection) else {
+            continue;
+        };
+        let by_ok = |signal: &Signal| detection.by.as_ref().is_none_or(|by| &signal.by == by);
+        let at = records.get(detection.at - 1);
+        let found = at.and_then(|record| {
+            record
+                .signals
+                .iter()
+                .find(|signal| shows(signal, &detection.sign) && by_ok(signal))
+        });
+        // Anyone who found it, anywhere after the injection.
+        let anyone = records.iter().skip(step.number - 1).find_map(|record| {
+            record
+                .signals
+                .iter()
+                .find(|signal| shows(signal, &detection.sign))
+                .map(|signal| (record.number, signal.by.clone()))
+        });
+        let name = fault.name();
+        let check = if detection.check.is_empty() {
+            detection.sign.clone()
+        } else {
+            detection.check.clone()
+        };
+        let (as_expected, detected, verdict) = match (found, anyone) {
+            (Some(signal), _) => (
+                true,
+                Some((detection.at, signal.by.clone())),
+                format!(
+                    "{name}: detected at {check}, step {}, by {}",
+                    detection.at, signal.by
+                ),
+            ),
+            (None, Some((number, by))) => (
+                false,
+                Some((number, by.clone())),
+                format!(
+                    "{name}: missed by {} at step {}; {check} caught it at step {number}, by {by}",
+                    detection.by.as_deref().unwrap_or("everyone"),
+                    detection.at
+                ),
+            ),
+            (None, None) => (
+                false,
+                None,
+                format!(
+                    "{name}: never detected ({check} expected at step {})",
+                    detection.at
+                ),
+            ),
+        };
+        faults.push(FaultRecord {
+            fault: name,
+            injected_at: step.number,
+            officer: step.officer.clone(),
+            expected_at: detection.at,
+            expected_by: detection.by.clone(),
+            expected_sign: detection.sign.clone(),
+            check,
+            detected,
+            as_expected,
+            verdict,
+        });
+    }
+    faults
+}
+
+/// The signals in one audit entry: its event, the codes it names, a
+/// card's refusal.
+fn signals_of((line, entry): &(AuditLine, hsm::Entry)) -> Vec<Signal> {
+    let tool = |sign: String| Signal {
+        sign,
+        by: "ceremony".into(),
+    };
+    let mut signals = vec![tool(line.event.clone())];
+    for key in ["codes", "code"] {
+        match entry.details.get(key) {
+            Some(serde_json::Value::Array(codes)) => signals.extend(
+                codes
+                    .iter()
+                    .filter_map(|code| code.as_str().map(|code| tool(code.to_owned()))),
+            ),
+            Some(serde_json::Value::String(code)) => signals.push(tool(code.clone())),
+            _ => {}
+        }
+    }
+    if let Some(serde_json::Value::String(reason)) = entry.details.get("reason") {
+        signals.push(tool(reason.clone()));
+    }
+    signals
+}
+
+impl World {
+    fn ceremony(&self) -> PathBuf {
+        self.dir.join("ceremony")
+    }
+
+    fn intake(&self) -> PathBuf {
+        self.dir.join("intake")
+    }
+
+    fn zsk(&self) -> PathBuf {
+        self.dir.join("zsk")
+    }
+
+    fn config(&self) -> String {
+        self.ceremony().join("ceremony.toml").display().to_string()
+    }
+
+    /// The quarter's instant: the first ceremony's day, then 90 days on
+    /// per quarter.
+    fn now(&self) -> String {
+        let quarter = self.quarter.max(1) - 1;
+        let seconds = quarter.saturating_mul(QUARTER);
+        self.start
+            .checked_add(seconds)
+            .unwrap_or(self.start)
+            .to_document()
+    }
+
+    /// One step.
+    fn act(
+        &mut self,
+        step: &Step,
+        people: &mut dyn People,
+        observed: &mut Observed,
+    ) -> Result<(), CliError> {
+        let now = self.now();
+        let config = self.config();
+        match step.action {
+            Action::Init => self.init(people, observed)?,
+            Action::IntakeInit => {
+                let policy = config.clone();
+                let intake = self.intake().display().to_string();
+                // The intake's TLS certificates start now, by the
+                // machine's clock, which its clients check.
+                self.command(
+                    observed,
+                    &["intake", "init", "--dir", &intake, "--policy", &policy],
+                )?;
+            }
+            Action::IntakePolicy => {
+                let intake = self.intake().display().to_string();
+                self.command(observed, &["intake", "policy", "--dir", &intake, &config])?;
+            }
+            Action::IntakePin => {
+                let key = self.intake().join("intake.pub").display().to_string();
+                let mut args = vec!["--now", &now, "--config", &config, "intake", "pin", &key];
+                let quorum = self.quorum(step, people, observed)?;
+                args.extend(quorum.iter().map(String::as_str));
+                self.command(observed, &args)?;
+            }
+            Action::MakeKsr => {
+                self.quarter += 1;
+                self.ksr_id = None;
+                self.set = None;
+                self.phone = None;
+                std::fs::create_dir_all(self.zsk()).map_err(CliError::Output)?;
+                let now = self.now();
+                let out = self.zsk().join(format!("ksr-{}.xml", self.quarter));
+                let out_text = out.display().to_string();
+                let zsk = self.zsk().display().to_string();
+                let zone = self.scenario.ceremony.zone.clone();
+                let mut args = vec![
+                    "--now", &now, "--config", &config, "zsk", "make-ksr", "--dir", &zsk,
+                    "--domain", &zone, "--out", &out_text,
+                ];
+                let previous = self.previous_skr();
+                if let Some(previous) = &previous {
+                    args.extend(["--previous-skr", previous]);
+                }
+                self.command(observed, &args)?;
+                if observed.exit == Some(0) {
+                    self.ksr = Some(out);
+                }
+            }
+            Action::Submit => {
+                let ksr = self.need_ksr()?;
+                self.ksr_id = self.submit(&ksr, observed)?;
+            }
+            Action::Export => {
+                let id = self
+                    .ksr_id
+                    .clone()
+                    .ok_or_else(|| missing(step, "a KSR the intake took (a submit step first)"))?;
+                self.set = self.export(&id, observed)?;
+                if let Some(set) = &self.set {
+                    let ksr = set_ksr(set)?;
+                    observed
+                        .hashes
+                        .push(("KSR on the medium".into(), Hash::of(&read(&ksr)?)));
+                }
+            }
+            Action::ReadWords => {
+                let ksr = self.need_ksr()?;
+                let text = ksr.display().to_string();
+                self.command(observed, &["hash", &text])?;
+                let hash = Hash::of(&read(&ksr)?);
+                self.phone = Some(hash.pgp_words.split(' ').map(str::to_owned).collect());
+                observed
+                    .hashes
+                    .push(("KSR, read over the phone".into(), hash));
+            }
+            Action::TamperKsr => {
+                let set = self.need_set(step)?;
+                let ksr = set_ksr(&set)?;
+                let mut bytes = read(&ksr)?;
+                // One digit of the last signature's expiration, moved:
+                // the file keeps its form, its hash changes.
+                if let Some(digit) = bytes.iter().rposition(u8::is_ascii_digit)
+                    && let Some(byte) = bytes.get_mut(digit)
+                {
+                    *byte = if *byte == b'9' { b'0' } else { *byte + 1 };
+                }
+                write_over(&ksr, &bytes)?;
+                observed.decisions.push(format!(
+                    "one digit of {} changed on the medium",
+                    ksr.display()
+                ));
+                observed
+                    .hashes
+                    .push(("KSR on the medium, altered".into(), Hash::of(&bytes)));
+                observed.exit = Some(0);
+            }
+            Action::SwapKsr => self.swap(step, observed)?,
+            Action::Sign => self.sign(step, people, observed)?,
+            Action::Import => {
+                let set = self.need_set(step)?.display().to_string();
+                let intake = self.intake().display().to_string();
+                self.command(
+                    observed,
+                    &["--now", &now, "intake", "import", "--dir", &intake, &set],
+                )?;
+            }
+            Action::Fetch => {
+                let id = self
+                    .ksr_id
+                    .clone()
+                    .ok_or_else(|| missing(step, "a KSR the intake took"))?;
+                let out = self.zsk().join(format!("skr-{}.xml", self.quarter));
+                let mut server = self.intake_server()?;
+                let out_text = out.display().to_string();
+                let tls = self.intake().join("tls").display().to_string();
+                let result = self.command(
+                    observed,
+                    &[
+                        "--now",
+                        &now,
+                        "skr",
+                        "fetch",
+                        &id,
+                        "-o",
+                        &out_text,
+                        "--server",
+                        &server.url,
+                        "--tls-dir",
+                        &tls,
+                        "--as",
+                        "zsk-operator",
+                    ],
+                );
+                server.stop();
+                result?;
+                if observed.exit == Some(0) {
+                    observed.hashes.push((
+                        "SKR fetched by the ZSK operator".into(),
+                        Hash::of(&read(&out)?),
+                    ));
+                    self.fetched.insert(self.quarter, out);
+                }
+            }
+            Action::SkrCheck => {
+                let skr = self
+                    .skrs
+                    .last()
+                    .cloned()
+                    .ok_or_else(|| missing(step, "an SKR (a sign step first)"))?;
+                let ksr = self.need_ksr()?;
+                let (skr, ksr) = (skr.display().to_string(), ksr.display().to_string());
+                self.command(
+                    observed,
+                    &[
+                        "--now", &now, "--config", &config, "skr", "check", &skr, "--ksr", &ksr,
+                    ],
+                )?;
+            }
+            Action::AuditVerify => {
+                self.command(observed, &["--config", &config, "audit", "verify"])?;
+            }
+            Action::Inventory => {
+                self.command(observed, &["--now", &now, "--config", &config, "inventory"])?;
+            }
+            Action::Keygen => {
+                self.ksks += 1;
+                let label = format!("ksk-{}", self.ksks);
+                let algorithm = self.scenario.ceremony.algorithm.clone();
+                let mut args = vec![
+                    "--now",
+                    &now,
+                    "--config",
+                    &config,
+                    "keygen",
+                    "--algorithm",
+                    &algorithm,
+                    "--label",
+                    &label,
+                ];
+                let quorum = self.quorum(step, people, observed)?;
+                args.extend(quorum.iter().map(String::as_str));
+                self.command(observed, &args)?;
+            }
+            Action::Promote => {
+                let revoke = self
+                    .skrs
+                    .last()
+                    .cloned()
+                    .ok_or_else(|| missing(step, "the revoke quarter's SKR"))?
+                    .display()
+                    .to_string();
+                let mut args = vec![
+                    "--now",
+                    &now,
+                    "--config",
+                    &config,
+                    "ksk",
+                    "promote",
+                    "--revoke-skr",
+                    &revoke,
+                ];
+                let quorum = self.quorum(step, people, observed)?;
+                args.extend(quorum.iter().map(String::as_str));
+                self.command(observed, &args)?;
+            }
+            Action::Reshare | Action::Rekey => self.new_cards(step, people, observed)?,
+            Action::CardVerify => self.card_verify(step, people, observed)?,
+            Action::CardUnblock => self.card_unblock(step, people, observed)?,
+            Action::LoseCard => {
+                let officer = step.officer.clone().unwrap_or_default();
+                let card = self
+                    .cards
+                    .remove(&officer)
+                    .ok_or_else(|| missing(step, "the officer's card"))?;
+                let lost_dir = self.dir.join("lost");
+                std::fs::create_dir_all(&lost_dir).map_err(CliError::Output)?;
+                let lost = lost_dir.join(format!("{officer}.card"));
+                std::fs::rename(&card.path, &lost).map_err(CliError::Output)?;
+                observed.decisions.push(format!(
+                    "{officer}'s card is lost: it is out of the room ({}); {officer} is absent until a new card set",
+                    lost.display()
+                ));
+                self.lost.insert(officer, Card { path: lost, ..card });
+                observed.exit = Some(0);
+            }
+        }
+        Ok(())
+    }
+
+    /// `init --rehearsal` with PINs the engine chose and tells each
+    /// officer.
+    fn init(&mut self, people: &mut dyn People, observed: &mut Observed) -> Result<(), CliError> {
+        let parameters = self.scenario.ceremony.clone();
+        let officers: Vec<String> = (1..=parameters.officers)
+            .map(|n| format!("CO-{n}"))
+            .collect();
+        let pins = choose_pins(&officers, people)?;
+        let pin_file = self.dir.join("pins-1.toml");
+        write_pins(&pin_file, &pins, None)?;
+        let puk_file = self.dir.join("puks-1.toml");
+        let (ceremony, now) = (self.ceremony().display().to_string(), self.now());
+        let (n, k) = (
+            parameters.officers.to_string(),
+            parameters.threshold.to_string(),
+        );
+        let (pin_text, puk_text) = (
+            pin_file.display().to_string(),
+            puk_file.display().to_string(),
+        );
+        let mut args = vec![
+            "--now",
+            &now,
+            "init",
+            "--rehearsal",
+            "--dir",
+            &ceremony,
+            "--cards",
+            &n,
+            "--threshold",
+            &k,
+            "--algorithm",
+            &parameters.algorithm,
+            "--domain",
+            &parameters.zone,
+            "--pin-file",
+            &pin_text,
+            "--puk-file",
+            &puk_text,
+            "--kdf",
+            "light",
+        ];
+        let softhsm = self.softhsm_args()?;
+        args.extend(softhsm.iter().map(String::as_str));
+        self.command(observed, &args)?;
+        if observed.exit != Some(0) {
+            return Ok(());
+        }
+        let puks = read_puks(&puk_file)?;
+        for officer in &officers {
+            self.cards.insert(
+                officer.clone(),
+                Card {
+                    path: self
+                        .ceremony()
+                        .join("cards")
+                        .join(format!("{officer}.card")),
+                    pin: pins.get(officer).cloned().unwrap_or_default(),
+                    puk: puks.get(officer).cloned().unwrap_or_default(),
+                },
+            );
+        }
+        if self.serve.is_some() {
+            let tls = self.room_tls().display().to_string();
+            let config = self.config();
+            self.command(
+                observed,
+                &["--config", &config, "serve", "--init-tls", &tls],
+            )?;
+        }
+        observed.decisions.push(format!(
+            "each officer chose their card's PIN ({}); the PUKs are in {}",
+            pin_file.display(),
+            puk_file.display()
+        ));
+        Ok(())
+    }
+
+    /// `--backend pkcs11 …` for a scenario on SoftHSM2: a token of the
+    /// exercise's own, made with softhsm2-util.
+    fn softhsm_args(&self) -> Result<Vec<String>, CliError> {
+        if self.scenario.ceremony.backend != "softhsm2" {
+            return Ok(Vec::new());
+        }
+        let tokens = self.dir.join("softhsm2");
+        std::fs::create_dir_all(&tokens).map_err(CliError::Output)?;
+        let conf = self.dir.join("softhsm2.conf");
+        write_new(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                tokens.display()
+            )
+            .as_bytes(),
+        )?;
+        let so_pin = signer::random_digits(8).as_str().to_owned();
+        let so_pin_file = self.dir.join("so-pin");
+        write_new(&so_pin_file, so_pin.as_bytes())?;
+        let user_pin = signer::random_digits(8).as_str().to_owned();
+        let status = Command::new("softhsm2-util")
+            .env("SOFTHSM2_CONF", &conf)
+            .args([
+                "--init-token",
+                "--free",
+                "--label",
+                "ceremony",
+                "--so-pin",
+                &so_pin,
+                "--pin",
+                &user_pin,
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .map_err(CliError::Output)?;
+        if !status.success() {
+            return Err(CliError::Output(std::io::Error::other(
+                "softhsm2-util --init-token failed",
+            )));
+        }
+        Ok(vec![
+            "--backend".into(),
+            "pkcs11".into(),
+            "--module".into(),
+            "/usr/lib/softhsm/libsofthsm2.so".into(),
+            "--token".into(),
+            "ceremony".into(),
+            "--so-pin-file".into(),
+            so_pin_file.display().to_string(),
+        ])
+    }
+
+    /// The quorum arguments of a step: each officer's card, in order, and
+    /// the PINs they typed; the step's fault on its officer's card.
+    fn quorum(
+        &mut self,
+        step: &Step,
+        people: &mut dyn People,
+        observed: &mut Observed,
+    ) -> Result<Vec<String>, CliError> {
+        let mut cards = Vec::new();
+        let mut pins = BTreeMap::new();
+        for (officer, card) in self.presented(step, observed)? {
+            let typed = self.typed_pin(step, &officer, &card, people, observed)?;
+            pins.insert(officer, typed);
+            cards.push(card.path.display().to_string());
+        }
+        let pin_file = self.scratch("pins-typed.toml");
+        write_pins(&pin_file, &pins, None)?;
+        let mut args = vec![
+            "--pin-file".to_owned(),
+            pin_file.display().to_string(),
+            "--yes".to_owned(),
+        ];
+        let rehearsal_fault = match step.fault {
+            Some(Fault::HsmSelfTest) => Some(signer::RehearsalFault::HsmSelfTest),
+            Some(Fault::AttemptExpires) => Some(signer::RehearsalFault::AttemptExpires),
+            Some(Fault::PowerCut) => Some(signer::RehearsalFault::PowerCut),
+            _ => None,
+        };
+        if let Some(fault) = rehearsal_fault {
+            args.extend(["--exercise-fault".to_owned(), fault.name().to_owned()]);
+        }
+        args.push("--cards".into());
+        args.extend(cards);
+        Ok(args)
+    }
+
+    /// The card each officer of a step presents, in order: their own, or
+    /// the foreign or retired one the step's fault gives them.
+    fn presented(
+        &mut self,
+        step: &Step,
+        observed: &mut Observed,
+    ) -> Result<Vec<(String, Card)>, CliError> {
+        let mut presented = Vec::new();
+        for officer in &step.officers {
+            let concerned = step.officer.as_deref() == Some(officer.as_str());
+            let card = match step.fault {
+                Some(Fault::ForeignCard) if concerned => {
+                    observed
+                        .decisions
+                        .push(format!("{officer} presents a card of another ceremony"));
+                    self.foreign_card(officer)?
+                }
+                Some(Fault::RetiredCard) if concerned => {
+                    observed.decisions.push(format!(
+                        "{officer} presents their card of a retired card set"
+                    ));
+                    self.retired.get(officer).cloned().ok_or_else(|| {
+                        missing(
+                            step,
+                            "a retired card of that officer (a card-set change first)",
+                        )
+                    })?
+                }
+                _ => self
+                    .cards
+                    .get(officer)
+                    .cloned()
+                    .ok_or_else(|| missing(step, "that officer's card"))?,
+            };
+            presented.push((officer.clone(), card));
+        }
+        Ok(presented)
+    }
+
+    /// The PIN an officer types for the card they present (a wrong one
+    /// when the step's fault says so, or when they mistype).
+    fn typed_pin(
+        &self,
+        step: &Step,
+        officer: &str,
+        card: &Card,
+        people: &mut dyn People,
+        observed: &mut Observed,
+    ) -> Result<Zeroizing<String>, CliError> {
+        let drill = step.officer.as_deref() == Some(officer) && step.fault == Some(Fault::WrongPin);
+        let typed = people.pin(officer, &card.pin, drill)?;
+        if typed != card.pin {
+            observed
+                .decisions
+                .push(format!("{officer} typed a PIN that is not the card's"));
+        }
+        Ok(typed)
+    }
+
+    /// A card of another ceremony for `officer` (made once).
+    fn foreign_card(&mut self, officer: &str) -> Result<Card, CliError> {
+        let foreign = self.dir.join("foreign");
+        if self.foreign.is_none() {
+            let parameters = self.scenario.ceremony.clone();
+            let pins: BTreeMap<String, Zeroizing<String>> = (1..=parameters.officers)
+                .map(|n| {
+                    (
+                        format!("CO-{n}"),
+                        Zeroizing::new(signer::random_digits(6).as_str().to_owned()),
+                    )
+                })
+                .collect();
+            let pin_file = self.dir.join("foreign-pins.toml");
+            write_pins(&pin_file, &pins, None)?;
+            let output = Command::new(&self.program)
+                .args(["--now", &self.now(), "init", "--rehearsal", "--dir"])
+                .arg(&foreign)
+                .args(["--cards", &parameters.officers.to_string()])
+                .args(["--threshold", &parameters.threshold.to_string()])
+                .args([
+                    "--algorithm",
+                    &parameters.algorithm,
+                    "--domain",
+                    &parameters.zone,
+                    "--kdf",
+                    "light",
+                ])
+                .arg("--pin-file")
+                .arg(&pin_file)
+                .arg("--puk-file")
+                .arg(self.dir.join("foreign-puks.toml"))
+                .stdin(Stdio::null())
+                .output()
+                .map_err(CliError::Output)?;
+            if !output.status.success() {
+                return Err(CliError::Output(std::io::Error::other(format!(
+                    "the foreign ceremony could not be made: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                ))));
+            }
+            self.foreign = Some(foreign.clone());
+        }
+        // The officer knows this card's PIN: it is theirs, elsewhere.
+        let pins = std::fs::read_to_string(self.dir.join("foreign-pins.toml"))
+            .map_err(CliError::Output)?;
+        let table: toml::Table = toml::from_str(&pins)
+            .map_err(|err| CliError::Output(std::io::Error::other(err.to_string())))?;
+        Ok(Card {
+            path: foreign.join("cards").join(format!("{officer}.card")),
+            pin: Zeroizing::new(
+                table
+                    .get(officer)
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            puk: Zeroizing::new(String::new()),
+        })
+    }
+
+    /// `ksr submit` to the intake, which the step starts and stops.
+    fn submit(&mut self, ksr: &Path, observed: &mut Observed) -> Result<Option<String>, CliError> {
+        let mut server = self.intake_server()?;
+        let (now, ksr_text) = (self.now(), ksr.display().to_string());
+        let tls = self.intake().join("tls").display().to_string();
+        let result = self.command(
+            observed,
+            &[
+                "--now",
+                &now,
+                "--json",
+                "ksr",
+                "submit",
+                &ksr_text,
+                "--server",
+                &server.url,
+                "--tls-dir",
+                &tls,
+                "--as",
+                "zsk-operator",
+            ],
+        );
+        server.stop();
+        result?;
+        // stdout comes first in the record: the JSON report.
+        let id = observed.commands.last().and_then(|command| {
+            let value = serde_json::Deserializer::from_str(&command.output)
+                .into_iter::<serde_json::Value>()
+                .next()?
+                .ok()?;
+            value.pointer("/ksr/id")?.as_str().map(str::to_owned)
+        });
+        Ok(id)
+    }
+
+    /// `intake export` onto a new medium.
+    fn export(&mut self, id: &str, observed: &mut Observed) -> Result<Option<PathBuf>, CliError> {
+        self.media += 1;
+        let media = self.dir.join(format!("media-{}", self.media));
+        std::fs::create_dir_all(&media).map_err(CliError::Output)?;
+        let (now, intake, media_text) = (
+            self.now(),
+            self.intake().display().to_string(),
+            media.display().to_string(),
+        );
+        self.command(
+            observed,
+            &[
+                "--now",
+                &now,
+                "intake",
+                "export",
+                "--dir",
+                &intake,
+                id,
+                "--to",
+                &media_text,
+            ],
+        )?;
+        Ok((observed.exit == Some(0)).then(|| media.join(id)))
+    }
+
+    /// The swap: another KSR, submitted and exported as a real one
+    /// would be, takes the place of the medium in hand.
+    fn swap(&mut self, step: &Step, observed: &mut Observed) -> Result<(), CliError> {
+        let genuine = self.need_set(step)?;
+        let (now, config) = (self.now(), self.config());
+        let other = self.dir.join(format!("other-ksr-{}.xml", self.quarter));
+        let (other_text, zsk) = (
+            other.display().to_string(),
+            self.zsk().display().to_string(),
+        );
+        let zone = self.scenario.ceremony.zone.clone();
+        let mut args = vec![
+            "--now",
+            &now,
+            "--config",
+            &config,
+            "zsk",
+            "make-ksr",
+            "--dir",
+            &zsk,
+            "--domain",
+            &zone,
+            "--out",
+            &other_text,
+        ];
+        let previous = self.previous_skr();
+        if let Some(previous) = &previous {
+            args.extend(["--previous-skr", previous]);
+        }
+        self.command(observed, &args)?;
+        let Some(id) = self.submit(&other, observed)? else {
+            return Ok(());
+        };
+        let Some(set) = self.export(&id, observed)? else {
+            return Ok(());
+        };
+        observed.decisions.push(format!(
+            "the medium carrying {} was swapped for one carrying {}",
+            genuine.display(),
+            set.display()
+        ));
+        observed.hashes.push((
+            "KSR on the swapped medium".into(),
+            Hash::of(&read(&set_ksr(&set)?)?),
+        ));
+        self.set = Some(set);
+        Ok(())
+    }
+
+    /// `sign --media`, after the CA compared the words.
+    fn sign(
+        &mut self,
+        step: &Step,
+        people: &mut dyn People,
+        observed: &mut Observed,
+    ) -> Result<(), CliError> {
+        let set = self.need_set(step)?;
+        let phone = self.phone.clone().ok_or_else(|| {
+            missing(
+                step,
+                "the words read over the phone (a read-words step first)",
+            )
+        })?;
+        let screen_hash = Hash::of(&read(&set_ksr(&set)?)?);
+        let screen: Vec<String> = screen_hash
+            .pgp_words
+            .split(' ')
+            .map(str::to_owned)
+            .collect();
+        observed.hashes.push((
+            "KSR on the medium, on the signer's screen".into(),
+            screen_hash,
+        ));
+        let person = self.scenario.people.get("CA").cloned().unwrap_or_default();
+        let matched = people.words_match(&format!("CA ({person})"), &phone, &screen)?;
+        if !matched {
+            observed.decisions.push(
+                "CA: the words on the screen differ from those read over the phone; the KSR is refused, nothing signed".into(),
+            );
+            observed.signals.push(Signal {
+                sign: "OOB-WORDS".into(),
+                by: "CA".into(),
+            });
+            // Refused before any card, as the tool would (exit 3).
+            observed.exit = Some(3);
+            return Ok(());
+        }
+        observed
+            .decisions
+            .push("CA: the words on the screen match those read over the phone".into());
+        let heard = self.scratch("heard.txt");
+        let text: String = phone
+            .iter()
+            .enumerate()
+            .map(|(index, word)| format!("{}: {word}\n", index + 1))
+            .collect();
+        write_over(&heard, text.as_bytes())?;
+        let now = if step.fault == Some(Fault::ClockSkew) {
+            // A signer whose clock is more than a year off.
+            let now = ksr::Timestamp::parse_document(&self.now())
+                .ok()
+                .and_then(|now| now.checked_add(400 * 86_400))
+                .map_or_else(|| self.now(), ksr::Timestamp::to_document);
+            observed
+                .decisions
+                .push(format!("the signer's clock says {now}"));
+            now
+        } else {
+            self.now()
+        };
+        let (config, set_text, heard_text) = (
+            self.config(),
+            set.display().to_string(),
+            heard.display().to_string(),
+        );
+        let mut args = vec![
+            "--now",
+            &now,
+            "--config",
+            &config,
+            "sign",
+            "--media",
+            &set_text,
+            "--oob-words",
+            &heard_text,
+        ];
+        if !self.signed {
+            args.push("--no-previous-skr");
+        }
+        if let Some(schema) = &step.schema {
+            args.extend(["--schema", schema]);
+        }
+        // The rehearsal's own faults strike the terminal's flow.
+        let served = self.serve.clone().filter(|_| {
+            !matches!(
+                step.fault,
+                Some(Fault::HsmSelfTest | Fault::PowerCut | Fault::AttemptExpires)
+            )
+        });
+        if let Some(listen) = served {
+            self.sign_served(step, people, observed, &args, (&listen, &now))?;
+        } else {
+            let quorum = self.quorum(step, people, observed)?;
+            args.extend(quorum.iter().map(String::as_str));
+            self.command(observed, &args)?;
+        }
+        if observed.exit == Some(0)
+            && let Some(skr) = set_skr(&set)
+        {
+            self.signed = true;
+            observed
+                .hashes
+                .push(("SKR written to the medium".into(), Hash::of(&read(&skr)?)));
+            self.skrs.push(skr);
+        }
+        Ok(())
+    }
+
+    /// The signing through the room's service: `serve` starts on the
+    /// ceremony, the administrator loads the medium and confirms it with
+    /// the words (`sign --server`, which follows the signing), and each
+    /// officer presents from their own terminal (`present`): on autopilot
+    /// the exercise runs it for them; interactively it tells each officer
+    /// the command to type at their terminal and waits.
+    fn sign_served(
+        &mut self,
+        step: &Step,
+        people: &mut dyn People,
+        observed: &mut Observed,
+        local: &[&str],
+        (listen, now): (&str, &str),
+    ) -> Result<(), CliError> {
+        // The service judges by its own clock: the signer's, as the step
+        // has it.
+        let mut server = self.room_server(listen, now)?;
+        let tls = self.room_tls().display().to_string();
+        // `sign --media SET …` as the administrator, remotely: the same
+        // arguments, with the service's.
+        let mut admin: Vec<String> = local.iter().map(|arg| (*arg).to_owned()).collect();
+        admin.extend(
+            ["--server", &server.url, "--tls-dir", &tls, "--as", "admin"].map(str::to_owned),
+        );
+        let admin_line = format!("ceremony {}", admin.join(" "));
+        let mut child = Command::new(&self.program)
+            .args(&admin)
+            .env("SOFTHSM2_CONF", self.dir.join("softhsm2.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(CliError::Output)?;
+        let stdout = drain(child.stdout.take().map(|pipe| Box::new(pipe) as _));
+        let stderr = drain(child.stderr.take().map(|pipe| Box::new(pipe) as _));
+        if self.wait_for_attempt(&server.url, &tls, &mut child) {
+            for (officer, card) in self.presented(step, observed)? {
+                let card_text = card.path.display().to_string();
+                if self.interactive {
+                    out(format!(
+                        "{officer}: at your terminal, present your card:\n  ceremony present --server {} --tls-dir {tls} --as {officer} --card {card_text}",
+                        server.url
+                    ))?;
+                    continue;
+                }
+                let typed = self.typed_pin(step, &officer, &card, people, observed)?;
+                let pin_file = self.scratch("pins-typed.toml");
+                write_pins(&pin_file, &BTreeMap::from([(officer.clone(), typed)]), None)?;
+                let pin_text = pin_file.display().to_string();
+                self.command(
+                    observed,
+                    &[
+                        "present",
+                        "--server",
+                        &server.url,
+                        "--tls-dir",
+                        &tls,
+                        "--as",
+                        &officer,
+                        "--card",
+                        &card_text,
+                        "--pin-file",
+                        &pin_text,
+                        "--yes",
+                    ],
+                )?;
+            }
+        }
+        let status = child.wait().map_err(CliError::Output)?;
+        server.stop();
+        let output = format!(
+            "{}{}",
+            stdout.join().unwrap_or_default(),
+            stderr.join().unwrap_or_default()
+        );
+        // The administrator's command is the step's: first, with its exit.
+        observed.commands.insert(
+            0,
+            CommandRecord {
+                line: admin_line,
+                exit: status.code(),
+                killed: false,
+                output,
+            },
+        );
+        observed.exit = status.code();
+        observed.killed = false;
+        Ok(())
+    }
+
+    /// Waits until the room's service has an attempt open for the
+    /// administrator's operation: false if the administrator's command
+    /// ended first (refused before any card) or a minute passed.
+    fn wait_for_attempt(&self, url: &str, tls: &str, admin: &mut Child) -> bool {
+        for _ in 0..600 {
+            if let Ok(Some(_)) = admin.try_wait() {
+                return false;
+            }
+            let status = Command::new(&self.program)
+                .args([
+                    "--json",
+                    "session",
+                    "status",
+                    "--server",
+                    url,
+                    "--tls-dir",
+                    tls,
+                ])
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output();
+            if let Ok(output) = status
+                && let Ok(value) = serde_json::from_slice::<serde_json::Value>(&output.stdout)
+                && value.get("phase").and_then(serde_json::Value::as_str) == Some("collecting")
+            {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    }
+
+    /// The room's TLS folder (`serve --init-tls`).
+    fn room_tls(&self) -> PathBuf {
+        self.dir.join("room-tls")
+    }
+
+    /// Starts the room's service on the ceremony, showing the exercise on
+    /// its witness page.
+    fn room_server(&self, listen: &str, now: &str) -> Result<Server, CliError> {
+        let mut command = Command::new(&self.program);
+        command
+            .args([
+                "--now",
+                now,
+                "--config",
+                &self.config(),
+                "serve",
+                "--tls-dir",
+            ])
+            .arg(self.room_tls())
+            .args(["--listen", listen]);
+        if let Some(status) = &self.status {
+            command.arg("--exercise").arg(status);
+        }
+        self.spawn_server(&mut command, "the room's service")
+    }
+
+    /// `reshare` or `rekey`: new cards for every officer, new PINs told
+    /// to each; the cards not presented (and lost ones) are retired.
+    fn new_cards(
+        &mut self,
+        step: &Step,
+        people: &mut dyn People,
+        observed: &mut Observed,
+    ) -> Result<(), CliError> {
+        let parameters = self.scenario.ceremony.clone();
+        let generation = self.generation + 1;
+        let officers: Vec<String> = (1..=parameters.officers)
+            .map(|n| format!("CO-{n}"))
+            .collect();
+        let pins = choose_pins(&officers, people)?;
+        let new_pins = self.dir.join(format!("pins-{generation}.toml"));
+        write_pins(&new_pins, &pins, None)?;
+        let puk_file = self.dir.join(format!("puks-{generation}.toml"));
+        let (now, config) = (self.now(), self.config());
+        let (n, k) = (
+            parameters.officers.to_string(),
+            parameters.threshold.to_string(),
+        );
+        let (new_pins_text, puk_text) = (
+            new_pins.display().to_string(),
+            puk_file.display().to_string(),
+        );
+        let verb = if step.action == Action::Rekey {
+            "rekey"
+        } else {
+            "reshare"
+        };
+        let mut args = vec![
+            "--now",
+            &now,
+            "--config",
+            &config,
+            verb,
+            "--new-cards",
+            &n,
+            "--threshold",
+            &k,
+            "--new-pin-file",
+            &new_pins_text,
+            "--puk-file",
+            &puk_text,
+            "--kdf",
+            "light",
+        ];
+        let quorum = self.quorum(step, people, observed)?;
+        args.extend(quorum.iter().map(String::as_str));
+        self.command(observed, &args)?;
+        if observed.exit != Some(0) {
+            return Ok(());
+        }
+        self.generation = generation;
+        let puks = read_puks(&puk_file)?;
+        let folder = self
+            .ceremony()
+            .join("cards")
+            .join(format!("generation-{generation}"));
+        for officer in &officers {
+            let old = self
+                .cards
+                .remove(officer)
+                .or_else(|| self.lost.remove(officer));
+            if let Some(old) = old
+                && old.path.exists()
+            {
+                self.retired.insert(officer.clone(), old);
+            }
+            self.cards.insert(
+                officer.clone(),
+                Card {
+                    path: folder.join(format!("{officer}.card")),
+                    pin: pins.get(officer).cloned().unwrap_or_default(),
+                    puk: puks.get(officer).cloned().unwrap_or_default(),
+                },
+            );
+        }
+        self.lost.clear();
+        observed.decisions.push(format!(
+            "card set {generation} issued; each officer chose their new PIN ({})",
+            new_pins.display()
+        ));
+        Ok(())
+    }
+
+    /// The officer a card step concerns, and their card.
+    fn officer_card(&self, step: &Step) -> Result<(String, Card), CliError> {
+        let officer = step.officer.clone().unwrap_or_default();
+        let card = self
+            .cards
+            .get(&officer)
+            .cloned()
+            .ok_or_else(|| missing(step, "that officer's card"))?;
+        Ok((officer, card))
+    }
+
+    /// `card verify`: once, or three times wrong until the card blocks.
+    fn card_verify(
+        &mut self,
+        step: &Step,
+        people: &mut dyn People,
+        observed: &mut Observed,
+    ) -> Result<(), CliError> {
+        let (officer, card) = self.officer_card(step)?;
+        let tries = if step.fault == Some(Fault::BlockedCard) {
+            smartcard_sim::PIN_TRIES
+        } else {
+            1
+        };
+        let drill = matches!(step.fault, Some(Fault::WrongPin | Fault::BlockedCard));
+        let path = card.path.display().to_string();
+        for _ in 0..tries {
+            let typed = people.pin(&officer, &card.pin, drill)?;
+            let pin_file = self.scratch("pins-typed.toml");
+            write_pins(&pin_file, &BTreeMap::from([(officer.clone(), typed)]), None)?;
+            let pin_text = pin_file.display().to_string();
+            self.command(
+                observed,
+                &["card", "verify", &path, "--pin-file", &pin_text],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `card unblock` with the PUK and a new PIN, told to the officer.
+    fn card_unblock(
+        &mut self,
+        step: &Step,
+        people: &mut dyn People,
+        observed: &mut Observed,
+    ) -> Result<(), CliError> {
+        let (officer, card) = self.officer_card(step)?;
+        let new_pin = people.choose_pin(&officer)?;
+        let pin_file = self.scratch("puk-typed.toml");
+        write_pins(
+            &pin_file,
+            &BTreeMap::new(),
+            Some((&officer, &card.puk, &new_pin)),
+        )?;
+        let (path, pin_text) = (
+            card.path.display().to_string(),
+            pin_file.display().to_string(),
+        );
+        self.command(
+            observed,
+            &["card", "unblock", &path, "--pin-file", &pin_text],
+        )?;
+        if observed.exit == Some(0)
+            && let Some(card) = self.cards.get_mut(&officer)
+        {
+            card.pin = new_pin;
+            observed
+                .decisions
+                .push(format!("{officer} chose a new PIN after the PUK"));
+        }
+        Ok(())
+    }
+
+    fn previous_skr(&self) -> Option<String> {
+        let previous = self.quarter.checked_sub(1)?;
+        self.fetched
+            .get(&previous)
+            .or_else(|| self.skrs.last())
+            .map(|path| path.display().to_string())
+    }
+
+    fn need_ksr(&self) -> Result<PathBuf, CliError> {
+        self.ksr.clone().ok_or_else(|| {
+            CliError::Exercise(format!(
+                "no KSR this quarter (quarter {}): a make-ksr step must come first",
+                self.quarter
+            ))
+        })
+    }
+
+    fn need_set(&self, step: &Step) -> Result<PathBuf, CliError> {
+        self.set
+            .clone()
+            .ok_or_else(|| missing(step, "a medium (an export step first)"))
+    }
+
+    /// A file the engine rewrites for each command (PINs typed, words
+    /// heard), mode 0600 in the exercise's own folder.
+    fn scratch(&self, name: &str) -> PathBuf {
+        self.dir.join("typed").join(name)
+    }
+
+    /// Runs one command line of this binary and records it.
+    fn command(&self, observed: &mut Observed, args: &[&str]) -> Result<(), CliError> {
+        let line = format!("ceremony {}", args.join(" "));
+        let mut child = Command::new(&self.program)
+            .args(args)
+            .env("SOFTHSM2_CONF", self.dir.join("softhsm2.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(CliError::Output)?;
+        let mut stdout = child.stdout.take();
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(stdout) = stdout.as_mut() {
+                let _ = stdout.read_to_string(&mut text);
+            }
+            text
+        });
+        // stderr is read line by line: the power cut is announced there.
+        let mut errors = String::new();
+        let mut killed = false;
+        if let Some(stderr) = child.stderr.take() {
+            let mut lines = BufReader::new(stderr);
+            let mut line = String::new();
+            while lines.read_line(&mut line).map_err(CliError::Output)? > 0 {
+                if line.contains(crate::commands::quorum::POWER_CUT_LINE) {
+                    // The power fails: SIGKILL, nothing flushed or closed.
+                    child.kill().map_err(CliError::Output)?;
+                    killed = true;
+                }
+                errors.push_str(&line);
+                line.clear();
+            }
+        }
+        let status = child.wait().map_err(CliError::Output)?;
+        let stdout = reader.join().unwrap_or_default();
+        let exit = status.code();
+        if killed {
+            errors.push_str("[the power failed: the process was killed with SIGKILL]\n");
+        }
+        observed.commands.push(CommandRecord {
+            line,
+            exit,
+            killed,
+            output: format!("{stdout}{errors}"),
+        });
+        observed.exit = exit;
+        observed.killed = killed;
+        Ok(())
+    }
+
+    /// Starts the intake's server for the quarter.
+    fn intake_server(&self) -> Result<Server, CliError> {
+        let mut command = Command::new(&self.program);
+        command
+            .args(["--now", &self.now(), "intake", "serve", "--dir"])
+            .arg(self.intake())
+            .args(["--listen", "127.0.0.1:0"]);
+        self.spawn_server(&mut command, "the intake")
+    }
+
+    /// Starts a server whose first line names its URL.
+    fn spawn_server(&self, command: &mut Command, what: &str) -> Result<Server, CliError> {
+        let mut child = command
+            .env("SOFTHSM2_CONF", self.dir.join("softhsm2.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(CliError::Output)?;
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            BufReader::new(stdout)
+                .read_line(&mut line)
+                .map_err(CliError::Output)?;
+        }
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("https://"))
+            .map(|url| url.trim_end_matches('/').to_owned());
+        let mut server = Server {
+            child,
+            url: String::new(),
+        };
+        match url {
+            Some(url) => {
+                server.url = url;
+                Ok(server)
+            }
+            None => {
+                server.stop();
+                Err(CliError::Exercise(format!(
+                    "{what} did not start: it said {line:?}"
+                )))
+            }
+        }
+    }
+
+    /// How far each log reached before a step.
+    fn audit_marks(&self) -> [u64; 2] {
+        let last = |path: PathBuf| {
+            hsm::read_audit_log(&path)
+                .ok()
+                .and_then(|entries| entries.last().map(|entry| entry.seq))
+                .unwrap_or(0)
+        };
+        [
+            last(self.ceremony().join("audit.log")),
+            last(self.intake().join("audit.log")),
+        ]
+    }
+
+    /// The entries each log gained since.
+    fn audit_since(&self, marks: &[u64; 2]) -> Vec<(AuditLine, hsm::Entry)> {
+        let mut lines = Vec::new();
+        for ((log, path), mark) in [
+            ("signer", self.ceremony().join("audit.log")),
+            ("intake", self.intake().join("audit.log")),
+        ]
+        .into_iter()
+        .zip(marks)
+        {
+            let Ok(entries) = hsm::read_audit_log(&path) else {
+                continue;
+            };
+            for entry in entries.into_iter().filter(|entry| entry.seq > *mark) {
+                let mut details: Vec<String> = entry
+                    .details
+                    .iter()
+                    .map(|(key, value)| match value {
+                        serde_json::Value::String(text) => format!("{key}={text}"),
+                        other => format!("{key}={other}"),
+                    })
+                    .collect();
+                if let Some(actor) = &entry.actor {
+                    details.insert(0, format!("card {} ({})", actor.card, actor.officer));
+                }
+                lines.push((
+                    AuditLine {
+                        log,
+                        seq: entry.seq,
+                        event: entry.event.clone(),
+                        details: details.join(" "),
+                    },
+                    entry,
+                ));
+            }
+        }
+        lines
+    }
+
+    /// The signer's audit head, by `audit verify`.
+    fn audit_head(&self) -> Option<Hash> {
+        let output = Command::new(&self.program)
+            .args(["--json", "--config", &self.config(), "audit", "verify"])
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        let value: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+        Hash::from_hex(value.get("head")?.as_str()?)
+    }
+}
+
+/// An intake server for one step.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    /// Stops it with SIGTERM, as an operator would (killed if it lingers).
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.stop();
+        }
+    }
+}
+
+/// Reads a child's pipe to its end on a thread of its own.
+fn drain(pipe: Option<Box<dyn std::io::Read + Send>>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
+}
+
+/// A step that needs something an earlier step should have made.
+fn missing(step: &Step, what: &str) -> CliError {
+    CliError::Exercise(format!(
+        "step {} ({}) needs {what}",
+        step.number,
+        step.action.name()
+    ))
+}
+
+/// The KSR file of a transfer set.
+fn set_ksr(set: &Path) -> Result<PathBuf, CliError> {
+    ["ksr.xml", "ksr.txt"]
+        .iter()
+        .map(|name| set.join(name))
+        .find(|path| path.is_file())
+        .ok_or_else(|| CliError::Exercise(format!("{} holds no KSR", set.display())))
+}
+
+/// The SKR file the signer wrote into a set.
+fn set_skr(set: &Path) -> Option<PathBuf> {
+    ["skr.xml", "skr.txt"]
+        .iter()
+        .map(|name| set.join(name))
+        .find(|path| path.is_file())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|source| {
+        CliError::Signer(signer::Error::Read {
+            path: path.to_owned(),
+            source,
+        })
+    })
+}
+
+/// Writes one of the exercise's own files, never over another.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(CliError::Output)?;
+    }
+    durable::write(path, bytes, durable::Replace::Never).map_err(|err| CliError::Signer(err.into()))
+}
+
+/// Writes one of the exercise's own files, replacing it.
+fn write_over(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(CliError::Output)?;
+    }
+    durable::write(path, bytes, durable::Replace::Allowed)
+        .map_err(|err| CliError::Signer(err.into()))
+}
+
+/// A pin file: PINs, and for an unblock one officer's PUK and new PIN.
+fn write_pins(
+    path: &Path,
+    pins: &BTreeMap<String, Zeroizing<String>>,
+    unblock: Option<(&str, &str, &str)>,
+) -> Result<(), CliError> {
+    let mut text = Zeroizing::new(String::new());
+    for (officer, pin) in pins {
+        text.push_str(&format!("\"{officer}\" = \"{}\"\n", pin.as_str()));
+    }
+    if let Some((officer, puk, pin)) = unblock {
+        text.push_str(&format!(
+            "[puk]\n\"{officer}\" = \"{puk}\"\n[new-pin]\n\"{officer}\" = \"{pin}\"\n"
+        ));
+    }
+    write_over(path, text.as_bytes())
+}
+
+/// Each officer's PIN for a new card, as they choose it.
+fn choose_pins(
+    officers: &[String],
+    people: &mut dyn People,
+) -> Result<BTreeMap<String, Zeroizing<String>>, CliError> {
+    officers
+        .iter()
+        .map(|officer| Ok((officer.clone(), people.choose_pin(officer)?)))
+        .collect()
+}
+
+/// The PUKs `init` or a new card set wrote.
+fn read_puks(path: &Path) -> Result<BTreeMap<String, Zeroizing<String>>, CliError> {
+    let text =
+        Zeroizing::new(read(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())?);
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|_| CliError::Exercise(format!("{} is not a PUK file", path.display())))?;
+    Ok(table
+        .get("puk")
+        .and_then(toml::Value::as_table)
+        .map(|puks| {
+            puks.iter()
+                .filter_map(|(officer, puk)| {
+                    puk.as_str()
+                        .map(|puk| (officer.clone(), Zeroizing::new(puk.to_owned())))
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// What the witness page shows of the exercise: the current step and
+/// role, and the faults found so far.
+fn write_status(
+    path: &Path,
+    scenario: &Scenario,
+    step: &Step,
+    who: &str,
+    records: &[StepRecord],
+) -> Result<(), CliError> {
+    let detected: Vec<String> = judge_faults(scenario, records)
+        .into_iter()
+        .filter(|fault| {
+            fault
+                .detected
+                .as_ref()
+                .is_some_and(|(at, _)| *at <= records.len())
+        })
+        .map(|fault| fault.verdict)
+        .collect();
+    let status = serde_json::json!({
+        "scenario": scenario.title,
+        "step": step.number,
+        "steps": scenario.steps.len(),
+        "action": step.action.name(),
+        "who": who,
+        "say": step.say,
+        "detected": detected,
+    });
+    write_over(path, status.to_string().as_bytes())
+}
+
+/// The witness page's last view: the score.
+fn write_final_status(
+    path: &Path,
+    scenario: &Scenario,
+    faults: &[FaultRecord],
+    score: &Score,
+) -> Result<(), CliError> {
+    let status = serde_json::json!({
+        "scenario": scenario.title,
+        "step": scenario.steps.len(),
+        "steps": scenario.steps.len(),
+        "action": "done",
+        "who": "",
+        "say": format!("The exercise is over: score {} of {} ({}%).", score.points, score.possible, score.percent),
+        "detected": faults.iter().filter(|fault| fault.detected.is_some()).map(|fault| fault.verdict.clone()).collect::<Vec<_>>(),
+    });
+    write_over(path, status.to_string().as_bytes())
+}
+
+/// The machine's clock, RFC 3339 UTC to the second.
+fn now_text() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    ksr::Timestamp::from_unix(u32::try_from(seconds).unwrap_or(u32::MAX)).to_document()
+}
+
+/// Today, midnight UTC: the first quarter's day when the scenario names
+/// none.
+fn today() -> ksr::Timestamp {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let midnight = seconds - seconds % 86_400;
+    ksr::Timestamp::from_unix(u32::try_from(midnight).unwrap_or(u32::MAX))
+}
