@@ -297,6 +297,7 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
         | S::PinFile { .. }
         | S::Enrol(_)
         | S::NothingToApprove
+        | S::IntakePolicy(_)
         | S::Production(_) => 2,
         S::Busy { .. }
         | S::Read { .. }

@@ -45,6 +45,10 @@ pub enum Error {
         #[source]
         source: ksr::ConfigError,
     },
+    /// `intake policy` with a file that cannot be the signer's next
+    /// policy.
+    #[error("the intake's policy is not replaced: {0}")]
+    IntakePolicy(String),
     /// `policy approve` with a file that is the approved policy.
     #[error("the policy file is the approved policy: there is nothing to approve")]
     NothingToApprove,

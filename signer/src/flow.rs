@@ -616,7 +616,7 @@ pub(crate) fn not_enrolled(ceremony: &Ceremony, serial: &str, generation: u64) -
         });
     match issued {
         Some(old) if old < generation => format!(
-            "card {serial:?}: a retired card of card set {old}; card set {generation} replaced it, and it opens nothing"
+            "card {serial:?}: the serial of a retired card of card set {old}; card set {generation} replaced it, and it opens nothing (a retired card, or one that copies its serial)"
         ),
         _ => format!(
             "card {serial:?}: not enrolled in generation {generation}: no card set of this ceremony holds it (a card of another ceremony, or a forged one)"

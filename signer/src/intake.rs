@@ -259,11 +259,37 @@ impl Intake {
     /// file or the log fails.
     pub fn replace_policy(&self, path: &Path) -> Result<PolicyReplaced, Error> {
         let mut locked = self.locked()?;
-        let new = crate::policy::Policy::load(path)?;
+        // Read once: what is checked is what is written.
+        let text = std::fs::read(path).map_err(Error::read(path))?;
+        let new = crate::policy::Policy::from_bytes(path, text.clone())?;
         if new.sha256() == locked.policy.sha256() {
             return Err(Error::NothingToApprove);
         }
-        let text = std::fs::read(path).map_err(Error::read(path))?;
+        // The signer's policy after keygen or ksk promote: the same zone,
+        // and its current KSK is the one the intake pins as current or
+        // next (pinned by tag and DS). A policy that names another
+        // current KSK is not the signer's next one.
+        if new.domain()? != locked.policy.domain()? {
+            return Err(Error::IntakePolicy(format!(
+                "it is the policy of {}, and this intake's is of {}",
+                new.domain()?,
+                locked.policy.domain()?
+            )));
+        }
+        let pinned = |policy: &crate::policy::Policy, role: KskRole| {
+            policy
+                .ksk(role)
+                .map(|ksk| (ksk.key_tag, ksk.ds_sha256.to_ascii_lowercase()))
+        };
+        let current = pinned(&new, KskRole::Current);
+        let continues = current.is_some()
+            && (current == pinned(&locked.policy, KskRole::Current)
+                || current == pinned(&locked.policy, KskRole::Next));
+        if !continues {
+            return Err(Error::IntakePolicy(
+                "its current KSK is neither the current nor the next KSK this intake pins: the signer's policy changes its KSKs one role at a time".into(),
+            ));
+        }
         let labels = |policy: &crate::policy::Policy| -> Vec<String> {
             [KskRole::Current, KskRole::Next]
                 .into_iter()

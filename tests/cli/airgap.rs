@@ -883,3 +883,27 @@ fn a_medium_that_lost_the_skr_after_the_signing_is_written_again_without_a_quoru
     let set2 = intake.export(&id2, &ceremony.path("media"));
     rewrite(&set2).expect_code(3).expect_stderr("MEDIA-CHAIN");
 }
+
+#[test]
+fn the_intake_takes_only_a_policy_that_continues_its_ksks() {
+    let ceremony = Ceremony::new("soft", "3");
+    let intake = Intake::init(&ceremony, "intake", None);
+    let policy = |ceremony: &Ceremony| ceremony.path("c/ceremony.toml");
+    let replace = |file: &str| ceremony.run(&["intake", "policy", "--dir", &intake.dir, file]);
+    // The same file: nothing to do.
+    replace(&policy(&ceremony)).expect_code(2);
+    // Another ceremony's policy for the same zone: its current KSK is not
+    // one this intake pins.
+    let other = Ceremony::new("soft", "2");
+    replace(&policy(&other))
+        .expect_code(2)
+        .expect_stderr("neither the current nor the next KSK this intake pins");
+    // Another zone's.
+    let elsewhere = Ceremony::with("soft", "2", "ecdsap256sha256", "example.org.", None);
+    replace(&policy(&elsewhere))
+        .expect_code(2)
+        .expect_stderr("it is the policy of example.org.");
+    let kept = std::fs::read(format!("{}/ceremony.toml", intake.dir)).unwrap();
+    assert_eq!(kept, std::fs::read(policy(&ceremony)).unwrap());
+    assert!(!intake.audit().contains("\"event\":\"policy-written\""));
+}

@@ -439,8 +439,11 @@ fn people_at_a_terminal_confirm_a_swapped_ksr_and_the_score_drops() {
     let answers = [
         "ready:",
         "pin:111111",
+        "pin:111111",
         "pin:222222",
-        "pin:333333", // init
+        "pin:222222",
+        "pin:333333",
+        "pin:333333", // init: each officer chooses a PIN, typed twice
         "ready:",     // intake-init
         "ready:",
         "pin:111111",
@@ -511,6 +514,32 @@ fn people_at_a_terminal_confirm_a_swapped_ksr_and_the_score_drops() {
     assert!(!events.contains(&"card-inserted"), "{events:?}");
     let html = std::fs::read_to_string(exercise.join("transcript.html")).unwrap();
     assert!(html.contains("missed by CA"), "the page lacks the verdict");
+    // The PINs people chose are nowhere in what the exercise leaves: not
+    // on the terminal, not in a file of its folder.
+    let pins = ["111111", "222222", "333333"];
+    for pin in pins {
+        assert!(!text.contains(pin), "the terminal showed a PIN");
+    }
+    let mut pending = vec![exercise.clone()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            for pin in pins {
+                assert!(
+                    !bytes
+                        .windows(pin.len())
+                        .any(|window| window == pin.as_bytes()),
+                    "{} holds a PIN",
+                    path.display()
+                );
+            }
+        }
+    }
 }
 
 //------------ Scenario files with errors ------------------------------------
@@ -533,9 +562,21 @@ fn scenario_files_with_errors_are_refused_with_line_and_column_before_anything_r
         ("unknown fault", SWAP.replace("officers = [\"CO-1\", \"CO-2\"]\nexpect", "officers = [\"CO-1\", \"CO-2\"]\nfault = \"gremlins\"\nexpect"), "\"gremlins\"", "unknown fault"),
         ("absent officer", SWAP.replace(
             "[[step]]\nrole = \"ZSK\"\nsay = \"Make the KSR.\"",
-            "[[step]]\nrole = \"CO-2\"\nsay = \"Lost.\"\naction = \"lose-card\"\nofficer = \"CO-2\"\ndetected = { sign = \"x\" }\n[[step]]\nrole = \"ZSK\"\nsay = \"Make the KSR.\"",
+            "[[step]]\nrole = \"CO-2\"\nsay = \"Lost.\"\naction = \"lose-card\"\nofficer = \"CO-2\"\ndetected = { sign = \"generation-committed\" }\n[[step]]\nrole = \"ZSK\"\nsay = \"Make the KSR.\"",
         ), "[\"CA\", \"CO-1\", \"CO-2\"]\nsay = \"Compare", "CO-2 is absent"),
         ("bad TOML", SWAP.replace("[ceremony]", "[ceremony"), "[ceremony", ""),
+        (
+            "out of order",
+            SWAP.replace("action = \"read-words\"", "action = \"audit-verify\""),
+            "\"sign\"\nofficers",
+            "sign needs a read-words this quarter first",
+        ),
+        (
+            "empty sign",
+            SWAP.replace("sign = \"OOB-WORDS\", check", "sign = \"\", check"),
+            "{ at = \"words\"",
+            "too short to mean anything",
+        ),
     ];
     for (name, text, at, message) in cases {
         let file = dir.path().join(format!("{}.toml", name.replace(' ', "-")));

@@ -16,7 +16,7 @@ import time
 
 QUESTIONS = {
     "ready": [b"press Enter when you are ready"],
-    "pin": [b"type your PIN: ", b"digits): "],
+    "pin": [b"type your PIN: ", b"digits): ", b"PIN again: "],
     "words": [b"match those read over the phone? (yes/no)"],
 }
 

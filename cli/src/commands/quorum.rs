@@ -120,7 +120,7 @@ pub fn run_confirmed<O: Operation>(
     let mut progress = Progress::new(context.json);
     let done = activated.run(&mut |done, total| {
         progress.update(done, total);
-        if power_cut && done == total.div_ceil(2) {
+        if power_cut && done >= total.div_ceil(2) {
             wait_for_the_power_cut();
         }
         stall_for_tests();

@@ -136,6 +136,14 @@ struct Report<'a> {
 
 /// Runs `sign`.
 pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
+    if args.server.is_some() && args.quorum.exercise_fault.is_some() {
+        // The service's flow has no fault hook: refused, not ignored.
+        return Err(CliError::Value {
+            option: "exercise-fault",
+            value: String::new(),
+            expected: "a signing at this terminal: the room's service takes no exercise fault",
+        });
+    }
     if let (Some(server), Some(tls_dir), Some(name)) = (&args.server, &args.tls_dir, &args.name) {
         let remote = RemoteArgs {
             server: server.clone(),

@@ -224,6 +224,7 @@ pub fn run(scenario: &Scenario, run: Run<'_>) -> Result<Transcript, CliError> {
         });
     }
     let faults = judge_faults(scenario, &records);
+    world.forget_pins()?;
     let score = Score::of(&records, &faults);
     let audit_head = world.audit_head();
     if let Some(status) = &status {
@@ -305,10 +306,17 @@ fn judge(step: &Step, observed: &Observed) -> (bool, String, String) {
     (exit_ok && missing.is_empty(), expected, text)
 }
 
-/// Whether a signal is the sign (an exact code or event, or words of a
-/// card's refusal).
+/// Whether a signal is the sign: the same code or event, a code of that
+/// family (`KSR-POLICY-SIG-HORIZON` for `KSR-POLICY-SIG-HORIZON.2`), or,
+/// for a sign of several words, those words in a refusal's reason. (The
+/// scenario check refuses signs too short to mean anything.)
 fn shows(signal: &Signal, sign: &str) -> bool {
-    signal.sign == sign || signal.sign.contains(sign)
+    signal.sign == sign
+        || signal
+            .sign
+            .strip_prefix(sign)
+            .is_some_and(|rest| rest.starts_with('.'))
+        || (sign.contains(' ') && signal.sign.contains(sign))
 }
 
 /// Each fault, found or missed where the scenario expects it.
@@ -404,6 +412,15 @@ fn signals_of((line, entry): &(AuditLine, hsm::Entry)) -> Vec<Signal> {
     }
     if let Some(serde_json::Value::String(reason)) = entry.details.get("reason") {
         signals.push(tool(reason.clone()));
+    }
+    if line.event == "wrong-pin"
+        && entry
+            .details
+            .get("tries_left")
+            .and_then(serde_json::Value::as_u64)
+            == Some(0)
+    {
+        signals.push(tool("card-blocked".into()));
     }
     signals
 }
@@ -523,8 +540,8 @@ impl World {
                 let set = self.need_set(step)?;
                 let ksr = set_ksr(&set)?;
                 let mut bytes = read(&ksr)?;
-                // One digit of the last signature's expiration, moved:
-                // the file keeps its form, its hash changes.
+                // The file's last digit, moved by one: the file keeps its
+                // form, its hash changes.
                 if let Some(digit) = bytes.iter().rposition(u8::is_ascii_digit)
                     && let Some(byte) = bytes.get_mut(digit)
                 {
@@ -1215,7 +1232,14 @@ impl World {
             .map_err(CliError::Output)?;
         let stdout = drain(child.stdout.take().map(|pipe| Box::new(pipe) as _));
         let stderr = drain(child.stderr.take().map(|pipe| Box::new(pipe) as _));
-        if self.wait_for_attempt(&server.url, &tls, &mut child) {
+        let mut child = KillOnDrop(child);
+        let opened = self.wait_for_attempt(&server.url, &tls, &mut child.0);
+        if !opened {
+            // Refused before any card (it has ended), or no attempt
+            // opened in a minute: it is not waited for.
+            let _ = child.0.kill();
+        }
+        if opened {
             for (officer, card) in self.presented(step, observed)? {
                 let card_text = card.path.display().to_string();
                 if self.interactive {
@@ -1248,7 +1272,7 @@ impl World {
                 )?;
             }
         }
-        let status = child.wait().map_err(CliError::Output)?;
+        let status = child.0.wait().map_err(CliError::Output)?;
         server.stop();
         let output = format!(
             "{}{}",
@@ -1511,6 +1535,31 @@ impl World {
             .ok_or_else(|| missing(step, "a medium (an export step first)"))
     }
 
+    /// At the end: the PINs typed are removed; PINs people chose (an
+    /// interactive run) and the PUKs with them too. An autopilot's random
+    /// PINs stay, with the cards they open, for whoever explores the
+    /// exercise's ceremony afterwards.
+    fn forget_pins(&self) -> Result<(), CliError> {
+        let typed = self.dir.join("typed");
+        if typed.exists() {
+            std::fs::remove_dir_all(&typed).map_err(CliError::Output)?;
+        }
+        if self.interactive {
+            for entry in std::fs::read_dir(&self.dir)
+                .map_err(CliError::Output)?
+                .flatten()
+            {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let secret = (name.starts_with("pins-") || name.starts_with("puks-"))
+                    && name.ends_with(".toml");
+                if secret {
+                    durable::remove(&entry.path()).map_err(CliError::Output)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A file the engine rewrites for each command (PINs typed, words
     /// heard), mode 0600 in the exercise's own folder.
     fn scratch(&self, name: &str) -> PathBuf {
@@ -1541,14 +1590,15 @@ impl World {
         let mut killed = false;
         if let Some(stderr) = child.stderr.take() {
             let mut lines = BufReader::new(stderr);
-            let mut line = String::new();
-            while lines.read_line(&mut line).map_err(CliError::Output)? > 0 {
-                if line.contains(crate::commands::quorum::POWER_CUT_LINE) {
+            let mut line = Vec::new();
+            while lines.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                let text = String::from_utf8_lossy(&line);
+                if !killed && text.contains(crate::commands::quorum::POWER_CUT_LINE) {
                     // The power fails: SIGKILL, nothing flushed or closed.
-                    child.kill().map_err(CliError::Output)?;
+                    let _ = child.kill();
                     killed = true;
                 }
-                errors.push_str(&line);
+                errors.push_str(&text);
                 line.clear();
             }
         }
@@ -1618,11 +1668,15 @@ impl World {
 
     /// How far each log reached before a step.
     fn audit_marks(&self) -> [u64; 2] {
+        // A log not made yet starts at 0; one that cannot be read credits
+        // the step with none of its entries.
         let last = |path: PathBuf| {
-            hsm::read_audit_log(&path)
-                .ok()
-                .and_then(|entries| entries.last().map(|entry| entry.seq))
-                .unwrap_or(0)
+            if !path.exists() {
+                return 0;
+            }
+            hsm::read_audit_log(&path).map_or(u64::MAX, |entries| {
+                entries.last().map_or(0, |entry| entry.seq)
+            })
         };
         [
             last(self.ceremony().join("audit.log")),
@@ -1678,6 +1732,19 @@ impl World {
             .ok()?;
         let value: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
         Hash::from_hex(value.get("head")?.as_str()?)
+    }
+}
+
+/// A child process killed (and reaped) when the exercise leaves it: an
+/// error on the way does not leave it running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
 
@@ -1781,14 +1848,33 @@ fn write_pins(
     pins: &BTreeMap<String, Zeroizing<String>>,
     unblock: Option<(&str, &str, &str)>,
 ) -> Result<(), CliError> {
-    let mut text = Zeroizing::new(String::new());
+    // Through the TOML writer: whatever a person typed stays one string.
+    let mut table = toml::Table::new();
     for (officer, pin) in pins {
-        text.push_str(&format!("\"{officer}\" = \"{}\"\n", pin.as_str()));
+        table.insert(
+            officer.clone(),
+            toml::Value::String(pin.as_str().to_owned()),
+        );
     }
     if let Some((officer, puk, pin)) = unblock {
-        text.push_str(&format!(
-            "[puk]\n\"{officer}\" = \"{puk}\"\n[new-pin]\n\"{officer}\" = \"{pin}\"\n"
-        ));
+        let one = |value: &str| {
+            toml::Value::Table(toml::Table::from_iter([(
+                officer.to_owned(),
+                toml::Value::String(value.to_owned()),
+            )]))
+        };
+        table.insert("puk".into(), one(puk));
+        table.insert("new-pin".into(), one(pin));
+    }
+    let text = Zeroizing::new(
+        toml::to_string(&table)
+            .map_err(|err| CliError::Exercise(format!("a pin file cannot be written: {err}")))?,
+    );
+    // The table's strings are wiped with it.
+    for (_, value) in &mut table {
+        if let toml::Value::String(text) = value {
+            zeroize::Zeroize::zeroize(text);
+        }
     }
     write_over(path, text.as_bytes())
 }
@@ -1836,10 +1922,11 @@ fn write_status(
     let detected: Vec<String> = judge_faults(scenario, records)
         .into_iter()
         .filter(|fault| {
-            fault
-                .detected
-                .as_ref()
-                .is_some_and(|(at, _)| *at <= records.len())
+            fault.as_expected
+                && fault
+                    .detected
+                    .as_ref()
+                    .is_some_and(|(at, _)| *at <= records.len())
         })
         .map(|fault| fault.verdict)
         .collect();
@@ -1869,7 +1956,7 @@ fn write_final_status(
         "action": "done",
         "who": "",
         "say": format!("The exercise is over: score {} of {} ({}%).", score.points, score.possible, score.percent),
-        "detected": faults.iter().filter(|fault| fault.detected.is_some()).map(|fault| fault.verdict.clone()).collect::<Vec<_>>(),
+        "detected": faults.iter().filter(|fault| fault.as_expected).map(|fault| fault.verdict.clone()).collect::<Vec<_>>(),
     });
     write_over(path, status.to_string().as_bytes())
 }

@@ -123,10 +123,25 @@ impl People for AtTheTerminal {
     }
 
     fn choose_pin(&mut self, officer: &str) -> Result<Zeroizing<String>, CliError> {
-        terminal::secret(&format!(
-            "{officer}: choose your card's PIN ({}): ",
-            terminal::pin_rules()
-        ))
+        // As `init` asks: the rules, twice, again when it is bad.
+        loop {
+            let first = terminal::secret(&format!(
+                "{officer}: choose your card's PIN ({}): ",
+                terminal::pin_rules()
+            ))?;
+            if smartcard_sim::Pin::new(first.as_str().to_owned()).is_err() {
+                say(format!(
+                    "{officer}: {}; choose again",
+                    terminal::pin_rules()
+                ));
+                continue;
+            }
+            let again = terminal::secret(&format!("{officer}: type the same PIN again: "))?;
+            if again == first {
+                return Ok(first);
+            }
+            say(format!("{officer}: the two PINs differ; choose again"));
+        }
     }
 
     fn pin(

@@ -583,6 +583,7 @@ pub fn parse(source_name: &str, name: &str, text: &str) -> Result<Scenario, Scen
     let mut steps = Vec::new();
     // Officers whose card is lost, and the step that lost it.
     let mut absent: BTreeMap<String, usize> = BTreeMap::new();
+    let mut order = Order::default();
     let mut initialized = false;
     for (index, spanned) in raw.steps.into_iter().enumerate() {
         let number = index + 1;
@@ -636,6 +637,14 @@ pub fn parse(source_name: &str, name: &str, text: &str) -> Result<Scenario, Scen
             ));
         }
         initialized = true;
+        // What the step needs an earlier step to have made.
+        if let Some(needed) = order.needs(action) {
+            return Err(at(
+                raw_step.action.span(),
+                format!("{} needs {needed} first", action.name()),
+            ));
+        }
+        order.did(action);
 
         let check_officer = |name: &str, span: Range<usize>| -> Result<(), ScenarioError> {
             if !officer_roles.iter().any(|role| role == name) {
@@ -660,6 +669,9 @@ pub fn parse(source_name: &str, name: &str, text: &str) -> Result<Scenario, Scen
             Some(list) if action.needs_quorum() => {
                 let span = list.span();
                 let list = list.into_inner();
+                if list.is_empty() {
+                    return Err(at(span, "officers = [] presents no card".into()));
+                }
                 let mut seen = BTreeSet::new();
                 for name in &list {
                     check_officer(name, span.clone())?;
@@ -713,6 +725,13 @@ pub fn parse(source_name: &str, name: &str, text: &str) -> Result<Scenario, Scen
                         ),
                     )
                 })?;
+                if fault == Fault::RetiredCard && !order.new_cards {
+                    return Err(at(
+                        name.span(),
+                        "retired-card needs a reshare or rekey first: no card set is retired yet"
+                            .into(),
+                    ));
+                }
                 if !fault.fits(action) {
                     return Err(at(
                         name.span(),
@@ -766,7 +785,9 @@ pub fn parse(source_name: &str, name: &str, text: &str) -> Result<Scenario, Scen
                 ));
             }
             Some(detected) => {
+                let span = detected.span();
                 let detected = detected.into_inner();
+                check_sign(&detected.sign).map_err(|message| at(span.clone(), message))?;
                 let step_at = match &detected.at {
                     None => number,
                     Some(id) => *ids.get(id.get_ref()).ok_or_else(|| {
@@ -806,17 +827,21 @@ pub fn parse(source_name: &str, name: &str, text: &str) -> Result<Scenario, Scen
             }
             None => None,
         };
-        let expect = raw_step
-            .expect
-            .map(|expect| {
+        let expect = match raw_step.expect {
+            None => Expect::default(),
+            Some(expect) => {
+                let span = expect.span();
                 let expect = expect.into_inner();
+                for sign in &expect.signs {
+                    check_sign(sign).map_err(|message| at(span.clone(), message))?;
+                }
                 Expect {
                     exit: expect.exit,
                     killed: expect.killed,
                     signs: expect.signs,
                 }
-            })
-            .unwrap_or_default();
+            }
+        };
         steps.push(Step {
             number,
             id: raw_step.id.map(Spanned::into_inner),
@@ -846,6 +871,73 @@ pub fn parse(source_name: &str, name: &str, text: &str) -> Result<Scenario, Scen
         people,
         steps,
     })
+}
+
+/// What the steps so far have made, for the order of the next one.
+#[derive(Default)]
+struct Order {
+    intake: bool,
+    ksr: bool,
+    submitted: bool,
+    exported: bool,
+    words: bool,
+    signed: bool,
+    keygen: bool,
+    new_cards: bool,
+}
+
+impl Order {
+    /// What `action` needs that no step has made yet.
+    fn needs(&self, action: Action) -> Option<&'static str> {
+        use Action as A;
+        let missing = |made: bool, what| (!made).then_some(what);
+        match action {
+            A::IntakePin | A::IntakePolicy => missing(self.intake, "an intake-init"),
+            A::Submit => {
+                missing(self.intake, "an intake-init").or_else(|| missing(self.ksr, "a make-ksr"))
+            }
+            A::ReadWords => missing(self.ksr, "a make-ksr"),
+            A::Export | A::Fetch => missing(self.submitted, "a submit this quarter"),
+            A::TamperKsr | A::SwapKsr => missing(self.exported, "an export this quarter"),
+            A::Sign => missing(self.exported, "an export this quarter")
+                .or_else(|| missing(self.words, "a read-words this quarter")),
+            A::Import | A::SkrCheck => missing(self.signed, "a sign step"),
+            A::Promote => missing(self.keygen, "a keygen"),
+            _ => None,
+        }
+    }
+
+    /// `action` ran (as far as the order goes: a step that fails at run
+    /// time is the scenario's to expect).
+    fn did(&mut self, action: Action) {
+        match action {
+            Action::IntakeInit => self.intake = true,
+            Action::MakeKsr => {
+                self.ksr = true;
+                self.submitted = false;
+                self.exported = false;
+                self.words = false;
+            }
+            Action::Submit => self.submitted = true,
+            Action::Export => self.exported = true,
+            Action::ReadWords => self.words = true,
+            Action::Sign => self.signed = true,
+            Action::Keygen => self.keygen = true,
+            Action::Reshare | Action::Rekey => self.new_cards = true,
+            _ => {}
+        }
+    }
+}
+
+/// A sign short enough to match anything is no sign.
+fn check_sign(sign: &str) -> Result<(), String> {
+    if sign.trim().len() < 4 {
+        Err(format!(
+            "the sign {sign:?} is too short to mean anything: a code, an event or words of a refusal"
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// The 1-based line and column (in characters) of a byte offset.
@@ -922,7 +1014,7 @@ action = "init"
     #[test]
     fn an_absent_officer_cannot_act() {
         let bad = format!(
-            "{GOOD}[[step]]\nrole = \"CO-3\"\nsay = \"x\"\naction = \"lose-card\"\nofficer = \"CO-3\"\ndetected = {{ sign = \"generation-committed\" }}\n[[step]]\nrole = \"CA\"\nsay = \"x\"\naction = \"sign\"\nofficers = [\"CO-1\", \"CO-3\"]\n"
+            "{GOOD}[[step]]\nrole = \"CO-3\"\nsay = \"x\"\naction = \"lose-card\"\nofficer = \"CO-3\"\ndetected = {{ sign = \"generation-committed\" }}\n[[step]]\nrole = \"CA\"\nsay = \"x\"\naction = \"keygen\"\nofficers = [\"CO-1\", \"CO-3\"]\n"
         );
         let err = error(&bad);
         assert_eq!((err.line, err.column), (35, 12), "{err}");

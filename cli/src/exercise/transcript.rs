@@ -311,7 +311,7 @@ impl Transcript {
                 let signals: Vec<String> = step
                     .signals
                     .iter()
-                    .map(|signal| format!("`{}` by {}", signal.sign, signal.by))
+                    .map(|signal| format!("`{}` by {}", cell(&signal.sign), signal.by))
                     .collect();
                 let _ = writeln!(md, "- Signals: {}", signals.join(", "));
             }
@@ -336,7 +336,7 @@ impl Transcript {
                         "- {} #{} `{}` {}",
                         line.log,
                         line.seq,
-                        line.event,
+                        cell(&line.event),
                         cell(&line.details)
                     );
                 }
@@ -348,7 +348,10 @@ impl Transcript {
 
 /// Text safe inside a Markdown table cell.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    text.replace('|', "\\|")
+        .replace('`', "'")
+        .replace('<', "&lt;")
+        .replace('\n', " ")
 }
 
 /// Output safe inside a fenced block, ending with a newline.

@@ -101,6 +101,10 @@ const MAX_EXERCISE_STATUS: u64 = 64 * 1024;
 /// missing, too large or not one).
 fn exercise_view(path: &std::path::Path) -> Option<wire::ExerciseView> {
     use std::io::Read as _;
+    // Only a regular file: a FIFO would block the service's tick.
+    if !std::fs::symlink_metadata(path).ok()?.is_file() {
+        return None;
+    }
     let file = std::fs::File::open(path).ok()?;
     let mut text = Vec::new();
     file.take(MAX_EXERCISE_STATUS).read_to_end(&mut text).ok()?;
