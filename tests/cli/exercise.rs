@@ -221,6 +221,7 @@ fn a_lost_card_then_a_new_card_set_on_autopilot() {
     check_clean_run(&dir, &transcript, 2);
     let reshare = step_with_id(&transcript, "new-cards");
     let expired = nth_step(&transcript, "sign", 1);
+    let forged = nth_step(&transcript, "sign", 2);
     let retired = nth_step(&transcript, "sign", 3);
     assert_eq!(
         faults(&transcript),
@@ -232,8 +233,29 @@ fn a_lost_card_then_a_new_card_set_on_autopilot() {
                 expired,
                 "ceremony".into()
             ),
+            ("forged-card".into(), forged, forged, "ceremony".into()),
             ("retired-card".into(), retired, retired, "ceremony".into()),
         ]
+    );
+    // The forgery carried CO-5's serial: only the enrolled key told it.
+    let refusal = transcript["steps"][usize::try_from(forged).unwrap() - 1]["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|signal| signal["sign"].as_str().unwrap().to_owned())
+        .find(|sign| sign.contains("does not verify with its enrolled key"))
+        .unwrap();
+    let real = run(&[
+        "--json",
+        "card",
+        "status",
+        arg(&dir.path().join("x/ceremony/cards/CO-5.card")),
+    ]);
+    real.expect_code(0);
+    let serial = real.json()["serial"].as_str().unwrap().to_owned();
+    assert!(
+        refusal.starts_with(&format!("card {serial} (CO-5")),
+        "{refusal} (CO-5's card is {serial})"
     );
 }
 

@@ -167,6 +167,9 @@ pub enum Fault {
     SwappedKsr,
     /// An officer presents a card of another ceremony.
     ForeignCard,
+    /// Someone presents a card made to look like an officer's: its serial
+    /// and holder, its own key and share.
+    ForgedCard,
     /// An officer presents their card of a retired card set.
     RetiredCard,
     /// The HSM's self-test fails at activation.
@@ -180,13 +183,14 @@ pub enum Fault {
 }
 
 impl Fault {
-    const ALL: [(&'static str, Self); 11] = [
+    const ALL: [(&'static str, Self); 12] = [
         ("wrong-pin", Self::WrongPin),
         ("blocked-card", Self::BlockedCard),
         ("lost-card", Self::LostCard),
         ("tampered-ksr", Self::TamperedKsr),
         ("swapped-ksr", Self::SwappedKsr),
         ("foreign-card", Self::ForeignCard),
+        ("forged-card", Self::ForgedCard),
         ("retired-card", Self::RetiredCard),
         ("hsm-self-test", Self::HsmSelfTest),
         ("power-cut", Self::PowerCut),
@@ -214,7 +218,7 @@ impl Fault {
         match self {
             Self::WrongPin => matches!(action, Action::CardVerify) || action.needs_quorum(),
             Self::BlockedCard => action == Action::CardVerify,
-            Self::ForeignCard | Self::RetiredCard => action.needs_quorum(),
+            Self::ForeignCard | Self::ForgedCard | Self::RetiredCard => action.needs_quorum(),
             Self::HsmSelfTest | Self::PowerCut | Self::AttemptExpires => action.needs_quorum(),
             Self::ClockSkew => action == Action::Sign,
             // Only by their own actions.
@@ -230,6 +234,7 @@ impl Fault {
                 | Self::BlockedCard
                 | Self::LostCard
                 | Self::ForeignCard
+                | Self::ForgedCard
                 | Self::RetiredCard
         )
     }
