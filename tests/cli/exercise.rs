@@ -639,6 +639,39 @@ fn scenario_files_with_errors_are_refused_with_line_and_column_before_anything_r
         run(&["exercise", "check", arg(&file)]).expect_code(2);
     }
     run(&["exercise", "run", "no-such-scenario", "--autopilot"]).expect_code(1);
+    // A scenario that is no regular file, a transcript that would replace
+    // a file or goes to no folder: refused before anything is made.
+    run(&["exercise", "check", arg(dir.path())])
+        .expect_code(1)
+        .expect_stderr("is not a regular file");
+    let never = dir.path().join("never");
+    let taken = dir.path().join("taken");
+    std::fs::write(dir.path().join("taken.html"), "kept").unwrap();
+    for (transcript, expected) in [
+        (taken.clone(), "never overwritten"),
+        (
+            dir.path().join("no/such/folder/out"),
+            "in a folder that exists",
+        ),
+    ] {
+        let refused = run(&[
+            "exercise",
+            "run",
+            "normal-quarter",
+            "--autopilot",
+            "--dir",
+            arg(&never),
+            "--transcript",
+            arg(&transcript),
+        ]);
+        assert_ne!(refused.code, 0, "{}", refused.stderr);
+        assert!(refused.stderr.contains(expected), "{}", refused.stderr);
+        assert!(!never.exists(), "the exercise made its directory");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("taken.html")).unwrap(),
+        "kept"
+    );
 }
 
 //------------ The transcript on paper ---------------------------------------

@@ -619,6 +619,35 @@ fn a_production_ceremony_refuses_what_only_a_rehearsal_allows() {
     assert!(added.contains("\"event\":\"keygen-refused\""), "{added}");
     assert!(!added.contains("card-inserted"), "{added}");
     assert!(!added.contains("exercise-fault-injected"), "{added}");
+    // Nor does its room's service show an exercise.
+    in_dir(
+        dir.path(),
+        &[
+            "--config",
+            "c/ceremony.toml",
+            "serve",
+            "--init-tls",
+            "room-tls",
+        ],
+    )
+    .expect_code(0);
+    std::fs::write(dir.path().join("status.json"), "{}").unwrap();
+    in_dir(
+        dir.path(),
+        &[
+            "--config",
+            "c/ceremony.toml",
+            "serve",
+            "--tls-dir",
+            "room-tls",
+            "--listen",
+            "127.0.0.1:0",
+            "--exercise",
+            "status.json",
+        ],
+    )
+    .expect_code(2)
+    .expect_stderr("only a rehearsal ceremony runs one");
     let (mut intake, url) = crate::harness::spawn_listening(
         Command::new(env!("CARGO_BIN_EXE_ceremony"))
             .current_dir(dir.path())

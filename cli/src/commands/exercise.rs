@@ -183,20 +183,19 @@ fn check(name: &str, context: &Context) -> Result<Outcome, CliError> {
 /// The scenario does not check, the directory is not new, or the
 /// exercise could not go on.
 pub fn run_scenario(args: &RunArgs, live: bool) -> Result<(Transcript, PathBuf), CliError> {
-    // Checked before anything is made.
+    // Checked before anything is made: the scenario, and where its
+    // transcript goes (a folder that exists, no file it would replace).
     let scenario = exercise::load(&args.scenario)?;
+    if let Some(given) = &args.transcript {
+        check_transcript(&strip_extension(given))?;
+    }
     let dir = new_dir(args.dir.as_deref(), "ceremony-exercise-")?;
     let base = args
         .transcript
         .clone()
         .unwrap_or_else(|| dir.join("transcript"));
     let base = strip_extension(&base);
-    for extension in ["md", "html", "json"] {
-        let path = with_extension(&base, extension);
-        if path.exists() {
-            return Err(signer::Error::OutputExists(path).into());
-        }
-    }
+    check_transcript(&base)?;
     if live {
         out(format!(
             "Exercise {}: {} ({} steps) in {}",
@@ -308,6 +307,29 @@ pub fn new_dir(dir: Option<&Path>, prefix: &str) -> Result<PathBuf, CliError> {
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .map_err(CliError::Output)?;
     Ok(dir)
+}
+
+/// The transcript's three files can be written: their folder exists and
+/// none of them does.
+fn check_transcript(base: &Path) -> Result<(), CliError> {
+    let folder = base
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    if !folder.is_dir() {
+        return Err(CliError::Value {
+            option: "transcript",
+            value: base.display().to_string(),
+            expected: "OUT in a folder that exists: OUT.md, OUT.html and OUT.json go there",
+        });
+    }
+    for extension in ["md", "html", "json"] {
+        let path = with_extension(base, extension);
+        if path.exists() {
+            return Err(signer::Error::OutputExists(path).into());
+        }
+    }
+    Ok(())
 }
 
 fn strip_extension(base: &Path) -> PathBuf {

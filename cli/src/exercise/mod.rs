@@ -59,6 +59,12 @@ pub fn load(name_or_path: &str) -> Result<Scenario, crate::error::CliError> {
             .into()
         }
     })?;
+    if !metadata.is_file() {
+        // A FIFO or a device would be read forever.
+        return Err(crate::error::CliError::Exercise(format!(
+            "{name_or_path} is not a regular file"
+        )));
+    }
     if metadata.len() > scenario::MAX_BYTES as u64 {
         return Err(ScenarioError::too_large(name_or_path).into());
     }
