@@ -1,462 +1,44 @@
-//! Running a scenario: each step becomes the `ceremony` command lines an
-//! operator would type, run as separate processes of this same binary, so
-//! an exercise drives exactly the flows of a real ceremony (DESIGN.md:
-//! no flow is written twice). The engine keeps what the room knows
-//! between steps — the cards and PINs, the medium in hand, the words read
-//! over the phone — injects the faults, and reads what each step left in
-//! the audit logs to see whether the team's reaction was the expected one.
+//! What each action of a scenario does: the command lines of a real
+//! ceremony, with the cards, PINs, media and words the room holds, and
+//! the faults a step injects.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
 
 use zeroize::Zeroizing;
 
-use super::people::People;
-use super::scenario::{Action, Fault, Scenario, Step};
-use super::transcript::{
-    AuditLine, CommandRecord, FaultRecord, Hash, Score, Signal, StepRecord, Transcript,
+use super::files::{
+    choose_pins, read, read_puks, set_ksr, set_skr, write_new, write_over, write_pins,
 };
+use super::processes::{KillOnDrop, Server, drain};
+use super::{Card, Observed, QUARTER, World};
 use crate::error::CliError;
+use crate::exercise::people::People;
+use crate::exercise::scenario::{Action, Fault, Step};
+use crate::exercise::transcript::{CommandRecord, Hash, Signal};
 use crate::render::out;
 
-/// Ninety days: one quarter of a KSK's calendar.
-const QUARTER: u32 = 90 * 86_400;
-
-/// Where a run happens and who takes part.
-pub struct Run<'p> {
-    /// This binary.
-    pub program: PathBuf,
-    /// The exercise's directory (new or empty).
-    pub dir: PathBuf,
-    /// The people.
-    pub people: &'p mut dyn People,
-    /// Whether to print each step as it runs.
-    pub live: bool,
-    /// The file the witness page reads the current step from, if any.
-    pub status: Option<PathBuf>,
-    /// Sign through the room's service on this address (`serve`), the
-    /// officers presenting with `present`, the witness page showing the
-    /// exercise.
-    pub serve: Option<String>,
-}
-
-/// One officer's card as the room knows it.
-#[derive(Clone)]
-struct Card {
-    path: PathBuf,
-    pin: Zeroizing<String>,
-    puk: Zeroizing<String>,
-}
-
-/// What the room knows between steps.
-struct World {
-    program: PathBuf,
-    dir: PathBuf,
-    scenario: Scenario,
-    start: ksr::Timestamp,
-    quarter: u32,
-    cards: BTreeMap<String, Card>,
-    /// Cards of a retired card set (or lost and since replaced).
-    retired: BTreeMap<String, Card>,
-    lost: BTreeMap<String, Card>,
-    generation: u32,
-    /// This quarter's KSR, as the ZSK operator made it.
-    ksr: Option<PathBuf>,
-    /// The intake's id for it.
-    ksr_id: Option<String>,
-    /// The transfer set on the medium in hand.
-    set: Option<PathBuf>,
-    /// The words the ZSK operator read over the phone.
-    phone: Option<Vec<String>>,
-    /// Whether the signer has signed (later signings chain).
-    signed: bool,
-    /// The SKRs written, newest last.
-    skrs: Vec<PathBuf>,
-    /// The SKR the ZSK operator fetched, by quarter.
-    fetched: BTreeMap<u32, PathBuf>,
-    media: u32,
-    ksks: u32,
-    foreign: Option<PathBuf>,
-    /// `serve`'s address, in the room-service mode.
-    serve: Option<String>,
-    /// The exercise's status file, for the witness page.
-    status: Option<PathBuf>,
-    /// Whether a person answers (not the autopilot).
-    interactive: bool,
-}
-
-/// What one step showed.
-#[derive(Default)]
-struct Observed {
-    commands: Vec<CommandRecord>,
-    decisions: Vec<String>,
-    hashes: Vec<(String, Hash)>,
-    signals: Vec<Signal>,
-    /// The main command's exit (3 when the CA stopped the step).
-    exit: Option<i32>,
-    killed: bool,
-}
-
-/// Runs a scenario to its end.
-///
-/// # Errors
-///
-/// The exercise itself cannot go on: its directory cannot be written, a
-/// command cannot be started, or the terminal fails. A step that does not
-/// go as expected is not an error: it is recorded and scored.
-pub fn run(scenario: &Scenario, run: Run<'_>) -> Result<Transcript, CliError> {
-    let Run {
-        program,
-        dir,
-        people,
-        live,
-        status,
-        serve,
-    } = run;
-    let started = now_text();
-    let start = match scenario.ceremony.start {
-        Some(start) => start,
-        None => today(),
-    };
-    let mut world = World {
-        program,
-        dir: dir.clone(),
-        scenario: scenario.clone(),
-        start,
-        quarter: 0,
-        cards: BTreeMap::new(),
-        retired: BTreeMap::new(),
-        lost: BTreeMap::new(),
-        generation: 1,
-        ksr: None,
-        ksr_id: None,
-        set: None,
-        phone: None,
-        signed: false,
-        skrs: Vec::new(),
-        fetched: BTreeMap::new(),
-        media: 0,
-        ksks: 1,
-        foreign: None,
-        serve,
-        status: status.clone(),
-        interactive: people.interactive(),
-    };
-    let mut records: Vec<StepRecord> = Vec::new();
-    for step in &scenario.steps {
-        let roles: Vec<(String, String)> = step
-            .roles
-            .iter()
-            .map(|role| {
-                (
-                    role.clone(),
-                    scenario.people.get(role).cloned().unwrap_or_default(),
-                )
-            })
-            .collect();
-        let who = roles
-            .iter()
-            .map(|(role, person)| format!("{role} ({person})"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        if let Some(status) = &status {
-            write_status(status, scenario, step, &who, &records)?;
-        }
-        if live {
-            out(format!(
-                "\n── Step {} of {}: {} ──",
-                step.number,
-                scenario.steps.len(),
-                step.action.name()
-            ))?;
-        }
-        people.ready(&who, &step.say)?;
-        if live && !people.interactive() {
-            out(format!("{who}: {}", step.say))?;
-        }
-        let time = now_text();
-        let began = Instant::now();
-        let marks = world.audit_marks();
-        let mut observed = Observed::default();
-        // A step that cannot run (what it needs did not come about, after
-        // an earlier step went wrong) is recorded as such and the
-        // exercise goes on: the transcript shows where it went wrong.
-        match world.act(step, people, &mut observed) {
-            Ok(()) => {}
-            Err(CliError::Exercise(why)) => {
-                observed.exit = None;
-                observed
-                    .decisions
-                    .push(format!("the step could not run: {why}"));
-            }
-            Err(other) => return Err(other),
-        }
-        let audit = world.audit_since(&marks);
-        for line in &audit {
-            observed.signals.extend(signals_of(line));
-        }
-        let (as_expected, expected, observed_text) = judge(step, &observed);
-        if live {
-            for command in &observed.commands {
-                out(format!("$ {}", command.line))?;
-                for line in command.output.lines() {
-                    out(format!("  {line}"))?;
-                }
-            }
-            out(format!(
-                "{} expected {expected}; observed {observed_text}",
-                if as_expected { "✔" } else { "✘" }
-            ))?;
-        }
-        records.push(StepRecord {
-            number: step.number,
-            id: step.id.clone(),
-            roles,
-            say: step.say.clone(),
-            action: step.action.name(),
-            fault: step.fault.map(Fault::name),
-            time,
-            seconds: began.elapsed().as_secs_f64(),
-            commands: observed.commands,
-            decisions: observed.decisions,
-            hashes: observed.hashes,
-            signals: observed.signals,
-            activated_by: audit
-                .iter()
-                .filter(|(line, _)| line.event == "card-accepted")
-                .filter_map(|(_, entry)| entry.actor.as_ref().map(|actor| actor.officer.clone()))
-                .collect(),
-            audit: audit.into_iter().map(|(line, _)| line).collect(),
-            expected,
-            observed: observed_text,
-            as_expected,
-        });
-    }
-    let faults = judge_faults(scenario, &records);
-    world.forget_pins()?;
-    let score = Score::of(&records, &faults);
-    let audit_head = world.audit_head();
-    if let Some(status) = &status {
-        write_final_status(status, scenario, &faults, &score)?;
-    }
-    Ok(Transcript {
-        scenario: scenario.name.clone(),
-        title: scenario.title.clone(),
-        about: scenario.about.clone(),
-        mode: if people.interactive() {
-            "interactive"
-        } else {
-            "autopilot"
-        },
-        dir: dir.display().to_string(),
-        started,
-        finished: now_text(),
-        ceremony: format!(
-            "zone {}, {}, {} of {} officers, {} HSM",
-            scenario.ceremony.zone,
-            scenario.ceremony.algorithm,
-            scenario.ceremony.threshold,
-            scenario.ceremony.officers,
-            scenario.ceremony.backend
-        ),
-        people: scenario
-            .people
-            .iter()
-            .map(|(role, person)| (role.clone(), person.clone()))
-            .collect(),
-        steps: records,
-        faults,
-        score,
-        audit_head,
-        skrs: world
-            .skrs
-            .iter()
-            .map(|path| path.display().to_string())
-            .collect(),
-    })
-}
-
-/// Whether a step showed what the scenario expects, and both in words.
-fn judge(step: &Step, observed: &Observed) -> (bool, String, String) {
-    let expect = &step.expect;
-    let mut expected = if expect.killed {
-        "the process killed".to_owned()
-    } else {
-        format!("exit {}", expect.exit)
-    };
-    if !expect.signs.is_empty() {
-        expected.push_str(&format!(", showing {}", expect.signs.join(", ")));
-    }
-    let exit_ok = if expect.killed {
-        observed.killed
-    } else {
-        !observed.killed && observed.exit == Some(expect.exit)
-    };
-    let missing: Vec<&String> = expect
-        .signs
-        .iter()
-        .filter(|sign| !observed.signals.iter().any(|signal| shows(signal, sign)))
-        .collect();
-    let mut text = match (observed.killed, observed.exit) {
-        (true, _) => "the process killed".to_owned(),
-        (false, Some(code)) => format!("exit {code}"),
-        (false, None) => "nothing run".to_owned(),
-    };
-    if !missing.is_empty() {
-        text.push_str(&format!(
-            ", without {}",
-            missing
-                .iter()
-                .map(|sign| sign.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    (exit_ok && missing.is_empty(), expected, text)
-}
-
-/// Whether a signal is the sign: the same code or event, a code of that
-/// family (`KSR-POLICY-SIG-HORIZON` for `KSR-POLICY-SIG-HORIZON.2`), or,
-/// for a sign of several words, those words in a refusal's reason. (The
-/// scenario check refuses signs too short to mean anything.)
-fn shows(signal: &Signal, sign: &str) -> bool {
-    signal.sign == sign
-        || signal
-            .sign
-            .strip_prefix(sign)
-            .is_some_and(|rest| rest.starts_with('.'))
-        || (sign.contains(' ') && signal.sign.contains(sign))
-}
-
-/// Each fault, found or missed where the scenario expects it.
-fn judge_faults(scenario: &Scenario, records: &[StepRecord]) -> Vec<FaultRecord> {
-    let mut faults = Vec::new();
-    for step in &scenario.steps {
-        let (Some(fault), Some(detection)) = (step.fault, &step.detection) else {
-            continue;
-        };
-        let by_ok = |signal: &Signal| detection.by.as_ref().is_none_or(|by| &signal.by == by);
-        let at = records.get(detection.at - 1);
-        let found = at.and_then(|record| {
-            record
-                .signals
-                .iter()
-                .find(|signal| shows(signal, &detection.sign) && by_ok(signal))
-        });
-        // Anyone who found it, anywhere after the injection.
-        let anyone = records.iter().skip(step.number - 1).find_map(|record| {
-            record
-                .signals
-                .iter()
-                .find(|signal| shows(signal, &detection.sign))
-                .map(|signal| (record.number, signal.by.clone()))
-        });
-        let name = fault.name();
-        let check = if detection.check.is_empty() {
-            detection.sign.clone()
-        } else {
-            detection.check.clone()
-        };
-        let (as_expected, detected, verdict) = match (found, anyone) {
-            (Some(signal), _) => (
-                true,
-                Some((detection.at, signal.by.clone())),
-                format!(
-                    "{name}: detected at {check}, step {}, by {}",
-                    detection.at, signal.by
-                ),
-            ),
-            (None, Some((number, by))) => (
-                false,
-                Some((number, by.clone())),
-                format!(
-                    "{name}: missed by {} at step {}; {check} caught it at step {number}, by {by}",
-                    detection.by.as_deref().unwrap_or("everyone"),
-                    detection.at
-                ),
-            ),
-            (None, None) => (
-                false,
-                None,
-                format!(
-                    "{name}: never detected ({check} expected at step {})",
-                    detection.at
-                ),
-            ),
-        };
-        faults.push(FaultRecord {
-            fault: name,
-            injected_at: step.number,
-            officer: step.officer.clone(),
-            expected_at: detection.at,
-            expected_by: detection.by.clone(),
-            expected_sign: detection.sign.clone(),
-            check,
-            detected,
-            as_expected,
-            verdict,
-        });
-    }
-    faults
-}
-
-/// The signals in one audit entry: its event, the codes it names, a
-/// card's refusal.
-fn signals_of((line, entry): &(AuditLine, hsm::Entry)) -> Vec<Signal> {
-    let tool = |sign: String| Signal {
-        sign,
-        by: "ceremony".into(),
-    };
-    let mut signals = vec![tool(line.event.clone())];
-    for key in ["codes", "code"] {
-        match entry.details.get(key) {
-            Some(serde_json::Value::Array(codes)) => signals.extend(
-                codes
-                    .iter()
-                    .filter_map(|code| code.as_str().map(|code| tool(code.to_owned()))),
-            ),
-            Some(serde_json::Value::String(code)) => signals.push(tool(code.clone())),
-            _ => {}
-        }
-    }
-    if let Some(serde_json::Value::String(reason)) = entry.details.get("reason") {
-        signals.push(tool(reason.clone()));
-    }
-    if line.event == "wrong-pin"
-        && entry
-            .details
-            .get("tries_left")
-            .and_then(serde_json::Value::as_u64)
-            == Some(0)
-    {
-        signals.push(tool("card-blocked".into()));
-    }
-    signals
-}
-
 impl World {
-    fn ceremony(&self) -> PathBuf {
+    pub(super) fn ceremony(&self) -> PathBuf {
         self.dir.join("ceremony")
     }
 
-    fn intake(&self) -> PathBuf {
+    pub(super) fn intake(&self) -> PathBuf {
         self.dir.join("intake")
     }
 
-    fn zsk(&self) -> PathBuf {
+    pub(super) fn zsk(&self) -> PathBuf {
         self.dir.join("zsk")
     }
 
-    fn config(&self) -> String {
+    pub(super) fn config(&self) -> String {
         self.ceremony().join("ceremony.toml").display().to_string()
     }
 
     /// The quarter's instant: the first ceremony's day, then 90 days on
     /// per quarter.
-    fn now(&self) -> String {
+    pub(super) fn now(&self) -> String {
         let quarter = self.quarter.max(1) - 1;
         let seconds = quarter.saturating_mul(QUARTER);
         self.start
@@ -466,7 +48,7 @@ impl World {
     }
 
     /// One step.
-    fn act(
+    pub(super) fn act(
         &mut self,
         step: &Step,
         people: &mut dyn People,
@@ -704,7 +286,11 @@ impl World {
 
     /// `init --rehearsal` with PINs the engine chose and tells each
     /// officer.
-    fn init(&mut self, people: &mut dyn People, observed: &mut Observed) -> Result<(), CliError> {
+    pub(super) fn init(
+        &mut self,
+        people: &mut dyn People,
+        observed: &mut Observed,
+    ) -> Result<(), CliError> {
         let parameters = self.scenario.ceremony.clone();
         let officers: Vec<String> = (1..=parameters.officers)
             .map(|n| format!("CO-{n}"))
@@ -782,7 +368,7 @@ impl World {
 
     /// `--backend pkcs11 …` for a scenario on SoftHSM2: a token of the
     /// exercise's own, made with softhsm2-util.
-    fn softhsm_args(&self) -> Result<Vec<String>, CliError> {
+    pub(super) fn softhsm_args(&self) -> Result<Vec<String>, CliError> {
         if self.scenario.ceremony.backend != "softhsm2" {
             return Ok(Vec::new());
         }
@@ -835,7 +421,7 @@ impl World {
 
     /// The quorum arguments of a step: each officer's card, in order, and
     /// the PINs they typed; the step's fault on its officer's card.
-    fn quorum(
+    pub(super) fn quorum(
         &mut self,
         step: &Step,
         people: &mut dyn People,
@@ -871,7 +457,7 @@ impl World {
 
     /// The card each officer of a step presents, in order: their own, or
     /// the foreign or retired one the step's fault gives them.
-    fn presented(
+    pub(super) fn presented(
         &mut self,
         step: &Step,
         observed: &mut Observed,
@@ -916,7 +502,7 @@ impl World {
 
     /// The PIN an officer types for the card they present (a wrong one
     /// when the step's fault says so, or when they mistype).
-    fn typed_pin(
+    pub(super) fn typed_pin(
         &self,
         step: &Step,
         officer: &str,
@@ -939,7 +525,7 @@ impl World {
     /// PIN (the forger watched it typed), but a key made on it and a
     /// share of no one's. Only the roster's enrolled card key tells it
     /// from the real one.
-    fn forged_card(&mut self, officer: &str, step: &Step) -> Result<Card, CliError> {
+    pub(super) fn forged_card(&mut self, officer: &str, step: &Step) -> Result<Card, CliError> {
         use smartcard_sim::{CardClient, FileStorage, KdfParams, Personalization, SimulatedCard};
         let real = self
             .cards
@@ -995,7 +581,7 @@ impl World {
     }
 
     /// A card of another ceremony for `officer` (made once).
-    fn foreign_card(&mut self, officer: &str) -> Result<Card, CliError> {
+    pub(super) fn foreign_card(&mut self, officer: &str) -> Result<Card, CliError> {
         let foreign = self.dir.join("foreign");
         if self.foreign.is_none() {
             let parameters = self.scenario.ceremony.clone();
@@ -1056,7 +642,11 @@ impl World {
     }
 
     /// `ksr submit` to the intake, which the step starts and stops.
-    fn submit(&mut self, ksr: &Path, observed: &mut Observed) -> Result<Option<String>, CliError> {
+    pub(super) fn submit(
+        &mut self,
+        ksr: &Path,
+        observed: &mut Observed,
+    ) -> Result<Option<String>, CliError> {
         let mut server = self.intake_server()?;
         let (now, ksr_text) = (self.now(), ksr.display().to_string());
         let tls = self.intake().join("tls").display().to_string();
@@ -1089,7 +679,11 @@ impl World {
     }
 
     /// `intake export` onto a new medium.
-    fn export(&mut self, id: &str, observed: &mut Observed) -> Result<Option<PathBuf>, CliError> {
+    pub(super) fn export(
+        &mut self,
+        id: &str,
+        observed: &mut Observed,
+    ) -> Result<Option<PathBuf>, CliError> {
         self.media += 1;
         let media = self.dir.join(format!("media-{}", self.media));
         std::fs::create_dir_all(&media).map_err(CliError::Output)?;
@@ -1117,7 +711,7 @@ impl World {
 
     /// The swap: another KSR, submitted and exported as a real one
     /// would be, takes the place of the medium in hand.
-    fn swap(&mut self, step: &Step, observed: &mut Observed) -> Result<(), CliError> {
+    pub(super) fn swap(&mut self, step: &Step, observed: &mut Observed) -> Result<(), CliError> {
         let genuine = self.need_set(step)?;
         let (now, config) = (self.now(), self.config());
         let other = self.dir.join(format!("other-ksr-{}.xml", self.quarter));
@@ -1165,7 +759,7 @@ impl World {
     }
 
     /// `sign --media`, after the CA compared the words.
-    fn sign(
+    pub(super) fn sign(
         &mut self,
         step: &Step,
         people: &mut dyn People,
@@ -1279,7 +873,7 @@ impl World {
     /// officer presents from their own terminal (`present`): on autopilot
     /// the exercise runs it for them; interactively it tells each officer
     /// the command to type at their terminal and waits.
-    fn sign_served(
+    pub(super) fn sign_served(
         &mut self,
         step: &Step,
         people: &mut dyn People,
@@ -1373,7 +967,7 @@ impl World {
     /// Waits until the room's service has an attempt open for the
     /// administrator's operation: false if the administrator's command
     /// ended first (refused before any card) or a minute passed.
-    fn wait_for_attempt(&self, url: &str, tls: &str, admin: &mut Child) -> bool {
+    pub(super) fn wait_for_attempt(&self, url: &str, tls: &str, admin: &mut Child) -> bool {
         for _ in 0..600 {
             if let Ok(Some(_)) = admin.try_wait() {
                 return false;
@@ -1403,13 +997,13 @@ impl World {
     }
 
     /// The room's TLS folder (`serve --init-tls`).
-    fn room_tls(&self) -> PathBuf {
+    pub(super) fn room_tls(&self) -> PathBuf {
         self.dir.join("room-tls")
     }
 
     /// Starts the room's service on the ceremony, showing the exercise on
     /// its witness page.
-    fn room_server(&self, listen: &str, now: &str) -> Result<Server, CliError> {
+    pub(super) fn room_server(&self, listen: &str, now: &str) -> Result<Server, CliError> {
         let mut command = Command::new(&self.program);
         command
             .args([
@@ -1430,7 +1024,7 @@ impl World {
 
     /// `reshare` or `rekey`: new cards for every officer, new PINs told
     /// to each; the cards not presented (and lost ones) are retired.
-    fn new_cards(
+    pub(super) fn new_cards(
         &mut self,
         step: &Step,
         people: &mut dyn People,
@@ -1516,7 +1110,7 @@ impl World {
     }
 
     /// The officer a card step concerns, and their card.
-    fn officer_card(&self, step: &Step) -> Result<(String, Card), CliError> {
+    pub(super) fn officer_card(&self, step: &Step) -> Result<(String, Card), CliError> {
         let officer = step.officer.clone().unwrap_or_default();
         let card = self
             .cards
@@ -1527,7 +1121,7 @@ impl World {
     }
 
     /// `card verify`: once, or three times wrong until the card blocks.
-    fn card_verify(
+    pub(super) fn card_verify(
         &mut self,
         step: &Step,
         people: &mut dyn People,
@@ -1555,7 +1149,7 @@ impl World {
     }
 
     /// `card unblock` with the PUK and a new PIN, told to the officer.
-    fn card_unblock(
+    pub(super) fn card_unblock(
         &mut self,
         step: &Step,
         people: &mut dyn People,
@@ -1588,7 +1182,7 @@ impl World {
         Ok(())
     }
 
-    fn previous_skr(&self) -> Option<String> {
+    pub(super) fn previous_skr(&self) -> Option<String> {
         let previous = self.quarter.checked_sub(1)?;
         self.fetched
             .get(&previous)
@@ -1596,7 +1190,7 @@ impl World {
             .map(|path| path.display().to_string())
     }
 
-    fn need_ksr(&self) -> Result<PathBuf, CliError> {
+    pub(super) fn need_ksr(&self) -> Result<PathBuf, CliError> {
         self.ksr.clone().ok_or_else(|| {
             CliError::Exercise(format!(
                 "no KSR this quarter (quarter {}): a make-ksr step must come first",
@@ -1605,7 +1199,7 @@ impl World {
         })
     }
 
-    fn need_set(&self, step: &Step) -> Result<PathBuf, CliError> {
+    pub(super) fn need_set(&self, step: &Step) -> Result<PathBuf, CliError> {
         self.set
             .clone()
             .ok_or_else(|| missing(step, "a medium (an export step first)"))
@@ -1615,7 +1209,7 @@ impl World {
     /// interactive run) and the PUKs with them too. An autopilot's random
     /// PINs stay, with the cards they open, for whoever explores the
     /// exercise's ceremony afterwards.
-    fn forget_pins(&self) -> Result<(), CliError> {
+    pub(super) fn forget_pins(&self) -> Result<(), CliError> {
         let typed = self.dir.join("typed");
         if typed.exists() {
             std::fs::remove_dir_all(&typed).map_err(CliError::Output)?;
@@ -1638,431 +1232,16 @@ impl World {
 
     /// A file the engine rewrites for each command (PINs typed, words
     /// heard), mode 0600 in the exercise's own folder.
-    fn scratch(&self, name: &str) -> PathBuf {
+    pub(super) fn scratch(&self, name: &str) -> PathBuf {
         self.dir.join("typed").join(name)
     }
-
-    /// A command of the ZSK operator's over the network: when it is not
-    /// refused (3) but does not get through (1), they try again once, as
-    /// a person would; both tries are recorded.
-    fn over_the_network(&self, observed: &mut Observed, args: &[&str]) -> Result<(), CliError> {
-        self.command(observed, args)?;
-        if observed.exit == Some(1) {
-            std::thread::sleep(std::time::Duration::from_secs(1));
-            self.command(observed, args)?;
-        }
-        Ok(())
-    }
-
-    /// Runs one command line of this binary and records it.
-    fn command(&self, observed: &mut Observed, args: &[&str]) -> Result<(), CliError> {
-        let line = format!("ceremony {}", args.join(" "));
-        let mut child = Command::new(&self.program)
-            .args(args)
-            .env("SOFTHSM2_CONF", self.dir.join("softhsm2.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(CliError::Output)?;
-        let mut stdout = child.stdout.take();
-        let reader = std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(stdout) = stdout.as_mut() {
-                let _ = stdout.read_to_string(&mut text);
-            }
-            text
-        });
-        // stderr is read line by line: the power cut is announced there.
-        let mut errors = String::new();
-        let mut killed = false;
-        if let Some(stderr) = child.stderr.take() {
-            let mut lines = BufReader::new(stderr);
-            let mut line = Vec::new();
-            while lines.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-                let text = String::from_utf8_lossy(&line);
-                if !killed && text.contains(crate::commands::quorum::POWER_CUT_LINE) {
-                    // The power fails: SIGKILL, nothing flushed or closed.
-                    let _ = child.kill();
-                    killed = true;
-                }
-                errors.push_str(&text);
-                line.clear();
-            }
-        }
-        let status = child.wait().map_err(CliError::Output)?;
-        let stdout = reader.join().unwrap_or_default();
-        let exit = status.code();
-        if killed {
-            errors.push_str("[the power failed: the process was killed with SIGKILL]\n");
-        }
-        observed.commands.push(CommandRecord {
-            line,
-            exit,
-            killed,
-            output: format!("{stdout}{errors}"),
-        });
-        observed.exit = exit;
-        observed.killed = killed;
-        Ok(())
-    }
-
-    /// Starts the intake's server for the quarter.
-    fn intake_server(&self) -> Result<Server, CliError> {
-        let mut command = Command::new(&self.program);
-        command
-            .args(["--now", &self.now(), "intake", "serve", "--dir"])
-            .arg(self.intake())
-            .args(["--listen", "127.0.0.1:0"]);
-        self.spawn_server(&mut command, "the intake")
-    }
-
-    /// Starts a server whose first line names its URL.
-    fn spawn_server(&self, command: &mut Command, what: &str) -> Result<Server, CliError> {
-        let mut child = command
-            .env("SOFTHSM2_CONF", self.dir.join("softhsm2.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(CliError::Output)?;
-        let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            BufReader::new(stdout)
-                .read_line(&mut line)
-                .map_err(CliError::Output)?;
-        }
-        let url = line
-            .split_whitespace()
-            .find(|word| word.starts_with("https://"))
-            .map(|url| url.trim_end_matches('/').to_owned());
-        let mut server = Server {
-            child,
-            url: String::new(),
-        };
-        match url {
-            Some(url) => {
-                server.url = url;
-                Ok(server)
-            }
-            None => {
-                server.stop();
-                Err(CliError::Exercise(format!(
-                    "{what} did not start: it said {line:?}"
-                )))
-            }
-        }
-    }
-
-    /// How far each log reached before a step.
-    fn audit_marks(&self) -> [u64; 2] {
-        // A log not made yet starts at 0; one that cannot be read credits
-        // the step with none of its entries.
-        let last = |path: PathBuf| {
-            if !path.exists() {
-                return 0;
-            }
-            hsm::read_audit_log(&path).map_or(u64::MAX, |entries| {
-                entries.last().map_or(0, |entry| entry.seq)
-            })
-        };
-        [
-            last(self.ceremony().join("audit.log")),
-            last(self.intake().join("audit.log")),
-        ]
-    }
-
-    /// The entries each log gained since.
-    fn audit_since(&self, marks: &[u64; 2]) -> Vec<(AuditLine, hsm::Entry)> {
-        let mut lines = Vec::new();
-        for ((log, path), mark) in [
-            ("signer", self.ceremony().join("audit.log")),
-            ("intake", self.intake().join("audit.log")),
-        ]
-        .into_iter()
-        .zip(marks)
-        {
-            let Ok(entries) = hsm::read_audit_log(&path) else {
-                continue;
-            };
-            for entry in entries.into_iter().filter(|entry| entry.seq > *mark) {
-                let mut details: Vec<String> = entry
-                    .details
-                    .iter()
-                    .map(|(key, value)| match value {
-                        serde_json::Value::String(text) => format!("{key}={text}"),
-                        other => format!("{key}={other}"),
-                    })
-                    .collect();
-                if let Some(actor) = &entry.actor {
-                    details.insert(0, format!("card {} ({})", actor.card, actor.officer));
-                }
-                lines.push((
-                    AuditLine {
-                        log,
-                        seq: entry.seq,
-                        event: entry.event.clone(),
-                        details: details.join(" "),
-                    },
-                    entry,
-                ));
-            }
-        }
-        lines
-    }
-
-    /// The signer's audit head, by `audit verify`.
-    fn audit_head(&self) -> Option<Hash> {
-        let output = Command::new(&self.program)
-            .args(["--json", "--config", &self.config(), "audit", "verify"])
-            .stdin(Stdio::null())
-            .output()
-            .ok()?;
-        let value: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-        Hash::from_hex(value.get("head")?.as_str()?)
-    }
-}
-
-/// A child process killed (and reaped) when the exercise leaves it: an
-/// error on the way does not leave it running.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-/// An intake server for one step.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    /// Stops it with SIGTERM, as an operator would (killed if it lingers).
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.stop();
-        }
-    }
-}
-
-/// Reads a child's pipe to its end on a thread of its own.
-fn drain(pipe: Option<Box<dyn std::io::Read + Send>>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_string(&mut text);
-        }
-        text
-    })
 }
 
 /// A step that needs something an earlier step should have made.
-fn missing(step: &Step, what: &str) -> CliError {
+pub(super) fn missing(step: &Step, what: &str) -> CliError {
     CliError::Exercise(format!(
         "step {} ({}) needs {what}",
         step.number,
         step.action.name()
     ))
-}
-
-/// The KSR file of a transfer set.
-fn set_ksr(set: &Path) -> Result<PathBuf, CliError> {
-    ["ksr.xml", "ksr.txt"]
-        .iter()
-        .map(|name| set.join(name))
-        .find(|path| path.is_file())
-        .ok_or_else(|| CliError::Exercise(format!("{} holds no KSR", set.display())))
-}
-
-/// The SKR file the signer wrote into a set.
-fn set_skr(set: &Path) -> Option<PathBuf> {
-    ["skr.xml", "skr.txt"]
-        .iter()
-        .map(|name| set.join(name))
-        .find(|path| path.is_file())
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(path).map_err(|source| {
-        CliError::Signer(signer::Error::Read {
-            path: path.to_owned(),
-            source,
-        })
-    })
-}
-
-/// Writes one of the exercise's own files, never over another.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(CliError::Output)?;
-    }
-    durable::write(path, bytes, durable::Replace::Never).map_err(|err| CliError::Signer(err.into()))
-}
-
-/// Writes one of the exercise's own files, replacing it.
-fn write_over(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(CliError::Output)?;
-    }
-    durable::write(path, bytes, durable::Replace::Allowed)
-        .map_err(|err| CliError::Signer(err.into()))
-}
-
-/// A pin file: PINs, and for an unblock one officer's PUK and new PIN.
-fn write_pins(
-    path: &Path,
-    pins: &BTreeMap<String, Zeroizing<String>>,
-    unblock: Option<(&str, &str, &str)>,
-) -> Result<(), CliError> {
-    // Through the TOML writer: whatever a person typed stays one string.
-    let mut table = toml::Table::new();
-    for (officer, pin) in pins {
-        table.insert(
-            officer.clone(),
-            toml::Value::String(pin.as_str().to_owned()),
-        );
-    }
-    if let Some((officer, puk, pin)) = unblock {
-        let one = |value: &str| {
-            toml::Value::Table(toml::Table::from_iter([(
-                officer.to_owned(),
-                toml::Value::String(value.to_owned()),
-            )]))
-        };
-        table.insert("puk".into(), one(puk));
-        table.insert("new-pin".into(), one(pin));
-    }
-    let text = Zeroizing::new(
-        toml::to_string(&table)
-            .map_err(|err| CliError::Exercise(format!("a pin file cannot be written: {err}")))?,
-    );
-    // The table's strings are wiped with it.
-    for (_, value) in &mut table {
-        if let toml::Value::String(text) = value {
-            zeroize::Zeroize::zeroize(text);
-        }
-    }
-    write_over(path, text.as_bytes())
-}
-
-/// Each officer's PIN for a new card, as they choose it.
-fn choose_pins(
-    officers: &[String],
-    people: &mut dyn People,
-) -> Result<BTreeMap<String, Zeroizing<String>>, CliError> {
-    officers
-        .iter()
-        .map(|officer| Ok((officer.clone(), people.choose_pin(officer)?)))
-        .collect()
-}
-
-/// The PUKs `init` or a new card set wrote.
-fn read_puks(path: &Path) -> Result<BTreeMap<String, Zeroizing<String>>, CliError> {
-    let text =
-        Zeroizing::new(read(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())?);
-    let table: toml::Table = toml::from_str(&text)
-        .map_err(|_| CliError::Exercise(format!("{} is not a PUK file", path.display())))?;
-    Ok(table
-        .get("puk")
-        .and_then(toml::Value::as_table)
-        .map(|puks| {
-            puks.iter()
-                .filter_map(|(officer, puk)| {
-                    puk.as_str()
-                        .map(|puk| (officer.clone(), Zeroizing::new(puk.to_owned())))
-                })
-                .collect()
-        })
-        .unwrap_or_default())
-}
-
-/// What the witness page shows of the exercise: the current step and
-/// role, and the faults found so far.
-fn write_status(
-    path: &Path,
-    scenario: &Scenario,
-    step: &Step,
-    who: &str,
-    records: &[StepRecord],
-) -> Result<(), CliError> {
-    let detected: Vec<String> = judge_faults(scenario, records)
-        .into_iter()
-        .filter(|fault| {
-            fault.as_expected
-                && fault
-                    .detected
-                    .as_ref()
-                    .is_some_and(|(at, _)| *at <= records.len())
-        })
-        .map(|fault| fault.verdict)
-        .collect();
-    let status = serde_json::json!({
-        "scenario": scenario.title,
-        "step": step.number,
-        "steps": scenario.steps.len(),
-        "action": step.action.name(),
-        "who": who,
-        "say": step.say,
-        "detected": detected,
-    });
-    write_over(path, status.to_string().as_bytes())
-}
-
-/// The witness page's last view: the score.
-fn write_final_status(
-    path: &Path,
-    scenario: &Scenario,
-    faults: &[FaultRecord],
-    score: &Score,
-) -> Result<(), CliError> {
-    let status = serde_json::json!({
-        "scenario": scenario.title,
-        "step": scenario.steps.len(),
-        "steps": scenario.steps.len(),
-        "action": "done",
-        "who": "",
-        "say": format!("The exercise is over: score {} of {} ({}%).", score.points, score.possible, score.percent),
-        "detected": faults.iter().filter(|fault| fault.as_expected).map(|fault| fault.verdict.clone()).collect::<Vec<_>>(),
-    });
-    write_over(path, status.to_string().as_bytes())
-}
-
-/// The machine's clock, RFC 3339 UTC to the second.
-fn now_text() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    ksr::Timestamp::from_unix(u32::try_from(seconds).unwrap_or(u32::MAX)).to_document()
-}
-
-/// Today, midnight UTC: the first quarter's day when the scenario names
-/// none.
-fn today() -> ksr::Timestamp {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let midnight = seconds - seconds % 86_400;
-    ksr::Timestamp::from_unix(u32::try_from(midnight).unwrap_or(u32::MAX))
 }
