@@ -84,7 +84,7 @@ enum Command {
     Rekey(commands::reshare::Args),
     /// What the HSM holds: labels, tags, DNSKEYs, DS records, validity (no
     /// quorum needed).
-    Inventory(commands::inventory::Args),
+    Inventory(commands::inventory::InventoryArgs),
     /// The policy's KSKs as an RFC 9718 trust anchor file.
     TrustAnchor(commands::inventory::Args),
     /// Sign a KSR once a quorum of officers has presented their cards.

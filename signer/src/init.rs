@@ -71,6 +71,10 @@ pub struct InitRequest {
     pub cards_dir: Option<PathBuf>,
     /// The intake's key, pinned in the sealed state (`--intake-key`).
     pub intake_key: Option<crate::media::IntakeKey>,
+    /// The TTL of the DNSKEY RRset (`ksk_policy.ttl`) [default: the
+    /// root's 172800 for the root, 3600 for another zone, as Knot DNS and
+    /// BIND publish it].
+    pub ttl: Option<u32>,
 }
 
 /// An `init` whose arguments were checked.
@@ -295,6 +299,9 @@ fn make(
         u64::from(request.now.time.to_unix()),
     )?;
     let mut config = config(&request.domain, request.spec);
+    if let Some(ttl) = request.ttl {
+        config.ksk_policy.ttl = ttl;
+    }
     let ds = ksr::Ds::compute(&request.domain, &ksk.dnskey, ksr::DigestType::Sha256);
     record(Event::KeyGenerated {
         label: ksk.label.clone(),
@@ -412,6 +419,10 @@ fn config(domain: &DomainName, spec: KeySpec) -> Config {
         policy.enable_unsupported_edwards_dsa = true;
         policy.rsa_approved_key_sizes = vec![2048, 3072, 4096];
         policy.signature_horizon_days = 400;
+        // Knot DNS's and BIND's DNSKEY TTL (`dnskey-ttl`), not the
+        // root's two days: their KSRs carry it, and KSR-POLICY-TTL would
+        // warn at every one.
+        config.ksk_policy.ttl = 3600;
     }
     config.ksk_policy.signers_name = domain.to_string();
     config.keys.clear();

@@ -36,6 +36,8 @@ pub struct KsrRequest {
     pub inception: Timestamp,
     /// The ZSKs' kind.
     pub spec: KeySpec,
+    /// The TTL of the keys and signatures (the policy's `ksk_policy.ttl`).
+    pub ttl: u32,
 }
 
 /// The KSR made.
@@ -107,7 +109,7 @@ pub fn make_ksr(request: &KsrRequest) -> Result<MadeKsr, Error> {
                 _ => vec![current],
             };
             let inception = start.to_unix().saturating_add(index * 10 * DAY);
-            bundle(&request.domain, &members, inception)
+            bundle(&request.domain, &members, inception, request.ttl)
         })
         .collect::<Result<_, _>>()?;
     let ksr = Ksr {
@@ -161,10 +163,14 @@ fn continue_from(skr: &Skr, store: &ZskStore<'_>) -> Result<(Timestamp, Vec<Zsk>
     Ok((start, carried, skr.serial.saturating_add(1)))
 }
 
-/// One request bundle: the ZSKs with TTL 172800, and a signature by each
-/// over the DNSKEY RRset.
-fn bundle(domain: &DomainName, members: &[&Zsk], inception: u32) -> Result<Bundle, Error> {
-    let ttl = 172_800;
+/// One request bundle: the ZSKs with the policy's TTL, and a signature by
+/// each over the DNSKEY RRset.
+fn bundle(
+    domain: &DomainName,
+    members: &[&Zsk],
+    inception: u32,
+    ttl: u32,
+) -> Result<Bundle, Error> {
     let keys: Vec<Key> = members
         .iter()
         .map(|zsk| Key {

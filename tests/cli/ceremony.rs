@@ -868,3 +868,157 @@ fn a_failing_token_leaves_no_card_behind() {
         "{log}"
     );
 }
+
+#[test]
+fn a_zone_other_than_the_root_gets_its_own_dnskey_ttl_and_no_ttl_warning() {
+    // The root keeps its two days; another zone gets Knot DNS's and
+    // BIND's 3600 (or --ttl), and `zsk make-ksr` follows the policy.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pins.toml"),
+        "CO-1 = \"111111\"\nCO-2 = \"222222\"\n",
+    )
+    .unwrap();
+    let init = |name: &str, domain: &str, extra: &[&str]| {
+        let ceremony = dir.path().join(name);
+        let puks = dir.path().join(format!("{name}-puks.toml"));
+        let pins = dir.path().join("pins.toml");
+        let mut args = vec![
+            "init",
+            "--rehearsal",
+            "--dir",
+            arg(&ceremony),
+            "--cards",
+            "2",
+            "--threshold",
+            "2",
+            "--algorithm",
+            "ecdsap256sha256",
+            "--domain",
+            domain,
+            "--pin-file",
+            arg(&pins),
+            "--puk-file",
+            arg(&puks),
+            "--kdf",
+            "light",
+        ];
+        args.extend_from_slice(extra);
+        run_env(&args, &[]).expect_code(0);
+        let policy = std::fs::read_to_string(ceremony.join("ceremony.toml")).unwrap();
+        let table: toml::Table = toml::from_str(&policy).unwrap();
+        (ceremony, table["ksk_policy"]["ttl"].as_integer().unwrap())
+    };
+    assert_eq!(init("root", ".", &[]).1, 172_800);
+    assert_eq!(init("long", "example.", &["--ttl", "86400"]).1, 86_400);
+    let (zone, ttl) = init("zone", "example.", &[]);
+    assert_eq!(ttl, 3600);
+    let config = zone.join("ceremony.toml");
+    let ksr = dir.path().join("ksr.xml");
+    let zsk = dir.path().join("zsk");
+    run_env(
+        &[
+            "--config",
+            arg(&config),
+            "zsk",
+            "make-ksr",
+            "--dir",
+            arg(&zsk),
+            "--domain",
+            "example.",
+            "--out",
+            arg(&ksr),
+        ],
+        &[],
+    )
+    .expect_code(0);
+    let text = std::fs::read_to_string(&ksr).unwrap();
+    assert!(!text.contains("<TTL>172800</TTL>"), "{text}");
+    assert!(text.matches("<TTL>3600</TTL>").count() >= 9, "{text}");
+    let checked = run_env(
+        &[
+            "--json",
+            "--config",
+            arg(&config),
+            "ksr",
+            "check",
+            arg(&ksr),
+        ],
+        &[],
+    );
+    checked.expect_code(0);
+    assert!(
+        !checked.stdout.contains("KSR-POLICY-TTL"),
+        "{}",
+        checked.stdout
+    );
+    // A TTL of zero is refused before anything is made.
+    let refused = run_env(
+        &[
+            "init",
+            "--rehearsal",
+            "--dir",
+            arg(&dir.path().join("zero")),
+            "--cards",
+            "2",
+            "--threshold",
+            "2",
+            "--algorithm",
+            "rsasha256",
+            "--ttl",
+            "0",
+        ],
+        &[],
+    );
+    refused.expect_code(2);
+    assert!(!dir.path().join("zero").exists());
+}
+
+#[test]
+fn inventorys_dnskey_records_feed_ds_and_skr_check() {
+    let ceremony = Ceremony::new("soft", "2");
+    let config = ceremony.path("c/ceremony.toml");
+    let listed = ceremony.run(&["--config", &config, "inventory", "--dnskey"]);
+    listed.expect_code(0);
+    let lines: Vec<&str> = listed.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", listed.stdout);
+    assert!(
+        lines[0].starts_with("example. 3600 IN DNSKEY 257 3 13 "),
+        "{}",
+        lines[0]
+    );
+    let keys = ceremony.path("ksks.zone");
+    std::fs::write(&keys, &listed.stdout).unwrap();
+    // ds reads it, and gives the DS dnspython computes from the record.
+    let ds = ceremony.run(&["ds", &keys]);
+    ds.expect_code(0);
+    let script = r#"
+import sys
+import dns.dnssec, dns.name, dns.rdata, dns.rdataclass, dns.rdatatype
+name, ttl, _, _, rdata = open(sys.argv[1]).read().split(None, 4)
+key = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DNSKEY, rdata)
+print(dns.dnssec.make_ds(dns.name.from_text(name), key, "SHA256").to_text().upper())
+"#;
+    let python = Command::new("/usr/bin/python3")
+        .args(["-c", script, &keys])
+        .output()
+        .unwrap();
+    let expected = String::from_utf8(python.stdout).unwrap();
+    assert!(
+        !expected.trim().is_empty(),
+        "{}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+    assert!(
+        ds.stdout.to_uppercase().contains(expected.trim()),
+        "{} vs {expected}",
+        ds.stdout
+    );
+    // skr check anchors an SKR to it.
+    ceremony.make_ksr(1);
+    ceremony.sign(1, &["CO-1", "CO-2"], &[]).expect_code(0);
+    let skr = ceremony.path("skr-1.xml");
+    ceremony
+        .run(&["skr", "check", &skr, "--ksk", &keys])
+        .expect_code(0);
+}

@@ -229,7 +229,7 @@ fn a_ksk_the_hsm_lacks_is_refused_before_any_card() {
 fn a_ttl_no_resolver_keeps_is_refused_before_any_card() {
     let ceremony = Ceremony::new("soft", "2");
     let ksr = ceremony.make_ksr(1);
-    edit_policy(&ceremony, "\nttl = 172800\n", "\nttl = 2147483648\n");
+    edit_policy(&ceremony, "\nttl = 3600\n", "\nttl = 2147483648\n");
     let out = ceremony.path("skr.xml");
     let run = refused(&ceremony, &ksr, &now_for(1), &out, &[]);
     names(&ceremony, &run, "SIGN-TTL", 3);

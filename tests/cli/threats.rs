@@ -1001,8 +1001,8 @@ fn a_state_put_back_after_the_sealed_check_changes_nothing() {
     let policy = ceremony.path("c/ceremony.toml");
     let text = std::fs::read_to_string(&policy)
         .unwrap()
-        .replacen("ttl = 172800", "ttl = 3600", 1);
-    assert!(text.contains("ttl = 3600"), "{text}");
+        .replacen("ttl = 3600", "ttl = 7200", 1);
+    assert!(text.contains("ttl = 7200"), "{text}");
     std::fs::write(&policy, &text).unwrap();
     let state_path = ceremony.path("c/hsm/state.json");
     let genuine = std::fs::read(&state_path).unwrap();

@@ -48,6 +48,11 @@ pub struct Args {
     /// The zone.
     #[arg(long, default_value = ".", value_name = "NAME")]
     domain: String,
+    /// The DNSKEY RRset's TTL in seconds (`ksk_policy.ttl`), as the zone's
+    /// signer publishes it (Knot DNS and BIND: `dnskey-ttl`) [default:
+    /// 172800 for the root, 3600 for another zone].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=2_147_483_647))]
+    ttl: Option<u32>,
     /// The officers' PINs (TOML: CO-1 = "483920"); without it each officer
     /// chooses a PIN at the terminal, typed twice.
     #[arg(long, value_name = "FILE")]
@@ -215,6 +220,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         now: context.now()?,
         rehearsal: args.rehearsal,
         cards_dir: args.cards_dir.clone(),
+        ttl: args.ttl,
         intake_key: args
             .intake_key
             .as_deref()

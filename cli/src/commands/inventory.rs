@@ -5,17 +5,38 @@ use crate::context::Context;
 use crate::error::{CliError, Outcome};
 use crate::render::{self, out};
 
-/// Arguments of `inventory` and `trust-anchor`: none but the global ones.
+/// Arguments of `inventory`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  ceremony --config c/ceremony.toml inventory --json")]
+#[command(
+    after_help = "Examples:\n  ceremony --config c/ceremony.toml inventory --json\n  ceremony --config c/ceremony.toml inventory --dnskey | ceremony ds\n  ceremony --config c/ceremony.toml inventory --dnskey > ksks.zone; ceremony skr check skr.xml --ksk ksks.zone"
+)]
+pub struct InventoryArgs {
+    /// Print only the keys' DNSKEY records, in zone-file form: what `ds`
+    /// and `skr check --ksk` read.
+    #[arg(long)]
+    dnskey: bool,
+}
+
+/// Arguments of `trust-anchor`: none but the global ones.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  ceremony --config c/ceremony.toml trust-anchor > root-anchors.xml"
+)]
 pub struct Args {}
 
 /// Runs `inventory`: the HSM's keys, read while it is sealed.
-pub fn inventory(_: &Args, context: &Context) -> Result<Outcome, CliError> {
+pub fn inventory(args: &InventoryArgs, context: &Context) -> Result<Outcome, CliError> {
     let ceremony = context.open_ceremony("inventory")?;
     let entries = ceremony.key_entries()?;
     if context.json {
         render::json(&entries)?;
+        return Ok(Outcome::Success);
+    }
+    if args.dnskey {
+        for entry in &entries {
+            out(&entry.dnskey)?;
+        }
+        eprintln!("note: {}", signer::UNVERIFIED);
         return Ok(Outcome::Success);
     }
     out(format!(

@@ -66,10 +66,12 @@ fn make_ksr(args: &MakeKsr, context: &Context) -> Result<Outcome, CliError> {
             source,
         })
     })?;
+    // The policy (`--config`, else the built-in root policy) decides the
+    // keys' TTL and, unless given, their algorithm.
+    let policy = context.policy()?;
     let algorithm = match &args.algorithm {
         Some(text) => text.to_ascii_lowercase(),
-        None => context
-            .policy()?
+        None => policy
             .config()
             .request_policy
             .approved_algorithms
@@ -109,6 +111,7 @@ fn make_ksr(args: &MakeKsr, context: &Context) -> Result<Outcome, CliError> {
             .transpose()?,
         inception,
         spec,
+        ttl: policy.config().ksk_policy.ttl,
     })?;
     if context.json {
         render::json(&made)?;
