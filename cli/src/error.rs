@@ -288,6 +288,7 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
         | S::FormatMismatch(_)
         | S::OutputFormat { .. }
         | S::EndWithXml
+        | S::EndNeeded
         | S::Officer { .. }
         | S::Threshold { .. }
         | S::Key(_)

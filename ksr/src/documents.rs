@@ -274,6 +274,18 @@ impl Documents {
         }
     }
 
+    /// The time of a text KSR's only bundle (a request whose ZSKs'
+    /// lifetime is unlimited, which BIND makes): its SKR's span is not in
+    /// the request.
+    pub fn single_text_bundle(&self) -> Option<Timestamp> {
+        match self {
+            Self::Text { ksr, .. } if ksr.bundles.len() == 1 => {
+                ksr.bundles.first().map(|bundle| bundle.time)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether an SKR(n-1) is paired.
     pub fn has_previous(&self) -> bool {
         match self {

@@ -130,6 +130,12 @@ pub enum Error {
     /// `--end` was given for an XML KSR, whose bundles end themselves.
     #[error("--end is for a text KSR: an XML KSR gives each bundle its own end")]
     EndWithXml,
+    /// A text KSR of one bundle, and neither `--end` nor the policy's
+    /// `text_default_span`.
+    #[error(
+        "the text KSR has one bundle (its ZSKs' lifetime unlimited): give --end (BIND's dnssec-ksr sign -e) or set text_default_span in the policy; without either its SKR would last only text_rrsig_validity from the bundle's time"
+    )]
+    EndNeeded,
     /// The officers named cannot make a roster.
     #[error("officer {name:?}: {reason}")]
     Officer {

@@ -503,3 +503,102 @@ fn a_bind_dialect_ksr_is_answered_in_its_dialect() {
         .expect_code(3)
         .expect_stdout("TXT-PARSE-HEADER");
 }
+
+#[test]
+fn a_text_ksr_of_one_bundle_needs_an_end_before_any_card() {
+    // BIND asks with one bundle when the ZSKs' lifetime is unlimited; the
+    // request does not say how long its SKR must last. The fixture's first
+    // bundle alone is such a request.
+    let fixture =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/ksr-bind-root.txt");
+    let text = std::fs::read_to_string(fixture).unwrap();
+    let second = text
+        .match_indices(";; KeySigningRequest 1.0 2017")
+        .nth(1)
+        .unwrap()
+        .0;
+    let trailer = text.find(";; KeySigningRequest 1.0 generated").unwrap();
+    let single = format!("{}{}", &text[..second], &text[trailer..]);
+    let zone = Zone::new(".", "rsasha256", Some("2017-03-01T00:00:00Z"));
+    let ksr = zone.path("one-bundle.txt");
+    std::fs::write(&ksr, &single).unwrap();
+    let now = "2017-03-20T00:00:00Z";
+    let skr = zone.path("skr.txt");
+    let log = |zone: &Zone| std::fs::read_to_string(zone.path("c/audit.log")).unwrap();
+    let before = log(&zone);
+    zone.sign(&ksr, &skr, &["--now", now])
+        .expect_code(2)
+        .expect_stderr("the text KSR has one bundle")
+        .expect_stderr("--end");
+    assert!(!log(&zone)[before.len()..].contains("card-inserted"));
+    assert!(!Path::new(&skr).exists());
+    // With --end: a bundle every 7 days up to it.
+    zone.sign(&ksr, &skr, &["--now", now, "--end", "2017-05-01T00:00:00Z"])
+        .expect_code(0);
+    let bundles = |path: &str| {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter(|line| {
+                line.starts_with(";; SignedKeyResponse 1.0 ") && !line.contains("generated")
+            })
+            .count()
+    };
+    assert!(
+        bundles(&skr) >= 4,
+        "{}",
+        std::fs::read_to_string(&skr).unwrap()
+    );
+    // With the policy's text_default_span (approved by a quorum): no --end.
+    let config = zone.path("c/ceremony.toml");
+    let policy = std::fs::read_to_string(&config).unwrap();
+    assert!(!policy.contains("text_default_span"), "{policy}");
+    std::fs::write(
+        &config,
+        policy.replace(
+            "text_cds = \"none\"",
+            "text_cds = \"none\"\ntext_default_span = \"P42D\"",
+        ),
+    )
+    .unwrap();
+    let (pins, one, two) = (
+        zone.path("pins.toml"),
+        zone.path("c/cards/CO-1.card"),
+        zone.path("c/cards/CO-3.card"),
+    );
+    zone.ceremony(&[
+        "policy",
+        "approve",
+        "--pin-file",
+        &pins,
+        "--yes",
+        "--cards",
+        &one,
+        &two,
+    ])
+    .expect_code(0)
+    .expect_stdout("text_default_span = \"P42D\"");
+    let spanned = zone.path("skr-span.txt");
+    zone.sign(&ksr, &spanned, &["--now", now]).expect_code(0);
+    // The same bundles as --end at the bundle's time plus 42 days.
+    let explicit = zone.path("skr-explicit.txt");
+    zone.sign(
+        &ksr,
+        &explicit,
+        &["--now", now, "--end", "2017-05-13T00:00:00Z"],
+    )
+    .expect_code(0);
+    let headers = |path: &str| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter(|line| {
+                line.starts_with(";; SignedKeyResponse 1.0 ") && !line.contains("generated")
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(bundles(&spanned) > 1);
+    assert_eq!(headers(&spanned), headers(&explicit));
+    dnspython(&[&skr, &spanned], &zone.ksk_tags());
+}

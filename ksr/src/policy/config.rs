@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::serde_helpers::{
-    duration, instant, optional_instant, write_duration, write_instant, write_optional_instant,
+    duration, instant, optional_duration, optional_instant, write_duration, write_instant,
+    write_optional_duration, write_optional_instant,
 };
 use crate::dnssec::time::{Duration, Timestamp};
 use crate::response::Action;
@@ -332,6 +333,16 @@ pub struct TextPolicy {
     /// CDNSKEY and CDS records for the parent, signed like the DNSKEY
     /// RRset: none, cdnskey, cds or both (CDS with SHA-256).
     pub text_cds: TextCds,
+    /// How far a text KSR of one bundle (the ZSKs' lifetime unlimited, as
+    /// BIND requests it) is signed past its bundle's time when `sign`
+    /// gets no `--end`; unset, such a KSR needs `--end`.
+    #[serde(
+        default,
+        deserialize_with = "optional_duration",
+        serialize_with = "write_optional_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub text_default_span: Option<Duration>,
 }
 
 /// Which child-to-parent records a text SKR carries (RFC 7344).
@@ -370,6 +381,7 @@ impl Default for TextPolicy {
             text_rrsig_refresh: Duration::from_seconds(7 * DAY),
             text_rrsig_backdate: Duration::from_seconds(3600),
             text_cds: TextCds::None,
+            text_default_span: None,
         }
     }
 }

@@ -20,6 +20,24 @@ pub fn write_duration<S: Serializer>(
     serializer.collect_str(duration)
 }
 
+/// Reads an optional duration.
+pub fn optional_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    duration(deserializer).map(Some)
+}
+
+/// Writes an optional duration in the document form.
+pub fn write_optional_duration<S: Serializer>(
+    duration: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match duration {
+        Some(duration) => serializer.collect_str(duration),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// Reads an instant such as `2017-02-02T00:00:00Z`.
 pub fn instant<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
     let text = String::deserialize(deserializer)?;

@@ -472,10 +472,25 @@ fn plan(
         return Err(Error::EndWithXml);
     }
     let config = ceremony.policy().config();
+    // A text KSR of one bundle says nothing of how long its SKR must
+    // last: without --end or the policy's span, it would be signed for
+    // text_rrsig_validity alone, a 14-day SKR (BIND's own dnssec-ksr
+    // refuses to sign it without an end date). Refused before any card.
+    let end = match (request.end, documents.single_text_bundle()) {
+        (Some(end), _) => Some(end),
+        (None, Some(time)) => match config.text.text_default_span {
+            Some(span) => Some(
+                time.checked_add(span.as_seconds())
+                    .ok_or(Error::EndNeeded)?,
+            ),
+            None => return Err(Error::EndNeeded),
+        },
+        (None, None) => None,
+    };
     ksr::resolve_schema(config, &request.schema, documents.bundle_count())
         .map_err(Error::Schema)?;
     let checked = documents
-        .check(config, request.now.time, request.end)
+        .check(config, request.now.time, end)
         .map_err(refused)?;
     let plan = checked
         .plan(&request.schema, &Sealed(ceremony.hsm()), dialect)
