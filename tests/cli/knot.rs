@@ -67,6 +67,33 @@ impl Zone {
         run(&all)
     }
 
+    /// Edits the policy (`from` must be in it) and approves the edit with
+    /// CO-1's and CO-3's cards; the approval shows the new text.
+    fn approve_edit(&self, from: &str, to: &str) {
+        let config = self.path("c/ceremony.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.contains(from), "{text}");
+        std::fs::write(&config, text.replacen(from, to, 1)).unwrap();
+        let (pins, one, two) = (
+            self.path("pins.toml"),
+            self.path("c/cards/CO-1.card"),
+            self.path("c/cards/CO-3.card"),
+        );
+        let shown = to.lines().last().unwrap_or(to);
+        self.ceremony(&[
+            "policy",
+            "approve",
+            "--pin-file",
+            &pins,
+            "--yes",
+            "--cards",
+            &one,
+            &two,
+        ])
+        .expect_code(0)
+        .expect_stdout(shown);
+    }
+
     fn sign(&self, ksr: &str, out: &str, extra: &[&str]) -> Run {
         let (pins, one, two) = (
             self.path("pins.toml"),
@@ -160,31 +187,7 @@ fn round_trip(algorithm: &str, knot_algorithm: &str, cds: bool) {
     // text_rrsig_backdate).
     let zone = Zone::new("example.com.", algorithm, None);
     if cds {
-        let config = zone.path("c/ceremony.toml");
-        let text = std::fs::read_to_string(&config).unwrap();
-        assert!(text.contains("text_cds = \"none\""), "{text}");
-        std::fs::write(
-            &config,
-            text.replace("text_cds = \"none\"", "text_cds = \"both\""),
-        )
-        .unwrap();
-        let (pins, one, two) = (
-            zone.path("pins.toml"),
-            zone.path("c/cards/CO-1.card"),
-            zone.path("c/cards/CO-3.card"),
-        );
-        zone.ceremony(&[
-            "policy",
-            "approve",
-            "--pin-file",
-            &pins,
-            "--yes",
-            "--cards",
-            &one,
-            &two,
-        ])
-        .expect_code(0)
-        .expect_stdout("text_cds = \"both\"");
+        zone.approve_edit("text_cds = \"none\"", "text_cds = \"both\"");
     }
     let conf = knot(&zone.dir.path().join("zsk"), knot_algorithm);
     let ksr = zone.path("ksr.txt");
@@ -550,34 +553,12 @@ fn a_text_ksr_of_one_bundle_needs_an_end_before_any_card() {
         std::fs::read_to_string(&skr).unwrap()
     );
     // With the policy's text_default_span (approved by a quorum): no --end.
-    let config = zone.path("c/ceremony.toml");
-    let policy = std::fs::read_to_string(&config).unwrap();
+    let policy = std::fs::read_to_string(zone.path("c/ceremony.toml")).unwrap();
     assert!(!policy.contains("text_default_span"), "{policy}");
-    std::fs::write(
-        &config,
-        policy.replace(
-            "text_cds = \"none\"",
-            "text_cds = \"none\"\ntext_default_span = \"P42D\"",
-        ),
-    )
-    .unwrap();
-    let (pins, one, two) = (
-        zone.path("pins.toml"),
-        zone.path("c/cards/CO-1.card"),
-        zone.path("c/cards/CO-3.card"),
+    zone.approve_edit(
+        "text_cds = \"none\"",
+        "text_cds = \"none\"\ntext_default_span = \"P42D\"",
     );
-    zone.ceremony(&[
-        "policy",
-        "approve",
-        "--pin-file",
-        &pins,
-        "--yes",
-        "--cards",
-        &one,
-        &two,
-    ])
-    .expect_code(0)
-    .expect_stdout("text_default_span = \"P42D\"");
     let spanned = zone.path("skr-span.txt");
     zone.sign(&ksr, &spanned, &["--now", now]).expect_code(0);
     // The same bundles as --end at the bundle's time plus 42 days.

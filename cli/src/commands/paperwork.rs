@@ -209,15 +209,7 @@ pub fn record(args: &RecordArgs, context: &Context) -> Result<Outcome, CliError>
         None => Transfer {
             id: logged("transfer"),
             dir: dir.clone().or_else(|| logged("dir")).unwrap_or_default(),
-            ksr_id: None,
-            ksr_format: None,
-            bundles: None,
-            exported: None,
-            ksr_sha256: None,
-            manifest_sha256: None,
-            intake_key: None,
-            previous_skr_sha256: None,
-            findings: Vec::new(),
+            ..transfer_unknown()
         },
     };
     // What the log recorded is what the record shows; the medium is

@@ -99,23 +99,3 @@ pub(super) fn choose_pins(
         .map(|officer| Ok((officer.clone(), people.choose_pin(officer)?)))
         .collect()
 }
-
-/// The PUKs `init` or a new card set wrote.
-pub(super) fn read_puks(path: &Path) -> Result<BTreeMap<String, Zeroizing<String>>, CliError> {
-    let text =
-        Zeroizing::new(read(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())?);
-    let table: toml::Table = toml::from_str(&text)
-        .map_err(|_| CliError::Exercise(format!("{} is not a PUK file", path.display())))?;
-    Ok(table
-        .get("puk")
-        .and_then(toml::Value::as_table)
-        .map(|puks| {
-            puks.iter()
-                .filter_map(|(officer, puk)| {
-                    puk.as_str()
-                        .map(|puk| (officer.clone(), Zeroizing::new(puk.to_owned())))
-                })
-                .collect()
-        })
-        .unwrap_or_default())
-}

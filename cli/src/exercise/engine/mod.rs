@@ -15,6 +15,8 @@ use zeroize::Zeroizing;
 use super::people::People;
 use super::scenario::{Fault, Scenario, Step};
 use super::transcript::{CommandRecord, FaultRecord, Hash, Score, Signal, StepRecord, Transcript};
+use signer::service::wire::ExerciseView;
+
 use crate::error::CliError;
 use crate::render::out;
 
@@ -83,7 +85,8 @@ struct World {
     fetched: BTreeMap<u32, PathBuf>,
     media: u32,
     ksks: u32,
-    foreign: Option<PathBuf>,
+    /// The foreign ceremony's PINs, once it is made.
+    foreign: Option<BTreeMap<String, Zeroizing<String>>>,
     /// `serve`'s address, in the room-service mode.
     serve: Option<String>,
     /// The exercise's status file, for the witness page.
@@ -303,16 +306,18 @@ fn write_status(
         })
         .map(|fault| fault.verdict)
         .collect();
-    let status = serde_json::json!({
-        "scenario": scenario.title,
-        "step": step.number,
-        "steps": scenario.steps.len(),
-        "action": step.action.name(),
-        "who": who,
-        "say": step.say,
-        "detected": detected,
-    });
-    write_over(path, status.to_string().as_bytes())
+    write_view(
+        path,
+        ExerciseView {
+            scenario: scenario.title.clone(),
+            step: step.number,
+            steps: scenario.steps.len(),
+            action: step.action.name().to_owned(),
+            who: who.to_owned(),
+            say: step.say.clone(),
+            detected,
+        },
+    )
 }
 
 /// The witness page's last view: the score.
@@ -322,32 +327,50 @@ fn write_final_status(
     faults: &[FaultRecord],
     score: &Score,
 ) -> Result<(), CliError> {
-    let status = serde_json::json!({
-        "scenario": scenario.title,
-        "step": scenario.steps.len(),
-        "steps": scenario.steps.len(),
-        "action": "done",
-        "who": "",
-        "say": format!("The exercise is over: score {} of {} ({}%).", score.points, score.possible, score.percent),
-        "detected": faults.iter().filter(|fault| fault.as_expected).map(|fault| fault.verdict.clone()).collect::<Vec<_>>(),
-    });
-    write_over(path, status.to_string().as_bytes())
+    write_view(
+        path,
+        ExerciseView {
+            scenario: scenario.title.clone(),
+            step: scenario.steps.len(),
+            steps: scenario.steps.len(),
+            action: "done".into(),
+            who: String::new(),
+            say: format!(
+                "The exercise is over: score {} of {} ({}%).",
+                score.points, score.possible, score.percent
+            ),
+            detected: faults
+                .iter()
+                .filter(|fault| fault.as_expected)
+                .map(|fault| fault.verdict.clone())
+                .collect(),
+        },
+    )
+}
+
+/// Writes the status file, in the form `serve --exercise` reads.
+fn write_view(path: &Path, view: ExerciseView) -> Result<(), CliError> {
+    let json = serde_json::to_vec(&view)
+        .map_err(|err| CliError::Exercise(format!("the status is not JSON: {err}")))?;
+    write_over(path, &json)
+}
+
+/// The machine's clock, in seconds since the epoch.
+fn clock_seconds() -> u32 {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    u32::try_from(seconds).unwrap_or(u32::MAX)
 }
 
 /// The machine's clock, RFC 3339 UTC to the second.
 fn now_text() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    ksr::Timestamp::from_unix(u32::try_from(seconds).unwrap_or(u32::MAX)).to_document()
+    ksr::Timestamp::from_unix(clock_seconds()).to_document()
 }
 
 /// Today, midnight UTC: the first quarter's day when the scenario names
 /// none.
 fn today() -> ksr::Timestamp {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let midnight = seconds - seconds % 86_400;
-    ksr::Timestamp::from_unix(u32::try_from(midnight).unwrap_or(u32::MAX))
+    let seconds = clock_seconds();
+    ksr::Timestamp::from_unix(seconds - seconds % 86_400)
 }

@@ -36,14 +36,7 @@ impl World {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(CliError::Output)?;
-        let mut stdout = child.stdout.take();
-        let reader = std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(stdout) = stdout.as_mut() {
-                let _ = stdout.read_to_string(&mut text);
-            }
-            text
-        });
+        let reader = drain(child.stdout.take().map(|pipe| Box::new(pipe) as _));
         // stderr is read line by line: the power cut is announced there.
         let mut errors = String::new();
         let mut killed = false;

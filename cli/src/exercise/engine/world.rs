@@ -8,9 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 use zeroize::Zeroizing;
 
-use super::files::{
-    choose_pins, read, read_puks, set_ksr, set_skr, write_new, write_over, write_pins,
-};
+use super::files::{choose_pins, read, set_ksr, set_skr, write_new, write_over, write_pins};
 use super::processes::{KillOnDrop, Server, drain};
 use super::{Card, Observed, QUARTER, World};
 use crate::error::CliError;
@@ -336,7 +334,8 @@ impl World {
         if observed.exit != Some(0) {
             return Ok(());
         }
-        let puks = read_puks(&puk_file)?;
+        // The PUKs init wrote, read as every pin file is.
+        let puks = signer::PinFile::read(&puk_file)?;
         for officer in &officers {
             self.cards.insert(
                 officer.clone(),
@@ -346,7 +345,7 @@ impl World {
                         .join("cards")
                         .join(format!("{officer}.card")),
                     pin: pins.get(officer).cloned().unwrap_or_default(),
-                    puk: puks.get(officer).cloned().unwrap_or_default(),
+                    puk: puks.get(signer::PinTable::Puks, officer)?,
                 },
             );
         }
@@ -532,14 +531,10 @@ impl World {
             .get(officer)
             .cloned()
             .ok_or_else(|| missing(step, "that officer's card, to copy"))?;
-        let unreadable = |err: &dyn std::fmt::Display| {
-            CliError::Exercise(format!("{}: {err}", real.path.display()))
-        };
-        let mut original = CardClient::new(
-            SimulatedCard::open(FileStorage::new(&real.path)).map_err(|err| unreadable(&err))?,
-        );
-        original.select().map_err(|err| unreadable(&err))?;
-        let status = original.status().map_err(|err| unreadable(&err))?;
+        let status = signer::LocalCard::open(&real.path)
+            .map_err(|err| CliError::Exercise(format!("{}: {err}", real.path.display())))?
+            .status()
+            .clone();
         let forged_dir = self.dir.join("forged");
         std::fs::create_dir_all(&forged_dir).map_err(CliError::Output)?;
         let path = forged_dir.join(format!("{officer}-{}.card", step.number));
@@ -621,22 +616,18 @@ impl World {
                     String::from_utf8_lossy(&output.stderr)
                 ))));
             }
-            self.foreign = Some(foreign.clone());
+            self.foreign = Some(pins);
         }
         // The officer knows this card's PIN: it is theirs, elsewhere.
-        let pins = std::fs::read_to_string(self.dir.join("foreign-pins.toml"))
-            .map_err(CliError::Output)?;
-        let table: toml::Table = toml::from_str(&pins)
-            .map_err(|err| CliError::Output(std::io::Error::other(err.to_string())))?;
+        let pin = self
+            .foreign
+            .as_ref()
+            .and_then(|pins| pins.get(officer))
+            .cloned()
+            .unwrap_or_default();
         Ok(Card {
             path: foreign.join("cards").join(format!("{officer}.card")),
-            pin: Zeroizing::new(
-                table
-                    .get(officer)
-                    .and_then(toml::Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
+            pin,
             puk: Zeroizing::new(String::new()),
         })
     }
@@ -1077,7 +1068,7 @@ impl World {
             return Ok(());
         }
         self.generation = generation;
-        let puks = read_puks(&puk_file)?;
+        let puks = signer::PinFile::read(&puk_file)?;
         let folder = self
             .ceremony()
             .join("cards")
@@ -1097,7 +1088,7 @@ impl World {
                 Card {
                     path: folder.join(format!("{officer}.card")),
                     pin: pins.get(officer).cloned().unwrap_or_default(),
-                    puk: puks.get(officer).cloned().unwrap_or_default(),
+                    puk: puks.get(signer::PinTable::Puks, officer)?,
                 },
             );
         }
