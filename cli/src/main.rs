@@ -85,7 +85,8 @@ enum Command {
     /// What the HSM holds: labels, tags, DNSKEYs, DS records, validity (no
     /// quorum needed).
     Inventory(commands::inventory::InventoryArgs),
-    /// The policy's KSKs as an RFC 9718 trust anchor file.
+    /// The policy's KSKs as a trust anchor: RFC 9718 XML, named's
+    /// `trust-anchors`, Unbound's file, DNSKEY or DS records.
     TrustAnchor(commands::inventory::Args),
     /// Sign a KSR once a quorum of officers has presented their cards.
     Sign(commands::sign::Args),

@@ -270,6 +270,9 @@ pub fn summary_with(summary: &Summary, words_pending: bool) -> Result<(), CliErr
                 None => line("previous SKR: none (waived)".into())?,
             }
             line(format!("SKR to {} ({})", sign.output, sign.output_format))?;
+            for choice in &sign.text_choices {
+                line(choice.clone())?;
+            }
             table(&sign.bundles, &sign.ksks)?;
         }
         Detail::IntakePin {

@@ -1,5 +1,6 @@
 //! What the HSM holds, read while it is sealed, as `inventory` lists it and
-//! as an RFC 9718 trust anchor file publishes the policy's KSKs.
+//! as a trust anchor (RFC 9718, named, Unbound, DNSKEY or DS records)
+//! publishes the policy's KSKs.
 
 use ksr::{DigestType, Ds, Flags};
 use serde::Serialize;
@@ -95,26 +96,105 @@ impl Ceremony {
             .collect())
     }
 
-    /// The policy's KSKs as an RFC 9718 trust anchor file: one `KeyDigest`
-    /// per KSK with its tag, algorithm, SHA-256 DS digest, public key and
-    /// flags, valid from and until as the policy says.
+    /// The policy's KSKs as a trust anchor for resolvers, in `format`,
+    /// every key checked against the policy's pin first.
     ///
     /// # Errors
     ///
-    /// A KSK of the policy is not in the HSM.
-    pub fn trust_anchor(&self) -> Result<String, Error> {
+    /// A KSK of the policy is not in the HSM, or is not the key the policy
+    /// pins (swapped): then nothing is written.
+    pub fn trust_anchor(&self, format: AnchorFormat) -> Result<String, Error> {
         let domain = self.policy().domain()?;
-        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        xml.push_str(&format!(
-            "<TrustAnchor id=\"{}\" source=\"ceremony\">\n<Zone>{}</Zone>\n",
-            uuid().to_ascii_uppercase(),
-            ksr::xml_escape(domain.as_str())
-        ));
+        let ttl = self.policy().config().ksk_policy.ttl;
+        let keys = self.pinned_keys()?;
+        let ds_text = |dnskey: &ksr::Dnskey| Ds::compute(&domain, dnskey, DigestType::Sha256);
+        let mut text = String::new();
+        match format {
+            AnchorFormat::Rfc9718 => {
+                text.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+                text.push_str(&format!(
+                    "<TrustAnchor id=\"{}\" source=\"ceremony\">\n<Zone>{}</Zone>\n",
+                    uuid().to_ascii_uppercase(),
+                    ksr::xml_escape(domain.as_str())
+                ));
+                for (ksk, dnskey) in &keys {
+                    let valid_until = ksk
+                        .valid_until
+                        .map(|until| format!(" validUntil=\"{}\"", until.to_document()))
+                        .unwrap_or_default();
+                    text.push_str(&format!(
+                        "<KeyDigest id=\"{}\" validFrom=\"{}\"{valid_until}>\n<KeyTag>{}</KeyTag>\n<Algorithm>{}</Algorithm>\n<DigestType>2</DigestType>\n<Digest>{}</Digest>\n<PublicKey>{}</PublicKey>\n<Flags>{}</Flags>\n</KeyDigest>\n",
+                        ksr::xml_escape(&ksk.label),
+                        ksk.valid_from.to_document(),
+                        dnskey.key_tag(),
+                        dnskey.algorithm().to_int(),
+                        ds_text(dnskey).digest_hex().to_ascii_uppercase(),
+                        ksr::to_base64(dnskey.public_key()),
+                        dnskey.flags(),
+                    ));
+                }
+                text.push_str("</TrustAnchor>");
+            }
+            AnchorFormat::Bind => {
+                // named's and delv's syntax. `initial-ds`: named then keeps
+                // the anchor up to date by RFC 5011 from this DS on, which
+                // is how a roll by this ceremony (publish, then revoke)
+                // reaches it; delv reads it as a static anchor.
+                text.push_str("trust-anchors {\n");
+                for (ksk, dnskey) in &keys {
+                    let ds = ds_text(dnskey);
+                    text.push_str(&format!(
+                        "\t\"{domain}\" initial-ds {} {} 2 \"{}\"; // {}\n",
+                        dnskey.key_tag(),
+                        dnskey.algorithm().to_int(),
+                        ds.digest_hex().to_ascii_uppercase(),
+                        ksk.label
+                    ));
+                }
+                text.push_str("};");
+            }
+            AnchorFormat::Unbound => {
+                // Unbound's `trust-anchor-file` (and `unbound-host -f`):
+                // zone-file records, here DS, with `;` comments.
+                text.push_str(&format!(
+                    "; trust anchor for {domain}, for unbound's trust-anchor-file\n"
+                ));
+                for (ksk, dnskey) in &keys {
+                    text.push_str(&format!(
+                        "{domain} {ttl} IN DS {} ; {}\n",
+                        ds_text(dnskey).rdata_text(),
+                        ksk.label
+                    ));
+                }
+                text.pop();
+            }
+            AnchorFormat::Dnskey => {
+                let lines: Vec<String> = keys
+                    .iter()
+                    .map(|(_, dnskey)| dnskey_record(&domain, ttl, dnskey))
+                    .collect();
+                text = lines.join("\n");
+            }
+            AnchorFormat::Ds => {
+                let lines: Vec<String> = keys
+                    .iter()
+                    .map(|(_, dnskey)| ds_record(&domain, dnskey))
+                    .collect();
+                text = lines.join("\n");
+            }
+        }
+        Ok(text)
+    }
+
+    /// The policy's KSKs with their public keys from the HSM, each checked
+    /// against its pin: a trust anchor is what resolvers will trust, never
+    /// one for a key that is not the one the policy pins.
+    fn pinned_keys(&self) -> Result<Vec<(ksr::KskConfig, ksr::Dnskey)>, Error> {
+        let domain = self.policy().domain()?;
+        let mut keys = Vec::new();
         for (name, ksk) in &self.policy().config().keys {
             let dnskey = self.public_key(&ksk.label)?;
             let ds = Ds::compute(&domain, &dnskey, DigestType::Sha256);
-            // A trust anchor is what resolvers will trust: never one for a
-            // key that is not the one the policy pins.
             if dnskey.key_tag().to_int() != ksk.key_tag
                 || !ds.digest_hex().eq_ignore_ascii_case(&ksk.ds_sha256)
             {
@@ -127,22 +207,23 @@ impl Ceremony {
                     ds.digest_hex()
                 )));
             }
-            let valid_until = ksk
-                .valid_until
-                .map(|until| format!(" validUntil=\"{}\"", until.to_document()))
-                .unwrap_or_default();
-            xml.push_str(&format!(
-                "<KeyDigest id=\"{}\" validFrom=\"{}\"{valid_until}>\n<KeyTag>{}</KeyTag>\n<Algorithm>{}</Algorithm>\n<DigestType>2</DigestType>\n<Digest>{}</Digest>\n<PublicKey>{}</PublicKey>\n<Flags>{}</Flags>\n</KeyDigest>\n",
-                ksr::xml_escape(&ksk.label),
-                ksk.valid_from.to_document(),
-                dnskey.key_tag(),
-                dnskey.algorithm().to_int(),
-                ds.digest_hex().to_ascii_uppercase(),
-                ksr::to_base64(dnskey.public_key()),
-                dnskey.flags(),
-            ));
+            keys.push((ksk.clone(), dnskey));
         }
-        xml.push_str("</TrustAnchor>");
-        Ok(xml)
+        Ok(keys)
     }
+}
+
+/// The forms of `trust-anchor`: for whom the policy's KSKs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnchorFormat {
+    /// RFC 9718 XML, as IANA publishes the root's.
+    Rfc9718,
+    /// A `trust-anchors { … initial-ds … };` block for named and delv.
+    Bind,
+    /// DS records for Unbound's `trust-anchor-file`.
+    Unbound,
+    /// DNSKEY records, which `ds` and `skr check --ksk` read.
+    Dnskey,
+    /// DS records (SHA-256) for the parent.
+    Ds,
 }

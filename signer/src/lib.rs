@@ -52,7 +52,7 @@ pub use flow::{
 pub use init::{Backend, FIRST_KSK, InitRequest, Initialized, PreparedInit, prepare_init};
 pub use inspect::{Anchor, KsrChecked, SkrCheck, SkrChecked, check_ksr, check_skr};
 pub use issue::{PukDelivery, PukHandout, PukSlip, check_officers};
-pub use keys::{KeyEntry, UNVERIFIED};
+pub use keys::{AnchorFormat, KeyEntry, UNVERIFIED};
 pub use layout::Layout;
 pub use ops::{
     Approve, Approved, AwaitingWords, Generation, GenerationRequest, Keygen, KeygenRequest,

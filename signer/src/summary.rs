@@ -150,6 +150,11 @@ pub struct SignDetail {
     pub output: String,
     /// The SKR's format.
     pub output_format: String,
+    /// For a text SKR, what the requester's dialect decided where the
+    /// policy is silent (CDS/CDNSKEY records, the schema profile), one
+    /// line each: the officers see what is signed and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text_choices: Vec<String>,
     /// The KSKs the schema uses, as the table's columns.
     pub ksks: Vec<KskColumn>,
     /// One row per SKR bundle.

@@ -187,7 +187,7 @@ fn round_trip(algorithm: &str, knot_algorithm: &str, cds: bool) {
     // text_rrsig_backdate).
     let zone = Zone::new("example.com.", algorithm, None);
     if cds {
-        zone.approve_edit("text_cds = \"none\"", "text_cds = \"both\"");
+        zone.approve_edit("[text]\n", "[text]\ntext_cds = \"both\"\n");
     }
     let conf = knot(&zone.dir.path().join("zsk"), knot_algorithm);
     let ksr = zone.path("ksr.txt");
@@ -365,8 +365,19 @@ fn a_bind_dialect_ksr_is_answered_in_its_dialect() {
         &zone.path("c/cards/CO-1.card"),
         &zone.path("c/cards/CO-2.card"),
     ])
-    .expect_code(0);
+    .expect_code(0)
+    // The policy is silent: the dialect chose, and the officers saw it.
+    .expect_stdout("text_cds = \"both\": CDS (SHA-256) and CDNSKEY records in every bundle (the default for a BIND-dialect SKR")
+    .expect_stdout("text_schema_profile = bind: every published KSK also signs");
     let text = std::fs::read_to_string(&skr).unwrap();
+    // named's default dnssec-policy publishes CDS and CDNSKEY: every
+    // bundle has them, signed.
+    let count = |kind: &str| {
+        text.lines()
+            .filter(|line| line.split_whitespace().nth(3) == Some(kind))
+            .count()
+    };
+    assert_eq!((count("CDS"), count("CDNSKEY")), (6, 6), "{text}");
     // BIND's dialect, a bundle at each KSR bundle and every 7 days within.
     let times: Vec<&str> = text
         .lines()
@@ -410,10 +421,12 @@ fn a_bind_dialect_ksr_is_answered_in_its_dialect() {
         &zone.path("c/cards/CO-2.card"),
     ])
     .expect_code(0);
+    let knot_text = std::fs::read_to_string(&knot_skr).unwrap();
+    assert!(knot_text.starts_with(";; SignedKeyResponse 1.0 1491004800 (2017-04-01T00:00:00Z)"));
+    // Knot publishes its own CDS only when told to: none by default.
     assert!(
-        std::fs::read_to_string(&knot_skr)
-            .unwrap()
-            .starts_with(";; SignedKeyResponse 1.0 1491004800 (2017-04-01T00:00:00Z)")
+        !knot_text.contains("CDS") && !knot_text.contains("CDNSKEY"),
+        "{knot_text}"
     );
     zone.ceremony(&[
         "--now",
@@ -555,10 +568,7 @@ fn a_text_ksr_of_one_bundle_needs_an_end_before_any_card() {
     // With the policy's text_default_span (approved by a quorum): no --end.
     let policy = std::fs::read_to_string(zone.path("c/ceremony.toml")).unwrap();
     assert!(!policy.contains("text_default_span"), "{policy}");
-    zone.approve_edit(
-        "text_cds = \"none\"",
-        "text_cds = \"none\"\ntext_default_span = \"P42D\"",
-    );
+    zone.approve_edit("[text]\n", "[text]\ntext_default_span = \"P42D\"\n");
     let spanned = zone.path("skr-span.txt");
     zone.sign(&ksr, &spanned, &["--now", now]).expect_code(0);
     // The same bundles as --end at the bundle's time plus 42 days.

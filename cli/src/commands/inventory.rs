@@ -1,5 +1,8 @@
 //! `ceremony inventory` (what the HSM holds, read while it is sealed) and
-//! `ceremony trust-anchor` (RFC 9718 XML for the policy's KSKs).
+//! `ceremony trust-anchor` (the policy's KSKs for resolvers: RFC 9718 XML,
+//! named, Unbound, DNSKEY or DS records).
+
+use signer::AnchorFormat;
 
 use crate::context::Context;
 use crate::error::{CliError, Outcome};
@@ -17,12 +20,33 @@ pub struct InventoryArgs {
     dnskey: bool,
 }
 
-/// Arguments of `trust-anchor`: none but the global ones.
+/// Arguments of `trust-anchor`.
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Example:\n  ceremony --config c/ceremony.toml trust-anchor > root-anchors.xml"
-)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  ceremony --config c/ceremony.toml trust-anchor > root-anchors.xml
+  ceremony --config c/ceremony.toml trust-anchor --format bind > anchor.conf
+      (named: include \"anchor.conf\"; delv -a anchor.conf)
+  ceremony --config c/ceremony.toml trust-anchor --format unbound > example.ds
+      (unbound.conf: trust-anchor-file: \"example.ds\"; unbound-host -f example.ds)
+  ceremony --config c/ceremony.toml trust-anchor --format dnskey | ceremony ds")]
+pub struct Args {
+    /// For whom: rfc9718 (XML, as IANA publishes the root's), bind (a
+    /// `trust-anchors` block with `initial-ds` for named and delv), unbound
+    /// (DS records for `trust-anchor-file`), dnskey (DNSKEY records, which
+    /// `ds` and `skr check --ksk` read) or ds (DS records for the parent).
+    #[arg(long, value_enum, default_value = "rfc9718", value_name = "FORMAT")]
+    format: Format,
+}
+
+/// `--format` of `trust-anchor`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Format {
+    Rfc9718,
+    Bind,
+    Unbound,
+    Dnskey,
+    Ds,
+}
 
 /// Runs `inventory`: the HSM's keys, read while it is sealed.
 pub fn inventory(args: &InventoryArgs, context: &Context) -> Result<Outcome, CliError> {
@@ -71,9 +95,16 @@ pub fn inventory(args: &InventoryArgs, context: &Context) -> Result<Outcome, Cli
 }
 
 /// Runs `trust-anchor`.
-pub fn trust_anchor(_: &Args, context: &Context) -> Result<Outcome, CliError> {
+pub fn trust_anchor(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let ceremony = context.open_ceremony("trust-anchor")?;
-    out(ceremony.trust_anchor()?)?;
+    let format = match args.format {
+        Format::Rfc9718 => AnchorFormat::Rfc9718,
+        Format::Bind => AnchorFormat::Bind,
+        Format::Unbound => AnchorFormat::Unbound,
+        Format::Dnskey => AnchorFormat::Dnskey,
+        Format::Ds => AnchorFormat::Ds,
+    };
+    out(ceremony.trust_anchor(format)?)?;
     eprintln!(
         "note: every key matches the policy's pin; {}",
         signer::UNVERIFIED

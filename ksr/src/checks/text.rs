@@ -394,6 +394,7 @@ pub struct TextPlan {
     points: Vec<(Timestamp, usize)>,
     dialect: Dialect,
     cds: crate::TextCds,
+    profile: crate::SchemaProfile,
     config: Config,
 }
 
@@ -422,6 +423,11 @@ pub fn plan_text_skr(
             message,
         )]
     })?;
+    let profile = config
+        .text
+        .text_schema_profile
+        .unwrap_or(crate::SchemaProfile::default_for(dialect));
+    let schema = profile.apply(schema);
     // The schema by KSR bundle becomes one by signing point, under the
     // same name, in a copy of the policy whose TTL is the KSR's.
     let mut adjusted = config.clone();
@@ -488,7 +494,11 @@ pub fn plan_text_skr(
         domain: checked.ksr().domain.clone(),
         points: checked.points.clone(),
         dialect,
-        cds: config.text.text_cds,
+        cds: config
+            .text
+            .text_cds
+            .unwrap_or(crate::TextCds::default_for(dialect)),
+        profile,
         config: config.clone(),
     })
 }
@@ -502,6 +512,16 @@ impl TextPlan {
     /// The dialect the SKR is written in.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The CDNSKEY/CDS records each bundle carries.
+    pub fn cds(&self) -> crate::TextCds {
+        self.cds
+    }
+
+    /// How the schema was fitted to the requester's server.
+    pub fn profile(&self) -> crate::SchemaProfile {
+        self.profile
     }
 
     /// Signs the plan ([`SkrPlan::sign`]), adds the CDNSKEY/CDS records

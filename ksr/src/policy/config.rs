@@ -331,8 +331,15 @@ pub struct TextPolicy {
     #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
     pub text_rrsig_backdate: Duration,
     /// CDNSKEY and CDS records for the parent, signed like the DNSKEY
-    /// RRset: none, cdnskey, cds or both (CDS with SHA-256).
-    pub text_cds: TextCds,
+    /// RRset: none, cdnskey, cds or both (CDS with SHA-256). Unset, the
+    /// requester's dialect decides ([`TextCds::default_for`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_cds: Option<TextCds>,
+    /// How the schemas are fitted to the requester's server: kskm (as
+    /// written) or bind (every published KSK signs). Unset, the dialect
+    /// decides ([`crate::SchemaProfile::default_for`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_schema_profile: Option<crate::SchemaProfile>,
     /// How far a text KSR of one bundle (the ZSKs' lifetime unlimited, as
     /// BIND requests it) is signed past its bundle's time when `sign`
     /// gets no `--end`; unset, such a KSR needs `--end`.
@@ -346,11 +353,10 @@ pub struct TextPolicy {
 }
 
 /// Which child-to-parent records a text SKR carries (RFC 7344).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TextCds {
     /// Neither.
-    #[default]
     None,
     /// CDNSKEY records.
     Cdnskey,
@@ -361,6 +367,28 @@ pub enum TextCds {
 }
 
 impl TextCds {
+    /// What an SKR in `dialect` carries when the policy does not say:
+    /// both for BIND, whose default `dnssec-policy` publishes CDS and
+    /// CDNSKEY and takes them from the SKR of an offline KSK (without them
+    /// named silently publishes none); none for Knot, which publishes its
+    /// own only when told to (`cds-cdnskey-publish`).
+    pub const fn default_for(dialect: crate::text::Dialect) -> Self {
+        match dialect {
+            crate::text::Dialect::Bind => Self::Both,
+            crate::text::Dialect::Knot => Self::None,
+        }
+    }
+
+    /// Its name in the policy.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Cdnskey => "cdnskey",
+            Self::Cds => "cds",
+            Self::Both => "both",
+        }
+    }
+
     /// Whether CDNSKEY records are written.
     pub fn cdnskey(self) -> bool {
         matches!(self, Self::Cdnskey | Self::Both)
@@ -380,7 +408,8 @@ impl Default for TextPolicy {
             text_rrsig_validity: Duration::from_seconds(14 * DAY),
             text_rrsig_refresh: Duration::from_seconds(7 * DAY),
             text_rrsig_backdate: Duration::from_seconds(3600),
-            text_cds: TextCds::None,
+            text_cds: None,
+            text_schema_profile: None,
             text_default_span: None,
         }
     }

@@ -9,4 +9,4 @@ pub use build::{
     BuildError, BundleSigner, KeySource, Signed, SignerError, SignerErrorKind, SkrPlan, build_skr,
     plan_skr,
 };
-pub use schema::{Action, KskRole, Schema, builtin, resolve};
+pub use schema::{Action, KskRole, Schema, SchemaProfile, builtin, resolve};

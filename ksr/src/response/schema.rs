@@ -128,6 +128,72 @@ pub fn builtin(bundles: usize) -> BTreeMap<&'static str, Schema> {
     ])
 }
 
+//------------ SchemaProfile -------------------------------------------------
+
+/// How a schema is fitted to the server that will serve the SKR.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchemaProfile {
+    /// As written: the root's phases as kskm signs them, where a KSK can be
+    /// published a quarter before it signs (pre-publish) and after it
+    /// stopped signing (rollover).
+    #[default]
+    Kskm,
+    /// Every KSK a bundle publishes or revokes also signs its DNSKEY RRset.
+    /// named (BIND 9.20) cannot serve an offline-KSK bundle in which a
+    /// published KSK does not sign (it fails in `add_sigs`, and BIND's own
+    /// KSK-roll SKRs fail the same way); a resolver needs only one valid
+    /// signature, so the extra one changes nothing for validation.
+    Bind,
+}
+
+impl SchemaProfile {
+    /// The profile for an SKR in `dialect` when the policy does not say:
+    /// bind for BIND, kskm for Knot (knotd serves a published KSK that
+    /// does not sign).
+    pub const fn default_for(dialect: crate::text::Dialect) -> Self {
+        match dialect {
+            crate::text::Dialect::Bind => Self::Bind,
+            crate::text::Dialect::Knot => Self::Kskm,
+        }
+    }
+
+    /// Its name, as the policy's `text_schema_profile` takes it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Kskm => "kskm",
+            Self::Bind => "bind",
+        }
+    }
+
+    /// `schema` fitted to this profile.
+    pub fn apply(self, mut schema: Schema) -> Schema {
+        if self == Self::Bind {
+            for action in &mut schema {
+                let missing: Vec<String> = action
+                    .publish
+                    .iter()
+                    .chain(&action.revoke)
+                    .filter(|name| !action.sign.contains(name))
+                    .cloned()
+                    .collect();
+                for name in missing {
+                    if !action.sign.contains(&name) {
+                        action.sign.push(name);
+                    }
+                }
+            }
+        }
+        schema
+    }
+}
+
+impl std::fmt::Display for SchemaProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Returns the schema of this name for a KSR of `bundles` bundles: the
 /// configuration's own if it defines one, else a built-in one. Every
 /// bundle needs an action with a signing key, and every key name must be
@@ -186,6 +252,33 @@ mod tests {
             assert_eq!(action.sign, ["ksk_current", "ksk_next"]);
         }
         assert_eq!(revoke[8], Action::new(&["ksk_next"], &[], &["ksk_next"]));
+    }
+
+    #[test]
+    fn the_bind_profile_makes_every_published_key_sign() {
+        for (name, schema) in builtin(9) {
+            let fitted = SchemaProfile::Bind.apply(schema.clone());
+            for (action, original) in fitted.iter().zip(&schema) {
+                assert_eq!(action.publish, original.publish, "{name}");
+                assert_eq!(action.revoke, original.revoke, "{name}");
+                for key in original.publish.iter().chain(&original.revoke) {
+                    assert!(action.sign.contains(key), "{name}: {key} must sign");
+                }
+                // Nothing that was not published signs.
+                for key in &action.sign {
+                    assert!(original.names().any(|other| other == key), "{name}");
+                }
+            }
+        }
+        let pre_publish = SchemaProfile::Bind.apply(builtin(9)["pre-publish"].clone());
+        assert_eq!(pre_publish[0].sign, ["ksk_current"]);
+        assert_eq!(pre_publish[1].sign, ["ksk_current", "ksk_next"]);
+        let rollover = SchemaProfile::Bind.apply(builtin(9)["rollover"].clone());
+        assert_eq!(rollover[1].sign, ["ksk_next", "ksk_current"]);
+        assert_eq!(
+            SchemaProfile::Kskm.apply(builtin(9)["rollover"].clone()),
+            builtin(9)["rollover"]
+        );
     }
 
     #[test]

@@ -541,6 +541,7 @@ fn plan(
         schema: request.schema.clone(),
         output: request.output.display().to_string(),
         output_format: plan.format().to_string(),
+        text_choices: text_choices(config, &plan),
         bundles: bundle_table(plan.bundles(), &ksks),
         ksks: ksks.clone(),
         transfer: media.map(|media| crate::summary::TransferRef {
@@ -894,4 +895,48 @@ pub fn skr_manifest(
             .collect(),
         signed,
     }
+}
+
+/// The lines that say what a text SKR carries beyond the schema, and
+/// whether the policy or the requester's dialect chose it.
+fn text_choices(config: &ksr::Config, plan: &ksr::Plan) -> Vec<String> {
+    let ksr::Plan::Text(text) = plan else {
+        return Vec::new();
+    };
+    let dialect = match text.dialect() {
+        Dialect::Bind => "BIND",
+        Dialect::Knot => "Knot",
+    };
+    let why = |set: bool| {
+        if set {
+            "as the policy says".to_owned()
+        } else {
+            format!(
+                "the default for a {dialect}-dialect SKR; the policy's [text] can say otherwise"
+            )
+        }
+    };
+    let records = match text.cds() {
+        ksr::TextCds::None => "no CDS or CDNSKEY records",
+        ksr::TextCds::Cdnskey => "CDNSKEY records",
+        ksr::TextCds::Cds => "CDS records (SHA-256)",
+        ksr::TextCds::Both => "CDS (SHA-256) and CDNSKEY records",
+    };
+    let profile = match text.profile() {
+        ksr::SchemaProfile::Kskm => "kskm: the schema as written",
+        ksr::SchemaProfile::Bind => {
+            "bind: every published KSK also signs the DNSKEY RRset (named cannot serve a bundle in which one does not)"
+        }
+    };
+    vec![
+        format!(
+            "text_cds = {:?}: {records} in every bundle ({})",
+            text.cds().name(),
+            why(config.text.text_cds.is_some())
+        ),
+        format!(
+            "text_schema_profile = {profile} ({})",
+            why(config.text.text_schema_profile.is_some())
+        ),
+    ]
 }
