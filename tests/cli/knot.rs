@@ -593,3 +593,54 @@ fn a_text_ksr_of_one_bundle_needs_an_end_before_any_card() {
     assert_eq!(headers(&spanned), headers(&explicit));
     dnspython(&[&skr, &spanned], &zone.ksk_tags());
 }
+
+/// BIND keeps a bundle's DNSKEY signatures for its own
+/// `signatures-validity-dnskey`: a policy that signs them for another time
+/// is warned of in the summary, before any card; Knot has no such setting.
+#[test]
+fn a_server_dnskey_validity_other_than_ours_is_a_warning() {
+    let fixture =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/ksr-bind-root.txt");
+    let fixture = arg(&fixture);
+    let zone = Zone::new(".", "rsasha256", Some("2017-03-01T00:00:00Z"));
+    let now = "2017-03-20T00:00:00Z";
+    let sign = |out: &str, extra: &[&str]| {
+        let mut args = vec!["--now", now, "--end", "2017-05-01T00:00:00Z"];
+        args.extend_from_slice(extra);
+        zone.sign(fixture, &zone.path(out), &args)
+    };
+    // BIND's default (14 days) is the policy's text_rrsig_validity: quiet.
+    let quiet = sign("a.txt", &[]);
+    quiet.expect_code(0);
+    assert!(
+        !quiet.stdout.contains("requester's server"),
+        "{}",
+        quiet.stdout
+    );
+    // Signatures valid 10 days: BIND's default of 14 warns; Knot has no
+    // such setting.
+    zone.approve_edit(
+        "text_rrsig_validity = \"P14D\"",
+        "text_rrsig_validity = \"P10D\"",
+    );
+    sign("b.txt", &[])
+        .expect_code(0)
+        .expect_stdout(
+            "TOOL-CONFIG: the requester's server keeps a bundle's DNSKEY signatures for P14D (BIND's signatures-validity-dnskey, its default), but text_rrsig_validity signs them for P10D",
+        );
+    let knot = sign("c.txt", &["--format", "knot"]);
+    knot.expect_code(0);
+    assert!(
+        !knot.stdout.contains("requester's server"),
+        "{}",
+        knot.stdout
+    );
+    // The policy says what the server keeps: compared with that.
+    zone.approve_edit(
+        "[text]\n",
+        "[text]\ntext_server_dnskey_validity = \"P21D\"\n",
+    );
+    sign("d.txt", &[])
+        .expect_code(0)
+        .expect_stdout("keeps a bundle's DNSKEY signatures for P21D (BIND's signatures-validity-dnskey, as the policy says)");
+}

@@ -30,6 +30,7 @@ mod ksr_show;
 mod load;
 mod paperwork;
 mod refusals;
+mod servers;
 mod service;
 mod skr_check;
 mod threats;

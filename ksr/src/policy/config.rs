@@ -340,6 +340,17 @@ pub struct TextPolicy {
     /// decides ([`crate::SchemaProfile::default_for`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_schema_profile: Option<crate::SchemaProfile>,
+    /// How long the requester's server keeps the DNSKEY signatures of a
+    /// bundle (BIND: `signatures-validity-dnskey`, which it also applies
+    /// to the last bundle); compared with `text_rrsig_validity` before
+    /// signing. Unset: BIND's default (14 days) for BIND, none for Knot.
+    #[serde(
+        default,
+        deserialize_with = "optional_duration",
+        serialize_with = "write_optional_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub text_server_dnskey_validity: Option<Duration>,
     /// How far a text KSR of one bundle (the ZSKs' lifetime unlimited, as
     /// BIND requests it) is signed past its bundle's time when `sign`
     /// gets no `--end`; unset, such a KSR needs `--end`.
@@ -400,6 +411,20 @@ impl TextCds {
     }
 }
 
+impl TextPolicy {
+    /// BIND's default `signatures-validity-dnskey`.
+    pub const BIND_DNSKEY_VALIDITY: Duration = Duration::from_seconds(14 * DAY);
+
+    /// What the requester's server keeps a bundle's DNSKEY signatures for,
+    /// as the policy says or as the dialect's server does by default.
+    pub fn server_dnskey_validity(&self, dialect: crate::text::Dialect) -> Option<Duration> {
+        self.text_server_dnskey_validity.or(match dialect {
+            crate::text::Dialect::Bind => Some(Self::BIND_DNSKEY_VALIDITY),
+            crate::text::Dialect::Knot => None,
+        })
+    }
+}
+
 impl Default for TextPolicy {
     /// P14D, P7D, PT1H (the spec's defaults; Knot's own are 14 and 7 days,
     /// backdated 90 minutes).
@@ -410,6 +435,7 @@ impl Default for TextPolicy {
             text_rrsig_backdate: Duration::from_seconds(3600),
             text_cds: None,
             text_schema_profile: None,
+            text_server_dnskey_validity: None,
             text_default_span: None,
         }
     }

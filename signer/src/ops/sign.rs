@@ -518,13 +518,14 @@ fn plan(
                 .to_int(),
         })
         .collect();
-    let warnings = checked
+    let mut warnings: Vec<String> = checked
         .findings()
         .iter()
         .chain(plan.findings())
         .filter(|finding| finding.severity == Severity::Warning)
         .map(|finding| format!("{}: {}", finding.code, finding.message))
         .collect();
+    warnings.extend(server_validity_warning(config, &plan));
     let ksr_sha256 = request.ksr.sha256();
     let detail = SignDetail {
         ksr: FileRef {
@@ -939,4 +940,27 @@ fn text_choices(config: &ksr::Config, plan: &ksr::Plan) -> Vec<String> {
             why(config.text.text_schema_profile.is_some())
         ),
     ]
+}
+
+/// A warning when the requester's server keeps a bundle's DNSKEY
+/// signatures for another time than they are valid: named serves the last
+/// bundle for its `signatures-validity-dnskey`, so signatures valid for
+/// less would expire while served, and a longer server setting hides a
+/// policy the two sides did not agree on.
+fn server_validity_warning(config: &ksr::Config, plan: &ksr::Plan) -> Option<String> {
+    let ksr::Plan::Text(text) = plan else {
+        return None;
+    };
+    let server = config.text.server_dnskey_validity(text.dialect())?;
+    let ours = config.text.text_rrsig_validity;
+    (server != ours).then(|| {
+        format!(
+            "TOOL-CONFIG: the requester's server keeps a bundle's DNSKEY signatures for {server} (BIND's signatures-validity-dnskey{}), but text_rrsig_validity signs them for {ours}: set one to the other (the policy's [text] text_server_dnskey_validity is the server's value)",
+            if config.text.text_server_dnskey_validity.is_some() {
+                ", as the policy says"
+            } else {
+                ", its default"
+            }
+        )
+    })
 }
