@@ -274,6 +274,13 @@ pub fn summary_with(summary: &Summary, words_pending: bool) -> Result<(), CliErr
                 line(choice.clone())?;
             }
             table(&sign.bundles, &sign.ksks)?;
+            if let Some(emergency) = &sign.emergency {
+                line(format!(
+                    "and an EMERGENCY SKR to {}: the same KSR, rolled to the standby KSK {} at once, the current KSK revoked in every bundle (for a compromise of the current KSK only):",
+                    emergency.output, emergency.standby
+                ))?;
+                table(&emergency.bundles, &emergency.ksks)?;
+            }
         }
         Detail::IntakePin {
             fingerprint,
@@ -293,9 +300,19 @@ pub fn summary_with(summary: &Summary, words_pending: bool) -> Result<(), CliErr
             label,
             algorithm,
             role,
-        } => line(format!(
-            "a new KSK {label} ({algorithm}), the policy's {role}"
-        ))?,
+            origin,
+            ds,
+        } => {
+            line(format!(
+                "a new KSK {label} ({algorithm}), the policy's {role}"
+            ))?;
+            if !origin.is_empty() {
+                line(origin.clone())?;
+            }
+            if let Some(ds) = ds {
+                line(format!("its DS, to compare with the parent's: {ds}"))?;
+            }
+        }
         Detail::Promote {
             evidence,
             current,

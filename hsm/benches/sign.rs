@@ -112,8 +112,10 @@ fn sign(c: &mut Criterion) {
         enrolment.roster.clone(),
         &enrolment.secret,
         clock,
+        None,
     )
-    .unwrap();
+    .unwrap()
+    .0;
     token.activate(&enrolment.secret).unwrap();
     bench(c, "softhsm2", &mut token);
 }

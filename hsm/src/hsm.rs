@@ -7,6 +7,8 @@ use ksr::Dnskey;
 use quorum::{ActivationSecret, Roster};
 
 use crate::error::HsmError;
+use crate::import::ImportedKey;
+use crate::provenance::Provenance;
 use crate::spec::{KeyInfo, KeySpec};
 
 /// The caller's clock: this crate reads no clock of its own (DESIGN.md);
@@ -43,6 +45,42 @@ pub trait Hsm {
     ///
     /// Sealed, a bad or used label, or the backend failed.
     fn generate(&mut self, label: &str, spec: KeySpec, created: u64) -> Result<KeyInfo, HsmError>;
+
+    /// Takes a key made elsewhere (read with [`crate::read_key_file`])
+    /// under a new label, kept from now on exactly as a key the HSM made;
+    /// `created` is Unix seconds. Only the soft HSM imports: a token's
+    /// keys are imported with the token's own tools, then adopted.
+    ///
+    /// # Errors
+    ///
+    /// Sealed, a bad or used label, the key is already in the HSM, or the
+    /// backend does not import.
+    fn import(&mut self, label: &str, key: ImportedKey, created: u64) -> Result<KeyInfo, HsmError>;
+
+    /// How the private key of a label was made and is kept, as the token
+    /// reports it, for a key to be adopted.
+    ///
+    /// # Errors
+    ///
+    /// Sealed, no such key, or the backend keeps no such record (the soft
+    /// HSM).
+    fn provenance(&self, label: &str) -> Result<Provenance, HsmError>;
+
+    /// Takes into the ceremony a key that is already in the HSM but that
+    /// the ceremony did not make: exactly one private and one public key
+    /// with that label, of a kind a [`KeySpec`] holds, whose halves match
+    /// (a test signature verifies). It is then kept as a generated key;
+    /// `created` is Unix seconds. Its [`Hsm::provenance`] is for the
+    /// caller to weigh; only a key anyone could use without logging in
+    /// (CKA_PRIVATE false) is refused here.
+    ///
+    /// # Errors
+    ///
+    /// Sealed; no key, or more than one, has the label; the ceremony
+    /// already made or adopted it; its kind is not one a `KeySpec` holds;
+    /// its halves do not match; or the backend does not adopt (the soft
+    /// HSM).
+    fn adopt(&mut self, label: &str, created: u64) -> Result<KeyInfo, HsmError>;
 
     /// The public key of a label, as DNSKEY RDATA with Flags 257.
     ///
@@ -170,7 +208,7 @@ pub(crate) use bundle_signer;
 /// An HSM error as the signer's.
 pub(crate) fn signer_error(err: HsmError) -> ksr::SignerError {
     match err {
-        HsmError::NoKey(_) => ksr::SignerError::not_found(err.to_string()),
+        HsmError::NoKey(_) | HsmError::NoId(_) => ksr::SignerError::not_found(err.to_string()),
         HsmError::Ambiguous(_) => ksr::SignerError::ambiguous(err.to_string()),
         other => ksr::SignerError::failed(other.to_string()),
     }

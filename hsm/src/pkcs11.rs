@@ -10,15 +10,20 @@
 //! counted here and refused after [`MAX_FAILED_ACTIVATIONS`]. A token label
 //! found in more than one slot is an error, not a guess.
 //!
+//! A key made elsewhere is imported with the token's own tools and then
+//! adopted (`adopt`): its provenance attributes are read for the operator,
+//! its two halves are checked against each other, and it is recorded.
+//!
 //! Beside the token, a small file (`pkcs11.json`) records the module, the
-//! token label, the current roster and each key's kind and creation time.
+//! token label, the current roster and each of the ceremony's keys (made
+//! or adopted) with its kind and creation time.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
@@ -28,15 +33,23 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use ksr::{Algorithm, Dnskey, Flags};
 use quorum::{ActivationSecret, Roster};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
+mod adopt;
+mod module;
+mod sidecar;
+
 use crate::error::HsmError;
 use crate::hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS};
+use crate::import::ImportedKey;
+use crate::provenance::{Provenance, TokenKey};
 use crate::selftest::{self, rsa_dnskey};
-use crate::soft::{atomic_write, read_failures, write_failures};
+use crate::soft::{read_failures, write_failures};
 use crate::spec::{KeyInfo, KeySpec, RsaBits, check_label};
+use module::{Loaded, find_slot, load, token_serial};
+pub use sidecar::parse_sidecar;
+use sidecar::{KeyRecord, Sidecar, parse_sidecar_text, write_sidecar};
 
 /// The file beside the token.
 pub const PKCS11_FILE: &str = "pkcs11.json";
@@ -62,27 +75,6 @@ const P256_PARAMS: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x0
 /// DER of the Ed25519 OID 1.3.101.112 (RFC 8410).
 const ED25519_PARAMS: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
 
-/// The file beside the token.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Sidecar {
-    format: u32,
-    module: PathBuf,
-    /// SHA-256 of the module file, checked before every `dlopen`.
-    module_sha256: String,
-    token: String,
-    roster: Roster,
-    /// Kind and creation time by label.
-    keys: BTreeMap<String, KeyRecord>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyRecord {
-    spec: KeySpec,
-    created: u64,
-}
-
 /// A PKCS#11 token as the HSM.
 pub struct Pkcs11Hsm {
     dir: PathBuf,
@@ -106,15 +98,40 @@ struct ActiveSession {
     next_pin: Zeroizing<String>,
 }
 
+/// A key already on the token that the ceremony takes over with it
+/// ([`Pkcs11Hsm::initialize`]), and the caller's judgement of what the
+/// token says of it: made while the operator's SO PIN still works, so that
+/// a refusal leaves the token to its security officer.
+pub struct Takeover<'a> {
+    /// The key's label.
+    pub label: &'a str,
+    /// Accepts the key, or says why not.
+    pub vet: &'a dyn Fn(&TokenKey) -> Result<(), String>,
+}
+
 impl Pkcs11Hsm {
     /// Takes over an initialized token for a roster: logs in as the
     /// security officer and sets the user PIN to the one derived from the
-    /// secret; then writes `pkcs11.json` in `dir`.
+    /// secret, replaces the SO PIN with one derived from it too, then
+    /// writes `pkcs11.json` in `dir`.
+    ///
+    /// With `adopt`, a key already on the token is looked at first, after
+    /// the user PIN is set and before the SO PIN is replaced (the last
+    /// step the operator's SO PIN can undo): exactly one private and one
+    /// public key must have that label, of a kind a [`KeySpec`] holds, and
+    /// the two must match. It is returned with its provenance, for the
+    /// operator to weigh; [`Hsm::adopt`] then takes it in.
     ///
     /// # Errors
     ///
     /// The secret is not the roster's, the token is not found or not
-    /// unique, the SO PIN is wrong, or the file cannot be written.
+    /// unique, the SO PIN is wrong, or the file cannot be written;
+    /// [`HsmError::NotTakenOver`] when the key to adopt is missing or
+    /// unusable (the SO PIN is then unchanged, but the user PIN was reset).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each is one decision of the operator's, made once"
+    )]
     pub fn initialize(
         dir: &Path,
         module: &Path,
@@ -123,9 +140,13 @@ impl Pkcs11Hsm {
         roster: Roster,
         secret: &ActivationSecret,
         clock: Clock,
-    ) -> Result<Self, HsmError> {
+        adopt: Option<Takeover<'_>>,
+    ) -> Result<(Self, Option<TokenKey>), HsmError> {
         if secret.public_point() != roster.commitments().secret_point() {
             return Err(HsmError::WrongSecret);
+        }
+        if let Some(takeover) = &adopt {
+            check_label(takeover.label).map_err(HsmError::Invalid)?;
         }
         let path = dir.join(PKCS11_FILE);
         if path.exists() {
@@ -135,9 +156,12 @@ impl Pkcs11Hsm {
             )));
         }
         let (context, module_sha256) = load(module, None)?;
-        let slot = find_slot(&context, token)?;
-        let serial = token_serial(&context, slot)?;
-        let session = context.open_rw_session(slot).map_err(pkcs11)?;
+        // Finalized on every early return, so that the module can be
+        // initialized again in this process.
+        let context = Loaded(Some(context));
+        let slot = find_slot(context.get()?, token)?;
+        let serial = token_serial(context.get()?, slot)?;
+        let session = context.get()?.open_rw_session(slot).map_err(pkcs11)?;
         session
             .login(UserType::So, Some(&AuthPin::from(so_pin.as_str())))
             .map_err(|err| match err {
@@ -150,6 +174,21 @@ impl Pkcs11Hsm {
         session
             .init_pin(&AuthPin::from(pin.as_str()))
             .map_err(pkcs11)?;
+        let found = match adopt {
+            None => None,
+            Some(Takeover { label, vet }) => match adopt::look(&session, label, &pin, so_pin)
+                .and_then(|found| vet(&found).map(|()| found).map_err(HsmError::Invalid))
+            {
+                Ok(found) => Some(found),
+                Err(err) => {
+                    close(session);
+                    return Err(HsmError::NotTakenOver {
+                        label: label.to_owned(),
+                        source: Box::new(err),
+                    });
+                }
+            },
+        };
         // The SO PIN the operator typed stops working: from now on only
         // the quorum's secret derives it, so nobody can reset the user PIN
         // alone.
@@ -169,16 +208,17 @@ impl Pkcs11Hsm {
             keys: BTreeMap::new(),
         };
         write_sidecar(dir, &sidecar)?;
-        Ok(Self {
+        let hsm = Self {
             dir: dir.to_owned(),
             sidecar,
-            context: Some(context),
+            context: context.take(),
             slot,
             serial,
             active: Mutex::new(None),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             clock,
-        })
+        };
+        Ok((hsm, found))
     }
 
     /// Opens the token that `dir/pkcs11.json` describes, sealed.
@@ -192,12 +232,13 @@ impl Pkcs11Hsm {
             .map_err(|err| HsmError::Io(format!("cannot read {}", path.display()), err))?;
         let sidecar = parse_sidecar_text(&path, &text)?;
         let (context, _) = load(&sidecar.module, Some(&sidecar.module_sha256))?;
-        let slot = find_slot(&context, &sidecar.token)?;
-        let serial = token_serial(&context, slot)?;
+        let context = Loaded(Some(context));
+        let slot = find_slot(context.get()?, &sidecar.token)?;
+        let serial = token_serial(context.get()?, slot)?;
         Ok(Self {
             dir: dir.to_owned(),
             sidecar,
-            context: Some(context),
+            context: context.take(),
             slot,
             serial,
             active: Mutex::new(None),
@@ -320,8 +361,11 @@ impl Pkcs11Hsm {
                 Ok((spec, rsa_dnskey(&strip(&exponent), &modulus)))
             }
             (Some(KeyType::EC), _, _, Some(params), Some(point)) if params == P256_PARAMS => {
-                // CKA_EC_POINT is a DER OCTET STRING around 04 ‖ x ‖ y.
+                // CKA_EC_POINT is a DER OCTET STRING around 04 ‖ x ‖ y;
+                // some tokens give the bare point.
                 let xy = octet_string(&point)
+                    .filter(|inner| inner.len() == 65)
+                    .or_else(|| (point.len() == 65).then_some(point.as_slice()))
                     .and_then(|inner| inner.strip_prefix(&[0x04]))
                     .filter(|xy| xy.len() == 64)
                     .ok_or_else(|| HsmError::Pkcs11("a P-256 point of the wrong form".into()))?;
@@ -331,8 +375,11 @@ impl Pkcs11Hsm {
                 ))
             }
             (Some(KeyType::EC_EDWARDS), _, _, _, Some(point)) => {
+                // A DER OCTET STRING (PKCS#11 3.0 §2.3.6), or the bare 32
+                // octets, as `softhsm2-util --import` writes them.
                 let raw = octet_string(&point)
                     .filter(|raw| raw.len() == 32)
+                    .or_else(|| (point.len() == 32).then_some(point.as_slice()))
                     .ok_or_else(|| HsmError::Pkcs11("an Ed25519 point of the wrong form".into()))?;
                 Ok((
                     KeySpec::Ed25519,
@@ -519,6 +566,75 @@ impl Hsm for Pkcs11Hsm {
         })
     }
 
+    fn import(
+        &mut self,
+        _label: &str,
+        _key: ImportedKey,
+        _created: u64,
+    ) -> Result<KeyInfo, HsmError> {
+        Err(HsmError::Unsupported(
+            "a token does not import key files here: import the key into the token with its own tools (softhsm2-util --import, pkcs11-tool --write-object) and adopt it: ceremony keygen --adopt LABEL"
+                .into(),
+        ))
+    }
+
+    fn provenance(&self, label: &str) -> Result<Provenance, HsmError> {
+        self.with_session(|session| {
+            let private = Self::object(session, label, ObjectClass::PRIVATE_KEY)?;
+            adopt::read_provenance(session, private)
+        })
+    }
+
+    fn adopt(&mut self, label: &str, created: u64) -> Result<KeyInfo, HsmError> {
+        check_label(label).map_err(HsmError::Invalid)?;
+        if self.sidecar.keys.contains_key(label) {
+            return Err(HsmError::AlreadyAdopted(label.to_owned()));
+        }
+        let found = self.with_session(|session| {
+            let found = adopt::examine(session, label)?;
+            // A KSK signs and does nothing else: the uses a token gave the
+            // key beyond signing are switched off where the token lets
+            // them be (SoftHSM2 gives imported RSA keys decrypt and
+            // unwrap, and pkcs11-tool's EC keys too).
+            let private = Self::object(session, label, ObjectClass::PRIVATE_KEY)?;
+            for narrowed in [
+                Attribute::Decrypt(false),
+                Attribute::Unwrap(false),
+                Attribute::Derive(false),
+            ] {
+                let _ = session.update_attributes(private, &[narrowed]);
+            }
+            // One key, one label: the same key under another of the
+            // ceremony's labels is refused.
+            for other in self.sidecar.keys.keys() {
+                let same = Self::object(session, other, ObjectClass::PUBLIC_KEY)
+                    .and_then(|handle| Self::read_public(session, handle))
+                    .is_ok_and(|(_, dnskey)| dnskey.public_key() == found.dnskey.public_key());
+                if same {
+                    return Err(HsmError::SameKey(other.clone()));
+                }
+            }
+            Ok(found)
+        })?;
+        self.sidecar.keys.insert(
+            label.to_owned(),
+            KeyRecord {
+                spec: found.spec,
+                created,
+            },
+        );
+        if let Err(err) = self.save() {
+            self.sidecar.keys.remove(label);
+            return Err(err);
+        }
+        Ok(KeyInfo {
+            label: label.to_owned(),
+            spec: found.spec,
+            dnskey: found.dnskey,
+            created,
+        })
+    }
+
     fn public_key(&self, label: &str) -> Result<Dnskey, HsmError> {
         self.with_public_session(|session| {
             let handle = Self::object(session, label, ObjectClass::PUBLIC_KEY)?;
@@ -536,20 +652,7 @@ impl Hsm for Pkcs11Hsm {
                     Self::read_public(session, public)?.0
                 }
             };
-            let signature = match spec {
-                KeySpec::Rsa(_) => session.sign(&Mechanism::Sha256RsaPkcs, private, data),
-                // SoftHSM has no CKM_ECDSA_SHA256: the host hashes, the
-                // token signs the digest (raw r ‖ s, as DNSSEC wants).
-                KeySpec::EcdsaP256 => {
-                    session.sign(&Mechanism::Ecdsa, private, &Sha256::digest(data))
-                }
-                KeySpec::Ed25519 => session.sign(
-                    &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
-                    private,
-                    data,
-                ),
-            };
-            let signature = signature.map_err(pkcs11)?;
+            let signature = sign_with(session, private, spec, data)?;
             // The token is not trusted blindly: every signature is checked
             // on the host, with the token's own public key, before it
             // leaves the HSM.
@@ -816,89 +919,6 @@ impl Pkcs11Hsm {
     }
 }
 
-/// Loads and initializes a module, after checking that it can be trusted:
-/// the file and its folder are owned by root and writable by nobody else,
-/// and the file is the one pinned (`expected`, its SHA-256) — all before
-/// `dlopen` runs any of its code. Returns the file's SHA-256.
-fn load(module: &Path, expected: Option<&str>) -> Result<(Pkcs11, String), HsmError> {
-    let (file, sha256) = trusted_module(module)?;
-    if let Some(expected) = expected
-        && !expected.eq_ignore_ascii_case(&sha256)
-    {
-        return Err(HsmError::UntrustedModule(format!(
-            "{} is not the module pinned at init (SHA-256 {sha256}, pinned {expected}); it is not loaded",
-            module.display()
-        )));
-    }
-    let context = Pkcs11::new(&file)
-        .map_err(|err| HsmError::Pkcs11(format!("cannot load {}: {err:?}", module.display())))?;
-    context
-        .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-        .map_err(pkcs11)?;
-    Ok((context, sha256))
-}
-
-/// The module's real file and its SHA-256, if root owns it and its folder
-/// and nobody else may write either.
-fn trusted_module(module: &Path) -> Result<(PathBuf, String), HsmError> {
-    use std::os::unix::fs::MetadataExt as _;
-    let untrusted = |why: String| HsmError::UntrustedModule(format!("{}: {why}", module.display()));
-    let file = std::fs::canonicalize(module)
-        .map_err(|err| untrusted(format!("cannot be found ({err})")))?;
-    let folder = file.parent().unwrap_or(Path::new("/"));
-    for (what, path) in [("the module", file.as_path()), ("its folder", folder)] {
-        let meta = std::fs::metadata(path)
-            .map_err(|err| untrusted(format!("{what} cannot be read ({err})")))?;
-        if meta.uid() != 0 {
-            return Err(untrusted(format!(
-                "{what} ({}) is owned by user {}, not root; it is not loaded",
-                path.display(),
-                meta.uid()
-            )));
-        }
-        if meta.mode() & 0o022 != 0 {
-            return Err(untrusted(format!(
-                "{what} ({}) is writable by group or others (mode {:o}); it is not loaded",
-                path.display(),
-                meta.mode() & 0o7777
-            )));
-        }
-    }
-    let bytes = std::fs::read(&file).map_err(|err| untrusted(format!("cannot be read ({err})")))?;
-    Ok((file, hex::encode(Sha256::digest(&bytes))))
-}
-
-/// The serial number a token reports.
-fn token_serial(context: &Pkcs11, slot: Slot) -> Result<String, HsmError> {
-    Ok(context
-        .get_token_info(slot)
-        .map_err(pkcs11)?
-        .serial_number()
-        .trim_end()
-        .to_owned())
-}
-
-/// The one slot whose token has this label.
-fn find_slot(context: &Pkcs11, token: &str) -> Result<Slot, HsmError> {
-    let mut found = Vec::new();
-    for slot in context.get_slots_with_initialized_token().map_err(pkcs11)? {
-        let info = context.get_token_info(slot).map_err(pkcs11)?;
-        if info.label().trim_end() == token {
-            found.push(slot);
-        }
-    }
-    match found.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(HsmError::Invalid(format!(
-            "no initialized token is labelled {token:?}"
-        ))),
-        more => Err(HsmError::Ambiguous(format!(
-            "{} slots hold a token labelled {token:?}; refusing to guess",
-            more.len()
-        ))),
-    }
-}
-
 /// The user PIN of a serial: the hex of a key derived from the secret.
 fn derived_pin(secret: &ActivationSecret, serial: u32) -> Zeroizing<String> {
     let key = if serial == 0 {
@@ -912,6 +932,28 @@ fn derived_pin(secret: &ActivationSecret, serial: u32) -> Zeroizing<String> {
 /// The SO PIN: the hex of another key derived from the secret.
 fn derived_so_pin(secret: &ActivationSecret) -> Zeroizing<String> {
     Zeroizing::new(hex::encode(secret.derive_key(SO_PIN_PURPOSE).as_ref()))
+}
+
+/// Signs with a private key object in the DNSSEC encoding of its kind:
+/// RSASSA-PKCS1-v1_5 with SHA-256, r ‖ s, pure Ed25519.
+fn sign_with(
+    session: &Session,
+    private: ObjectHandle,
+    spec: KeySpec,
+    data: &[u8],
+) -> Result<Vec<u8>, HsmError> {
+    match spec {
+        KeySpec::Rsa(_) => session.sign(&Mechanism::Sha256RsaPkcs, private, data),
+        // SoftHSM has no CKM_ECDSA_SHA256: the host hashes, the token
+        // signs the digest (raw r ‖ s, as DNSSEC wants).
+        KeySpec::EcdsaP256 => session.sign(&Mechanism::Ecdsa, private, &Sha256::digest(data)),
+        KeySpec::Ed25519 => session.sign(
+            &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
+            private,
+            data,
+        ),
+    }
+    .map_err(pkcs11)
 }
 
 /// C_SetPIN in a logged-in session.
@@ -945,36 +987,4 @@ fn pkcs11(err: Error) -> HsmError {
         Error::Pkcs11(rv, function) => HsmError::Pkcs11(format!("{function:?}: {rv:?}")),
         other => HsmError::Pkcs11(format!("{other:?}")),
     }
-}
-
-/// Parses the text of `pkcs11.json`; `path` names it in errors.
-fn parse_sidecar_text(path: &Path, text: &str) -> Result<Sidecar, HsmError> {
-    serde_json::from_str(text)
-        .map_err(|err| HsmError::Tampered(format!("{}: {err}", path.display())))
-}
-
-/// Parses a PKCS#11 token's file (`pkcs11.json`) from its bytes, as
-/// [`Pkcs11Hsm::open`] reads it before it loads any module, and answers it
-/// written back as the HSM writes it. For fuzzing and tools: no module is
-/// loaded and no file read.
-///
-/// # Errors
-///
-/// Not UTF-8 (which `open` reports as an unreadable file), or not such a
-/// file.
-pub fn parse_sidecar(bytes: &[u8]) -> Result<Vec<u8>, HsmError> {
-    let path = Path::new(PKCS11_FILE);
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| HsmError::Tampered(format!("{}: not UTF-8", path.display())))?;
-    let sidecar = parse_sidecar_text(path, text)?;
-    serde_json::to_vec_pretty(&sidecar)
-        .map_err(|err| HsmError::Crypto(format!("the token file does not serialize: {err}")))
-}
-
-fn write_sidecar(dir: &Path, sidecar: &Sidecar) -> Result<(), HsmError> {
-    let path = dir.join(PKCS11_FILE);
-    let bytes = serde_json::to_vec_pretty(sidecar)
-        .map_err(|err| HsmError::Crypto(format!("the token file does not serialize: {err}")))?;
-    atomic_write(&path, &bytes)
-        .map_err(|err| HsmError::Io(format!("cannot write {}", path.display()), err))
 }

@@ -14,8 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::quorum;
 use hsm::{Clock, Hsm, HsmError, KeySpec, Pkcs11Hsm, RsaBits, SoftHsm};
-use quorum::{ActivationSecret, Enrolment, NewOfficer, enrol};
+use quorum::ActivationSecret;
 use zeroize::Zeroizing;
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -46,21 +49,6 @@ impl TestClock {
     fn advance(&self, seconds: u64) {
         self.offset.fetch_add(seconds, Ordering::SeqCst);
     }
-}
-
-/// A quorum of two of three, made for the test.
-fn quorum() -> Enrolment {
-    let officers = (1..=3u8)
-        .map(|seed| NewOfficer {
-            name: format!("CO-{seed}"),
-            role: "crypto officer".into(),
-            card_serial: format!("{seed}"),
-            card_key: *p256::ecdsa::SigningKey::from_slice(&[seed; 32])
-                .unwrap()
-                .verifying_key(),
-        })
-        .collect();
-    enrol(officers, 2).unwrap()
 }
 
 /// The backends, made fresh: each returns the HSM (sealed), the secret,
@@ -210,8 +198,10 @@ impl Backend for Token {
             enrolment.roster,
             &enrolment.secret,
             clock,
+            None,
         )
-        .unwrap();
+        .unwrap()
+        .0;
         (
             hsm,
             enrolment.secret,
@@ -532,6 +522,7 @@ fn two_tokens_with_one_label_are_an_error() {
         enrolment.roster,
         &enrolment.secret,
         TestClock::new().clock(),
+        None,
     )
     .err()
     .unwrap();

@@ -94,8 +94,8 @@ pub use policy::{
     Config, ConfigError, KskConfig, KskPolicy, RequestPolicy, ResponsePolicy, TextCds, TextPolicy,
 };
 pub use response::{
-    Action, BuildError, BundleSigner, KeySource, KskRole, Schema, SchemaProfile, Signed, SignerError,
-    SignerErrorKind, SkrPlan, build_skr, builtin as builtin_schemas, plan_skr,
+    Action, BuildError, BundleSigner, KeySource, KskRole, Schema, SchemaProfile, Signed,
+    SignerError, SignerErrorKind, SkrPlan, build_skr, builtin as builtin_schemas, plan_skr,
     resolve as resolve_schema,
 };
 pub use xml::{

@@ -234,6 +234,23 @@ pub enum Event {
         /// The KSK tags that signed.
         signers: Vec<u16>,
     },
+    /// The emergency SKR of a signing was written and read back: the same
+    /// KSR answered with the standby KSK signing at once and the current
+    /// one revoked, kept for a compromise of the current one.
+    EmergencySkrWritten {
+        /// Where.
+        path: String,
+        /// Its SHA-256.
+        skr_sha256: String,
+        /// The KSR's.
+        ksr_sha256: String,
+        /// The standby KSK's label.
+        standby: String,
+        /// Its bundles.
+        bundles: usize,
+        /// The KSK tags that signed.
+        signers: Vec<u16>,
+    },
     /// A key was made in the HSM.
     KeyGenerated {
         /// Its label.
@@ -242,6 +259,21 @@ pub enum Event {
         key_tag: u16,
         /// Its DS digest.
         ds_sha256: String,
+    },
+    /// A key the ceremony did not make became the HSM's: imported from a
+    /// file into the soft HSM, or adopted from the token.
+    KeyTaken {
+        /// Its label.
+        label: String,
+        /// Its tag.
+        key_tag: u16,
+        /// Its DS digest.
+        ds_sha256: String,
+        /// Where it came from, and what the token says of it.
+        origin: String,
+        /// Why a key the token did not make, or that was extractable, was
+        /// taken all the same (`--accept-imported`).
+        accepted: Option<String>,
     },
     /// The policy file was written.
     PolicyWritten {
@@ -369,7 +401,9 @@ impl Event {
             Self::HsmActivationFailed { .. } => "hsm-activation-failed".into(),
             Self::HsmDeactivated => "hsm-deactivated".into(),
             Self::SkrWritten { .. } => "skr-written".into(),
+            Self::EmergencySkrWritten { .. } => "emergency-skr-written".into(),
             Self::KeyGenerated { .. } => "key-generated".into(),
+            Self::KeyTaken { .. } => "key-taken".into(),
             Self::PolicyWritten { .. } => "policy-written".into(),
             Self::CardsIssued { .. } => "cards-issued".into(),
             Self::GenerationCommitted { .. } => "generation-committed".into(),
@@ -492,6 +526,21 @@ impl Event {
                 put("bundles", (*bundles).into());
                 put("signers", signers.clone().into());
             }
+            Self::EmergencySkrWritten {
+                path,
+                skr_sha256,
+                ksr_sha256,
+                standby,
+                bundles,
+                signers,
+            } => {
+                put("skr", path.clone().into());
+                put("skr_sha256", skr_sha256.clone().into());
+                put("ksr_sha256", ksr_sha256.clone().into());
+                put("standby", standby.clone().into());
+                put("bundles", (*bundles).into());
+                put("signers", signers.clone().into());
+            }
             Self::KeyGenerated {
                 label,
                 key_tag,
@@ -500,6 +549,21 @@ impl Event {
                 put("label", label.clone().into());
                 put("key_tag", (*key_tag).into());
                 put("ds_sha256", ds_sha256.clone().into());
+            }
+            Self::KeyTaken {
+                label,
+                key_tag,
+                ds_sha256,
+                origin,
+                accepted,
+            } => {
+                put("label", label.clone().into());
+                put("key_tag", (*key_tag).into());
+                put("ds_sha256", ds_sha256.clone().into());
+                put("origin", origin.clone().into());
+                if let Some(reason) = accepted {
+                    put("accept_imported", reason.clone().into());
+                }
             }
             Self::PolicyWritten { sha256, change } => {
                 put("policy_sha256", sha256.clone().into());

@@ -21,7 +21,7 @@ use crate::clock::{Clock, Now};
 use crate::error::Error;
 use crate::issue::{Issuing, PukDelivery, check_officers};
 use crate::layout::Layout;
-use crate::ops::details;
+use crate::ops::{KskOrigin, details};
 use crate::policy::ksk_entry;
 use crate::records::{dnskey_record, ds_record};
 
@@ -51,8 +51,14 @@ pub struct InitRequest {
     pub officers: Vec<String>,
     /// k.
     pub threshold: usize,
-    /// The first KSK's kind.
-    pub spec: KeySpec,
+    /// Where the first KSK comes from: made now, imported from a key file
+    /// (soft HSM), or adopted from the token (PKCS#11).
+    pub first: crate::ops::KskOrigin,
+    /// Its label [default: `ksk-1`; for an adopted key, the token's].
+    pub label: Option<String>,
+    /// For a key that exists already: the SHA-256 DS digest the parent
+    /// publishes for it; any other key is refused before anything is made.
+    pub expect_ds: Option<String>,
     /// The zone.
     pub domain: DomainName,
     /// The HSM.
@@ -159,7 +165,36 @@ pub fn prepare_init(request: InitRequest) -> Result<PreparedInit, Error> {
         });
     }
     request.puks.check()?;
+    check_first_key(&request)?;
     Ok(PreparedInit { request })
+}
+
+/// The first KSK's origin fits the backend, its label is valid, and a key
+/// file's key is the one the parent's DS points to, if that was given.
+fn check_first_key(request: &InitRequest) -> Result<(), Error> {
+    use crate::ops::KskOrigin;
+    let label = request.label.as_deref().unwrap_or(FIRST_KSK);
+    hsm::check_label(label).map_err(Error::Key)?;
+    match (&request.first, &request.backend) {
+        (KskOrigin::Import { .. }, Backend::Pkcs11 { .. }) => Err(Error::Key(
+            "a PKCS#11 token imports keys with its own tools (softhsm2-util --import, pkcs11-tool --write-object); then adopt the key: ceremony init --adopt LABEL".into(),
+        )),
+        (KskOrigin::Adopt { .. }, Backend::Soft) => Err(Error::Key(
+            "--adopt takes a key already on a PKCS#11 token (--backend pkcs11); for a key file: --import FILE".into(),
+        )),
+        (KskOrigin::Adopt { .. }, _) if request.label.is_none() => Err(Error::Key(
+            "--adopt needs the token key's label".into(),
+        )),
+        (KskOrigin::Import { key, .. }, _) => crate::ops::keygen::check_expected_ds(
+            &request.domain,
+            &key.dnskey(),
+            request.expect_ds.as_deref(),
+        ),
+        (KskOrigin::Generate(_), _) if request.expect_ds.is_some() => Err(Error::Key(
+            "--expect-ds is for a key that exists already (--import or --adopt)".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Whether the directory's audit log shows an init begun and never done.
@@ -215,7 +250,15 @@ impl PreparedInit {
         }
         let mut begin = details([
             ("domain", request.domain.to_string().into()),
-            ("algorithm", request.spec.to_string().into()),
+            (
+                "algorithm",
+                match &request.first {
+                    crate::ops::KskOrigin::Generate(spec) => spec.to_string(),
+                    crate::ops::KskOrigin::Import { key, .. } => key.spec().to_string(),
+                    crate::ops::KskOrigin::Adopt { .. } => "the token's".into(),
+                }
+                .into(),
+            ),
             ("officers", request.officers.clone().into()),
             ("threshold", request.threshold.into()),
             ("rehearsal", request.rehearsal.into()),
@@ -268,6 +311,36 @@ fn make(
     let cards = request.cards_dir.clone().unwrap_or_else(|| layout.cards());
     let mut issuing = Issuing::begin(&cards, &request.officers, pins, request.kdf, 1)?;
     let enrolment = quorum::enrol(issuing.officers.clone(), request.threshold)?;
+    let label = request
+        .label
+        .clone()
+        .unwrap_or_else(|| FIRST_KSK.to_owned());
+    // The key file's key moves into the HSM; the request keeps nothing
+    // secret after this.
+    let first = std::mem::replace(
+        &mut request.first,
+        KskOrigin::Adopt {
+            accept_imported: None,
+        },
+    );
+    // A key to adopt is judged while the operator's SO PIN still works, so
+    // that a refusal leaves the token to its security officer.
+    let accept = match &first {
+        KskOrigin::Adopt { accept_imported } => Some(accept_imported.clone()),
+        _ => None,
+    };
+    let (domain, expect_ds) = (request.domain.clone(), request.expect_ds.clone());
+    let vet = |key: &hsm::TokenKey| -> Result<(), String> {
+        let accept = accept.clone().flatten();
+        crate::ops::keygen::judge_provenance(&key.label, &key.provenance, accept.as_deref())
+            .map_err(|err| err.to_string())?;
+        crate::ops::keygen::check_expected_ds(&domain, &key.dnskey, expect_ds.as_deref())
+            .map_err(|err| err.to_string())
+    };
+    let takeover = accept.is_some().then_some(hsm::Takeover {
+        label: label.as_str(),
+        vet: &vet,
+    });
     let mut hsm: Box<dyn Hsm> = match &request.backend {
         Backend::Soft => Box::new(SoftHsm::create(
             &layout.hsm(),
@@ -279,34 +352,84 @@ fn make(
             module,
             token,
             so_pin,
-        } => Box::new(Pkcs11Hsm::initialize(
-            &layout.hsm(),
-            module,
-            token,
-            so_pin,
-            enrolment.roster.clone(),
-            &enrolment.secret,
-            clock.hsm(),
-        )?),
+        } => Box::new(
+            Pkcs11Hsm::initialize(
+                &layout.hsm(),
+                module,
+                token,
+                so_pin,
+                enrolment.roster.clone(),
+                &enrolment.secret,
+                clock.hsm(),
+                takeover,
+            )
+            // The key to adopt was refused: a refusal, not a failure.
+            .map_err(|err| match err {
+                hsm::HsmError::NotTakenOver { .. } => Error::Key(err.to_string()),
+                other => other.into(),
+            })?
+            .0,
+        ),
     };
     hsm.activate(&enrolment.secret)?;
     record(Event::HsmActivated)?;
     // The HSM stays active until the state is sealed into it, below; it is
     // sealed when dropped on any failure before.
-    let ksk = hsm.generate(
-        FIRST_KSK,
-        request.spec,
-        u64::from(request.now.time.to_unix()),
+    let created = u64::from(request.now.time.to_unix());
+    let (ksk, origin) = match first {
+        KskOrigin::Generate(spec) => (hsm.generate(&label, spec, created)?, None),
+        KskOrigin::Import { key, file, sha256 } => {
+            let format = key.format().to_string();
+            let ksk = hsm.import(&label, key, created)?;
+            (
+                ksk,
+                Some((
+                    format!("imported from {file} ({format}, SHA-256 {sha256})"),
+                    None,
+                )),
+            )
+        }
+        KskOrigin::Adopt { accept_imported } => {
+            let (ksk, failures) = crate::ops::keygen::adopt(
+                hsm.as_mut(),
+                &label,
+                accept_imported.as_deref(),
+                created,
+            )?;
+            let origin = if failures.is_empty() {
+                "adopted: made on the token, never extractable".to_owned()
+            } else {
+                format!("adopted: {}", failures.join("; "))
+            };
+            (
+                ksk,
+                Some((origin, accept_imported.filter(|_| !failures.is_empty()))),
+            )
+        }
+    };
+    crate::ops::keygen::check_expected_ds(
+        &request.domain,
+        &ksk.dnskey,
+        request.expect_ds.as_deref(),
     )?;
-    let mut config = config(&request.domain, request.spec);
+    let mut config = config(&request.domain, ksk.spec);
     if let Some(ttl) = request.ttl {
         config.ksk_policy.ttl = ttl;
     }
     let ds = ksr::Ds::compute(&request.domain, &ksk.dnskey, ksr::DigestType::Sha256);
-    record(Event::KeyGenerated {
-        label: ksk.label.clone(),
-        key_tag: ksk.dnskey.key_tag().to_int(),
-        ds_sha256: ds.digest_hex(),
+    record(match origin {
+        None => Event::KeyGenerated {
+            label: ksk.label.clone(),
+            key_tag: ksk.dnskey.key_tag().to_int(),
+            ds_sha256: ds.digest_hex(),
+        },
+        Some((origin, accepted)) => Event::KeyTaken {
+            label: ksk.label.clone(),
+            key_tag: ksk.dnskey.key_tag().to_int(),
+            ds_sha256: ds.digest_hex(),
+            origin,
+            accepted,
+        },
     })?;
     // Now the cards get their shares, and the PUKs go out at once.
     issuing.finish(&enrolment.shares)?;

@@ -210,3 +210,85 @@ fn pinned_keys(skr: &ksr::Skr, config: &Config) -> Vec<Dnskey> {
     }
     keys
 }
+
+/// What marks an emergency SKR (`sign --emergency-standby`): every bundle
+/// publishes a KSK revoked, and a KSK that is not revoked signs it. (The
+/// revoke schema's first and last bundles revoke nothing.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmergencyShape {
+    /// The tags (with REVOKE) of the KSKs revoked in every bundle.
+    pub revoked: Vec<u16>,
+    /// The tags of the KSKs not revoked that sign every bundle.
+    pub standby: Vec<u16>,
+}
+
+/// The emergency shape of an SKR, if it has it.
+pub fn emergency_shape(skr: &ksr::Skr) -> Option<EmergencyShape> {
+    let mut revoked: Option<std::collections::BTreeSet<u16>> = None;
+    let mut standby: Option<std::collections::BTreeSet<u16>> = None;
+    for bundle in &skr.bundles {
+        let ksks = bundle
+            .keys
+            .iter()
+            .filter(|key| key.dnskey.flags().to_int() & 1 == 1);
+        let (revoked_here, live_here): (Vec<_>, Vec<_>) =
+            ksks.partition(|key| key.dnskey.flags() == ksr::Flags::REVOKED_KSK);
+        let revoked_tags: std::collections::BTreeSet<u16> = revoked_here
+            .iter()
+            .map(|key| key.dnskey.key_tag().to_int())
+            .collect();
+        let signing: std::collections::BTreeSet<u16> = live_here
+            .iter()
+            .map(|key| key.dnskey.key_tag().to_int())
+            .filter(|tag| {
+                bundle
+                    .signatures
+                    .iter()
+                    .any(|signature| signature.rrsig.key_tag.to_int() == *tag)
+            })
+            .collect();
+        if revoked_tags.is_empty() || signing.is_empty() {
+            return None;
+        }
+        revoked = Some(match revoked {
+            None => revoked_tags,
+            Some(before) => before.intersection(&revoked_tags).copied().collect(),
+        });
+        standby = Some(match standby {
+            None => signing,
+            Some(before) => before.intersection(&signing).copied().collect(),
+        });
+    }
+    let (revoked, standby) = (revoked?, standby?);
+    (!revoked.is_empty() && !standby.is_empty()).then(|| EmergencyShape {
+        revoked: revoked.into_iter().collect(),
+        standby: standby.into_iter().collect(),
+    })
+}
+
+/// The audit log's record of an emergency SKR this ceremony signed, by the
+/// SKR's SHA-256 (hex): when, and rolling to which standby. The log is read
+/// as it is, unverified (`audit verify` verifies it).
+pub fn emergency_record(
+    layout: &crate::layout::Layout,
+    skr_sha256: &str,
+) -> Option<(String, String)> {
+    let entries = hsm::read_audit_log(&layout.audit()).ok()?;
+    entries.into_iter().rev().find_map(|entry| {
+        let matches = entry.event == "emergency-skr-written"
+            && entry
+                .details
+                .get("skr_sha256")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|sha256| sha256.eq_ignore_ascii_case(skr_sha256));
+        matches.then(|| {
+            let standby = entry
+                .details
+                .get("standby")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            (entry.time, standby)
+        })
+    })
+}

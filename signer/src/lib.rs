@@ -50,16 +50,19 @@ pub use flow::{
     Operation, Prepared, Presenting, Refused,
 };
 pub use init::{Backend, FIRST_KSK, InitRequest, Initialized, PreparedInit, prepare_init};
-pub use inspect::{Anchor, KsrChecked, SkrCheck, SkrChecked, check_ksr, check_skr};
+pub use inspect::{
+    Anchor, EmergencyShape, KsrChecked, SkrCheck, SkrChecked, check_ksr, check_skr,
+    emergency_record, emergency_shape,
+};
 pub use issue::{PukDelivery, PukHandout, PukSlip, check_officers};
 pub use keys::{AnchorFormat, KeyEntry, UNVERIFIED};
 pub use layout::Layout;
 pub use ops::{
-    Approve, Approved, AwaitingWords, Generation, GenerationRequest, Keygen, KeygenRequest,
-    MediaSignRequest, MediaSource, NewCards, NewKsk, OutputFormat, Pin, Pinned, Previous, Promote,
-    Promoted, Sign, SignRequest, Signed, prepare_approve, prepare_generation, prepare_keygen,
-    prepare_pin, prepare_promote, prepare_sign, prepare_sign_media, rewrite_media, skr_manifest,
-    write_to_media,
+    Approve, Approved, AwaitingWords, EmergencyRequest, EmergencySigned, Generation,
+    GenerationRequest, Keygen, KeygenRequest, KskOrigin, MediaSignRequest, MediaSource, NewCards,
+    NewKsk, OutputFormat, Pin, Pinned, Previous, Promote, Promoted, Sign, SignRequest, Signed,
+    prepare_approve, prepare_generation, prepare_keygen, prepare_pin, prepare_promote,
+    prepare_sign, prepare_sign_media, rewrite_media, skr_manifest, write_to_media,
 };
 pub use pins::{PinFile, PinTable};
 pub use policy::Policy;

@@ -92,6 +92,14 @@ pub enum Detail {
         algorithm: String,
         /// Its role in the policy.
         role: String,
+        /// Where it comes from: made in the HSM, imported from a file or
+        /// adopted from the token, in a sentence.
+        #[serde(default)]
+        origin: String,
+        /// For a key that exists already: its SHA-256 DS record, to compare
+        /// with the parent's before it is accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ds: Option<String>,
     },
     /// Promoting the next KSK.
     Promote {
@@ -162,6 +170,24 @@ pub struct SignDetail {
     /// The transfer set the KSR came in, when it came on a medium.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer: Option<TransferRef>,
+    /// The emergency SKR signed in the same activation, if asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<EmergencyDetail>,
+}
+
+/// The emergency SKR of a signing, as the officers are shown it: the same
+/// KSR, every bundle publishing the standby KSK and the current one
+/// revoked, both signing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyDetail {
+    /// The standby KSK's label.
+    pub standby: String,
+    /// Where it goes.
+    pub output: String,
+    /// Its KSK columns.
+    pub ksks: Vec<KskColumn>,
+    /// Its bundles.
+    pub bundles: Vec<BundleRow>,
 }
 
 /// A transfer set, as the officers are shown it.

@@ -102,38 +102,11 @@ impl Ceremony {
     /// A SoftHSM2 token labelled "ceremony" in a token directory of this
     /// ceremony's own.
     fn token(&mut self) {
-        let tokens = self.dir.path().join("tokens");
-        std::fs::create_dir_all(&tokens).unwrap();
-        let conf = self.dir.path().join("softhsm2.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                tokens.display()
-            ),
-        )
-        .unwrap();
-        std::fs::write(self.dir.path().join("so-pin"), "so-pin-1234\n").unwrap();
-        let status = Command::new("softhsm2-util")
-            .args([
-                "--init-token",
-                "--free",
-                "--label",
-                "ceremony",
-                "--so-pin",
-                "so-pin-1234",
-                "--pin",
-                "officers-never-know",
-            ])
-            .env("SOFTHSM2_CONF", &conf)
-            .output()
-            .expect("softhsm2-util runs; the test command installs softhsm2");
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-        self.softhsm = Some(conf);
+        self.softhsm = Some(softhsm_token(
+            self.dir.path(),
+            "ceremony",
+            "officers-never-know",
+        ));
     }
 
     pub fn path(&self, name: &str) -> String {
@@ -459,10 +432,20 @@ fn ksk_roll(backend: &str) {
     let next = vec![both[1].clone()];
     for (quarter, schema) in [(2, "pre-publish"), (3, "rollover"), (4, "revoke")] {
         ceremony.make_ksr(quarter);
+        let mut extra = vec!["--schema", schema];
+        // With the new KSK as the standby, the pre-publish quarter also
+        // gets its emergency SKR, chained to the previous SKR like the
+        // quarter's own (only the publish-safety rule is off for it).
+        if quarter == 2 {
+            extra.extend(["--emergency-standby", "ksk-2"]);
+        }
         ceremony
-            .sign(quarter, &["CO-2", "CO-5"], &["--schema", schema])
+            .sign(quarter, &["CO-2", "CO-5"], &extra)
             .expect_code(0);
     }
+    // Every bundle of the emergency SKR carries a valid signature by the
+    // standby alone (dnspython).
+    dnspython(&[&ceremony.path("skr-2.emergency-ksk-2.xml")], &next);
     // Promotion changes what the quorum signs: it takes a quorum too, and
     // the evidence that the roll happened, checked before any card: the
     // rollover quarter's SKR does not show the current KSK revoked.
@@ -1021,4 +1004,42 @@ print(dns.dnssec.make_ds(dns.name.from_text(name), key, "SHA256").to_text().uppe
     ceremony
         .run(&["skr", "check", &skr, "--ksk", &keys])
         .expect_code(0);
+}
+
+/// A SoftHSM2 token with this label and user PIN in `dir/tokens`, its SO
+/// PIN in `dir/so-pin` (so-pin-1234); returns the SoftHSM2 configuration
+/// that names it (`SOFTHSM2_CONF`).
+pub fn softhsm_token(dir: &std::path::Path, label: &str, user_pin: &str) -> PathBuf {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("so-pin"), "so-pin-1234\n").unwrap();
+    let status = Command::new("softhsm2-util")
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            label,
+            "--so-pin",
+            "so-pin-1234",
+            "--pin",
+            user_pin,
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .expect("softhsm2-util runs; the test command installs softhsm2");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    conf
 }

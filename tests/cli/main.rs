@@ -24,6 +24,7 @@ mod hash;
 mod hostile;
 mod interrupt;
 mod knot;
+mod kskm;
 mod ksr_check;
 mod ksr_policy;
 mod ksr_show;

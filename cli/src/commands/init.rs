@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use hsm::{KeySpec, RsaBits};
 use ksr::DomainName;
-use signer::{Backend, InitRequest, PukDelivery, prepare_init};
+use signer::{Backend, InitRequest, KskOrigin, PukDelivery, prepare_init};
 use smartcard_sim::{KdfParams, Pin};
 use zeroize::Zeroizing;
 
@@ -23,7 +23,12 @@ use crate::terminal;
   ceremony --now 2029-12-01T00:00:00Z init --rehearsal --dir c --officers alice,bob,carol \\
       --threshold 2 --algorithm rsasha256 --pin-file pins.toml --puk-file puks.toml --kdf light
   ceremony init --dir c --cards-dir /media/officers --cards 3 --threshold 2 --algorithm ed25519 \\
-      --backend pkcs11 --module /usr/lib/softhsm/libsofthsm2.so --token ceremony --so-pin-file so-pin")]
+      --backend pkcs11 --module /usr/lib/softhsm/libsofthsm2.so --token ceremony --so-pin-file so-pin
+  ceremony init --dir c --cards-dir /media/officers --cards 3 --threshold 2 --domain example. \\
+      --import Kexample.+013+12345.private --expect-ds 5E7A…   (an existing KSK, BIND's files)
+  ceremony init --dir c --cards-dir /media/officers --cards 3 --threshold 2 --domain example. \\
+      --backend pkcs11 --module /usr/lib/softhsm/libsofthsm2.so --token ceremony --so-pin-file so-pin \\
+      --adopt ksk-2024   (an existing KSK on the token)")]
 pub struct Args {
     /// The new ceremony directory (must not hold a ceremony).
     #[arg(long, value_name = "DIR")]
@@ -45,6 +50,10 @@ pub struct Args {
     threshold: usize,
     #[command(flatten)]
     key: KeyArgs,
+    /// The first KSK's HSM label, which SKRs carry as its keyIdentifier
+    /// [default: ksk-1; with --adopt, the token's].
+    #[arg(long, value_name = "LABEL", conflicts_with = "adopt")]
+    label: Option<String>,
     /// The zone.
     #[arg(long, default_value = ".", value_name = "NAME")]
     domain: String,
@@ -96,23 +105,73 @@ pub struct Args {
     intake_key: Option<PathBuf>,
 }
 
-/// A KSK's kind on the command line.
+/// A KSK's kind on the command line, or the key that exists already.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KeyArgs {
     /// The KSK algorithm: rsasha256, ecdsap256sha256 or ed25519. The ZSKs
     /// must use it too (DNSSEC signs the DNSKEY RRset with every algorithm
     /// in it): signing checks it before any card (SIGN-ALG-COVERAGE).
-    #[arg(long, value_name = "ALGORITHM")]
-    pub algorithm: String,
+    /// Not with --import or --adopt: the key's own.
+    #[arg(
+        long,
+        value_name = "ALGORITHM",
+        required_unless_present_any = ["import", "adopt"],
+        conflicts_with_all = ["import", "adopt"]
+    )]
+    pub algorithm: Option<String>,
     /// RSA modulus size: 2048, 3072 or 4096.
     #[arg(long, default_value_t = 2048, value_name = "N")]
     pub bits: u32,
+    /// Take an existing KSK from a key file into the soft HSM instead of
+    /// making one: PKCS#8 PEM (`PRIVATE KEY`, also `RSA PRIVATE KEY` and
+    /// `EC PRIVATE KEY`), a BIND `K*.private` file, or a Knot DNS keystore
+    /// PEM. Its DS is shown (and checked with --expect-ds) before it is
+    /// taken; shred the file afterwards.
+    #[arg(long, value_name = "FILE", conflicts_with = "adopt")]
+    pub import: Option<PathBuf>,
+    /// Take an existing KSK that is already on the PKCS#11 token, by its
+    /// label, instead of making one. Refused unless the token made it and
+    /// it never left (CKA_LOCAL, CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, not
+    /// CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE), or --accept-imported.
+    #[arg(long, value_name = "LABEL")]
+    pub adopt: Option<String>,
+    /// With --adopt: take a key the token did not make, or that was
+    /// extractable once (a copy may exist elsewhere), and record why.
+    #[arg(long, value_name = "REASON", requires = "adopt")]
+    pub accept_imported: Option<String>,
+    /// With --import or --adopt: the SHA-256 DS digest (hex) the parent
+    /// publishes for the key; another key is refused.
+    #[arg(long, value_name = "HEX")]
+    pub expect_ds: Option<String>,
 }
 
 impl KeyArgs {
-    /// The key kind.
-    pub fn spec(&self) -> Result<KeySpec, CliError> {
-        match self.algorithm.to_ascii_lowercase().as_str() {
+    /// Where the KSK comes from.
+    pub fn origin(&self) -> Result<KskOrigin, CliError> {
+        if let Some(file) = &self.import {
+            let bytes = std::fs::read(file).map_err(signer::Error::read(file))?;
+            let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            let key = hsm::read_key_file(&bytes).map_err(|err| {
+                CliError::Signer(signer::Error::Key(format!("{}: {err}", file.display())))
+            })?;
+            return Ok(KskOrigin::Import {
+                key,
+                file: file.display().to_string(),
+                sha256,
+            });
+        }
+        if self.adopt.is_some() {
+            return Ok(KskOrigin::Adopt {
+                accept_imported: self.accept_imported.clone(),
+            });
+        }
+        self.spec().map(KskOrigin::Generate)
+    }
+
+    /// The key kind of --algorithm and --bits.
+    fn spec(&self) -> Result<KeySpec, CliError> {
+        let algorithm = self.algorithm.clone().unwrap_or_default();
+        match algorithm.to_ascii_lowercase().as_str() {
             "rsasha256" => RsaBits::from_bits(self.bits)
                 .map(KeySpec::Rsa)
                 .ok_or_else(|| CliError::Value {
@@ -124,7 +183,7 @@ impl KeyArgs {
             "ed25519" => Ok(KeySpec::Ed25519),
             _ => Err(CliError::Value {
                 option: "algorithm",
-                value: self.algorithm.clone(),
+                value: algorithm,
                 expected: "rsasha256, ecdsap256sha256 or ed25519",
             }),
         }
@@ -212,7 +271,9 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         dir: args.dir.clone(),
         officers: officers.clone(),
         threshold: args.threshold,
-        spec: args.key.spec()?,
+        first: args.key.origin()?,
+        label: args.label.clone().or_else(|| args.key.adopt.clone()),
+        expect_ds: args.key.expect_ds.clone(),
         domain,
         backend,
         kdf: kdf(&args.kdf)?,
@@ -265,10 +326,22 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         ))?;
     }
     out("next:")?;
-    out(format!(
-        "  1. publish the DS record above at the parent of {} (after comparing it with this screen)",
-        made.domain
-    ))?;
+    if args.key.import.is_some() || args.key.adopt.is_some() {
+        out(format!(
+            "  1. compare the DS record above with the one the parent of {} publishes: the key existed before{}",
+            made.domain,
+            if args.key.import.is_some() {
+                "; shred the key file"
+            } else {
+                ""
+            }
+        ))?;
+    } else {
+        out(format!(
+            "  1. publish the DS record above at the parent of {} (after comparing it with this screen)",
+            made.domain
+        ))?;
+    }
     out("  2. give each officer their card file, and keep the cards apart")?;
     out(format!(
         "  3. when the first KSR comes: ceremony --config {}/ceremony.toml sign KSR --no-previous-skr -o SKR",

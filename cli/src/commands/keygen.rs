@@ -17,13 +17,22 @@ use crate::secrets::Secrets;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:
   ceremony --config c/ceremony.toml keygen --algorithm ecdsap256sha256 --label ksk-2 \\
-      --cards c/cards/CO-3.card c/cards/CO-4.card --pin-file pins.toml")]
+      --cards c/cards/CO-3.card c/cards/CO-4.card --pin-file pins.toml
+  ceremony --config c/ceremony.toml keygen --import standby.pem --label ksk-standby \\
+      --cards c/cards/CO-3.card c/cards/CO-4.card   (an existing key, soft HSM)
+  ceremony --config c/ceremony.toml keygen --adopt ksk-standby --accept-imported \"moved from the old HSM\" \\
+      --cards c/cards/CO-3.card c/cards/CO-4.card   (a key already on the token)")]
 pub struct Args {
     #[command(flatten)]
     key: KeyArgs,
-    /// The new KSK's HSM label.
-    #[arg(long, value_name = "LABEL")]
-    label: String,
+    /// The new KSK's HSM label (with --adopt, the token's label).
+    #[arg(
+        long,
+        value_name = "LABEL",
+        required_unless_present = "adopt",
+        conflicts_with = "adopt"
+    )]
+    label: Option<String>,
     #[command(flatten)]
     quorum: QuorumArgs,
 }
@@ -58,9 +67,14 @@ pub struct PromoteArgs {
 /// Runs `keygen`.
 pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     let request = KeygenRequest {
-        spec: args.key.spec()?,
-        label: args.label.clone(),
+        origin: args.key.origin()?,
+        label: args
+            .label
+            .clone()
+            .or_else(|| args.key.adopt.clone())
+            .unwrap_or_default(),
         now: context.now()?,
+        expect_ds: args.key.expect_ds.clone(),
     };
     let secrets = Secrets::new(args.quorum.pin_file.as_deref())?;
     let mut ceremony = context.open_ceremony("keygen")?;
@@ -70,8 +84,13 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
     if context.json {
         render::json(ksk)?;
     } else {
+        let how = match (&args.key.import, &args.key.adopt) {
+            (Some(_), _) => "imported",
+            (_, Some(_)) => "adopted",
+            _ => "made",
+        };
         out(format!(
-            "KSK {} tag {} made; it is the next KSK of the policy ({})",
+            "KSK {} tag {} {how}; it is the next KSK of the policy ({})",
             ksk.label, ksk.key_tag, ksk.role
         ))?;
         out(format!("  {}", ksk.dnskey))?;

@@ -102,6 +102,17 @@ pub struct Args {
     /// last bundle is signed once, at its time.
     #[arg(long, value_name = "RFC3339", conflicts_with = "server")]
     end: Option<String>,
+    /// Also sign, in the same activation, an emergency SKR for the same KSR
+    /// that rolls to this standby KSK at once (a KSK of the policy, e.g.
+    /// its ksk_next): every bundle publishes it, publishes the current KSK
+    /// revoked, and is signed by both. Kept for a compromise of the current
+    /// KSK; the parent must list the standby's DS already.
+    #[arg(long, value_name = "LABEL", conflicts_with_all = ["server", "rewrite"])]
+    emergency_standby: Option<String>,
+    /// Where the emergency SKR goes (never overwritten) [default: beside
+    /// the SKR, NAME.emergency-LABEL.EXT].
+    #[arg(long, value_name = "FILE", requires = "emergency_standby")]
+    emergency_out: Option<PathBuf>,
 }
 
 /// The format an SKR is written in (`sign --format`).
@@ -127,6 +138,7 @@ struct Report<'a> {
     schema: &'a str,
     bundles: usize,
     signers: &'a [u16],
+    emergency: Option<&'a signer::EmergencySigned>,
     accepted: &'a [Accepted],
     refused: &'a [Refused],
     warnings: &'a [String],
@@ -211,6 +223,7 @@ pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
         format: format(args),
         end,
         now: context.now()?,
+        emergency: emergency(args),
     };
     let secrets = Secrets::new(args.quorum.pin_file.as_deref())?;
     let mut ceremony = context.open_ceremony("sign")?;
@@ -240,6 +253,7 @@ fn sign_media(
         format: format(args),
         end,
         now: context.now()?,
+        emergency: emergency(args),
     };
     let secrets = Secrets::new(args.quorum.pin_file.as_deref())?;
     let mut ceremony = context.open_ceremony("sign")?;
@@ -298,6 +312,15 @@ fn end(args: &Args) -> Result<Option<Timestamp>, CliError> {
         .transpose()
 }
 
+fn emergency(args: &Args) -> Option<signer::EmergencyRequest> {
+    args.emergency_standby
+        .as_ref()
+        .map(|standby| signer::EmergencyRequest {
+            standby: standby.clone(),
+            output: args.emergency_out.clone(),
+        })
+}
+
 fn format(args: &Args) -> Option<OutputFormat> {
     args.format.map(|format| match format {
         FormatArg::Knot => OutputFormat::Knot,
@@ -327,6 +350,7 @@ fn report(
             schema: &signed.schema,
             bundles: signed.bundles,
             signers: &signed.signers,
+            emergency: signed.emergency.as_ref(),
             accepted: &done.accepted,
             refused: &done.refused,
             warnings: &done.summary.warnings,
@@ -339,12 +363,7 @@ fn report(
         "SKR written: {} ({} bundles, signed by {})",
         signed.skr,
         signed.bundles,
-        signed
-            .signers
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+        tags(&signed.signers)
     ))?;
     render::table(&signed.table, &signed.ksks)?;
     if let Some(manifest) = manifest {
@@ -356,7 +375,27 @@ fn report(
     for line in render::hash_lines("SKR", &signed.skr_sha256) {
         out(line)?;
     }
+    if let Some(emergency) = &signed.emergency {
+        out(format!(
+            "emergency SKR written: {} ({} bundles, rolls to {} at once, signed by {}); keep it apart, for a compromise of the current KSK only",
+            emergency.skr,
+            emergency.bundles,
+            emergency.standby,
+            tags(&emergency.signers)
+        ))?;
+        for line in render::hash_lines("emergency SKR", &emergency.skr_sha256) {
+            out(line)?;
+        }
+    }
     out("HSM sealed")?;
     render::closing(&done.audit_head, &done.after)?;
     Ok(Outcome::Success)
+}
+
+/// Key tags, comma-separated.
+fn tags(tags: &[u16]) -> String {
+    tags.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -182,7 +182,7 @@ fn check(
             previous.display()
         ),
     };
-    let summary = match document {
+    let mut summary = match document {
         SkrDocument::Xml(skr) => format!(
             "SKR {} with {} bundles and {signatures} signatures: structure, key tags and signatures checked, {anchored}{against}",
             skr.id,
@@ -194,6 +194,23 @@ fn check(
             skr.bundles.len()
         ),
     };
+    if let Some(shape) = signer::emergency_shape(&model) {
+        summary.push_str(&format!(
+            "; an EMERGENCY SKR: every bundle publishes KSK {} revoked and is signed by {}, the standby: import it only on a compromise of the current KSK",
+            join(&shape.revoked),
+            join(&shape.standby)
+        ));
+        let sha256 = hex::encode(skr.sha256());
+        if let Some((time, standby)) = context
+            .policy_path()
+            .and_then(|policy| policy.parent().map(signer::Layout::new))
+            .and_then(|layout| signer::emergency_record(&layout, &sha256))
+        {
+            summary.push_str(&format!(
+                " (this ceremony's audit log records it: signed {time}, rolling to {standby})"
+            ));
+        }
+    }
     render::findings(context, &checked.report, &summary)
 }
 

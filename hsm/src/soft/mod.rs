@@ -14,6 +14,8 @@ use zeroize::Zeroizing;
 
 use crate::error::HsmError;
 use crate::hsm::{Clock, DEFAULT_IDLE_TIMEOUT, Hsm, MAX_FAILED_ACTIVATIONS};
+use crate::import::ImportedKey;
+use crate::provenance::Provenance;
 use crate::selftest;
 use crate::spec::{KeyInfo, KeySpec, check_label};
 pub use key::SoftKey;
@@ -147,6 +149,42 @@ impl SoftHsm {
         })
     }
 
+    /// Seals a new key under a new label, made by `make` once the label is
+    /// known to be free and the HSM active, and keeps it open.
+    fn add(
+        &mut self,
+        label: &str,
+        spec: KeySpec,
+        created: u64,
+        make: impl FnOnce() -> Result<SoftKey, HsmError>,
+    ) -> Result<KeyInfo, HsmError> {
+        check_label(label).map_err(HsmError::Invalid)?;
+        if self.stored(label).is_ok() {
+            return Err(HsmError::DuplicateLabel(label.to_owned()));
+        }
+        let mut store = self.store.clone();
+        let (key, stored) = self.with_active(|active| {
+            let key = make()?;
+            let stored = StoredKey::seal(
+                label,
+                spec,
+                key.dnskey().public_key(),
+                created,
+                key.pkcs8(),
+                &active.wrap,
+            )?;
+            store.keys.push(stored.clone());
+            store.seal(&active.mac);
+            Ok((key, stored))
+        })?;
+        store.write(&self.path)?;
+        self.store = store;
+        if let Some(active) = self.lock().as_mut() {
+            active.keys.insert(label.to_owned(), key);
+        }
+        Self::info(&stored)
+    }
+
     /// Opens every key of a store whose MAC checked.
     fn open_keys(store: &Store, wrap: &[u8; 32]) -> Result<BTreeMap<String, SoftKey>, HsmError> {
         let mut keys = BTreeMap::new();
@@ -222,31 +260,39 @@ impl Hsm for SoftHsm {
     }
 
     fn generate(&mut self, label: &str, spec: KeySpec, created: u64) -> Result<KeyInfo, HsmError> {
-        check_label(label).map_err(HsmError::Invalid)?;
-        if self.stored(label).is_ok() {
-            return Err(HsmError::DuplicateLabel(label.to_owned()));
-        }
-        let mut store = self.store.clone();
-        let (key, stored) = self.with_active(|active| {
-            let key = SoftKey::generate(spec)?;
-            let stored = StoredKey::seal(
-                label,
-                spec,
-                key.dnskey().public_key(),
-                created,
-                key.pkcs8(),
-                &active.wrap,
-            )?;
-            store.keys.push(stored.clone());
-            store.seal(&active.mac);
-            Ok((key, stored))
-        })?;
-        store.write(&self.path)?;
-        self.store = store;
-        if let Some(active) = self.lock().as_mut() {
-            active.keys.insert(label.to_owned(), key);
-        }
-        Self::info(&stored)
+        self.add(label, spec, created, || SoftKey::generate(spec))
+    }
+
+    fn import(&mut self, label: &str, key: ImportedKey, created: u64) -> Result<KeyInfo, HsmError> {
+        let public = key.dnskey();
+        let same = self
+            .store
+            .keys
+            .iter()
+            .find(|stored| {
+                stored
+                    .public_key()
+                    .is_ok_and(|bytes| bytes == public.public_key())
+            })
+            .map(|stored| stored.label.clone());
+        self.add(label, key.spec(), created, || match same {
+            Some(same) => Err(HsmError::SameKey(same)),
+            None => Ok(key.into_key()),
+        })
+    }
+
+    fn provenance(&self, _label: &str) -> Result<Provenance, HsmError> {
+        Err(HsmError::Unsupported(
+            "the soft HSM keeps no PKCS#11 attributes: it holds only keys it made or imported"
+                .into(),
+        ))
+    }
+
+    fn adopt(&mut self, _label: &str, _created: u64) -> Result<KeyInfo, HsmError> {
+        Err(HsmError::Unsupported(
+            "the soft HSM holds only keys it made or imported; there is nothing in it to adopt"
+                .into(),
+        ))
     }
 
     fn public_key(&self, label: &str) -> Result<Dnskey, HsmError> {

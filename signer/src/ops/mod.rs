@@ -3,19 +3,20 @@
 
 mod approve;
 mod generation;
-mod keygen;
+pub(crate) mod keygen;
 mod pin;
 mod promote;
 mod sign;
 
 pub use approve::{Approve, Approved, prepare_approve};
 pub use generation::{Generation, GenerationRequest, NewCards, prepare_generation};
-pub use keygen::{Keygen, KeygenRequest, NewKsk, prepare_keygen};
+pub use keygen::{Keygen, KeygenRequest, KskOrigin, NewKsk, prepare_keygen};
 pub use pin::{Pin, Pinned, prepare_pin};
 pub use promote::{Promote, Promoted, prepare_promote};
 pub use sign::{
-    AwaitingWords, MediaSignRequest, MediaSource, OutputFormat, Previous, Sign, SignRequest,
-    Signed, prepare_sign, prepare_sign_media, rewrite_media, skr_manifest, write_to_media,
+    AwaitingWords, EmergencyRequest, EmergencySigned, MediaSignRequest, MediaSource, OutputFormat,
+    Previous, Sign, SignRequest, Signed, prepare_sign, prepare_sign_media, rewrite_media,
+    skr_manifest, write_to_media,
 };
 pub(crate) use sign::{keep_skr_manifest, kept_manifest_path};
 

@@ -20,7 +20,7 @@ use crate::media::{Hop, MediaError, TransferSet, Verified};
 use crate::oob::{Heard, Positions};
 use crate::report::{Files, Report};
 use crate::state::{Chain, LastSkr};
-use crate::summary::{Detail, FileRef, KskColumn, SignDetail, bundle_table};
+use crate::summary::{Detail, EmergencyDetail, FileRef, KskColumn, SignDetail, bundle_table};
 
 use super::{details, summary};
 
@@ -61,7 +61,27 @@ pub struct SignRequest {
     pub end: Option<Timestamp>,
     /// The instant the checks use.
     pub now: Now,
+    /// Also an emergency SKR, rolling to this standby KSK at once.
+    pub emergency: Option<EmergencyRequest>,
 }
+
+/// An emergency SKR to sign in the same activation (`sign
+/// --emergency-standby LABEL`): the same KSR, every bundle publishing the
+/// standby KSK and the current one revoked (RFC 5011), both signing — the
+/// answer kept ready for a compromise of the current KSK, as Knot DNS
+/// documents for offline KSKs. The parent must list the standby's DS
+/// already for it to validate at once.
+#[derive(Clone, Debug)]
+pub struct EmergencyRequest {
+    /// The standby KSK's label: a KSK of the policy other than the current.
+    pub standby: String,
+    /// Where it goes [default: beside the SKR, `NAME.emergency-LABEL.EXT`].
+    pub output: Option<PathBuf>,
+}
+
+/// The schema name of an emergency SKR, in the copy of the policy it is
+/// planned with.
+const EMERGENCY_SCHEMA: &str = "emergency-standby";
 
 /// Where a transfer set is read from.
 #[derive(Clone, Debug)]
@@ -90,6 +110,9 @@ pub struct MediaSignRequest {
     pub end: Option<Timestamp>,
     /// The instant the checks use.
     pub now: Now,
+    /// Also an emergency SKR (kept on the signer's side unless its output
+    /// says otherwise).
+    pub emergency: Option<EmergencyRequest>,
 }
 
 /// A signing from a transfer set with every check passed but the words
@@ -171,6 +194,31 @@ pub struct Sign {
     ksks: Vec<KskColumn>,
     now: Timestamp,
     transfer: Option<String>,
+    emergency: Option<EmergencyPlan>,
+}
+
+/// The emergency SKR's plan.
+struct EmergencyPlan {
+    plan: Plan,
+    config: Config,
+    output: PathBuf,
+    standby: String,
+    ksks: Vec<KskColumn>,
+}
+
+/// An emergency SKR, written and read back.
+#[derive(Clone, Debug, Serialize)]
+pub struct EmergencySigned {
+    /// Where it was written.
+    pub skr: String,
+    /// Its SHA-256, hex.
+    pub skr_sha256: String,
+    /// The standby KSK's label.
+    pub standby: String,
+    /// Its bundles.
+    pub bundles: usize,
+    /// The key tags that signed.
+    pub signers: Vec<u16>,
 }
 
 /// A signed SKR, written and read back.
@@ -195,6 +243,9 @@ pub struct Signed {
     /// The SKR's bytes, as written.
     #[serde(skip)]
     pub bytes: Vec<u8>,
+    /// The emergency SKR, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<EmergencySigned>,
 }
 
 /// Prepares a signing of a KSR file (a rehearsal's; a production ceremony
@@ -290,6 +341,7 @@ pub fn prepare_sign_media(
         format: request.format,
         end: request.end,
         now: request.now,
+        emergency: request.emergency.clone(),
     };
     let prepared = prepare(ceremony, open, &sign, Some(&verified))?;
     Ok(AwaitingWords {
@@ -505,19 +557,12 @@ fn plan(
             },
         },
     })?;
-    let ksks: Vec<KskColumn> = plan
-        .model()
-        .ksks()
-        .map(|(name, label, dnskey)| KskColumn {
-            name: name.to_owned(),
-            label: label.to_owned(),
-            tag: dnskey.key_tag().to_int(),
-            revoked_tag: dnskey
-                .with_flags(ksr::Flags::REVOKED_KSK)
-                .key_tag()
-                .to_int(),
-        })
-        .collect();
+    let emergency = request
+        .emergency
+        .as_ref()
+        .map(|asked| plan_emergency(ceremony, &documents, request, asked, dialect, end))
+        .transpose()?;
+    let ksks = ksk_columns(&plan);
     let mut warnings: Vec<String> = checked
         .findings()
         .iter()
@@ -526,6 +571,24 @@ fn plan(
         .map(|finding| format!("{}: {}", finding.code, finding.message))
         .collect();
     warnings.extend(server_validity_warning(config, &plan));
+    if let Some(emergency) = &emergency {
+        warnings.push(format!(
+            "emergency SKR: KSR-POLICY-SAFETY.1 is not checked for it: the standby {} signs at once without having been published, so resolvers validate it only once the parent lists its DS",
+            emergency.standby
+        ));
+        warnings.extend(
+            emergency
+                .plan
+                .findings()
+                .iter()
+                // The one check switched off is said above, with why.
+                .filter(|finding| {
+                    finding.severity == Severity::Warning
+                        && finding.code != CheckCode::CheckDisabled
+                })
+                .map(|finding| format!("emergency SKR: {}: {}", finding.code, finding.message)),
+        );
+    }
     let ksr_sha256 = request.ksr.sha256();
     let detail = SignDetail {
         ksr: FileRef {
@@ -560,6 +623,12 @@ fn plan(
                 })
                 .collect(),
         }),
+        emergency: emergency.as_ref().map(|emergency| EmergencyDetail {
+            standby: emergency.standby.clone(),
+            output: emergency.output.display().to_string(),
+            ksks: emergency.ksks.clone(),
+            bundles: bundle_table(emergency.plan.bundles(), &emergency.ksks),
+        }),
     };
     Ok((
         Sign {
@@ -571,6 +640,7 @@ fn plan(
             ksks,
             now: request.now.time,
             transfer: media.map(|media| media.manifest.id.clone()),
+            emergency,
         },
         detail,
         warnings,
@@ -585,12 +655,17 @@ impl Operation for Sign {
         active: &mut Active<'_>,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Signed, Error> {
-        let total = self
-            .plan
-            .bundles()
-            .iter()
-            .map(|bundle| bundle.signatures.len())
-            .sum();
+        let count = |plan: &Plan| -> usize {
+            plan.bundles()
+                .iter()
+                .map(|bundle| bundle.signatures.len())
+                .sum()
+        };
+        let total = count(&self.plan)
+            + self
+                .emergency
+                .as_ref()
+                .map_or(0, |emergency| count(&emergency.plan));
         let signer = Counting {
             hsm: active.hsm(),
             done: std::cell::Cell::new(0),
@@ -598,38 +673,28 @@ impl Operation for Sign {
             progress: std::cell::RefCell::new(progress),
         };
         let by = format!("ceremony {}", env!("CARGO_PKG_VERSION"));
-        let files = Files::one(&self.output);
-        let signed = self
-            .plan
-            .sign(&signer, self.now, &by)
-            .map_err(|err| match err {
-                ksr::BuildError::Rejected(findings) => {
-                    Error::Refused(Report::new(files.clone(), findings))
-                }
-                ksr::BuildError::Signer { label, source } => Error::Signing {
-                    label,
-                    message: source.message,
-                },
-            })?;
-        let written = durable::write_checked(
-            &self.output,
-            signed.bytes(),
-            durable::Replace::Never,
-            |bytes| signed.reads_back_from(bytes, &self.config),
-        );
-        match written {
-            Err(durable::WriteError::ReadBack(_)) => {
-                return Err(Error::Refused(Report::new(
-                    files,
-                    vec![Finding::error(
-                        CheckCode::SkrReread,
-                        DocumentRole::NewSkr,
-                        "the SKR read back from disk is not what was signed; nothing was kept",
-                    )],
-                )));
+        let signed = sign_plan(&self.plan, &signer, self.now, &by, &self.output)?;
+        // Both are signed before either is written; the emergency SKR is
+        // written first and removed again if the SKR cannot be, so that a
+        // failed signing leaves neither.
+        let emergency = match &self.emergency {
+            Some(emergency) => {
+                let signed = sign_plan(&emergency.plan, &signer, self.now, &by, &emergency.output)?;
+                write_skr(&emergency.output, &signed, &emergency.config)?;
+                Some((emergency, signed))
             }
-            other => other?,
+            None => None,
+        };
+        if let Err(err) = write_skr(&self.output, &signed, &self.config) {
+            if let Some((emergency, _)) = &emergency {
+                let _ = std::fs::remove_file(&emergency.output);
+            }
+            return Err(err);
         }
+        let emergency = match emergency {
+            Some((plan, signed)) => Some(self.keep_emergency(active, plan, &signed)?),
+            None => None,
+        };
         let skr_sha256 = hex::encode(signed.sha256());
         // The signer's own record of its last SKR, which the next transfer
         // set must chain to; sealed with the state at the end.
@@ -668,6 +733,7 @@ impl Operation for Sign {
             table: bundle_table(&signed.to_model().bundles, &self.ksks),
             ksks: self.ksks,
             bytes: signed.bytes().to_vec(),
+            emergency,
         })
     }
 
@@ -677,6 +743,88 @@ impl Operation for Sign {
             ("skr_sha256", output.skr_sha256.clone().into()),
             ("bundles", output.bundles.into()),
         ])
+    }
+}
+
+impl Sign {
+    /// Keeps a copy of the emergency SKR beside the signer's SKRs
+    /// (`DIR/skrs/<SHA-256>.emergency.EXT`) and records it.
+    fn keep_emergency(
+        &self,
+        active: &Active<'_>,
+        emergency: &EmergencyPlan,
+        signed: &ksr::SignedSkr,
+    ) -> Result<EmergencySigned, Error> {
+        let sha256 = hex::encode(signed.sha256());
+        let name = format!(
+            "skrs/{}.emergency.{}",
+            sha256.get(..16).unwrap_or_default(),
+            crate::document::extension(signed.bytes())
+        );
+        crate::process::private_dir(&active.ceremony().layout().skrs())?;
+        durable::write(
+            &active.ceremony().layout().root().join(name),
+            signed.bytes(),
+            durable::Replace::Allowed,
+        )?;
+        let signers: Vec<u16> = signed.signer_tags().into_iter().collect();
+        active.ceremony().record(&Event::EmergencySkrWritten {
+            path: emergency.output.display().to_string(),
+            skr_sha256: sha256.clone(),
+            ksr_sha256: hex::encode(self.ksr_sha256),
+            standby: emergency.standby.clone(),
+            bundles: signed.bundle_count(),
+            signers: signers.clone(),
+        })?;
+        Ok(EmergencySigned {
+            skr: emergency.output.display().to_string(),
+            skr_sha256: sha256,
+            standby: emergency.standby.clone(),
+            bundles: signed.bundle_count(),
+            signers,
+        })
+    }
+}
+
+/// Signs a plan.
+fn sign_plan(
+    plan: &Plan,
+    signer: &dyn BundleSigner,
+    now: Timestamp,
+    by: &str,
+    output: &std::path::Path,
+) -> Result<ksr::SignedSkr, Error> {
+    plan.sign(signer, now, by).map_err(|err| match err {
+        ksr::BuildError::Rejected(findings) => {
+            Error::Refused(Report::new(Files::one(output), findings))
+        }
+        ksr::BuildError::Signer { label, source } => Error::Signing {
+            label,
+            message: source.message,
+        },
+    })
+}
+
+/// Writes a signed SKR where nothing is, synced, read back and checked.
+fn write_skr(
+    output: &std::path::Path,
+    signed: &ksr::SignedSkr,
+    config: &Config,
+) -> Result<(), Error> {
+    let written =
+        durable::write_checked(output, signed.bytes(), durable::Replace::Never, |bytes| {
+            signed.reads_back_from(bytes, config)
+        });
+    match written {
+        Err(durable::WriteError::ReadBack(_)) => Err(Error::Refused(Report::new(
+            Files::one(output),
+            vec![Finding::error(
+                CheckCode::SkrReread,
+                DocumentRole::NewSkr,
+                "the SKR read back from disk is not what was signed; nothing was kept",
+            )],
+        ))),
+        other => Ok(other?),
     }
 }
 
@@ -963,4 +1111,134 @@ fn server_validity_warning(config: &ksr::Config, plan: &ksr::Plan) -> Option<Str
             }
         )
     })
+}
+
+/// The KSK columns of a plan's bundle table.
+fn ksk_columns(plan: &Plan) -> Vec<KskColumn> {
+    plan.model()
+        .ksks()
+        .map(|(name, label, dnskey)| KskColumn {
+            name: name.to_owned(),
+            label: label.to_owned(),
+            tag: dnskey.key_tag().to_int(),
+            revoked_tag: dnskey
+                .with_flags(ksr::Flags::REVOKED_KSK)
+                .key_tag()
+                .to_int(),
+        })
+        .collect()
+}
+
+/// Plans the emergency SKR: the same documents checked and planned under a
+/// copy of the policy with one more schema, in which every bundle publishes
+/// the standby, revokes the current KSK and is signed by both — every check
+/// of a signing, before any card.
+fn plan_emergency(
+    ceremony: &Ceremony,
+    documents: &Documents,
+    request: &SignRequest,
+    asked: &EmergencyRequest,
+    dialect: Option<Dialect>,
+    end: Option<Timestamp>,
+) -> Result<EmergencyPlan, Error> {
+    let config = ceremony.policy().config();
+    let current = config
+        .keys
+        .get(ksr::KskRole::Current.name())
+        .ok_or_else(|| Error::Key("the policy has no current KSK".into()))?;
+    let Some((standby_name, _)) = config
+        .keys
+        .iter()
+        .find(|(_, key)| key.label == asked.standby)
+    else {
+        return Err(Error::Key(format!(
+            "--emergency-standby {:?} is not a KSK of the policy: make the standby first (ceremony keygen), so that a quorum approved it",
+            asked.standby
+        )));
+    };
+    if current.label == asked.standby {
+        return Err(Error::Key(format!(
+            "--emergency-standby {:?} is the current KSK: the emergency SKR rolls to another one (the policy's ksk_next)",
+            asked.standby
+        )));
+    }
+    if config.schemas.contains_key(EMERGENCY_SCHEMA) {
+        return Err(Error::Key(format!(
+            "the policy defines a schema named {EMERGENCY_SCHEMA:?}, the name the emergency SKR's schema takes: rename it"
+        )));
+    }
+    let action = ksr::Action {
+        publish: vec![standby_name.clone()],
+        revoke: vec![ksr::KskRole::Current.name().to_owned()],
+        sign: vec![
+            ksr::KskRole::Current.name().to_owned(),
+            standby_name.clone(),
+        ],
+    };
+    let mut emergency_config = config.clone();
+    // The standby signs at once, unpublished before: the one rule an
+    // emergency roll breaks by design. Every other check runs.
+    emergency_config.request_policy.check_keys_publish_safety = false;
+    emergency_config.schemas.insert(
+        EMERGENCY_SCHEMA.to_owned(),
+        (1..=documents.bundle_count())
+            .map(|number| (number.to_string(), action.clone()))
+            .collect(),
+    );
+    let files = Files::one(&request.ksr.path);
+    let refused = |findings: Vec<Finding>| {
+        Error::Refused(Report::new(
+            files.clone(),
+            findings
+                .into_iter()
+                .map(|mut finding| {
+                    finding.message = format!("the emergency SKR: {}", finding.message);
+                    finding
+                })
+                .collect(),
+        ))
+    };
+    let checked = documents
+        .check(&emergency_config, request.now.time, end)
+        .map_err(refused)?;
+    let plan = checked
+        .plan(EMERGENCY_SCHEMA, &Sealed(ceremony.hsm()), dialect)
+        .map_err(refused)?;
+    let output = asked
+        .output
+        .clone()
+        .unwrap_or_else(|| emergency_path(&request.output, &asked.standby));
+    if output == request.output {
+        return Err(Error::Key(
+            "the emergency SKR cannot go where the SKR goes".into(),
+        ));
+    }
+    durable::check_writable(&output).map_err(|err| match err {
+        durable::WriteError::Exists(path) => Error::OutputExists(path),
+        other => Error::OutputUnwritable {
+            path: output.clone(),
+            reason: other.to_string(),
+        },
+    })?;
+    let ksks = ksk_columns(&plan);
+    Ok(EmergencyPlan {
+        plan,
+        config: emergency_config,
+        output,
+        standby: asked.standby.clone(),
+        ksks,
+    })
+}
+
+/// `dir/skr.xml` → `dir/skr.emergency-LABEL.xml`.
+fn emergency_path(output: &std::path::Path, standby: &str) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "skr".into());
+    let name = match output.extension() {
+        Some(extension) => format!("{stem}.emergency-{standby}.{}", extension.to_string_lossy()),
+        None => format!("{stem}.emergency-{standby}"),
+    };
+    output.with_file_name(name)
 }

@@ -666,6 +666,9 @@ impl Service {
             format: None,
             end: None,
             now: self.now(&core),
+            // The room's service signs the quarter's SKR; the emergency
+            // one is signed at the signer's own terminal (sign --media).
+            emergency: None,
         };
         let positions = loaded.positions.clone();
         let as_service_error = |err: Error| match err {

@@ -1,0 +1,555 @@
+//! Taking over the KSKs of an existing signer: kskm's published test keys,
+//! imported into the soft HSM (`--import`) and adopted from a SoftHSM2
+//! token they were imported into with SoftHSM's own tool (`--adopt
+//! --accept-imported`), sign the 2017-Q2 root KSR into the very bytes
+//! kskm wrote with them (`../shared/vectors/kskm/`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::{Run, arg, run, run_env, vector};
+
+/// kskm's labels (its configuration takes only word characters) and the
+/// DS digests its README gives for the keys.
+const KEY_A: (&str, &str, &str) = (
+    "fixture_ksk_a",
+    "fixture-ksk-a.pem",
+    "82EBEDBEB1C5B94C5F175EFE2F2973D88E3B7E3CD33CFB05B834F611BB2467E8",
+);
+const KEY_B: (&str, &str, &str) = (
+    "fixture_ksk_b",
+    "fixture-ksk-b.pem",
+    "8275EB3462A9D74E9DD2AE4747E188F784791778FED33FAE4345BD7F89D2BD07",
+);
+const SCHEMAS: [&str; 4] = ["normal", "pre-publish", "rollover", "revoke"];
+
+fn kskm(name: &str) -> PathBuf {
+    vector(&format!("kskm/{name}"))
+}
+
+/// A ceremony directory beside a PIN file, and the SoftHSM2 token
+/// directory when there is one.
+struct Site {
+    dir: tempfile::TempDir,
+    softhsm: Option<PathBuf>,
+}
+
+impl Site {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("pins.toml"),
+            "CO-1 = \"111111\"\nCO-2 = \"222222\"\n",
+        )
+        .unwrap();
+        Self { dir, softhsm: None }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        match &self.softhsm {
+            Some(conf) => run_env(args, &[("SOFTHSM2_CONF", conf.as_path())]),
+            None => run(args),
+        }
+    }
+
+    /// `init` of the root as of 2017-03-01 with two cards, plus `extra`.
+    fn init(&self, extra: &[&str]) -> Run {
+        self.init_for(".", extra)
+    }
+
+    /// `init` of a zone as of 2017-03-01 with two cards, plus `extra`.
+    fn init_for(&self, domain: &str, extra: &[&str]) -> Run {
+        let (c, pins, puks) = (
+            self.path("c"),
+            self.path("pins.toml"),
+            self.path("puks.toml"),
+        );
+        let mut args = vec![
+            "--now",
+            "2017-03-01T00:00:00Z",
+            "init",
+            "--rehearsal",
+            "--dir",
+            &c,
+            "--cards",
+            "2",
+            "--threshold",
+            "2",
+            "--domain",
+            domain,
+            "--pin-file",
+            &pins,
+            "--puk-file",
+            &puks,
+            "--kdf",
+            "light",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// A quorum command as of `now`: both cards, PINs from the file.
+    fn quorum(&self, now: &str, args: &[&str]) -> Run {
+        let (config, pins) = (self.path("c/ceremony.toml"), self.path("pins.toml"));
+        let (one, two) = (
+            self.path("c/cards/CO-1.card"),
+            self.path("c/cards/CO-2.card"),
+        );
+        let mut all = vec!["--config", &config, "--now", now];
+        all.extend_from_slice(args);
+        all.extend(["--pin-file", &pins, "--yes", "--cards", &one, &two]);
+        self.run(&all)
+    }
+
+    /// Signs the 2017-Q2 KSR with each schema; each SKR must be kskm's
+    /// bytes (revoke: once the signatures within each bundle are sorted,
+    /// as kskm's README says, its order being Python's set order).
+    fn signs_what_kskm_signed(&self) {
+        let ksr = vector("ksr-root-2017-q2-0.xml");
+        for schema in SCHEMAS {
+            let out = self.path(&format!("skr-{schema}.xml"));
+            self.quorum(
+                "2017-03-20T00:00:00Z",
+                &[
+                    "sign",
+                    arg(&ksr),
+                    "--no-previous-skr",
+                    "--schema",
+                    schema,
+                    "-o",
+                    &out,
+                ],
+            )
+            .expect_code(0);
+            let ours = std::fs::read_to_string(&out).unwrap();
+            let theirs =
+                std::fs::read_to_string(kskm(&format!("skr-kskm-2017-q2-{schema}.xml"))).unwrap();
+            // Compared whole; only whether they differ is printed.
+            let same = |one: &str, other: &str| one == other;
+            if schema == "revoke" {
+                assert!(
+                    !same(&theirs, &sorted(&theirs)),
+                    "kskm's revoke SKR is in tag order already: the sorting would prove nothing"
+                );
+                assert!(
+                    same(&ours, &sorted(&theirs)),
+                    "revoke: ours is not kskm's SKR with its signatures in tag order"
+                );
+            } else {
+                assert!(same(&ours, &theirs), "{schema}: ours is not kskm's SKR");
+            }
+        }
+    }
+}
+
+/// Whether a line opens a `<Signature>` element.
+fn is_signature(line: &str) -> bool {
+    let line = line.trim_start();
+    line.starts_with("<Signature>") || line.starts_with("<Signature ")
+}
+
+/// `xml` with the `<Signature>` elements of each `<ResponseBundle>` in
+/// ascending `<KeyTag>` order, each moved whole with its lines.
+fn sorted(xml: &str) -> String {
+    let lines: Vec<&str> = xml.split_inclusive('\n').collect();
+    let mut out = String::new();
+    let mut index = 0;
+    while index < lines.len() {
+        if !is_signature(lines[index]) {
+            out.push_str(lines[index]);
+            index += 1;
+            continue;
+        }
+        // A run of signatures: each from <Signature> to </Signature>.
+        let mut signatures: Vec<(u16, String)> = Vec::new();
+        while index < lines.len() && is_signature(lines[index]) {
+            let mut element = String::new();
+            loop {
+                element.push_str(lines[index]);
+                index += 1;
+                if element.trim_end().ends_with("</Signature>") {
+                    break;
+                }
+            }
+            let tag = element
+                .split("<KeyTag>")
+                .nth(1)
+                .and_then(|rest| rest.split("</KeyTag>").next())
+                .unwrap()
+                .parse()
+                .unwrap();
+            signatures.push((tag, element));
+        }
+        signatures.sort_by_key(|(tag, _)| *tag);
+        for (_, element) in signatures {
+            out.push_str(&element);
+        }
+    }
+    out
+}
+
+/// Both kskm keys imported into a soft HSM: A current, B next.
+fn soft_site() -> Site {
+    let site = Site::new();
+    site.init(&["--import", arg(&kskm(KEY_A.1)), "--label", KEY_A.0])
+        .expect_code(0);
+    site.quorum(
+        "2017-03-01T00:00:00Z",
+        &[
+            "keygen",
+            "--import",
+            arg(&kskm(KEY_B.1)),
+            "--label",
+            KEY_B.0,
+        ],
+    )
+    .expect_code(0);
+    site
+}
+
+#[test]
+fn an_emergency_skr_rolls_to_the_standby_in_the_same_activation() {
+    let site = soft_site();
+    let ksr = vector("ksr-root-2017-q2-0.xml");
+    let (skr, emergency) = (
+        site.path("skr.xml"),
+        site.path("skr.emergency-fixture_ksk_b.xml"),
+    );
+    let sign = |extra: &[&str]| {
+        let mut args = vec!["sign", arg(&ksr), "--no-previous-skr", "-o", &skr];
+        args.extend_from_slice(extra);
+        site.quorum("2017-03-20T00:00:00Z", &args)
+    };
+    // Refused before any card: the current KSK, or a key the policy lacks.
+    for (standby, said) in [
+        (KEY_A.0, "is the current KSK"),
+        ("ksk-nowhere", "is not a KSK of the policy"),
+    ] {
+        sign(&["--emergency-standby", standby])
+            .expect_code(2)
+            .expect_stderr(said);
+        assert!(!Path::new(&skr).exists());
+    }
+    let log = || std::fs::read_to_string(site.path("c/audit.log")).unwrap();
+    let activations = log().matches("\"hsm-activated\"").count();
+    let signed = sign(&["--emergency-standby", KEY_B.0]);
+    signed
+        .expect_code(0)
+        .expect_stdout("and an EMERGENCY SKR to")
+        .expect_stdout("emergency SKR written:")
+        .expect_stdout("emergency SKR SHA-256");
+    // One activation signed both.
+    assert_eq!(log().matches("\"hsm-activated\"").count(), activations + 1);
+    assert_eq!(log().matches("\"emergency-skr-written\"").count(), 1);
+    // The quarter's SKR is kskm's own, emergency or not.
+    let theirs = std::fs::read_to_string(kskm("skr-kskm-2017-q2-normal.xml")).unwrap();
+    assert!(
+        std::fs::read_to_string(&skr).unwrap() == theirs,
+        "the SKR changed"
+    );
+    // dnspython: every bundle of the emergency SKR carries a valid
+    // signature by the standby (55934) alone, and the current KSK is
+    // published revoked (tag 10294) in every bundle.
+    crate::ceremony::dnspython(&[&emergency], &["55934".to_owned()]);
+    let text = std::fs::read_to_string(&emergency).unwrap();
+    assert_eq!(text.matches("<ResponseBundle ").count(), 9);
+    assert_eq!(
+        text.matches("keyTag=\"10294\"").count(),
+        9,
+        "revoked in every bundle"
+    );
+    assert_eq!(
+        text.matches("keyTag=\"10166\"").count(),
+        0,
+        "never published unrevoked"
+    );
+    // skr check recognizes it, and finds it in the audit log.
+    let config = site.path("c/ceremony.toml");
+    site.run(&["--config", &config, "skr", "check", &emergency])
+        .expect_code(0)
+        .expect_stdout(
+            "an EMERGENCY SKR: every bundle publishes KSK 10294 revoked and is signed by 55934",
+        )
+        .expect_stdout("this ceremony's audit log records it");
+    let plain = site.run(&["--config", &config, "skr", "check", &skr]);
+    plain.expect_code(0);
+    assert!(!plain.stdout.contains("EMERGENCY"), "{}", plain.stdout);
+    // Never over a file: the emergency SKR exists now, so a second
+    // signing to it is refused before any card, and writes no SKR either.
+    let other = site.path("other.xml");
+    site.quorum(
+        "2017-03-20T00:00:00Z",
+        &[
+            "sign",
+            arg(&ksr),
+            "--no-previous-skr",
+            "-o",
+            &other,
+            "--emergency-standby",
+            KEY_B.0,
+            "--emergency-out",
+            &emergency,
+        ],
+    )
+    .expect_code(2)
+    .expect_stderr("exists");
+    assert!(!Path::new(&other).exists());
+}
+
+#[test]
+fn keys_imported_into_the_soft_hsm_sign_what_kskm_signed() {
+    let site = Site::new();
+    // A DS that is not the key's is refused before anything is made.
+    site.init(&[
+        "--import",
+        arg(&kskm(KEY_A.1)),
+        "--label",
+        KEY_A.0,
+        "--expect-ds",
+        KEY_B.2,
+    ])
+    .expect_code(2)
+    .expect_stderr("not the key the parent's DS points to");
+    assert!(!Path::new(&site.path("c/ceremony.toml")).exists());
+    site.init(&[
+        "--import",
+        arg(&kskm(KEY_A.1)),
+        "--label",
+        KEY_A.0,
+        "--expect-ds",
+        KEY_A.2,
+    ])
+    .expect_code(0)
+    .expect_stdout(&format!(". IN DS 10166 8 2 {}", KEY_A.2));
+    site.quorum(
+        "2017-03-01T00:00:00Z",
+        &[
+            "keygen",
+            "--import",
+            arg(&kskm(KEY_B.1)),
+            "--label",
+            KEY_B.0,
+        ],
+    )
+    .expect_code(0)
+    .expect_stdout("imported from")
+    .expect_stdout(&format!(
+        "its DS, to compare with the parent's: . IN DS 55934 8 2 {}",
+        KEY_B.2
+    ));
+    let log = std::fs::read_to_string(site.path("c/audit.log")).unwrap();
+    assert_eq!(log.matches("\"key-taken\"").count(), 2, "{log}");
+    site.signs_what_kskm_signed();
+}
+
+/// A SoftHSM2 token labelled "kskm" with user PIN 123456 and SO PIN
+/// so-pin-1234, holding kskm's two keys imported by SoftHSM's own tool
+/// with kskm's labels and ids, and one more key made on the token.
+fn token_with_kskm_keys(site: &mut Site) {
+    let conf = crate::ceremony::softhsm_token(site.dir.path(), "kskm", "123456");
+    let softhsm = |args: &[&str]| {
+        let output = Command::new("softhsm2-util")
+            .args(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "softhsm2-util {args:?}: {output:?}"
+        );
+    };
+    for ((label, file, _), id) in [(KEY_A, "01"), (KEY_B, "02")] {
+        softhsm(&[
+            "--import",
+            arg(&kskm(file)),
+            "--token",
+            "kskm",
+            "--label",
+            label,
+            "--id",
+            id,
+            "--pin",
+            "123456",
+        ]);
+    }
+    site.softhsm = Some(conf);
+}
+
+#[test]
+fn keys_imported_into_a_token_are_adopted_only_when_accepted_and_sign_what_kskm_signed() {
+    let mut site = Site::new();
+    token_with_kskm_keys(&mut site);
+    let so_pin = site.path("so-pin");
+    let pkcs11 = [
+        "--backend",
+        "pkcs11",
+        "--module",
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "--token",
+        "kskm",
+        "--so-pin-file",
+        &so_pin,
+    ];
+    // softhsm2-util --import made the key outside the token: refused, and
+    // the token is left to its security officer (the SO PIN still works).
+    let mut args = pkcs11.to_vec();
+    args.extend(["--adopt", KEY_A.0]);
+    site.init(&args)
+        .expect_code(2)
+        .expect_stderr("CKA_LOCAL")
+        .expect_stderr("--accept-imported");
+    assert!(!Path::new(&site.path("c/ceremony.toml")).exists());
+    args.extend([
+        "--accept-imported",
+        "kskm's published test key, imported with softhsm2-util",
+        "--expect-ds",
+        KEY_A.2,
+    ]);
+    site.init(&args).expect_code(0).expect_stdout(KEY_A.2);
+    site.quorum("2017-03-01T00:00:00Z", &["keygen", "--adopt", KEY_B.0])
+        .expect_code(2)
+        .expect_stderr("--accept-imported");
+    site.quorum(
+        "2017-03-01T00:00:00Z",
+        &[
+            "keygen",
+            "--adopt",
+            KEY_B.0,
+            "--accept-imported",
+            "kskm's test key",
+        ],
+    )
+    .expect_code(0)
+    .expect_stdout(&format!(". IN DS 55934 8 2 {}", KEY_B.2));
+    let log = std::fs::read_to_string(site.path("c/audit.log")).unwrap();
+    for reason in [
+        "kskm's published test key, imported with softhsm2-util",
+        "kskm's test key",
+    ] {
+        assert!(
+            log.contains(&format!("\"accept_imported\":\"{reason}\"")),
+            "{log}"
+        );
+    }
+    site.signs_what_kskm_signed();
+}
+
+/// A key made on the token (by OpenSC's `pkcs11-tool`, before the ceremony
+/// takes the token over) is adopted without more, and signs: dnspython
+/// validates the SKR against the public key the token gave pkcs11-tool.
+#[test]
+fn a_key_made_on_the_token_is_adopted_and_signs() {
+    let mut site = Site::new();
+    let conf = crate::ceremony::softhsm_token(site.dir.path(), "made", "123456");
+    let tool = |args: &[&str]| {
+        let output = Command::new("pkcs11-tool")
+            .args([
+                "--module",
+                "/usr/lib/softhsm/libsofthsm2.so",
+                "--token-label",
+                "made",
+            ])
+            .args(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .expect("pkcs11-tool runs; the test command installs opensc");
+        assert!(output.status.success(), "pkcs11-tool {args:?}: {output:?}");
+        output.stdout
+    };
+    tool(&[
+        "--login",
+        "--pin",
+        "123456",
+        "--keypairgen",
+        "--key-type",
+        "EC:prime256v1",
+        "--label",
+        "ksk_made_here",
+        "--id",
+        "05",
+        "--usage-sign",
+    ]);
+    // The public key as the token gives it to another program.
+    let public = site.dir.path().join("public.der");
+    tool(&[
+        "--read-object",
+        "--type",
+        "pubkey",
+        "--label",
+        "ksk_made_here",
+        "-o",
+        arg(&public),
+    ]);
+    site.softhsm = Some(conf);
+    let so_pin = site.path("so-pin");
+    site.init_for(
+        "example.",
+        &[
+            "--backend",
+            "pkcs11",
+            "--module",
+            "/usr/lib/softhsm/libsofthsm2.so",
+            "--token",
+            "made",
+            "--so-pin-file",
+            &so_pin,
+            "--adopt",
+            "ksk_made_here",
+        ],
+    )
+    .expect_code(0)
+    .expect_stdout("KSK ksk_made_here");
+    let log = std::fs::read_to_string(site.path("c/audit.log")).unwrap();
+    assert!(log.contains("\"key-taken\""), "{log}");
+    assert!(!log.contains("\"accept_imported\""), "{log}");
+    // The DNSKEY the ceremony holds is the token's public key, read by
+    // python3-cryptography from what pkcs11-tool exported.
+    let config = site.path("c/ceremony.toml");
+    let ours = site.run(&["--config", &config, "trust-anchor", "--format", "dnskey"]);
+    ours.expect_code(0);
+    let script = "import sys, base64, dns.dnssec, dns.rdata, dns.rdataclass, dns.rdatatype\n\
+        from cryptography.hazmat.primitives.serialization import load_der_public_key, Encoding, PublicFormat\n\
+        point = load_der_public_key(open(sys.argv[1], 'rb').read()).public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)\n\
+        key = base64.b64encode(point[1:]).decode()\n\
+        rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DNSKEY, '257 3 13 ' + key)\n\
+        print(dns.dnssec.key_id(rdata), key)\n";
+    let output = Command::new("/usr/bin/python3")
+        .args(["-c", script, arg(&public)])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let (tag, key) = printed.trim().split_once(' ').unwrap();
+    assert!(
+        ours.stdout.contains(&format!("DNSKEY 257 3 13 {key}")),
+        "{}",
+        ours.stdout
+    );
+    // A quarter signed with it, checked by dnspython against that tag.
+    let (zsk, ksr, skr) = (site.path("zsk"), site.path("ksr.xml"), site.path("skr.xml"));
+    site.run(&[
+        "--config",
+        &config,
+        "zsk",
+        "make-ksr",
+        "--dir",
+        &zsk,
+        "--domain",
+        "example.",
+        "--out",
+        &ksr,
+        "--inception",
+        "2017-03-10T00:00:00Z",
+    ])
+    .expect_code(0);
+    site.quorum(
+        "2017-03-01T00:00:00Z",
+        &["sign", &ksr, "--no-previous-skr", "-o", &skr],
+    )
+    .expect_code(0);
+    crate::ceremony::dnspython(&[&skr], &[tag.to_owned()]);
+}
