@@ -292,6 +292,7 @@ fn signer_exit_code(err: &signer::Error) -> u8 {
         | S::Officer { .. }
         | S::Threshold { .. }
         | S::Key(_)
+        | S::Backup(_)
         | S::Domain { .. }
         | S::Schema(_)
         | S::TlsFile { .. }

@@ -71,6 +71,10 @@ enum Command {
     Hash(commands::hash::Args),
     /// Make a new KSK (with a quorum); the policy gets it as the next KSK.
     Keygen(commands::keygen::Args),
+    /// A second site: back the HSM up, or restore a backup (each with a
+    /// quorum).
+    #[command(subcommand)]
+    Hsm(commands::hsm::Command),
     /// The KSKs of the policy: promote the next one after its roll (with a
     /// quorum).
     #[command(subcommand)]
@@ -168,6 +172,7 @@ fn main() -> ExitCode {
         Command::Ds(args) => commands::ds::run(&args, &context),
         Command::Sign(args) => commands::sign::run(&args, &context),
         Command::Keygen(args) => commands::keygen::run(&args, &context),
+        Command::Hsm(command) => commands::hsm::run(&command, &context),
         Command::Ksk(command) => commands::keygen::run_ksk(&command, &context),
         Command::Inventory(args) => commands::inventory::inventory(&args, &context),
         Command::TrustAnchor(args) => commands::inventory::trust_anchor(&args, &context),

@@ -313,6 +313,36 @@ pub fn summary_with(summary: &Summary, words_pending: bool) -> Result<(), CliErr
                 line(format!("its DS, to compare with the parent's: {ds}"))?;
             }
         }
+        Detail::Backup {
+            to,
+            epoch,
+            generation,
+            keys,
+            files,
+        } => {
+            line(format!(
+                "back up the ceremony to {to}: {files} files, the sealed key store and state of epoch {epoch}, which only a quorum of card set {generation} opens"
+            ))?;
+            for key in keys {
+                line(format!("  {key}"))?;
+            }
+        }
+        Detail::Restore {
+            from,
+            manifest_sha256,
+            made,
+            epoch,
+            generation,
+            keys,
+        } => {
+            line(format!(
+                "restore the backup in {from}, made {made}: epoch {epoch}, card set {generation} (a card that has seen a later epoch refuses it: the backup is older than what the cards know)"
+            ))?;
+            line(format!("backup manifest SHA-256 {manifest_sha256}"))?;
+            for key in keys {
+                line(format!("  {key}"))?;
+            }
+        }
         Detail::Promote {
             evidence,
             current,

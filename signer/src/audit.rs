@@ -67,6 +67,10 @@ names! {
         Reshare => "reshare",
         /// A new secret and a new card set.
         Rekey => "rekey",
+        /// A copy for a second site, once a quorum opened the store.
+        Backup => "hsm-backup",
+        /// A backup laid out at a second site, opened by a quorum there.
+        Restore => "hsm-restore",
     }
 }
 
@@ -251,6 +255,26 @@ pub enum Event {
         /// The KSK tags that signed.
         signers: Vec<u16>,
     },
+    /// A backup for a second site was written and read back.
+    BackupWritten {
+        /// Its folder.
+        dir: String,
+        /// Its manifest's SHA-256.
+        manifest_sha256: String,
+        /// The epoch it holds.
+        epoch: u64,
+        /// The card set that opens it.
+        generation: u64,
+    },
+    /// This ceremony was restored from a backup, a quorum opening it here.
+    BackupRestored {
+        /// The backup's folder.
+        from: String,
+        /// Its manifest's SHA-256.
+        manifest_sha256: String,
+        /// The epoch it held.
+        epoch: u64,
+    },
     /// A key was made in the HSM.
     KeyGenerated {
         /// Its label.
@@ -404,6 +428,8 @@ impl Event {
             Self::EmergencySkrWritten { .. } => "emergency-skr-written".into(),
             Self::KeyGenerated { .. } => "key-generated".into(),
             Self::KeyTaken { .. } => "key-taken".into(),
+            Self::BackupWritten { .. } => "backup-written".into(),
+            Self::BackupRestored { .. } => "backup-restored".into(),
             Self::PolicyWritten { .. } => "policy-written".into(),
             Self::CardsIssued { .. } => "cards-issued".into(),
             Self::GenerationCommitted { .. } => "generation-committed".into(),
@@ -549,6 +575,26 @@ impl Event {
                 put("label", label.clone().into());
                 put("key_tag", (*key_tag).into());
                 put("ds_sha256", ds_sha256.clone().into());
+            }
+            Self::BackupWritten {
+                dir,
+                manifest_sha256,
+                epoch,
+                generation,
+            } => {
+                put("dir", dir.clone().into());
+                put("manifest_sha256", manifest_sha256.clone().into());
+                put("epoch", (*epoch).into());
+                put("generation", (*generation).into());
+            }
+            Self::BackupRestored {
+                from,
+                manifest_sha256,
+                epoch,
+            } => {
+                put("from", from.clone().into());
+                put("manifest_sha256", manifest_sha256.clone().into());
+                put("epoch", (*epoch).into());
             }
             Self::KeyTaken {
                 label,

@@ -157,6 +157,9 @@ pub enum Error {
     /// A key label or role is taken, missing, or not valid.
     #[error("{0}")]
     Key(String),
+    /// A backup cannot be made or restored as asked.
+    #[error("{0}")]
+    Backup(String),
     /// The zone name is not valid.
     #[error("--domain {text:?}: {source}")]
     Domain {

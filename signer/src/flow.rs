@@ -59,6 +59,13 @@ pub trait Operation: Sized {
     /// told the new epoch.
     const ERASES_CARDS: bool = false;
 
+    /// Whether the operation changes what the sealed state holds, so that
+    /// it is sealed again at a new epoch (which the cards then learn). A
+    /// backup and its restore change nothing: the copy holds the epoch the
+    /// cards know, and any later operation at either site makes the other
+    /// site's state one the cards refuse.
+    const SEALS_STATE: bool = true;
+
     /// What the closing `done` entry records of the output.
     fn closing(output: &Self::Output) -> Map<String, Value>;
 }
@@ -756,7 +763,11 @@ impl<O: Operation> Activated<'_, O> {
         // What the operation made is sealed into the state while the HSM
         // is still active (its keys are read as they are now).
         let result = op.run(&mut active, progress).and_then(|output| {
-            let epoch = state::seal(active.ceremony, &active.state_key)?;
+            let epoch = if O::SEALS_STATE {
+                Some(state::seal(active.ceremony, &active.state_key)?)
+            } else {
+                None
+            };
             Ok((output, epoch))
         });
         active.seal();
@@ -776,7 +787,7 @@ impl<O: Operation> Activated<'_, O> {
                     error,
                 })?;
             }
-        } else {
+        } else if let Some(epoch) = epoch {
             // The cards learn the new epoch, and refuse any older state.
             // A card that cannot store it still opens; it is named, in the
             // log and to the operator, as one that would not refuse a

@@ -10,6 +10,7 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 mod audit;
+mod backup;
 mod cards;
 mod ceremony;
 mod clock;
@@ -39,6 +40,10 @@ mod zsk;
 
 pub use audit::{
     AbortHandle, CardRef, Client, Event, OpenOperation, OperationKind, Outcome, transfer_event,
+};
+pub use backup::{
+    BACKUP_MANIFEST, BackedUp, Backup, BackupKey, BackupManifest, Restore, Restored, Staged,
+    prepare_backup, prepare_restore, stage_restore,
 };
 pub use cards::{CardCommand, LocalCard, run_command};
 pub use ceremony::{Ceremony, Recovery};

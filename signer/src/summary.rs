@@ -101,6 +101,34 @@ pub enum Detail {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ds: Option<String>,
     },
+    /// A backup for a second site.
+    Backup {
+        /// Its folder.
+        to: String,
+        /// The epoch it holds.
+        epoch: u64,
+        /// The card set that opens it.
+        generation: u64,
+        /// The KSKs it holds, one line each.
+        keys: Vec<String>,
+        /// How many files.
+        files: usize,
+    },
+    /// A backup opened at a second site.
+    Restore {
+        /// The backup's folder.
+        from: String,
+        /// Its manifest's SHA-256.
+        manifest_sha256: String,
+        /// When it was made.
+        made: String,
+        /// The epoch it holds.
+        epoch: u64,
+        /// The card set that opens it.
+        generation: u64,
+        /// The KSKs it holds, one line each.
+        keys: Vec<String>,
+    },
     /// Promoting the next KSK.
     Promote {
         /// The revoke quarter's SKR, the evidence that the roll happened.

@@ -553,3 +553,238 @@ fn a_key_made_on_the_token_is_adopted_and_signs() {
     .expect_code(0);
     crate::ceremony::dnspython(&[&skr], &[tag.to_owned()]);
 }
+
+/// Site A backs up; site B restores with a quorum of the same cards and
+/// signs the same KSR into the same bytes (RSA signatures are
+/// deterministic): kskm's own.
+#[test]
+fn a_backup_restored_at_site_b_signs_the_same_bytes() {
+    let site_a = soft_site();
+    let ksr = vector("ksr-root-2017-q2-0.xml");
+    let (config_a, backup) = (site_a.path("c/ceremony.toml"), site_a.path("backup"));
+    let at_a = site_a.path("skr-a.xml");
+    site_a
+        .quorum(
+            "2017-03-20T00:00:00Z",
+            &[
+                "sign",
+                arg(&ksr),
+                "--no-previous-skr",
+                "--schema",
+                "rollover",
+                "-o",
+                &at_a,
+            ],
+        )
+        .expect_code(0);
+    site_a
+        .quorum("2017-03-20T00:00:00Z", &["hsm", "backup", "--to", &backup])
+        .expect_code(0)
+        .expect_stdout("backup written to")
+        .expect_stdout(&format!(
+            "ksk_next fixture_ksk_b tag 55934: . IN DS 55934 8 2 {}",
+            KEY_B.2
+        ));
+    let log_a = std::fs::read_to_string(site_a.path("c/audit.log")).unwrap();
+    assert!(log_a.contains("\"backup-written\""), "{log_a}");
+    // Site B: a folder of its own; the officers bring the same cards.
+    let site_b = tempfile::tempdir().unwrap();
+    let dir_b = site_b.path().join("c");
+    let (one, two) = (
+        site_a.path("c/cards/CO-1.card"),
+        site_a.path("c/cards/CO-2.card"),
+    );
+    let restore = |from: &str, dir: &Path, cards: [&str; 2]| {
+        site_a.run(&[
+            "hsm",
+            "restore",
+            "--from",
+            from,
+            "--dir",
+            arg(dir),
+            "--pin-file",
+            &site_a.path("pins.toml"),
+            "--yes",
+            "--cards",
+            cards[0],
+            cards[1],
+        ])
+    };
+    restore(&backup, &dir_b, [&one, &two])
+        .expect_code(0)
+        .expect_stdout("is a ceremony in");
+    let config_b = dir_b.join("ceremony.toml");
+    let at_b = site_b.path().join("skr-b.xml");
+    site_a
+        .run(&[
+            "--config",
+            arg(&config_b),
+            "--now",
+            "2017-03-20T00:00:00Z",
+            "sign",
+            arg(&ksr),
+            "--no-previous-skr",
+            "--schema",
+            "rollover",
+            "-o",
+            arg(&at_b),
+            "--pin-file",
+            &site_a.path("pins.toml"),
+            "--yes",
+            "--cards",
+            &one,
+            &two,
+        ])
+        .expect_code(0);
+    let (a, b) = (std::fs::read(&at_a).unwrap(), std::fs::read(&at_b).unwrap());
+    assert!(a == b, "site B's SKR is not site A's");
+    assert!(
+        b == std::fs::read(kskm("skr-kskm-2017-q2-rollover.xml")).unwrap(),
+        "site B's SKR is not kskm's"
+    );
+    let log_b = std::fs::read_to_string(dir_b.join("audit.log")).unwrap();
+    assert!(log_b.contains("\"backup-restored\""), "{log_b}");
+    // Site B signed since: site A's state is older than the cards know,
+    // and so is the backup: both refused before any PIN.
+    site_a
+        .quorum(
+            "2017-03-20T00:00:00Z",
+            &[
+                "sign",
+                arg(&ksr),
+                "--no-previous-skr",
+                "-o",
+                &site_a.path("again.xml"),
+            ],
+        )
+        .expect_code(4)
+        .expect_stderr("this card has seen epoch");
+    let older = site_b.path().join("older");
+    restore(&backup, &older, [&one, &two])
+        .expect_code(4)
+        .expect_stderr("this card has seen epoch");
+    assert!(!older.exists(), "a refused restore left files");
+    // Site A's own record of the backup is intact.
+    site_a
+        .run(&["--config", &config_a, "audit", "verify"])
+        .expect_code(0);
+}
+
+#[test]
+fn a_backup_opens_only_for_its_own_cards_and_unchanged() {
+    let site_a = soft_site();
+    let backup = site_a.path("backup");
+    site_a
+        .quorum("2017-03-20T00:00:00Z", &["hsm", "backup", "--to", &backup])
+        .expect_code(0);
+    // Never over a file.
+    site_a
+        .quorum("2017-03-20T00:00:00Z", &["hsm", "backup", "--to", &backup])
+        .expect_code(2)
+        .expect_stderr("never written over");
+    // Another ceremony's cards: refused before any PIN, nothing left.
+    let other = soft_site();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = elsewhere.path().join("c");
+    site_a
+        .run(&[
+            "hsm",
+            "restore",
+            "--from",
+            &backup,
+            "--dir",
+            arg(&dir),
+            "--pin-file",
+            &other.path("pins.toml"),
+            "--yes",
+            "--cards",
+            &other.path("c/cards/CO-1.card"),
+            &other.path("c/cards/CO-2.card"),
+        ])
+        .expect_code(4)
+        .expect_stderr("not enrolled");
+    assert!(!dir.exists(), "a refused restore left files");
+    // A changed byte in the sealed store: refused before anything is laid out.
+    let store = Path::new(&backup).join("hsm/keystore.json");
+    let mut bytes = std::fs::read(&store).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&store, bytes).unwrap();
+    site_a
+        .run(&[
+            "hsm",
+            "restore",
+            "--from",
+            &backup,
+            "--dir",
+            arg(&dir),
+            "--pin-file",
+            &site_a.path("pins.toml"),
+            "--yes",
+            "--cards",
+            &site_a.path("c/cards/CO-1.card"),
+            &site_a.path("c/cards/CO-2.card"),
+        ])
+        .expect_code(2)
+        .expect_stderr("its SHA-256 is not the one the manifest gives");
+    assert!(!dir.exists());
+    // Restoring into a ceremony: refused, naming both epochs.
+    site_a
+        .run(&[
+            "hsm",
+            "restore",
+            "--from",
+            &other_backup(&other),
+            "--dir",
+            &site_a.path("c"),
+            "--pin-file",
+            &site_a.path("pins.toml"),
+            "--yes",
+            "--cards",
+            &site_a.path("c/cards/CO-1.card"),
+            &site_a.path("c/cards/CO-2.card"),
+        ])
+        .expect_code(2)
+        .expect_stderr("it holds a ceremony at epoch");
+}
+
+/// A fresh backup of a site.
+fn other_backup(site: &Site) -> String {
+    let backup = site.path("backup");
+    site.quorum("2017-03-20T00:00:00Z", &["hsm", "backup", "--to", &backup])
+        .expect_code(0);
+    backup
+}
+
+/// A token's keys do not leave it: `hsm backup` says so before any card.
+#[test]
+fn a_token_is_not_backed_up_as_files() {
+    let mut site = Site::new();
+    token_with_kskm_keys(&mut site);
+    let so_pin = site.path("so-pin");
+    site.init(&[
+        "--backend",
+        "pkcs11",
+        "--module",
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "--token",
+        "kskm",
+        "--so-pin-file",
+        &so_pin,
+        "--adopt",
+        KEY_A.0,
+        "--accept-imported",
+        "a test key",
+    ])
+    .expect_code(0);
+    let log = || std::fs::read_to_string(site.path("c/audit.log")).unwrap();
+    let activations = log().matches("\"hsm-activated\"").count();
+    let backup = site.path("backup");
+    site.quorum("2017-03-20T00:00:00Z", &["hsm", "backup", "--to", &backup])
+        .expect_code(2)
+        .expect_stderr("non-extractable")
+        .expect_stderr("init --adopt");
+    assert!(!Path::new(&backup).exists());
+    // Refused before any card: the token was not even activated.
+    assert_eq!(log().matches("\"hsm-activated\"").count(), activations);
+}

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod ds;
 pub mod exercise;
 pub mod hash;
+pub mod hsm;
 pub mod init;
 pub mod intake;
 pub mod inventory;
