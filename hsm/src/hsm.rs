@@ -111,6 +111,19 @@ pub trait Hsm {
     /// Sealed, or no such key.
     fn delete(&mut self, label: &str) -> Result<(), HsmError>;
 
+    /// Ends the takeover of a token at init, once the new ceremony is
+    /// complete: the security officer's PIN the operator gave stops
+    /// working, replaced by the one the quorum's secret derives. Until
+    /// then a failed init leaves the token to its officer. Nothing for a
+    /// soft HSM, or a token opened rather than taken over.
+    ///
+    /// # Errors
+    ///
+    /// The token refused the change (the operator's SO PIN still works).
+    fn complete_takeover(&mut self) -> Result<(), HsmError> {
+        Ok(())
+    }
+
     /// What this HSM is, for the ceremony's sealed state: the backend and,
     /// for a token, the module, its SHA-256 and the token's label.
     fn binding(&self) -> String;

@@ -87,6 +87,10 @@ pub struct Pkcs11Hsm {
     active: Mutex<Option<ActiveSession>>,
     idle_timeout: Duration,
     clock: Clock,
+    /// A takeover not yet complete: the operator's SO PIN, which still
+    /// works, and the one the quorum's secret derives, which replaces it
+    /// at [`Hsm::complete_takeover`].
+    takeover: Option<(Zeroizing<String>, Zeroizing<String>)>,
 }
 
 /// A logged-in session, with the PIN it logged in with and the one the
@@ -189,13 +193,11 @@ impl Pkcs11Hsm {
                 }
             },
         };
-        // The SO PIN the operator typed stops working: from now on only
-        // the quorum's secret derives it, so nobody can reset the user PIN
-        // alone.
+        // The SO PIN the operator typed stops working only once the new
+        // ceremony is complete (`complete_takeover`): from then on only the
+        // quorum's secret derives it, so nobody can reset the user PIN
+        // alone; until then a failure leaves the token to its officer.
         let so = derived_so_pin(secret);
-        session
-            .set_pin(&AuthPin::from(so_pin.as_str()), &AuthPin::from(so.as_str()))
-            .map_err(pkcs11)?;
         session.logout().map_err(pkcs11)?;
         session.close().map_err(pkcs11)?;
         write_failures(&dir.join(PKCS11_PIN_SERIAL_FILE), 0)?;
@@ -217,6 +219,7 @@ impl Pkcs11Hsm {
             active: Mutex::new(None),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             clock,
+            takeover: Some((so_pin.clone(), so)),
         };
         Ok((hsm, found))
     }
@@ -244,6 +247,7 @@ impl Pkcs11Hsm {
             active: Mutex::new(None),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             clock,
+            takeover: None,
         })
     }
 
@@ -758,6 +762,29 @@ impl Hsm for Pkcs11Hsm {
                 .unwrap_or_default();
             Ok(Some(value))
         })
+    }
+
+    fn complete_takeover(&mut self) -> Result<(), HsmError> {
+        let Some((operator, derived)) = self.takeover.take() else {
+            return Ok(());
+        };
+        let session = self.context()?.open_rw_session(self.slot).map_err(pkcs11)?;
+        let changed = session
+            .login(UserType::So, Some(&AuthPin::from(operator.as_str())))
+            .and_then(|()| {
+                session.set_pin(
+                    &AuthPin::from(operator.as_str()),
+                    &AuthPin::from(derived.as_str()),
+                )
+            })
+            .map_err(pkcs11);
+        let _ = session.logout();
+        close(session);
+        if changed.is_err() {
+            // Kept, so that a retry can still complete it.
+            self.takeover = Some((operator, derived));
+        }
+        changed
     }
 
     fn binding(&self) -> String {

@@ -505,14 +505,31 @@ fn initialize_stops_before_the_so_pin_changes_when_the_key_is_missing() {
         token.initialize(Some("a label")),
         Err(HsmError::Invalid(_))
     ));
-    // And then the takeover can go ahead.
-    let (hsm, found) = token.initialize(None).unwrap();
+    // And then the takeover can go ahead. Until it is completed, the
+    // operator's SO PIN still works (an init that fails later leaves the
+    // token to its officer); once completed, it no longer does.
+    let (mut hsm, found) = token.initialize(None).unwrap();
     assert!(found.is_none());
+    hsm.complete_takeover().unwrap();
     drop(hsm);
     let typed = token.direct(false, |session| {
         session.login(UserType::So, Some(&AuthPin::from(SO_PIN)))
     });
     assert!(typed.is_err(), "the SO PIN changes at a completed takeover");
+}
+
+#[test]
+fn a_takeover_not_completed_leaves_the_token_to_its_officer() {
+    let token = Token::new();
+    let (hsm, _) = token.initialize(None).unwrap();
+    // The init that took the token over failed before its end.
+    drop(hsm);
+    token.direct(false, |session| {
+        session
+            .login(UserType::So, Some(&AuthPin::from(SO_PIN)))
+            .unwrap();
+        session.logout().unwrap();
+    });
 }
 
 #[test]

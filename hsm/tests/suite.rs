@@ -190,7 +190,7 @@ impl Backend for Token {
         let dir = tempfile::tempdir().unwrap();
         let lock = Self::prepare(dir.path());
         let enrolment = quorum();
-        let hsm = Pkcs11Hsm::initialize(
+        let mut hsm = Pkcs11Hsm::initialize(
             dir.path(),
             Path::new(MODULE),
             TOKEN,
@@ -202,6 +202,8 @@ impl Backend for Token {
         )
         .unwrap()
         .0;
+        // As init does once everything else is made.
+        hsm.complete_takeover().unwrap();
         (
             hsm,
             enrolment.secret,

@@ -185,11 +185,14 @@ fn check_first_key(request: &InitRequest) -> Result<(), Error> {
         (KskOrigin::Adopt { .. }, _) if request.label.is_none() => Err(Error::Key(
             "--adopt needs the token key's label".into(),
         )),
-        (KskOrigin::Import { key, .. }, _) => crate::ops::keygen::check_expected_ds(
-            &request.domain,
-            &key.dnskey(),
-            request.expect_ds.as_deref(),
-        ),
+        (KskOrigin::Import { key, file, .. }, _) => {
+            crate::ops::keygen::check_key_file_zone(file, &request.domain)?;
+            crate::ops::keygen::check_expected_ds(
+                &request.domain,
+                &key.dnskey(),
+                request.expect_ds.as_deref(),
+            )
+        }
         (KskOrigin::Generate(_), _) if request.expect_ds.is_some() => Err(Error::Key(
             "--expect-ds is for a key that exists already (--import or --adopt)".into(),
         )),
@@ -480,6 +483,10 @@ fn make(
     )?;
     hsm.deactivate();
     record(Event::HsmDeactivated)?;
+    // Only now, with everything made, does the operator's SO PIN stop
+    // opening the token: a failure before leaves it to its officer (an
+    // adopted key the parent's DS points to is not lost with it).
+    hsm.complete_takeover()?;
     let ttl = config.ksk_policy.ttl;
     Ok(Initialized {
         dir: layout.root().display().to_string(),

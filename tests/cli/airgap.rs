@@ -289,14 +289,57 @@ fn two_quarters_cross_the_air_gap_and_chain_through_the_signers_record() {
         expected.sort_unstable();
         assert_eq!(names, expected);
         words_file(&ceremony, &format!("{set}/ksr.xml"), &words);
+        // The second quarter also gets its emergency SKR, rolling to a
+        // standby made after the first.
         let first = if quarter == 1 {
             vec!["--no-previous-skr"]
         } else {
-            vec![]
+            vec!["--emergency-standby", "standby"]
         };
         sign_media(&ceremony, &set, &words, &now, &first)
             .expect_code(0)
             .expect_stdout("written to the medium and read back");
+        if quarter == 1 {
+            let (config, pins) = (ceremony.path("c/ceremony.toml"), ceremony.path("pins.toml"));
+            let (one, two, three) = (
+                ceremony.card("CO-1"),
+                ceremony.card("CO-2"),
+                ceremony.card("CO-3"),
+            );
+            ceremony
+                .run(&[
+                    "--config",
+                    &config,
+                    "--now",
+                    &now,
+                    "keygen",
+                    "--algorithm",
+                    "ecdsap256sha256",
+                    "--label",
+                    "standby",
+                    "--cards",
+                    &one,
+                    &two,
+                    &three,
+                    "--pin-file",
+                    &pins,
+                    "--yes",
+                ])
+                .expect_code(0);
+        } else {
+            // It stays on the signer's side: the medium holds only the
+            // set and its SKR (the intake's import below takes no extra
+            // file), and dnspython finds every bundle signed by the standby.
+            let kept: Vec<String> = std::fs::read_dir(ceremony.path("c"))
+                .unwrap()
+                .flatten()
+                .map(|entry| entry.path().display().to_string())
+                .filter(|path| path.ends_with(".emergency-standby.xml"))
+                .collect();
+            assert_eq!(kept.len(), 1, "{kept:?}");
+            let standby = ceremony.ksk_tags().last().unwrap().clone();
+            dnspython(&[&kept[0]], &[standby]);
+        }
         let manifest: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(format!("{set}/manifest-skr.json")).unwrap(),
         )

@@ -549,8 +549,52 @@ fn a_text_ksr_of_one_bundle_needs_an_end_before_any_card() {
     assert!(!log(&zone)[before.len()..].contains("card-inserted"));
     assert!(!Path::new(&skr).exists());
     // With --end: a bundle every 7 days up to it.
-    zone.sign(&ksr, &skr, &["--now", now, "--end", "2017-05-01T00:00:00Z"])
-        .expect_code(0);
+    let signed = zone.sign(&ksr, &skr, &["--now", now, "--end", "2017-05-01T00:00:00Z"]);
+    signed.expect_code(0);
+    assert!(
+        !signed.stdout.contains("has one bundle"),
+        "{}",
+        signed.stdout
+    );
+    // A roll schema on a one-bundle KSR: only its bundle 1 applies, which
+    // for pre-publish is the normal one; said before any card.
+    let (pins, one, two) = (
+        zone.path("pins.toml"),
+        zone.path("c/cards/CO-1.card"),
+        zone.path("c/cards/CO-2.card"),
+    );
+    zone.ceremony(&[
+        "--now",
+        now,
+        "keygen",
+        "--algorithm",
+        "rsasha256",
+        "--label",
+        "ksk-2",
+        "--cards",
+        &one,
+        &two,
+        "--pin-file",
+        &pins,
+        "--yes",
+    ])
+    .expect_code(0);
+    zone.sign(
+        &ksr,
+        &zone.path("skr-pre.txt"),
+        &[
+            "--now",
+            now,
+            "--end",
+            "2017-05-01T00:00:00Z",
+            "--schema",
+            "pre-publish",
+        ],
+    )
+    .expect_code(0)
+    .expect_stdout(
+        "TOOL-CONFIG: the KSR has one bundle, so only bundle 1 of schema \"pre-publish\" applies",
+    );
     let bundles = |path: &str| {
         std::fs::read_to_string(path)
             .unwrap()

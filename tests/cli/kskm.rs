@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{Run, arg, run, run_env, vector};
+use crate::harness::{Run, arg, run_env, vector};
 
 /// kskm's labels (its configuration takes only word characters) and the
 /// DS digests its README gives for the keys.
@@ -50,10 +50,16 @@ impl Site {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        match &self.softhsm {
-            Some(conf) => run_env(args, &[("SOFTHSM2_CONF", conf.as_path())]),
-            None => run(args),
+        self.run_env(args, &[])
+    }
+
+    /// Runs `ceremony` with these environment variables too.
+    fn run_env(&self, args: &[&str], env: &[(&str, &Path)]) -> Run {
+        let mut all = env.to_vec();
+        if let Some(conf) = &self.softhsm {
+            all.push(("SOFTHSM2_CONF", conf.as_path()));
         }
+        run_env(args, &all)
     }
 
     /// `init` of the root as of 2017-03-01 with two cards, plus `extra`.
@@ -63,6 +69,11 @@ impl Site {
 
     /// `init` of a zone as of 2017-03-01 with two cards, plus `extra`.
     fn init_for(&self, domain: &str, extra: &[&str]) -> Run {
+        self.init_env(domain, extra, &[])
+    }
+
+    /// `init`, with these environment variables too.
+    fn init_env(&self, domain: &str, extra: &[&str], env: &[(&str, &Path)]) -> Run {
         let (c, pins, puks) = (
             self.path("c"),
             self.path("pins.toml"),
@@ -89,7 +100,7 @@ impl Site {
             "light",
         ];
         args.extend_from_slice(extra);
-        self.run(&args)
+        self.run_env(&args, env)
     }
 
     /// A quorum command as of `now`: both cards, PINs from the file.
@@ -224,7 +235,14 @@ fn an_emergency_skr_rolls_to_the_standby_in_the_same_activation() {
         args.extend_from_slice(extra);
         site.quorum("2017-03-20T00:00:00Z", &args)
     };
-    // Refused before any card: the current KSK, or a key the policy lacks.
+    // Refused before any card: the emergency SKR where the SKR goes (the
+    // same file spelt another way), the current KSK, or a key the policy
+    // lacks.
+    let spelt = format!("{}/./skr.xml", site.dir.path().display());
+    let same = sign(&["--emergency-standby", KEY_B.0, "--emergency-out", &spelt]);
+    same.expect_code(2)
+        .expect_stderr("cannot go where the SKR goes");
+    assert!(!same.stderr.contains("accepted: card"), "{}", same.stderr);
     for (standby, said) in [
         (KEY_A.0, "is the current KSK"),
         ("ksk-nowhere", "is not a KSK of the policy"),
@@ -325,6 +343,21 @@ fn keys_imported_into_the_soft_hsm_sign_what_kskm_signed() {
     ])
     .expect_code(0)
     .expect_stdout(&format!(". IN DS 10166 8 2 {}", KEY_A.2));
+    // The same key again, under another label: refused before any card.
+    let again = site.quorum(
+        "2017-03-01T00:00:00Z",
+        &[
+            "keygen",
+            "--import",
+            arg(&kskm(KEY_A.1)),
+            "--label",
+            "again",
+        ],
+    );
+    again
+        .expect_code(2)
+        .expect_stderr("this key is in the HSM already, labelled \"fixture_ksk_a\"");
+    assert!(!again.stderr.contains("accepted: card"), "{}", again.stderr);
     site.quorum(
         "2017-03-01T00:00:00Z",
         &[
@@ -787,4 +820,114 @@ fn a_token_is_not_backed_up_as_files() {
     assert!(!Path::new(&backup).exists());
     // Refused before any card: the token was not even activated.
     assert_eq!(log().matches("\"hsm-activated\"").count(), activations);
+}
+
+/// An init that fails after it began taking the token over (here: a fault
+/// injected where the policy is written) leaves the token to its security
+/// officer: the SO PIN the operator gave still works, so the existing KSK
+/// the parent's DS points to is not lost, and init can run again.
+#[test]
+fn an_init_that_fails_late_leaves_the_token_to_its_officer() {
+    let mut site = Site::new();
+    token_with_kskm_keys(&mut site);
+    let conf = site.softhsm.clone().unwrap();
+    // A second token with the same key, to count init's durable steps on.
+    let softhsm = |args: &[&str]| {
+        let output = Command::new("softhsm2-util")
+            .args(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "softhsm2-util {args:?}: {output:?}"
+        );
+    };
+    softhsm(&[
+        "--init-token",
+        "--free",
+        "--label",
+        "count",
+        "--so-pin",
+        "so-pin-1234",
+        "--pin",
+        "123456",
+    ]);
+    softhsm(&[
+        "--import",
+        arg(&kskm(KEY_A.1)),
+        "--token",
+        "count",
+        "--label",
+        KEY_A.0,
+        "--id",
+        "01",
+        "--pin",
+        "123456",
+    ]);
+    let so_pin = site.path("so-pin");
+    let init = |token: &str, env: &[(&str, &Path)]| {
+        site.init_env(
+            ".",
+            &[
+                "--backend",
+                "pkcs11",
+                "--module",
+                "/usr/lib/softhsm/libsofthsm2.so",
+                "--token",
+                token,
+                "--so-pin-file",
+                &so_pin,
+                "--adopt",
+                KEY_A.0,
+                "--accept-imported",
+                "a test key",
+            ],
+            env,
+        )
+    };
+    let log = site.dir.path().join("steps.log");
+    init("count", &[("CEREMONY_FAULT_LOG", &log)]).expect_code(0);
+    let steps = std::fs::read_to_string(&log).unwrap();
+    let policy_step = steps
+        .lines()
+        .find(|line| line.contains(" Rename ") && line.ends_with("ceremony.toml"))
+        .and_then(|line| line.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    std::fs::remove_dir_all(site.path("c")).unwrap();
+    std::fs::remove_file(site.path("puks.toml")).unwrap();
+    let (mode, at) = (Path::new("fail"), Path::new(&policy_step));
+    init(
+        "kskm",
+        &[("CEREMONY_FAULT_MODE", mode), ("CEREMONY_FAULT_AT", at)],
+    )
+    .expect_code(1)
+    .expect_stderr("injected fault");
+    // The officer's SO PIN still opens the token and sets a user PIN.
+    let reset = Command::new("pkcs11-tool")
+        .args([
+            "--module",
+            "/usr/lib/softhsm/libsofthsm2.so",
+            "--token-label",
+            "kskm",
+            "--login",
+            "--login-type",
+            "so",
+            "--so-pin",
+            "so-pin-1234",
+            "--init-pin",
+            "--new-pin",
+            "123456",
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .expect("pkcs11-tool runs; the test command installs opensc");
+    assert!(reset.status.success(), "{reset:?}");
+    // And init runs again, as the interrupted init's message says.
+    std::fs::remove_dir_all(site.path("c")).unwrap();
+    std::fs::remove_file(site.path("puks.toml")).ok();
+    init("kskm", &[])
+        .expect_code(0)
+        .expect_stdout("KSK fixture_ksk_a tag 10166");
 }

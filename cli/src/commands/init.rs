@@ -149,8 +149,18 @@ impl KeyArgs {
     /// Where the KSK comes from.
     pub fn origin(&self) -> Result<KskOrigin, CliError> {
         if let Some(file) = &self.import {
-            let bytes = std::fs::read(file).map_err(signer::Error::read(file))?;
-            let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            // A key file is read into memory that is wiped, and no further
+            // than a key file can be long (what is longer is refused).
+            let mut bytes = Zeroizing::new(Vec::new());
+            std::fs::File::open(file)
+                .and_then(|handle| {
+                    std::io::Read::read_to_end(
+                        &mut std::io::Read::take(handle, hsm::MAX_KEY_FILE as u64 + 1),
+                        &mut bytes,
+                    )
+                })
+                .map_err(signer::Error::read(file))?;
+            let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes.as_slice()));
             let key = hsm::read_key_file(&bytes).map_err(|err| {
                 CliError::Signer(signer::Error::Key(format!("{}: {err}", file.display())))
             })?;

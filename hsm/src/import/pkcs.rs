@@ -312,7 +312,11 @@ pub(crate) fn p256_scalar(
             length: octets.len(),
             expected: "33 bytes are read only with a leading zero (as GnuTLS writes it), and this one's first byte is not zero",
         }),
-        _ if !octets.is_empty() && octets.len() <= 32 => {
+        // An encoder that strips leading zeros writes 31 bytes for one key
+        // in 256, 28 for one in 2^32: anything shorter is no key a
+        // generator made (a private key of 1 would pass the curve's own
+        // checks).
+        _ if octets.len() >= 28 && octets.len() <= 32 => {
             let start = 32 - octets.len();
             if let Some(tail) = scalar.get_mut(start..) {
                 tail.copy_from_slice(octets);

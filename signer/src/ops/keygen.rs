@@ -166,6 +166,19 @@ pub fn prepare_keygen(
                         request.label
                     )));
                 }
+                check_key_file_zone(file, &ceremony.policy().domain()?)?;
+                // One key, one label: a key the HSM holds already is
+                // refused now, not once the officers have presented.
+                let dnskey = key.dnskey();
+                if let Some(same) = ceremony.inventory()?.into_iter().find(|held| {
+                    held.dnskey.algorithm() == dnskey.algorithm()
+                        && held.dnskey.public_key() == dnskey.public_key()
+                }) {
+                    return Err(Error::Key(format!(
+                        "{file}: this key is in the HSM already, labelled {:?}",
+                        same.label
+                    )));
+                }
                 (
                     key.spec().to_string(),
                     format!(
@@ -334,6 +347,14 @@ impl Operation for Keygen {
                 (key, event)
             }
             KskOrigin::Adopt { accept_imported } => {
+                // The key on the token now is the one the officers were
+                // shown, before anything about it changes.
+                let now_there = active.hsm().public_key(&label)?;
+                if shown.as_ref().is_some_and(|shown| *shown != now_there) {
+                    return Err(Error::Key(format!(
+                        "the token's key {label:?} is not the one the summary showed: it changed since"
+                    )));
+                }
                 let (key, failures) = adopt(
                     active.hsm_mut(),
                     &label,
@@ -389,5 +410,46 @@ impl Operation for Keygen {
             ("label", output.label.clone().into()),
             ("key_tag", output.key_tag.into()),
         ])
+    }
+}
+
+/// Refuses a BIND key file whose name (`K<zone>+<alg>+<tag>.private`) is
+/// for another zone than the ceremony's: the DS would then be another
+/// zone's, and only `--expect-ds` would notice.
+pub(crate) fn check_key_file_zone(file: &str, domain: &ksr::DomainName) -> Result<(), Error> {
+    let name = std::path::Path::new(file)
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let zone = name
+        .strip_prefix('K')
+        .filter(|_| name.ends_with(".private"))
+        .and_then(|rest| rest.split_once('+'))
+        .map(|(zone, _)| zone);
+    match zone {
+        Some(zone) if !zone.eq_ignore_ascii_case(domain.as_str()) => Err(Error::Key(format!(
+            "{file}: BIND named this key file for zone {zone:?}, not {domain}: a key of another zone (its DS would be another zone's)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_key_file_zone;
+
+    #[test]
+    fn a_bind_key_file_of_another_zone_is_refused() {
+        let zone: ksr::DomainName = "example.com.".parse().unwrap();
+        assert!(check_key_file_zone("keys/Kexample.com.+013+12345.private", &zone).is_ok());
+        assert!(check_key_file_zone("KEXAMPLE.COM.+008+00001.private", &zone).is_ok());
+        let err = check_key_file_zone("/x/Kexample.+013+24568.private", &zone).unwrap_err();
+        assert!(err.to_string().contains("for zone \"example.\""), "{err}");
+        let root: ksr::DomainName = ".".parse().unwrap();
+        assert!(check_key_file_zone("K.+008+20326.private", &root).is_ok());
+        assert!(check_key_file_zone("K.+008+20326.private", &zone).is_err());
+        // Not BIND's naming: nothing to compare.
+        assert!(check_key_file_zone("ksk.pem", &zone).is_ok());
+        assert!(check_key_file_zone("Kexample.+013+1.key", &zone).is_ok());
     }
 }

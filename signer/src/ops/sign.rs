@@ -341,7 +341,35 @@ pub fn prepare_sign_media(
         format: request.format,
         end: request.end,
         now: request.now,
-        emergency: request.emergency.clone(),
+        // The emergency SKR stays on the signer's side: never on the
+        // medium, which carries the quarter's SKR to the intake (and whose
+        // extra files the intake refuses).
+        emergency: match request.emergency.clone() {
+            Some(mut emergency) => {
+                match &emergency.output {
+                    Some(output) if crate::process::inside(output, &verified.dir) => {
+                        let err = Error::Key(format!(
+                            "--emergency-out {} is inside the transfer set: the emergency SKR stays on the signer's side",
+                            output.display()
+                        ));
+                        return Err(ceremony.fail(open, err));
+                    }
+                    Some(_) => {}
+                    None => {
+                        let name = emergency_path(&verified.skr_path(), &emergency.standby);
+                        emergency.output = name.file_name().map(|file| {
+                            ceremony.layout().root().join(format!(
+                                "{}.{}",
+                                verified.manifest.id,
+                                file.to_string_lossy()
+                            ))
+                        });
+                    }
+                }
+                Some(emergency)
+            }
+            None => None,
+        },
     };
     let prepared = prepare(ceremony, open, &sign, Some(&verified))?;
     Ok(AwaitingWords {
@@ -571,6 +599,11 @@ fn plan(
         .map(|finding| format!("{}: {}", finding.code, finding.message))
         .collect();
     warnings.extend(server_validity_warning(config, &plan));
+    warnings.extend(one_bundle_schema_warning(
+        config,
+        &request.schema,
+        documents.bundle_count(),
+    ));
     if let Some(emergency) = &emergency {
         warnings.push(format!(
             "emergency SKR: KSR-POLICY-SAFETY.1 is not checked for it: the standby {} signs at once without having been published, so resolvers validate it only once the parent lists its DS",
@@ -730,7 +763,9 @@ impl Operation for Sign {
             schema: self.schema,
             bundles: signed.bundle_count(),
             signers,
-            table: bundle_table(&signed.to_model().bundles, &self.ksks),
+            // The plan's bundles are what was signed, with the HSM's labels
+            // (a text SKR read back has none to match the columns by).
+            table: bundle_table(self.plan.bundles(), &self.ksks),
             ksks: self.ksks,
             bytes: signed.bytes().to_vec(),
             emergency,
@@ -1208,7 +1243,7 @@ fn plan_emergency(
         .output
         .clone()
         .unwrap_or_else(|| emergency_path(&request.output, &asked.standby));
-    if output == request.output {
+    if same_place(&output, &request.output) {
         return Err(Error::Key(
             "the emergency SKR cannot go where the SKR goes".into(),
         ));
@@ -1230,8 +1265,32 @@ fn plan_emergency(
     })
 }
 
-/// `dir/skr.xml` → `dir/skr.emergency-LABEL.xml`.
+/// Whether two output paths name one place: the same file name in the
+/// same folder, however the folders are spelt.
+fn same_place(one: &std::path::Path, other: &std::path::Path) -> bool {
+    let place = |path: &std::path::Path| {
+        let folder = durable::directory_of(path);
+        (
+            std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_owned()),
+            path.file_name().map(std::ffi::OsStr::to_owned),
+        )
+    };
+    place(one) == place(other)
+}
+
+/// `dir/skr.xml` → `dir/skr.emergency-LABEL.xml` (the label's characters
+/// other than letters, digits, `.`, `_` and `-` as `_`).
 fn emergency_path(output: &std::path::Path, standby: &str) -> PathBuf {
+    let standby: String = standby
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let stem = output
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
@@ -1241,4 +1300,23 @@ fn emergency_path(output: &std::path::Path, standby: &str) -> PathBuf {
         None => format!("{stem}.emergency-{standby}"),
     };
     output.with_file_name(name)
+}
+
+/// A warning when a KSR of one bundle (BIND's, with ZSKs of unlimited
+/// lifetime) is signed with a schema whose bundles differ: only bundle 1's
+/// action applies, so `pre-publish` signs as `normal`, `rollover` as
+/// pre-publish and `revoke` revokes nothing.
+fn one_bundle_schema_warning(config: &Config, schema: &str, bundles: usize) -> Option<String> {
+    if bundles != 1 {
+        return None;
+    }
+    let actions = ksr::resolve_schema(config, schema, 9).ok()?;
+    let first = actions.first()?;
+    actions.iter().any(|action| action != first).then(|| {
+        format!(
+            "TOOL-CONFIG: the KSR has one bundle, so only bundle 1 of schema {schema:?} applies (publish {}; sign {}): for a KSK roll answer one-bundle KSRs with a schema whose every bundle is the phase's (publish+, rollover+, or one of the policy's)",
+            first.publish.join(", "),
+            first.sign.join(", ")
+        )
+    })
 }
