@@ -98,7 +98,7 @@ pub enum HsmError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KeyFileError {
     /// The file is larger than any key file.
-    #[error("the key file is {size} bytes; a key file is at most {limit}")]
+    #[error("the key file is {size} bytes or more; a key file is at most {limit}")]
     TooLarge {
         /// Its size.
         size: usize,

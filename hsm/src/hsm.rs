@@ -111,6 +111,20 @@ pub trait Hsm {
     /// Sealed, or no such key.
     fn delete(&mut self, label: &str) -> Result<(), HsmError>;
 
+    /// The label of the key with this id (a token's CKA_ID, as the token's
+    /// tools set it), read while sealed.
+    ///
+    /// # Errors
+    ///
+    /// No key, or more than one, has the id; or the backend keeps no ids
+    /// (the soft HSM).
+    fn label_of_id(&self, id: &[u8]) -> Result<String, HsmError> {
+        let _ = id;
+        Err(HsmError::Unsupported(
+            "the soft HSM keeps no key ids: name the key by its label".into(),
+        ))
+    }
+
     /// Ends the takeover of a token at init, once the new ceremony is
     /// complete: the security officer's PIN the operator gave stops
     /// working, replaced by the one the quorum's secret derives. Until

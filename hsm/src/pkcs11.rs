@@ -764,6 +764,10 @@ impl Hsm for Pkcs11Hsm {
         })
     }
 
+    fn label_of_id(&self, id: &[u8]) -> Result<String, HsmError> {
+        self.lookup_id(id)
+    }
+
     fn complete_takeover(&mut self) -> Result<(), HsmError> {
         let Some((operator, derived)) = self.takeover.take() else {
             return Ok(());

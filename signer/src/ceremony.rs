@@ -208,6 +208,16 @@ impl Ceremony {
         Ok(self.hsm.inventory()?)
     }
 
+    /// The label of the token's key with this CKA_ID, read while the HSM
+    /// is sealed (`keygen --adopt-id`).
+    ///
+    /// # Errors
+    ///
+    /// No key, or more than one, has the id; or a soft HSM.
+    pub fn label_of_id(&self, id: &[u8]) -> Result<String, Error> {
+        Ok(self.hsm.label_of_id(id)?)
+    }
+
     /// The public key of a label, read while the HSM is sealed.
     ///
     /// # Errors

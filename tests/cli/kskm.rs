@@ -292,7 +292,7 @@ fn an_emergency_skr_rolls_to_the_standby_in_the_same_activation() {
         .expect_stdout(
             "an EMERGENCY SKR: every bundle publishes KSK 10294 revoked and is signed by 55934",
         )
-        .expect_stdout("this ceremony's audit log records it");
+        .expect_stdout("this ceremony's audit log, read as it is, records it");
     let plain = site.run(&["--config", &config, "skr", "check", &skr]);
     plain.expect_code(0);
     assert!(!plain.stdout.contains("EMERGENCY"), "{}", plain.stdout);
@@ -448,10 +448,11 @@ fn keys_imported_into_a_token_are_adopted_only_when_accepted_and_sign_what_kskm_
         .expect_stderr("--accept-imported");
     site.quorum(
         "2017-03-01T00:00:00Z",
+        // By its CKA_ID this time, as softhsm2-util set it.
         &[
             "keygen",
-            "--adopt",
-            KEY_B.0,
+            "--adopt-id",
+            "02",
             "--accept-imported",
             "kskm's test key",
         ],

@@ -115,8 +115,8 @@ pub struct KeyArgs {
     #[arg(
         long,
         value_name = "ALGORITHM",
-        required_unless_present_any = ["import", "adopt"],
-        conflicts_with_all = ["import", "adopt"]
+        required_unless_present_any = ["import", "adopt", "adopt_id"],
+        conflicts_with_all = ["import", "adopt", "adopt_id"]
     )]
     pub algorithm: Option<String>,
     /// RSA modulus size: 2048, 3072 or 4096.
@@ -133,11 +133,16 @@ pub struct KeyArgs {
     /// label, instead of making one. Refused unless the token made it and
     /// it never left (CKA_LOCAL, CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, not
     /// CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE), or --accept-imported.
-    #[arg(long, value_name = "LABEL")]
+    #[arg(long, value_name = "LABEL", conflicts_with = "adopt_id")]
     pub adopt: Option<String>,
+    /// keygen: like --adopt, the key named by its CKA_ID on the token (hex,
+    /// as `pkcs11-tool --id` or `softhsm2-util --id` set it) rather than
+    /// its label. (At init the token is not open yet: name it by label.)
+    #[arg(long, value_name = "HEX", conflicts_with = "import")]
+    pub adopt_id: Option<String>,
     /// With --adopt: take a key the token did not make, or that was
     /// extractable once (a copy may exist elsewhere), and record why.
-    #[arg(long, value_name = "REASON", requires = "adopt")]
+    #[arg(long, value_name = "REASON")]
     pub accept_imported: Option<String>,
     /// With --import or --adopt: the SHA-256 DS digest (hex) the parent
     /// publishes for the key; another key is refused.
@@ -170,7 +175,14 @@ impl KeyArgs {
                 sha256,
             });
         }
-        if self.adopt.is_some() {
+        if self.accept_imported.is_some() && self.adopt.is_none() && self.adopt_id.is_none() {
+            return Err(CliError::Value {
+                option: "accept-imported",
+                value: String::new(),
+                expected: "--accept-imported goes with --adopt or --adopt-id",
+            });
+        }
+        if self.adopt.is_some() || self.adopt_id.is_some() {
             return Ok(KskOrigin::Adopt {
                 accept_imported: self.accept_imported.clone(),
             });
@@ -241,6 +253,13 @@ pub fn new_pins(secrets: &Secrets, officers: &[String]) -> Result<Vec<Pin>, CliE
 
 /// Runs `init`.
 pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
+    if args.key.adopt_id.is_some() {
+        return Err(CliError::Value {
+            option: "adopt-id",
+            value: args.key.adopt_id.clone().unwrap_or_default(),
+            expected: "a label at init (--adopt LABEL): the token is not open before it is taken over; pkcs11-tool --list-objects shows the labels",
+        });
+    }
     let officers: Vec<String> = match args.cards {
         Some(count) => (1..=count).map(|number| format!("CO-{number}")).collect(),
         None => args.officers.clone(),

@@ -29,8 +29,8 @@ pub struct Args {
     #[arg(
         long,
         value_name = "LABEL",
-        required_unless_present = "adopt",
-        conflicts_with = "adopt"
+        required_unless_present_any = ["adopt", "adopt_id"],
+        conflicts_with_all = ["adopt", "adopt_id"]
     )]
     label: Option<String>,
     #[command(flatten)]
@@ -66,28 +66,40 @@ pub struct PromoteArgs {
 
 /// Runs `keygen`.
 pub fn run(args: &Args, context: &Context) -> Result<Outcome, CliError> {
-    let request = KeygenRequest {
-        origin: args.key.origin()?,
-        label: args
-            .label
-            .clone()
-            .or_else(|| args.key.adopt.clone())
-            .unwrap_or_default(),
-        now: context.now()?,
-        expect_ds: args.key.expect_ds.clone(),
-    };
+    let origin = args.key.origin()?;
+    let now = context.now()?;
     let secrets = Secrets::new(args.quorum.pin_file.as_deref())?;
     let mut ceremony = context.open_ceremony("keygen")?;
+    let label = match (&args.label, &args.key.adopt, &args.key.adopt_id) {
+        (Some(label), _, _) | (None, Some(label), _) => label.clone(),
+        (None, None, Some(id)) => {
+            let bytes = hex::decode(id.trim_start_matches("0x")).map_err(|_| CliError::Value {
+                option: "adopt-id",
+                value: id.clone(),
+                expected: "the key's CKA_ID in hexadecimal, such as 02",
+            })?;
+            ceremony.label_of_id(&bytes)?
+        }
+        (None, None, None) => String::new(),
+    };
+    let request = KeygenRequest {
+        origin,
+        label,
+        now,
+        expect_ds: args.key.expect_ds.clone(),
+    };
     let prepared = prepare_keygen(&ceremony, request)?;
     let done = quorum::run(&mut ceremony, prepared, &args.quorum, secrets, context)?;
     let ksk = &done.output;
     if context.json {
         render::json(ksk)?;
     } else {
-        let how = match (&args.key.import, &args.key.adopt) {
-            (Some(_), _) => "imported",
-            (_, Some(_)) => "adopted",
-            _ => "made",
+        let how = if args.key.import.is_some() {
+            "imported"
+        } else if args.key.adopt.is_some() || args.key.adopt_id.is_some() {
+            "adopted"
+        } else {
+            "made"
         };
         out(format!(
             "KSK {} tag {} {how}; it is the next KSK of the policy ({})",

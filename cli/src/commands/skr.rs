@@ -207,7 +207,7 @@ fn check(
             .and_then(|layout| signer::emergency_record(&layout, &sha256))
         {
             summary.push_str(&format!(
-                " (this ceremony's audit log records it: signed {time}, rolling to {standby})"
+                " (this ceremony's audit log, read as it is, records it: signed {time}, rolling to {standby})"
             ));
         }
     }

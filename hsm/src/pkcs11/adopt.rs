@@ -23,7 +23,7 @@ impl Pkcs11Hsm {
     ///
     /// No public key, or more than one, has the id; it has no label, or
     /// one that is not UTF-8; or the token cannot be read.
-    pub fn label_of_id(&self, id: &[u8]) -> Result<String, HsmError> {
+    pub(super) fn lookup_id(&self, id: &[u8]) -> Result<String, HsmError> {
         let hex = hex::encode(id);
         self.with_public_session(|session| {
             let found = session

@@ -606,7 +606,7 @@ fn plan(
     ));
     if let Some(emergency) = &emergency {
         warnings.push(format!(
-            "emergency SKR: KSR-POLICY-SAFETY.1 is not checked for it: the standby {} signs at once without having been published, so resolvers validate it only once the parent lists its DS",
+            "emergency SKR: KSR-POLICY-SAFETY.1 and .2 (publish safety) are not checked for it: the standby {} signs at once without having been published, so resolvers validate it only once the parent lists its DS",
             emergency.standby
         ));
         warnings.extend(
